@@ -1,0 +1,159 @@
+"""cli: the only place that prints. `main(argv, stdout, stderr) -> exit code`.
+
+Exit codes follow diff: 0 ok, 1 differences found, 2 trouble (invalid graph, numeric failure, bad
+usage), 3 internal error. Each command lives in graphrun/commands/<name>.py with
+`add_arguments(parser)` and `execute(args, out, err) -> int`; this module dispatches and turns
+problems into FILE:LINE:COL lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import re
+import sys
+import traceback
+import warnings
+from typing import Optional, Sequence, TextIO
+
+from .errors import GraphError
+
+EXIT_OK, EXIT_DIFFERENT, EXIT_TROUBLE, EXIT_INTERNAL = 0, 1, 2, 3
+
+# command name -> module in graphrun.commands; `graphrun GRAPH` means `graphrun run GRAPH`
+COMMANDS = {
+    "run": "run",
+}
+DEFAULT_COMMAND = "run"
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Exit(Exception):
+    def __init__(self, status):
+        self.status = status
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that writes to our streams and raises instead of calling sys.exit."""
+
+    def __init__(self, *args, out=None, err=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._out, self._err = out, err
+
+    def _print_message(self, message, file=None):
+        if message:
+            (self._err if file is sys.stderr else self._out).write(message)
+
+    def exit(self, status=0, message=None):
+        if message:
+            self._err.write(message)
+        raise _Exit(status)
+
+    def error(self, message):
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def build_parser(out: TextIO, err: TextIO) -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = _Parser(prog="graphrun", out=out, err=err,
+                     description="Run a computation graph written in YAML forward and backward.")
+    parser.add_argument("--version", action="version", version=f"graphrun {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND",
+                                parser_class=lambda **kw: _Parser(out=out, err=err, **kw))
+    for name, module_name in COMMANDS.items():
+        module = importlib.import_module(f"graphrun.commands.{module_name}")
+        command = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        module.add_arguments(command)
+        command.add_argument("--debug", action="store_true",
+                             help="show the Python traceback of an internal error")
+        command.set_defaults(execute=module.execute)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None,
+         stderr: Optional[TextIO] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    out = sys.stdout if stdout is None else stdout
+    err = sys.stderr if stderr is None else stderr
+    if argv and argv[0] not in COMMANDS and not argv[0].startswith("-"):
+        argv.insert(0, DEFAULT_COMMAND)
+    debug = "--debug" in argv
+    try:
+        parser = build_parser(out, err)
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_usage(err)
+            err.write("graphrun: error: name a graph file or a command (see 'graphrun --help')\n")
+            return EXIT_TROUBLE
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # numpy's RuntimeWarnings never reach the terminal
+            return args.execute(args, out, err)
+    except _Exit as e:
+        return e.status
+    except UsageError as e:
+        err.write(f"graphrun: error: {e}\n")
+        return EXIT_TROUBLE
+    except GraphError as e:
+        report(e, err)
+        return EXIT_TROUBLE
+    except KeyboardInterrupt:
+        err.write("graphrun: interrupted\n")
+        return 130
+    except Exception as e:  # a bug in graphrun, not the user's mistake
+        if debug:
+            traceback.print_exc(file=err)
+        err.write(f"graphrun: internal error: {type(e).__name__}: {e}\n"
+                  "This is a bug in graphrun; please report it with the graph file"
+                  + ("" if debug else " and the output of the same command with --debug") + ".\n")
+        return EXIT_INTERNAL
+
+
+def located(error: GraphError):
+    """(file, line, col, message, notes) for each problem, sorted by position; notes are
+    (line, col, message). Resolves document paths through the error's source map."""
+    source = getattr(error, "source", None)
+    rows = []
+    for p in error.problems:
+        if p.pos is not None or source is None:
+            line, col = p.pos or (1, 1)
+        else:
+            line, col = source.locate(p.path, p.at_key)
+        notes = tuple((*(source.locate(path, True) if source else (1, 1)), message)
+                      for message, path in p.notes)
+        rows.append((line, col, p.message, notes))
+    rows.sort(key=lambda r: (r[0], r[1]))
+    filename = source.file if source is not None else "<graph>"
+    return [(filename, *row) for row in rows]
+
+
+def report(error: GraphError, err: TextIO) -> None:
+    """Print every problem as FILE:LINE:COL: error: message (and its notes) on `err`."""
+    for filename, line, col, message, notes in located(error):
+        err.write(f"{filename}:{line}:{col}: error: {message}\n")
+        for nline, ncol, note in notes:
+            err.write(f"{filename}:{nline}:{ncol}: note: {note}\n")
+
+
+_SIZE = re.compile(r"\s*([0-9]+(?:\.[0-9]*)?)\s*([KMGT]?i?B?|bytes)?\s*\Z", re.IGNORECASE)
+_UNITS = {"": 1, "B": 1, "BYTES": 1, "K": 1000, "KB": 1000, "KIB": 1024, "M": 10**6, "MB": 10**6,
+          "MIB": 2**20, "G": 10**9, "GB": 10**9, "GIB": 2**30, "T": 10**12, "TB": 10**12,
+          "TIB": 2**40}
+
+
+def parse_size(text: str) -> int:
+    """'2GiB', '500MB', '1000000' -> bytes (an argparse type)."""
+    match = _SIZE.match(text)
+    unit = (match.group(2) or "").upper() if match else None
+    if not match or unit not in _UNITS:
+        raise argparse.ArgumentTypeError(f"expected a size such as 2GiB, 500MB or 1000000; "
+                                         f"found {text!r}")
+    return int(float(match.group(1)) * _UNITS[unit])
+
+
+def run_module() -> None:
+    """Entry point of `python -m graphrun` and the `graphrun` console script."""
+    sys.exit(main())

@@ -1,0 +1,267 @@
+"""graph: a GraphSpec checked as a whole (references, op names, arity, attributes, cycles, shapes,
+the loss, the memory budget) and ordered into a Program, the flat form every later stage runs.
+
+networkx lives here and nowhere else: after this stage nothing walks a DAG again.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Optional, Tuple
+
+import networkx as nx
+import numpy as np
+
+from .errors import GraphError, Problem, did_you_mean
+from .ops import OPS, REQUIRED, Op, OpError, Type, shape_str
+from .spec import Const, GraphSpec, LeafSpec, NodeSpec
+
+
+@dataclass(frozen=True)
+class Step:
+    """One operation of the program: out = op.forward(*slots[args], **attrs)."""
+
+    name: str
+    op: Op
+    out: int  # slot of the result
+    args: Tuple[int, ...]  # slots of the arguments, in the node's own argument order
+    attrs: Tuple[Tuple[str, object], ...]  # written attributes, normalised (lists -> tuples)
+    path: tuple  # document path of the node, for errors
+
+
+@dataclass(frozen=True)
+class Program:
+    """A checked graph in run order. Slots number every value: leaves, then number literals,
+    then nodes in program order."""
+
+    name: str
+    description: str
+    names: Tuple[str, ...]  # slot -> name ("" for a number literal)
+    types: Tuple[Type, ...]  # slot -> static type
+    kinds: Tuple[str, ...]  # slot -> "input", "param", "const" or "node"
+    paths: Tuple[tuple, ...]  # slot -> document path
+    leaves: Tuple[LeafSpec, ...]  # leaf i lives in slot i
+    consts: Tuple[Tuple[int, float], ...]  # (slot, value) of every number literal
+    steps: Tuple[Step, ...]
+    loss: Optional[int]  # slot of the loss, or None for a forward-only graph
+    tolerance: Tuple[Tuple[str, float], ...]
+    estimated_bytes: int
+
+    def slot(self, name: str) -> int:
+        return self.names.index(name)
+
+    @property
+    def params(self) -> Tuple[int, ...]:
+        return tuple(i for i, k in enumerate(self.kinds) if k == "param")
+
+
+def build_program(spec: GraphSpec, memory_budget: Optional[int] = None) -> Program:
+    """Check the whole graph and order it. Raises GraphError listing every independent problem."""
+    problems = []
+    leaves = {leaf.name: leaf for leaf in spec.leaves}
+    nodes = {node.name: node for node in spec.nodes}
+    all_names = list(leaves) + list(nodes)
+
+    good = {}  # name -> NodeSpec whose op, arity, attributes and references are fine
+    for node in spec.nodes:
+        if _check_node(node, leaves, nodes, all_names, problems):
+            good[node.name] = node
+
+    order = _order(spec, nodes, problems)
+    types = {name: leaf.type for name, leaf in leaves.items()}
+    for name in order:
+        node = good.get(name)
+        if node is None:
+            continue
+        arg_types = []
+        for arg in node.args:
+            arg_types.append(Type((), None) if isinstance(arg, Const) else types.get(arg.name))
+        if any(t is None for t in arg_types):
+            continue  # an argument already has a problem of its own
+        try:
+            types[name] = node_op(node).infer(*arg_types, **dict(node.attrs))
+        except OpError as e:
+            problems.append(Problem(f"node '{name}': {e}", _error_path(node, e)))
+
+    loss = _check_loss(spec, leaves, nodes, types, problems)
+    if problems:
+        raise GraphError(problems)
+    return _assemble(spec, order, types, loss, memory_budget)
+
+
+def node_op(node: NodeSpec) -> Op:
+    return OPS[node.op]
+
+
+def _check_node(node, leaves, nodes, all_names, problems) -> bool:
+    ok = True
+    op = OPS.get(node.op)
+    if op is None:
+        hint = did_you_mean(node.op, OPS)
+        problems.append(Problem(f"unknown op '{node.op}'{hint}"
+                                + ("" if hint else f" (known ops: {', '.join(sorted(OPS))})"),
+                                node.path + ("op",)))
+        ok = False
+    else:
+        n = len(node.args)
+        if op.variadic and n < 1 or not op.variadic and n != op.arity:
+            want = "at least 1 argument" if op.variadic else \
+                f"{op.arity} argument{'s' if op.arity != 1 else ''}"
+            problems.append(Problem(f"{node.op} takes {want}; found {n}", node.path + ("args",)))
+            ok = False
+        written = dict(node.attrs)
+        for key in written:
+            if key not in op.attrs:
+                takes = (f"it takes {', '.join(op.attrs)}" if op.attrs else "it takes none")
+                problems.append(Problem(f"{node.op} takes no attribute '{key}' ({takes})",
+                                        node.path + (key,), at_key=True))
+                ok = False
+        for key, default in op.attrs.items():
+            if default is REQUIRED and key not in written:
+                problems.append(Problem(f"{node.op} needs the attribute '{key}'", node.path,
+                                        at_key=True))
+                ok = False
+    for arg in node.args:
+        if isinstance(arg, Const):
+            continue
+        if arg.name == node.name:
+            problems.append(Problem(f"node '{node.name}' uses itself as an argument (a self-loop)",
+                                    arg.path))
+            ok = False
+        elif arg.name not in leaves and arg.name not in nodes:
+            problems.append(Problem(f"unknown name '{arg.name}'{did_you_mean(arg.name, all_names)}",
+                                    arg.path))
+            ok = False
+    return ok
+
+
+def _order(spec, nodes, problems):
+    """Program order: a topological order of the nodes, ties broken by file order. Each cycle is
+    reported once, in full, with every node's line."""
+    position = {node.name: i for i, node in enumerate(spec.nodes)}
+    dag = nx.DiGraph()
+    dag.add_nodes_from(position)
+    dag.add_edges_from((arg.name, node.name) for node in spec.nodes for arg in node.args
+                       if not isinstance(arg, Const) and arg.name in nodes
+                       and arg.name != node.name)
+    try:
+        return list(nx.lexicographical_topological_sort(dag, key=position.__getitem__))
+    except nx.NetworkXUnfeasible:
+        pass
+    cyclic = [c for c in nx.strongly_connected_components(dag) if len(c) > 1]
+    for component in cyclic:
+        start = min(component, key=position.__getitem__)
+        cycle = [u for u, _ in nx.find_cycle(dag.subgraph(component), source=start)]
+        first = cycle.index(min(cycle, key=position.__getitem__))
+        cycle = cycle[first:] + cycle[:first]
+        text = " -> ".join(cycle + [cycle[0]])
+        problems.append(Problem(f"cycle: {text}", nodes[cycle[0]].path, at_key=True,
+                                notes=tuple((f"'{n}' is part of the cycle", nodes[n].path)
+                                            for n in cycle[1:])))
+    # what is not on a cycle can still be ordered, so its shapes are checked too
+    on_cycle = set().union(*cyclic)
+    acyclic = dag.subgraph(n for n in dag if n not in on_cycle)
+    return list(nx.lexicographical_topological_sort(acyclic, key=position.__getitem__))
+
+
+def _error_path(node, error: OpError):
+    if error.arg is not None and error.arg < len(node.args):
+        return node.args[error.arg].path
+    if error.attr is not None:
+        return node.path + (error.attr,)
+    return node.path + ("op",)
+
+
+def _check_loss(spec, leaves, nodes, types, problems):
+    if spec.loss is None:
+        return None
+    path = ("loss",)
+    if spec.loss in leaves:
+        problems.append(Problem(f"loss '{spec.loss}' is {leaves[spec.loss].kind} '{spec.loss}'; "
+                                "the loss must be a node", path))
+        return None
+    if spec.loss not in nodes:
+        problems.append(Problem(f"loss names no node: '{spec.loss}'"
+                                f"{did_you_mean(spec.loss, nodes)}", path))
+        return None
+    t = types.get(spec.loss)
+    if t is not None and int(np.prod(t.shape)) != 1:
+        problems.append(Problem(f"loss '{spec.loss}' has shape {shape_str(t.shape)}; the loss must "
+                                "have exactly one element (reduce it with sum or mean)", path))
+    return spec.loss
+
+
+def _assemble(spec, order, types, loss, memory_budget) -> Program:
+    names, kinds, paths, slot_types = [], [], [], []
+    for leaf in spec.leaves:
+        names.append(leaf.name)
+        kinds.append(leaf.kind)
+        paths.append(leaf.path)
+        slot_types.append(leaf.type)
+    node_by_name = {node.name: node for node in spec.nodes}
+    consts = []
+    const_slots = {}
+    for name in order:
+        for arg in node_by_name[name].args:
+            if isinstance(arg, Const):
+                const_slots[arg.path] = len(names)
+                consts.append((len(names), arg.value))
+                names.append("")
+                kinds.append("const")
+                paths.append(arg.path)
+                slot_types.append(Type((), None))
+    slot_of = {name: i for i, name in enumerate(names) if name}
+    steps = []
+    for name in order:
+        node = node_by_name[name]
+        slot_of[name] = out = len(names)
+        names.append(name)
+        kinds.append("node")
+        paths.append(node.path)
+        slot_types.append(types[name])
+        args = tuple(const_slots[a.path] if isinstance(a, Const) else slot_of[a.name]
+                     for a in node.args)
+        steps.append(Step(name, OPS[node.op], out, args, node.attrs, node.path))
+    estimated = estimate_bytes(slot_types, kinds, loss is not None)
+    budget = default_memory_budget() if memory_budget is None else memory_budget
+    if estimated > budget:
+        raise GraphError([Problem(
+            f"this graph needs about {_human(estimated)} of memory to run; the budget is "
+            f"{_human(budget)} (raise it with --memory-budget, or shrink the largest tensors)", ())])
+    return Program(spec.name, spec.description, tuple(names), tuple(slot_types), tuple(kinds),
+                   tuple(paths), spec.leaves, tuple(consts), tuple(steps),
+                   None if loss is None else slot_of[loss], spec.tolerance, estimated)
+
+
+def estimate_bytes(types, kinds, backward: bool) -> int:
+    """Values of every slot, plus a gradient for every param and node when there is a loss."""
+    total = 0
+    for t, kind in zip(types, kinds):
+        if t.dtype is None:
+            continue
+        size = int(np.prod(t.shape, dtype=object)) * t.dtype.itemsize
+        total += size * (2 if backward and kind in ("param", "node") else 1)
+    return total
+
+
+def default_memory_budget() -> int:
+    """Most (80%) of the memory available now; 4 GiB when the system will not say."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024 * 8 // 10
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") * 8 // 10
+    except (ValueError, OSError, AttributeError):
+        return 4 * 2**30
+
+
+def _human(n: int) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n < 1024 or unit == "PiB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024

@@ -1,0 +1,142 @@
+"""schema: the loaded document checked against schemas/graph.schema.json (draft-07).
+
+jsonschema is the source of truth for what is valid; this module only turns its errors into
+Problems a person can act on: at the offending key or value, saying what was expected and what was
+found, with a did-you-mean for misspelt keys.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import jsonschema
+from jsonschema import Draft7Validator
+
+from .errors import Problem, describe, did_you_mean
+
+
+def schema_text() -> str:
+    """The JSON Schema: schemas/graph.schema.json, the one copy there is.
+
+    Installed (`pip install .` or `-e .`), that folder is the package `graphrun.schemas`; run from a
+    source checkout with PYTHONPATH=src, it is read from the checkout."""
+    try:
+        folder = resources.files("graphrun.schemas")
+    except ModuleNotFoundError:
+        folder = Path(__file__).resolve().parents[2] / "schemas"
+    return folder.joinpath("graph.schema.json").read_text("utf-8")
+
+
+@lru_cache(maxsize=1)
+def schema() -> dict:
+    return json.loads(schema_text())
+
+
+def _is_integer(checker, value):
+    # jsonschema counts 2.0 as an integer; a shape of [2.0, 3] is a mistake worth naming
+    return type(value) is int
+
+
+def _is_number(checker, value):
+    return type(value) in (int, float)
+
+
+_Validator = jsonschema.validators.extend(
+    Draft7Validator,
+    type_checker=Draft7Validator.TYPE_CHECKER.redefine_many(
+        {"integer": _is_integer, "number": _is_number}),
+)
+
+
+@lru_cache(maxsize=1)
+def validator():
+    return _Validator(schema())
+
+
+def check(data) -> list:
+    """All schema problems in `data`, as Problems (empty when valid)."""
+    problems = []
+    for error in validator().iter_errors(data):
+        problems.extend(_explain(error))
+    return _dedupe(problems)
+
+
+def _dedupe(problems):
+    seen, out = set(), []
+    for p in problems:
+        key = (p.path, p.at_key, p.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(p)
+    return out
+
+
+_TYPE_WORDS = {"object": "a mapping", "array": "a list", "string": "a string", "number": "a number",
+               "integer": "an integer", "boolean": "true or false", "null": "null"}
+
+
+def _expected_types(types) -> str:
+    if isinstance(types, str):
+        types = [types]
+    return " or ".join(_TYPE_WORDS.get(t, t) for t in types)
+
+
+def _where(path) -> str:
+    """A short name for the place a path points at: "node 'v'", "param 'w'", "the graph"."""
+    if len(path) >= 2 and path[0] in ("nodes", "inputs", "params"):
+        kind = {"nodes": "node", "inputs": "input", "params": "param"}[path[0]]
+        return f"{kind} '{path[1]}'"
+    return "the graph"
+
+
+def _explain(error) -> list:
+    """Turn one jsonschema error into Problems (a conditional schema may hold several)."""
+    path = tuple(error.absolute_path)
+    keyword = error.validator
+    value = error.instance
+
+    if keyword in ("if", "then", "else", "anyOf", "oneOf", "allOf") and error.context:
+        # report the most specific failure underneath
+        best = jsonschema.exceptions.best_match(error.context)
+        return _explain(best)
+
+    if keyword == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = [k for k in value if k not in error.schema.get("properties", {})]
+        return [Problem(f"unknown key '{k}' in {_where(path) if path else 'the graph'}"
+                        f"{did_you_mean(k, allowed)}" + (f" (expected one of: {', '.join(allowed)})"
+                                                         if not did_you_mean(k, allowed) else ""),
+                        path + (k,), at_key=True) for k in extra]
+    if keyword == "required":
+        missing = error.validator_value
+        missing = [k for k in missing if k not in value]
+        return [Problem(f"{_where(path)} is missing the required key '{k}'", path, at_key=bool(path))
+                for k in missing]
+    if keyword == "propertyNames":
+        return [Problem(f"bad name {value!r}: names start with a letter or '_' and hold only "
+                        "letters, digits and '_'", path + (value,), at_key=True)]
+    if keyword == "pattern" and error.schema.get("pattern", "").startswith("^[A-Za-z_]"):
+        return [Problem(f"bad name {value!r}: names start with a letter or '_' and hold only "
+                        "letters, digits and '_'", path)]
+    if keyword == "pattern":
+        return [Problem(f"expected a file name ending in .npy or .npz; found {describe(value)}", path)]
+    if keyword == "type":
+        return [Problem(f"expected {_expected_types(error.validator_value)}; found {describe(value)}",
+                        path)]
+    if keyword == "const":
+        return [Problem(f"expected {error.validator_value!r}; found {describe(value)}"
+                        + (" (this graphrun reads format version 1)" if path == ("graphrun",) else ""),
+                        path)]
+    if keyword == "enum":
+        choices = [str(c) for c in error.validator_value]
+        hint = did_you_mean(value, choices)
+        return [Problem(f"unknown {path[-1] if path else 'value'} {describe(value)}{hint}"
+                        + ("" if hint else f" (expected one of: {', '.join(choices)})"), path)]
+    if keyword == "minimum":
+        return [Problem(f"expected a number >= {error.validator_value}; found {describe(value)}", path)]
+    if keyword == "minItems":
+        return [Problem("expected a non-empty list; found an empty list", path)]
+    return [Problem(f"{error.message}", path)]

@@ -1,0 +1,325 @@
+"""spec: schema-valid data -> a frozen GraphSpec.
+
+Leaves become LeafSpecs that know their shape and dtype but allocate nothing yet (an `init` of
+shape [100000, 100000] must be refused by the memory budget before it exists; a `.npy` file's
+shape is read from its header). Nodes become NodeSpecs whose args are Refs (names) or Consts
+(number literals). Every spec keeps its document path, so later stages can point at the file.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from dataclasses import dataclass
+from typing import Optional, Tuple, Union
+
+import numpy as np
+
+from .errors import GraphError, Problem, describe
+from .ops import Type
+
+DTYPES = {"float64": np.dtype("float64"), "float32": np.dtype("float32"),
+          "int64": np.dtype("int64")}
+ATTRS = ("axis", "keepdims", "shape", "axes")  # every attribute key a node may carry
+
+INIT_KEYS = {"zeros": (), "ones": (), "full": ("fill",), "normal": ("mean", "std"),
+             "uniform": ("low", "high")}
+
+
+@dataclass(frozen=True)
+class Ref:
+    name: str
+    path: tuple
+
+
+@dataclass(frozen=True)
+class Const:
+    value: float
+    path: tuple
+
+
+Arg = Union[Ref, Const]
+
+
+@dataclass(frozen=True)
+class LeafSpec:
+    name: str
+    kind: str  # "input" or "param"
+    type: Type
+    path: tuple
+    literal: Optional[np.ndarray] = None  # a value written in the file
+    init: Optional[tuple] = None  # (kind, seed, sorted (key, value) pairs) for generated values
+    file: Optional[Tuple[str, Optional[str]]] = None  # (absolute path, npz key)
+
+    def materialize(self) -> np.ndarray:
+        """The leaf's array, allocated now: the memory budget has been checked by this time."""
+        if self.literal is not None:
+            return self.literal
+        if self.init is not None:
+            return _generate(self.type, *self.init)
+        return _read_array(self.file[0], self.file[1]).astype(self.type.dtype, copy=False)
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    name: str
+    op: str
+    args: Tuple[Arg, ...]
+    attrs: Tuple[Tuple[str, object], ...]  # only the attributes written in the file
+    path: tuple
+
+
+@dataclass(frozen=True)
+class GraphSpec:
+    name: str
+    description: str
+    leaves: Tuple[LeafSpec, ...]
+    nodes: Tuple[NodeSpec, ...]
+    loss: Optional[str]
+    tolerance: Tuple[Tuple[str, float], ...]  # (("atol", 0.0), ("rtol", 1e-9)) as written
+
+
+def build_spec(data: dict, filename: str) -> GraphSpec:
+    """Turn a schema-valid document into a GraphSpec; raises GraphError with every problem found."""
+    problems = []
+    base = os.path.dirname(os.path.abspath(filename))
+    leaves = []
+    defined = {}  # name -> path of its first definition
+    for section, kind in (("inputs", "input"), ("params", "param")):
+        for name, value in (data.get(section) or {}).items():
+            path = (section, name)
+            if _check_unique(name, path, defined, problems):
+                leaf = _leaf(name, kind, value, path, base, problems)
+                if leaf is not None:
+                    leaves.append(leaf)
+    nodes = []
+    for name, body in data["nodes"].items():
+        path = ("nodes", name)
+        if not _check_unique(name, path, defined, problems):
+            continue
+        args = tuple(Ref(a, path + ("args", i)) if isinstance(a, str) else
+                     Const(float(a), path + ("args", i)) for i, a in enumerate(body["args"]))
+        attrs = tuple((k, _freeze(body[k])) for k in ATTRS if k in body)
+        nodes.append(NodeSpec(name, body["op"], args, attrs, path))
+    if problems:
+        raise GraphError(problems)
+    stem = os.path.splitext(os.path.basename(filename))[0]
+    return GraphSpec(name=data.get("name", stem), description=data.get("description", ""),
+                     leaves=tuple(leaves), nodes=tuple(nodes), loss=data.get("loss"),
+                     tolerance=tuple(sorted((data.get("tolerance") or {}).items())))
+
+
+def _freeze(value):
+    return tuple(value) if isinstance(value, list) else value
+
+
+_SECTION_WORD = {"inputs": "an input", "params": "a param", "nodes": "a node"}
+
+
+def _check_unique(name, path, defined, problems) -> bool:
+    first = defined.get(name)
+    if first is None:
+        defined[name] = path
+        return True
+    problems.append(Problem(
+        f"name '{name}' is defined twice: as {_SECTION_WORD[first[0]]} and as "
+        f"{_SECTION_WORD[path[0]]}; names must be unique across inputs, params and nodes",
+        path, at_key=True, notes=((f"'{name}' first defined here", first),)))
+    return False
+
+
+def _leaf(name, kind, value, path, base, problems) -> Optional[LeafSpec]:
+    if isinstance(value, dict):
+        if "init" in value:
+            return _init_leaf(name, kind, value, path, problems)
+        if "file" in value:
+            return _file_leaf(name, kind, value, path, base, problems)
+        dtype = DTYPES[value.get("dtype", "float64")]
+        array = _tensor(value["value"], dtype, path + ("value",), problems)
+    else:
+        dtype = DTYPES["float64"]
+        array = _tensor(value, dtype, path, problems)
+    if array is None:
+        return None
+    if not _check_param_dtype(kind, dtype, path + (("dtype",) if isinstance(value, dict) else ()),
+                              problems):
+        return None
+    return LeafSpec(name, kind, Type(array.shape, dtype), path, literal=array)
+
+
+def _check_param_dtype(kind, dtype, path, problems) -> bool:
+    if kind == "param" and dtype.kind != "f":
+        problems.append(Problem(f"a param is differentiated, so it must be float64 or float32; "
+                                f"found {dtype} (int64 is for inputs such as class labels)", path))
+        return False
+    return True
+
+
+def _tensor(value, dtype, path, problems) -> Optional[np.ndarray]:
+    """A number or rectangular nested list -> an array, with the path of the first ragged part."""
+    shape = _shape_of(value, path, problems)
+    if shape is None:
+        return None
+    if dtype.kind == "i":
+        bad = _first_non_integer(value, path)
+        if bad is not None:
+            problems.append(Problem(f"expected an integer for dtype int64; found {describe(bad[0])}",
+                                    bad[1]))
+            return None
+    array = np.array(value, dtype=dtype)
+    if dtype == np.float32 and not np.all(np.isfinite(array)):
+        problems.append(Problem("a value is too large for float32 (beyond 3.4e38)", path))
+        return None
+    return array
+
+
+def _shape_of(value, path, problems):
+    """The shape of a nested list, walking level by level (no recursion); None if ragged."""
+    if not isinstance(value, list):
+        return ()
+    shape = []
+    level = [(value, path)]
+    while True:
+        kinds = {isinstance(v, list) for v, _ in level}
+        if kinds == {False}:
+            return tuple(shape)
+        if kinds == {True, False}:
+            bad = next(p for v, p in level if not isinstance(v, list))
+            other = next(v for v, p in level if isinstance(v, list))
+            problems.append(Problem(f"ragged tensor: expected a list of {len(other)} here, like its "
+                                    f"neighbours; found a number", bad))
+            return None
+        lengths = {len(v) for v, _ in level}
+        if len(lengths) > 1:
+            expected = len(level[0][0])
+            bad = next((v, p) for v, p in level if len(v) != expected)
+            problems.append(Problem(f"ragged tensor: expected a list of {expected} items, like the "
+                                    f"first one at this depth; found {len(bad[0])}", bad[1]))
+            return None
+        shape.append(lengths.pop())
+        level = [(item, p + (i,)) for v, p in level for i, item in enumerate(v)]
+
+
+def _first_non_integer(value, path):
+    stack = [(value, path)]
+    while stack:
+        v, p = stack.pop()
+        if isinstance(v, list):
+            stack.extend(reversed([(item, p + (i,)) for i, item in enumerate(v)]))
+        elif type(v) is not int:
+            return v, p
+    return None
+
+
+def _init_leaf(name, kind, value, path, problems) -> Optional[LeafSpec]:
+    init = value["init"]
+    allowed = INIT_KEYS[init]
+    for key in ("fill", "mean", "std", "low", "high"):
+        if key in value and key not in allowed:
+            owner = next(k for k, v in INIT_KEYS.items() if key in v)
+            problems.append(Problem(f"'{key}' is for init: {owner}, not init: {init}"
+                                    + (f" (init: {init} takes {', '.join(allowed)})" if allowed
+                                       else ""), path + (key,), at_key=True))
+            return None
+    if init == "full" and "fill" not in value:
+        problems.append(Problem("init: full needs a 'fill' value", path, at_key=True))
+        return None
+    if init == "uniform" and value.get("low", 0.0) > value.get("high", 1.0):
+        problems.append(Problem(f"init: uniform needs low <= high; found low {value.get('low', 0.0)}"
+                                f", high {value.get('high', 1.0)}", path + ("low",)))
+        return None
+    dtype = DTYPES[value.get("dtype", "float64")]
+    options = tuple(sorted((k, float(value[k])) for k in allowed if k in value))
+    return LeafSpec(name, kind, Type(tuple(value["shape"]), dtype), path,
+                    init=(init, value.get("seed", 0), options))
+
+
+def _generate(type_: Type, init, seed, options) -> np.ndarray:
+    """Documented, machine-independent values: numpy's default_rng(seed) (PCG64), in float64,
+    then cast to the leaf's dtype."""
+    o = dict(options)
+    shape = type_.shape
+    if init == "zeros":
+        out = np.zeros(shape)
+    elif init == "ones":
+        out = np.ones(shape)
+    elif init == "full":
+        out = np.full(shape, o["fill"])
+    elif init == "normal":
+        out = np.random.default_rng(seed).normal(o.get("mean", 0.0), o.get("std", 1.0), shape)
+    else:
+        out = np.random.default_rng(seed).uniform(o.get("low", 0.0), o.get("high", 1.0), shape)
+    return out.astype(type_.dtype, copy=False)
+
+
+_FILE_DTYPES = {"f": ("float64", "float32"), "i": ("int64", "int32", "int16", "int8"),
+                "u": ("uint8", "uint16", "uint32")}
+
+
+def _file_leaf(name, kind, value, path, base, problems) -> Optional[LeafSpec]:
+    rel = value["file"]
+    full = os.path.normpath(os.path.join(base, rel))
+    key = value.get("key")
+    where = path + ("file",)
+    if full.endswith(".npz") and key is None:
+        problems.append(Problem(f"{rel} is an .npz archive: say which array with 'key'", where))
+        return None
+    try:
+        shape, stored = _read_header(full, key)
+    except FileNotFoundError:
+        problems.append(Problem(f"no such file: {rel} (looked in {full})", where))
+        return None
+    except KeyError:
+        problems.append(Problem(f"{rel} has no array named '{key}'", path + ("key",)))
+        return None
+    except (OSError, ValueError, zipfile.BadZipFile) as e:
+        problems.append(Problem(f"cannot read {rel} as a numpy array file: {e}", where))
+        return None
+    if "dtype" in value:
+        dtype = DTYPES[value["dtype"]]
+    elif stored.kind == "f" and stored.itemsize in (4, 8):
+        dtype = stored
+    elif stored.kind in "iu" and stored.itemsize <= 8 and stored != np.uint64:
+        dtype = DTYPES["int64"]
+    else:
+        problems.append(Problem(f"{rel} holds {stored} data; graphrun reads float64, float32 and "
+                                "integer arrays", where))
+        return None
+    dtype = np.dtype(dtype)
+    if not _check_param_dtype(kind, dtype, where, problems):
+        return None
+    if any(d == 0 for d in shape):
+        problems.append(Problem(f"{rel} holds an empty array of shape {shape}", where))
+        return None
+    return LeafSpec(name, kind, Type(tuple(shape), dtype), path, file=(full, key))
+
+
+def _read_header(filename, key):
+    """(shape, dtype) of an .npy file or an .npz member, reading only the header."""
+    if key is None:
+        with open(filename, "rb") as f:
+            return _npy_header(f)
+    with zipfile.ZipFile(filename) as z:
+        member = key if key.endswith(".npy") else key + ".npy"
+        with z.open(z.getinfo(member)) as f:
+            return _npy_header(f)
+
+
+def _npy_header(f):
+    version = np.lib.format.read_magic(f)
+    if version == (1, 0):
+        shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+    elif version == (2, 0):
+        shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+    else:
+        raise ValueError(f"unsupported .npy format version {version}")
+    if dtype.hasobject:
+        raise ValueError("it holds Python objects, which are never loaded")
+    return tuple(shape), dtype
+
+
+def _read_array(filename, key):
+    if key is None:
+        return np.load(filename, allow_pickle=False)
+    with np.load(filename, allow_pickle=False) as z:
+        return z[key]
