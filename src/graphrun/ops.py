@@ -8,7 +8,8 @@ Conventions (the vocabulary of every rule below):
 - infer(*types, **attrs) -> Type: the output's shape and dtype from the arguments', before anything
   runs. It raises OpError naming what was expected and what was found.
 - `local` holds the local derivative of each argument as text, for `explain`: names are the
-  argument names ({0}, {1}, ...) and {ans}.
+  argument names ({0}, {1}, ...) and {ans}. Where the chain rule is not a plain product (matmul,
+  softmax, ...), the text is the whole VJP, with {g} for the incoming gradient.
 - Kinks follow PyTorch: relu'(0) = 0, abs'(0) = 0, maximum/minimum ties split the gradient 0.5/0.5,
   ties in a max reduction share it evenly, d pow(x, 0)/dx = 0 at x = 0.
 
@@ -406,16 +407,16 @@ _op("softplus", _softplus, lambda g, ans, x: g * _sigmoid(x), infer=_elementwise
     local=("sigmoid({0})",))
 
 _op("matmul", np.matmul, _matmul_vjp_a, _matmul_vjp_b, infer=_matmul_infer,
-    local=("{1}^T", "{0}^T"))
+    local=("{g} @ {1}^T", "{0}^T @ {g}"))
 _op("transpose", lambda x, axes=None: np.transpose(x, axes),
     lambda g, ans, x, axes=None:
         np.transpose(g, None if axes is None else np.argsort([a % x.ndim for a in axes])),
-    infer=_transpose_infer, local=("transpose back",), attrs={"axes": None})
+    infer=_transpose_infer, local=("{g} transposed back",), attrs={"axes": None})
 _op("reshape", lambda x, shape: np.reshape(x, shape),
     lambda g, ans, x, shape: np.reshape(g, x.shape),
-    infer=_reshape_infer, local=("reshape back",), attrs={"shape": REQUIRED})
+    infer=_reshape_infer, local=("{g} reshaped back to the shape of {0}",), attrs={"shape": REQUIRED})
 _op("concat", lambda *xs, axis=0: np.concatenate(xs, axis=axis), _concat_vjp,
-    infer=_concat_infer, local=("slice of the gradient",), attrs={"axis": 0}, variadic=True)
+    infer=_concat_infer, local=("the slice of {g} this argument filled",), attrs={"axis": 0}, variadic=True)
 
 _op("sum", lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims),
     lambda g, ans, x, axis=None, keepdims=False:
@@ -431,10 +432,10 @@ _op("max", lambda x, axis=None, keepdims=False: np.max(x, axis=axis, keepdims=ke
 
 _op("softmax", _softmax,
     lambda g, ans, x, axis=-1: ans * (g - np.sum(g * ans, axis=axis, keepdims=True)),
-    infer=_along_axis_infer("softmax"), local=("softmax Jacobian",), attrs={"axis": -1})
+    infer=_along_axis_infer("softmax"), local=("{ans} * ({g} - sum({g} * {ans}))",), attrs={"axis": -1})
 _op("log_softmax", _log_softmax,
     lambda g, ans, x, axis=-1: g - np.exp(ans) * np.sum(g, axis=axis, keepdims=True),
-    infer=_along_axis_infer("log_softmax"), local=("1 - softmax({0})",), attrs={"axis": -1})
+    infer=_along_axis_infer("log_softmax"), local=("{g} - softmax({0}) * sum({g})",), attrs={"axis": -1})
 _op("logsumexp", _logsumexp,
     lambda g, ans, x, axis=None, keepdims=False:
         _expand(g, x.ndim, axis, keepdims) * np.exp(x - _expand(ans, x.ndim, axis, keepdims)),

@@ -1,0 +1,566 @@
+"""explain: the backward pass written out the way the lesson writes it by hand.
+
+For every value the loss depends on, in reverse program order, its gradient as the chain rule builds
+it: d loss/d consumer * d consumer/d value, the local derivative symbolically (from the op table's
+`local` text) and, for scalars, numerically; each use's contribution when a value is used more than
+once, and their sum; the unbroadcast step when a gradient is summed back to a smaller shape.
+`--param NAME` writes instead every path from the loss down to that param, with the contribution of
+each path: the path contributions add up to the gradient.
+
+Pure logic: `explain(...)` returns data, `explanation_text`/`explanation_json` return text.
+Numbers in the text are written with %.6g (readable; the exact values are in `graphrun run`'s
+output and in the json, which keeps every float).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import List, Optional, Tuple
+
+import numpy as np
+
+from .errors import GraphError, Problem, did_you_mean
+from .executor import backward, forward, unbroadcast
+from .graph import Program, Step
+from .ops import shape_str
+
+DEFAULT_MAX_PATHS = 100
+SHOWN_ELEMENTS = 4  # elements of a tensor shown in a summary
+
+
+@dataclass(frozen=True)
+class Use:
+    """One use of a value as argument `arg` of the node `consumer`, and what it contributes."""
+
+    consumer: str  # the node that uses the value
+    op: str
+    arg: int  # argument index in the consumer's args (0-based)
+    upstream: np.ndarray  # d loss / d consumer
+    local: str  # the local derivative d consumer / d value, symbolically
+    local_value: Optional[np.ndarray]  # ... and numerically, when it is a single number
+    broadcast_shape: Optional[tuple]  # the VJP's shape when it had to be summed back
+    contribution: np.ndarray  # d loss / d consumer * d consumer / d value, in the value's shape
+
+
+@dataclass(frozen=True)
+class Entry:
+    """The gradient of one param or node, and the uses it is summed from."""
+
+    name: str
+    kind: str  # "param" or "node"
+    gradient: np.ndarray
+    uses: Tuple[Use, ...]  # empty for the loss itself
+
+
+@dataclass(frozen=True)
+class Path:
+    """One path from a param up to the loss: edges (consumer, arg) from the param upwards."""
+
+    slots: Tuple[int, ...]  # param, ..., loss
+    edges: Tuple[Tuple[int, int], ...]  # (step index, argument index), param end first
+    contribution: np.ndarray
+
+
+@dataclass(frozen=True)
+class Explanation:
+    program: Program
+    values: tuple
+    entries: Tuple[Entry, ...]  # reverse program order; params right after their first consumer
+    unreached: Tuple[str, ...]  # params and nodes the loss does not depend on (gradient 0)
+    param: Optional[str] = None  # --param
+    path_count: int = 0  # how many paths lead from `param` to the loss
+    paths: Tuple[Path, ...] = ()  # empty when path_count exceeds the cap
+    max_paths: int = DEFAULT_MAX_PATHS
+
+    @property
+    def loss(self) -> str:
+        return self.program.names[self.program.loss]
+
+    def gradient(self, name: str) -> np.ndarray:
+        return next(e.gradient for e in self.entries if e.name == name)
+
+
+def explain(program: Program, param: Optional[str] = None,
+            max_paths: int = DEFAULT_MAX_PATHS) -> Explanation:
+    """Run the program and explain its backward pass. Raises GraphError (no loss, unknown param)."""
+    if program.loss is None:
+        raise GraphError([Problem("this graph has no loss, so there is no backward pass to explain "
+                                  "(add 'loss: NAME' naming a node with one element)", ())])
+    if param is not None:
+        _check_param(program, param)
+    values = forward(program)
+    grads = backward(program, values)
+    reaches = _reaches_loss(program)
+    entries, unreached = _entries(program, values, grads, reaches)
+    result = Explanation(program, tuple(values), entries, unreached, param, max_paths=max_paths)
+    if param is None:
+        return result
+    start = program.slot(param)
+    count = _count_paths(program, start, reaches)
+    paths = () if count > max_paths else tuple(_paths(program, values, start, reaches))
+    return Explanation(program, tuple(values), entries, unreached, param, count, paths, max_paths)
+
+
+def _check_param(program, name):
+    params = [program.names[s] for s in program.params]
+    if name in params:
+        return
+    if name in program.names:
+        kind = program.kinds[program.names.index(name)]
+        why = ("an input: inputs get no gradient" if kind == "input"
+               else "a node, not a param")
+        message = f"'{name}' is {why}"
+    else:
+        message = f"no param named '{name}'{did_you_mean(name, params)}"
+    known = ", ".join(params) if params else "none"
+    raise GraphError([Problem(f"--param {name}: {message} (params: {known})", ())])
+
+
+def _reaches_loss(program) -> List[bool]:
+    """slot -> whether the loss depends on it through differentiable arguments."""
+    reaches = [False] * len(program.names)
+    reaches[program.loss] = True
+    for step in reversed(program.steps):
+        if reaches[step.out]:
+            for i, slot in enumerate(step.args):
+                if _differentiable(program, step, i):
+                    reaches[slot] = True
+    return reaches
+
+
+def _differentiable(program, step: Step, i: int) -> bool:
+    return program.kinds[step.args[i]] in ("param", "node") and step.op.vjp(i) is not None
+
+
+def _vjp(program, values, step: Step, i: int, g):
+    """The cotangent of argument i for the cotangent g of the step's result: (in the argument's
+    shape, the VJP's own shape when it had to be summed back, else None)."""
+    args = [values[a] for a in step.args]
+    c = np.asarray(step.op.vjp(i)(g, values[step.out], *args, **dict(step.attrs)))
+    shape = program.types[step.args[i]].shape
+    if c.shape == shape:
+        return c, None
+    return unbroadcast(c, shape), c.shape
+
+
+def _entries(program, values, grads, reaches):
+    uses: List[List[Use]] = [[] for _ in program.names]
+    for step in program.steps:
+        if not reaches[step.out]:
+            continue
+        for i, slot in enumerate(step.args):
+            if not _differentiable(program, step, i):
+                continue
+            g = grads[step.out]
+            contribution, broadcast_shape = _vjp(program, values, step, i, g)
+            local_value = None
+            if np.size(values[step.out]) == 1 and np.size(values[slot]) == 1:
+                ones = np.ones(np.shape(values[step.out]), np.result_type(g))
+                local_value = _vjp(program, values, step, i, ones)[0]
+            uses[slot].append(Use(step.name, step.op.name, i, g, local_symbol(program, step, i),
+                                  local_value, broadcast_shape, contribution))
+    first_use = {}
+    for index, step in enumerate(program.steps):
+        for slot in step.args:
+            if program.kinds[slot] == "param" and reaches[slot]:
+                first_use.setdefault(slot, index)
+    params_after = {}
+    for slot, index in first_use.items():
+        params_after.setdefault(index, []).append(slot)
+    entries = []
+    for index in range(len(program.steps) - 1, -1, -1):
+        out = program.steps[index].out
+        if reaches[out]:
+            entries.append(Entry(program.names[out], "node", grads[out], tuple(uses[out])))
+        for slot in sorted(params_after.get(index, ())):
+            entries.append(Entry(program.names[slot], "param", grads[slot], tuple(uses[slot])))
+    unreached = tuple(program.names[s] for s in list(program.params) + [st.out for st in program.steps]
+                      if not reaches[s])
+    return tuple(entries), unreached
+
+
+def local_symbol(program, step: Step, i: int, g: str = "g") -> str:
+    """The op table's local-derivative text for argument i, with the argument names filled in
+    (and `g` for the incoming gradient, in the texts that are a whole VJP)."""
+    texts = step.op.local
+    template = texts[min(i, len(texts) - 1)] if texts else "?"
+    names = [_arg_name(program, slot) for slot in step.args]
+
+    def fill(match):
+        key = match.group(1)
+        if key == "ans":
+            return step.name
+        if key == "g":
+            return f"({g})" if _top_level(g, " ") or g.startswith("-") else g
+        k = int(key)
+        if k >= len(names):
+            return "?"
+        text = names[k]
+        before = template[:match.start()][-1:]
+        # a number written next to a factor or after a sign would read as something else: 2{0}
+        # filled with 3 would read "23"
+        if program.kinds[step.args[k]] == "const" and match.group(0) != template and (
+                before.isalnum() or before in "-^" or text.startswith("-")):
+            return f"({text})"
+        return text
+    return re.sub(r"\{(\d+|ans|g)\}", fill, template)
+
+
+def is_whole_vjp(step: Step, i: int) -> bool:
+    texts = step.op.local
+    return bool(texts) and "{g}" in texts[min(i, len(texts) - 1)]
+
+
+def chain_text(program, step: Step, i: int, upstream: str) -> str:
+    """upstream * local derivative, or the op's own VJP text applied to upstream."""
+    if is_whole_vjp(step, i):
+        return local_symbol(program, step, i, upstream)
+    return f"{_factor(upstream)} * {_factor(local_symbol(program, step, i))}"
+
+
+def _arg_name(program, slot) -> str:
+    if program.kinds[slot] == "const":
+        return number_text(dict(program.consts)[slot])
+    return program.names[slot]
+
+
+def _count_paths(program, start, reaches) -> int:
+    """Paths from `start` to the loss (a value used twice by one node counts twice)."""
+    count = [0] * len(program.names)
+    count[start] = 1
+    for step in program.steps:
+        if reaches[step.out]:
+            count[step.out] = sum(count[slot] for i, slot in enumerate(step.args)
+                                  if _differentiable(program, step, i))
+    return count[program.loss]
+
+
+def _paths(program, values, start, reaches):
+    """Every path from `start` to the loss, depth first in program order, without recursion; each
+    with its contribution: the loss's seed pushed down through the VJPs of that path alone."""
+    consumers = [[] for _ in program.names]  # slot -> (step index, arg index), reaching the loss
+    for index, step in enumerate(program.steps):
+        if reaches[step.out]:
+            for i, slot in enumerate(step.args):
+                if _differentiable(program, step, i):
+                    consumers[slot].append((index, i))
+    # only edges that lie on some path from start: the DFS below never meets a dead end
+    from_start = [False] * len(program.names)
+    from_start[start] = True
+    for step in program.steps:
+        if any(from_start[s] for s in step.args):
+            from_start[step.out] = True
+    stack = [(start, ())]
+    loss_type = program.types[program.loss]
+    while stack:
+        slot, edges = stack.pop()
+        if slot == program.loss:
+            c = np.ones(loss_type.shape, loss_type.dtype)
+            for index, i in reversed(edges):
+                c = _vjp(program, values, program.steps[index], i, c)[0]
+            slots = (start,) + tuple(program.steps[index].out for index, _ in edges)
+            yield Path(slots, edges, c)
+            continue
+        for index, i in reversed(consumers[slot]):  # reversed: the stack pops them in order
+            out = program.steps[index].out
+            if from_start[out]:
+                stack.append((out, edges + ((index, i),)))
+
+
+# ---------------------------------------------------------------------------------------------
+# text
+
+def number_text(x) -> str:
+    """A number for people: %.6g, integers without a decimal point."""
+    x = np.asarray(x)
+    if x.dtype.kind in "iub":
+        return str(int(x))
+    return f"{float(x):.6g}"
+
+
+def value_text(value) -> str:
+    """A number, or a tensor as shape, norm and its first few elements."""
+    a = np.asarray(value)
+    if a.ndim == 0:
+        return number_text(a)
+    flat = a.reshape(-1)
+    head = ", ".join(number_text(v) for v in flat[:SHOWN_ELEMENTS])
+    more = ", ..." if flat.size > SHOWN_ELEMENTS else ""
+    if a.dtype.kind in "iub":
+        return f"{shape_str(a.shape)} {a.dtype} [{head}{more}]"
+    return f"{shape_str(a.shape)} norm {number_text(np.linalg.norm(flat))} [{head}{more}]"
+
+
+def _factor(text: str) -> str:
+    """A factor in a product: negative numbers and compound expressions in parentheses."""
+    return f"({text})" if text.startswith("-") or _top_level(text, " ") else text
+
+
+def _top_level(text: str, chars: str) -> bool:
+    """Whether one of `chars` occurs outside every (...) and [...] of `text` (a sum or a product
+    written with spaces, e.g. "1 - tanh(h)^2", as opposed to "(a - b)/N")."""
+    depth = 0
+    for k, ch in enumerate(text):
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        if depth == 0 and ch in chars and (ch == " " or 0 < k < len(text) - 1 and
+                                           text[k - 1] == " " == text[k + 1]):
+            return True
+    return False
+
+
+def _sum_text(texts) -> str:
+    out = texts[0]
+    for t in texts[1:]:
+        out += f" - {t[1:]}" if t.startswith("-") else f" + {t}"
+    return out
+
+
+def _axes_summed(from_shape, to_shape) -> tuple:
+    extra = len(from_shape) - len(to_shape)
+    return tuple(range(extra)) + tuple(extra + i for i, d in enumerate(to_shape)
+                                       if d == 1 and from_shape[extra + i] != 1)
+
+
+def _unbroadcast_text(use: Use, to_shape) -> str:
+    axes = _axes_summed(use.broadcast_shape, to_shape)
+    which = f"axis {axes[0]}" if len(axes) == 1 else "axes " + ", ".join(map(str, axes))
+    return (f"summed over {which}: {shape_str(use.broadcast_shape)} -> {shape_str(to_shape)} "
+            "(unbroadcast)")
+
+
+def _use_terms(e: Explanation, name: str, use: Use):
+    """(symbolic chain, the rest of the equation) for one use."""
+    loss = e.loss
+    step = e.program.steps[_step_index(e.program, use.consumer)]
+    chain = f"d{loss}/d{use.consumer} * d{use.consumer}/d{name}"
+    if use.local_value is not None and np.ndim(use.upstream) == 0:
+        up = number_text(use.upstream)
+        local_num = number_text(use.local_value)
+        parts = [chain_text(e.program, step, use.arg, up)]
+        numeric = f"{_factor(up)} * {_factor(local_num)}"
+        if numeric != parts[0]:
+            parts.append(numeric)
+        parts.append(value_text(use.contribution))
+        return chain, " = ".join(parts)
+    return chain, chain_text(e.program, step, use.arg, f"d{loss}/d{use.consumer}")
+
+
+def _entry_lines(e: Explanation, entry: Entry) -> List[str]:
+    loss = e.loss
+    left = f"d{loss}/d{entry.name}"
+    shape = np.shape(entry.gradient)
+    if not entry.uses:
+        return [f"{left} = {value_text(entry.gradient)}   (the loss itself: backward starts here)"]
+    lines = []
+    if len(entry.uses) == 1:
+        use = entry.uses[0]
+        chain, rest = _use_terms(e, entry.name, use)
+        scalar = use.local_value is not None and np.ndim(use.upstream) == 0
+        lines.append(f"{left} = {chain} = {rest}")
+        indent = " " * (len(left) + 1)
+        if use.broadcast_shape is not None:
+            lines.append(f"{indent}  {_unbroadcast_text(use, shape)}")
+        if not scalar or use.broadcast_shape is not None:
+            lines.append(f"{indent}= {value_text(entry.gradient)}")
+        return lines
+    lines.append(f"{left}: {entry.name} is used {len(entry.uses)} times; the contributions add up")
+    for use in entry.uses:
+        chain, rest = _use_terms(e, entry.name, use)
+        n_args = len(e.program.steps[_step_index(e.program, use.consumer)].args)
+        via = f"via {use.consumer} ({use.op}" + (f", arg {use.arg})" if n_args > 1 else ")")
+        scalar = use.local_value is not None and np.ndim(use.upstream) == 0
+        lines.append(f"  {via}: {chain} = {rest}")
+        if use.broadcast_shape is not None:
+            lines.append(f"      {_unbroadcast_text(use, shape)}")
+        if not scalar or use.broadcast_shape is not None:
+            lines.append(f"      = {value_text(use.contribution)}")
+    if np.ndim(entry.gradient) == 0:
+        total = _sum_text([value_text(u.contribution) for u in entry.uses])
+        lines.append(f"  {left} = {total} = {value_text(entry.gradient)}")
+    else:
+        lines.append(f"  {left} = the sum of the {len(entry.uses)} contributions = "
+                     f"{value_text(entry.gradient)}")
+    return lines
+
+
+def _step_index(program, name) -> int:
+    return next(i for i, s in enumerate(program.steps) if s.name == name)
+
+
+def _forward_lines(e: Explanation) -> List[str]:
+    p = e.program
+    lines = []
+    for slot, leaf in enumerate(p.leaves):
+        lines.append(f"  {leaf.name} = {value_text(e.values[slot])}   ({leaf.kind})")
+    for step in p.steps:
+        args = [_arg_name(p, s) for s in step.args]
+        args += [f"{k}={v}" for k, v in step.attrs]
+        lines.append(f"  {step.name} = {step.op.name}({', '.join(args)}) = "
+                     f"{value_text(e.values[step.out])}")
+    return lines
+
+
+def _path_lines(e: Explanation) -> List[str]:
+    p = e.program
+    loss, name = e.loss, e.param
+    s = "" if e.path_count == 1 else "s"
+    lines = [f"paths from {loss} down to {name}: {e.path_count} path{s}"]
+    if e.path_count == 0:
+        lines.append(f"  {name} does not lead to {loss}: d{loss}/d{name} = "
+                     f"{value_text(_gradient_of(e, name))}")
+        return lines
+    if not e.paths:
+        lines.append(f"  that is more than the cap of {e.max_paths} (--max-paths); instead, the "
+                     f"chain rule step by step over the values between {name} and {loss}:")
+        return lines
+    for number, path in enumerate(e.paths, 1):
+        names = [p.names[slot] for slot in path.slots]
+        hops = [names[0]]
+        for (index, i), out_name in zip(path.edges, names[1:]):
+            step = p.steps[index]
+            repeated = sum(1 for a in step.args if a == step.args[i]) > 1
+            hops.append(f"-(arg {i})-> {out_name}" if repeated else f"-> {out_name}")
+        lines.append(f"  path {number}: {' '.join(hops)}")
+        # the chain from the loss down: d loss/d top * ... * d first/d param
+        factors = [f"d{names[k + 1]}/d{names[k]}" for k in range(len(names) - 2, -1, -1)]
+        symbolic = None
+        for index, i in reversed(path.edges):
+            step = p.steps[index]
+            if symbolic is None and not is_whole_vjp(step, i):
+                symbolic = local_symbol(p, step, i)
+            elif is_whole_vjp(step, i):
+                symbolic = local_symbol(p, step, i, "1" if symbolic is None else symbolic)
+            else:
+                left = f"({symbolic})" if _top_level(symbolic, "+-") else symbolic
+                symbolic = f"{left} * {_factor(local_symbol(p, step, i))}"
+        numbers = [_local_number(e, index, i) for index, i in reversed(path.edges)]
+        parts = [" * ".join(factors), symbolic]
+        if all(n is not None for n in numbers):
+            numeric = " * ".join(_factor(n) for n in numbers)
+            if numeric != parts[-1]:
+                parts.append(numeric)
+        parts.append(value_text(path.contribution))
+        line = "    " + " = ".join(parts)
+        lines.append(line if len(line) <= 100 else "    " + "\n      = ".join(parts))
+    total = _gradient_of(e, name)
+    if len(e.paths) == 1:
+        lines.append(f"  the one path is the whole gradient: d{loss}/d{name} = {value_text(total)}")
+    elif np.ndim(total) == 0:
+        lines.append(f"  d{loss}/d{name} = "
+                     + _sum_text([value_text(q.contribution) for q in e.paths])
+                     + f" = {value_text(total)}")
+    else:
+        lines.append(f"  d{loss}/d{name} = the sum of the {len(e.paths)} path contributions = "
+                     f"{value_text(total)}")
+    return lines
+
+
+def _local_number(e: Explanation, index, i) -> Optional[str]:
+    step = e.program.steps[index]
+    ans, arg = e.values[step.out], e.values[step.args[i]]
+    if np.size(ans) != 1 or np.size(arg) != 1:
+        return None
+    ones = np.ones(np.shape(ans), np.result_type(ans))
+    return number_text(_vjp(e.program, e.values, step, i, ones)[0])
+
+
+def _gradient_of(e: Explanation, name: str):
+    for entry in e.entries:
+        if entry.name == name:
+            return entry.gradient
+    t = e.program.types[e.program.slot(name)]
+    return np.zeros(t.shape, t.dtype)
+
+
+def _on_paths(e: Explanation) -> set:
+    """Names between the param and the loss (both included)."""
+    p = e.program
+    start = p.slot(e.param)
+    from_start = [False] * len(p.names)
+    from_start[start] = True
+    for step in p.steps:
+        if any(from_start[s] for s in step.args):
+            from_start[step.out] = True
+    return {p.names[s] for s in range(len(p.names)) if from_start[s]}
+
+
+def explanation_text(e: Explanation) -> str:
+    p = e.program
+    title = f"graph {p.name}" + (f": {p.description}" if p.description else "")
+    lines = [title, "", "forward, in program order:"]
+    lines += _forward_lines(e)
+    lines.append("")
+    entries = e.entries
+    if e.param is not None:
+        lines += _path_lines(e)
+        if e.paths or e.path_count == 0:
+            return "\n".join(lines) + "\n"
+        keep = _on_paths(e)
+        entries = tuple(entry for entry in entries if entry.name in keep)
+        lines.append("")
+    lines.append(f"backward, in reverse program order (d{e.loss}/dX: how much {e.loss} moves "
+                 "per unit of X):")
+    for entry in entries:
+        lines += ["  " + line for line in _entry_lines(e, entry)]
+    if e.unreached and e.param is None:
+        lines.append(f"  not on any path to {e.loss} (gradient 0): {', '.join(e.unreached)}")
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# json
+
+def _json_value(value):
+    a = np.asarray(value)
+    if a.ndim == 0:
+        return _json_number(a)
+    flat = a.reshape(-1)
+    out = {"shape": list(a.shape), "dtype": str(a.dtype),
+           "first": [_json_number(v) for v in flat[:SHOWN_ELEMENTS]]}
+    if a.dtype.kind == "f":
+        out["norm"] = _json_number(np.linalg.norm(flat))
+    return out
+
+
+def _json_number(x):
+    x = np.asarray(x)
+    if x.dtype.kind in "iub":
+        return int(x)
+    x = float(x)
+    return x if np.isfinite(x) else repr(x)  # JSON has no nan/inf: written as text
+
+
+def explanation_json(e: Explanation) -> str:
+    p = e.program
+    doc = {
+        "graph": p.name,
+        "loss": e.loss,
+        "forward": [{"name": s.name, "op": s.op.name,
+                     "args": [_arg_name(p, a) for a in s.args],
+                     "value": _json_value(e.values[s.out])} for s in p.steps],
+        "backward": [{
+            "name": entry.name, "kind": entry.kind, "gradient": _json_value(entry.gradient),
+            "uses": [{
+                "consumer": u.consumer, "op": u.op, "arg": u.arg,
+                "upstream": _json_value(u.upstream), "local": u.local,
+                "local_value": None if u.local_value is None else _json_value(u.local_value),
+                "unbroadcast_from": None if u.broadcast_shape is None else list(u.broadcast_shape),
+                "contribution": _json_value(u.contribution)} for u in entry.uses]}
+            for entry in e.entries],
+        "unreached": list(e.unreached),
+    }
+    if e.param is not None:
+        doc["param"] = e.param
+        doc["path_count"] = e.path_count
+        doc["paths"] = None if e.path_count and not e.paths else [{
+            "nodes": [p.names[s] for s in path.slots],
+            "args": [i for _, i in path.edges],
+            "locals": [local_symbol(p, p.steps[index], i) for index, i in path.edges],
+            "contribution": _json_value(path.contribution)} for path in e.paths]
+        doc["gradient"] = _json_value(_gradient_of(e, e.param))
+    return json.dumps(doc, indent=2) + "\n"
