@@ -24,6 +24,7 @@ EXIT_OK, EXIT_DIFFERENT, EXIT_TROUBLE, EXIT_INTERNAL = 0, 1, 2, 3
 COMMANDS = {
     "run": "run",
     "explain": "explain",
+    "gradcheck": "gradcheck",
 }
 DEFAULT_COMMAND = "run"
 

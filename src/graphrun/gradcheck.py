@@ -1,0 +1,326 @@
+"""gradcheck: the backward pass against central finite differences, in float64.
+
+For every param element (a seeded random sample of `max_elements` of a bigger tensor), the loss is
+run forward at param ± eps and (L+ - L-) / 2eps is compared with d loss/d param from `backward`.
+A float32 graph is checked in float64: its float leaves are cast and its types widened.
+
+When something disagrees, each node's VJP is checked on its own, at the values of this run, with a
+random cotangent: the culprit is named (op, node, argument, worst element, both numbers), not dumped
+as a Jacobian.
+
+Points at or near a kink (relu or abs at 0, a tie in maximum/minimum or in a max reduction) have no
+derivative to check: an element whose ± eps runs take a different branch of some kink is skipped,
+and said to be skipped.
+
+Pure logic: `gradcheck(compiled, ...)` returns a Report; `report_text(report)` returns its text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import List, Optional, Tuple
+
+import numpy as np
+
+from .errors import GraphError, Problem
+from .executor import backward, forward, unbroadcast
+from .graph import Program
+from .ops import Type, shape_str
+
+DEFAULT_EPS = 1e-6
+DEFAULT_RTOL = 1e-5
+DEFAULT_ATOL = 1e-7
+DEFAULT_MAX_ELEMENTS = 100
+DEFAULT_SEED = 0
+
+FLOAT64 = np.dtype("float64")
+
+# op -> (the kink, in words; a function of the op's arguments whose value changes exactly when a
+# point crosses the kink). An op not listed is smooth wherever it is finite.
+KINKS = {
+    "relu": ("relu at 0", lambda x: np.sign(x)),
+    "abs": ("abs at 0", lambda x: np.sign(x)),
+    "maximum": ("a tie in maximum", lambda x, y: np.sign(np.subtract(x, y))),
+    "minimum": ("a tie in minimum", lambda x, y: np.sign(np.subtract(x, y))),
+    "max": ("a tie in max", lambda x, axis=None, keepdims=False:
+            np.asarray(x) == np.max(x, axis=axis, keepdims=True)),
+}
+
+
+@dataclass(frozen=True)
+class Element:
+    """One compared element: where, backward's number and the finite-difference number."""
+
+    index: tuple
+    backward: float
+    numeric: float
+
+    def excess(self, rtol, atol) -> float:
+        """|backward - numeric| over the tolerance: > 1 is a disagreement."""
+        return abs(self.backward - self.numeric) / (atol + rtol * abs(self.numeric))
+
+
+@dataclass(frozen=True)
+class ParamCheck:
+    name: str
+    shape: tuple
+    checked: int  # elements compared
+    sampled: bool  # a random sample of the elements, not all of them
+    failures: Tuple[Element, ...]
+    worst: Optional[Element]  # the largest |backward - numeric| relative to the tolerance
+    skipped: Tuple[Tuple[tuple, str], ...]  # (index, why) of elements at or near a kink
+
+
+@dataclass(frozen=True)
+class Culprit:
+    """A node whose VJP disagrees with finite differences on its own."""
+
+    node: str
+    op: str
+    arg: int
+    arg_name: str
+    line: int
+    col: int
+    worst: Optional[Element]  # None when the VJP raised
+    error: str = ""  # the exception a VJP raised
+
+
+@dataclass(frozen=True)
+class Report:
+    file: str
+    graph: str
+    eps: float
+    rtol: float
+    atol: float
+    seed: int
+    params: Tuple[ParamCheck, ...]
+    culprits: Tuple[Culprit, ...]
+    backward_error: str = ""  # the whole backward pass raised
+
+    @property
+    def ok(self) -> bool:
+        return not self.backward_error and not any(p.failures for p in self.params)
+
+
+def gradcheck(compiled, *, eps: float = DEFAULT_EPS, rtol: float = DEFAULT_RTOL,
+              atol: float = DEFAULT_ATOL, max_elements: int = DEFAULT_MAX_ELEMENTS,
+              seed: int = DEFAULT_SEED) -> Report:
+    """Check d loss/d param of a compiled graph. Raises GraphError when the graph has no loss and
+    NumericError when its forward or backward pass is not finite at the given point."""
+    program = float64_program(compiled.program)
+    if program.loss is None:
+        raise GraphError([Problem("this graph has no loss, so there is no gradient to check "
+                                  "(add 'loss: NAME' naming a node with one element)", ())])
+    rng = np.random.default_rng(seed)
+    leaves = [_float64(leaf.materialize()) for leaf in program.leaves]
+    values = forward(program, leaves)
+    try:
+        grads = backward(program, values)
+        backward_error = ""
+    except GraphError:
+        raise
+    except Exception as e:  # a broken VJP: find it below
+        grads, backward_error = None, f"{type(e).__name__}: {e}"
+    checks = []
+    for slot in program.params:
+        if grads is None:
+            break
+        checks.append(_check_param(program, leaves, values, grads[slot], slot, eps, rtol, atol,
+                                   max_elements, rng, compiled.source))
+    report = Report(compiled.source.file, program.name, eps, rtol, atol, seed, tuple(checks), (),
+                    backward_error)
+    if report.ok:
+        return report
+    culprits = tuple(_culprits(program, values, eps, rtol, atol, max_elements, rng,
+                               compiled.source))
+    return replace(report, culprits=culprits)
+
+
+def float64_program(program: Program) -> Program:
+    """The same program with every floating-point type widened to float64."""
+    types = tuple(Type(t.shape, FLOAT64) if t.dtype is not None and t.dtype.kind == "f" else t
+                  for t in program.types)
+    return replace(program, types=types)
+
+
+def _float64(a):
+    a = np.asarray(a)
+    return a.astype(FLOAT64) if a.dtype.kind == "f" else a
+
+
+def _sample(size, max_elements, rng):
+    if size <= max_elements:
+        return range(size), False
+    return sorted(rng.choice(size, max_elements, replace=False).tolist()), True
+
+
+def _branches(program, values):
+    """The branch every kink op takes at these values (see KINKS)."""
+    out = []
+    for step in program.steps:
+        kink = KINKS.get(step.op.name)
+        if kink is not None:
+            out.append(kink[1](*[values[a] for a in step.args], **dict(step.attrs)))
+    return out
+
+
+def _crossed(program, runs, source) -> str:
+    """Which kink the runs (lists of branches) do not agree on, in words; '' when none."""
+    kink_steps = [s for s in program.steps if s.op.name in KINKS]
+    for k, step in enumerate(kink_steps):
+        first = runs[0][k]
+        if any(not np.array_equal(first, run[k]) for run in runs[1:]):
+            line, _ = source.locate(step.path)
+            return f"{KINKS[step.op.name][0]} in node '{step.name}' (line {line})"
+    return ""
+
+
+def _check_param(program, leaves, values, grad, slot, eps, rtol, atol, max_elements, rng, source):
+    base = leaves[slot]
+    indices, sampled = _sample(base.size, max_elements, rng)
+    center = _branches(program, values)
+    checked, failures, skipped, worst = 0, [], [], None
+    for j in indices:
+        index = tuple(int(i) for i in np.unravel_index(j, base.shape))
+        losses, runs = [], [center]
+        for step in (eps, -eps):
+            moved = base.copy()
+            moved.reshape(-1)[j] += step
+            trial = list(leaves)
+            trial[slot] = moved
+            v = forward(program, trial, check_finite=False)
+            losses.append(float(np.sum(v[program.loss])))
+            runs.append(_branches(program, v))
+        why = _crossed(program, runs, source)
+        why = why and f"at or near a kink: {why}"
+        if not why and not all(np.isfinite(losses)):
+            why = f"the loss is not finite within eps ({losses[0]!r}, {losses[1]!r})"
+        if why:
+            skipped.append((index, why))
+            continue
+        element = Element(index, float(np.asarray(grad).reshape(-1)[j]),
+                          (losses[0] - losses[1]) / (2 * eps))
+        checked += 1
+        if worst is None or element.excess(rtol, atol) > worst.excess(rtol, atol):
+            worst = element
+        if element.excess(rtol, atol) > 1:
+            failures.append(element)
+    return ParamCheck(program.names[slot], base.shape, checked, sampled, tuple(failures), worst,
+                      tuple(skipped))
+
+
+def _culprits(program, values, eps, rtol, atol, max_elements, rng, source):
+    """Each node's VJP against finite differences of <g, op(args)>, on its own."""
+    for step in program.steps:
+        args = [values[a] for a in step.args]
+        attrs = dict(step.attrs)
+        ans = values[step.out]
+        for i, slot in enumerate(step.args):
+            vjp = step.op.vjp(i)
+            if program.kinds[slot] not in ("param", "node") or vjp is None:
+                continue
+            g = rng.standard_normal(np.shape(ans))
+            line, col = source.locate(step.path)
+            name = program.names[slot]
+            try:
+                analytic = np.asarray(vjp(g, ans, *args, **attrs), FLOAT64)
+                if analytic.shape != np.shape(args[i]):
+                    analytic = unbroadcast(analytic, np.shape(args[i]))
+            except Exception as e:  # noqa: BLE001 - a broken VJP is what we are looking for
+                yield Culprit(step.name, step.op.name, i, name, line, col, None,
+                              f"{type(e).__name__}: {e}")
+                continue
+            worst = _worst_element(step, args, attrs, i, g, analytic, eps, rtol, atol,
+                                   max_elements, rng)
+            if worst is not None and worst.excess(rtol, atol) > 1:
+                yield Culprit(step.name, step.op.name, i, name, line, col, worst)
+
+
+def _worst_element(step, args, attrs, i, g, analytic, eps, rtol, atol, max_elements, rng):
+    kink = KINKS.get(step.op.name)
+    center = kink[1](*args, **attrs) if kink else None
+    x = np.asarray(args[i])
+    indices, _ = _sample(x.size, max_elements, rng)
+    worst = None
+    with np.errstate(all="ignore"):
+        for j in indices:
+            sides = []
+            crossed = False
+            for delta in (eps, -eps):
+                moved = x.astype(FLOAT64)  # a copy
+                moved.reshape(-1)[j] += delta
+                trial = list(args)
+                trial[i] = moved
+                sides.append(float(np.sum(g * step.op.forward(*trial, **attrs))))
+                if kink and not np.array_equal(center, kink[1](*trial, **attrs)):
+                    crossed = True
+            if crossed or not all(np.isfinite(sides)):
+                continue
+            index = tuple(int(k) for k in np.unravel_index(j, x.shape))
+            element = Element(index, float(analytic.reshape(-1)[j]),
+                              (sides[0] - sides[1]) / (2 * eps))
+            if worst is None or element.excess(rtol, atol) > worst.excess(rtol, atol):
+                worst = element
+    return worst
+
+
+# ---------------------------------------------------------------------------------------------
+# text
+
+def _at(name: str, index: tuple) -> str:
+    return name if not index else f"{name}[{','.join(map(str, index))}]"
+
+
+def _num(x: float) -> str:
+    return repr(float(x))
+
+
+def _pair(name: str, e: Element) -> str:
+    return (f"{_at(name, e.index)}: backward {_num(e.backward)}, numeric {_num(e.numeric)} "
+            f"(off by {abs(e.backward - e.numeric):.2g})")
+
+
+def report_text(report: Report) -> str:
+    lines = [f"{report.file} ({report.graph}): backward against central differences in float64, "
+             f"eps {report.eps:g}, rtol {report.rtol:g}, atol {report.atol:g}"]
+    width = max([len(p.name) for p in report.params], default=0)
+    for p in report.params:
+        total = int(np.prod(p.shape, dtype=np.int64))
+        head = f"  {p.name.ljust(width)} {shape_str(p.shape)}:"
+        if p.sampled:
+            head += f" a sample of {p.checked + len(p.skipped)} of {total} elements " \
+                    f"(seed {report.seed}),"
+        if p.failures:
+            lines.append(f"{head} {len(p.failures)} of {p.checked} DISAGREE; worst "
+                         + _pair(p.name, max(p.failures, key=lambda e: e.excess(report.rtol,
+                                                                                 report.atol))))
+        elif p.checked:
+            lines.append(f"{head} {p.checked} agree; worst {_pair(p.name, p.worst)}")
+        else:
+            lines.append(f"{head} every element skipped")
+        for index, why in p.skipped:
+            lines.append(f"    skipped {_at(p.name, index)}: {why}")
+    if report.backward_error:
+        lines.append(f"  the backward pass failed: {report.backward_error}")
+    if report.ok:
+        checked = sum(p.checked for p in report.params)
+        skipped = sum(len(p.skipped) for p in report.params)
+        lines.append(f"ok: {checked} element{'s' if checked != 1 else ''} agree"
+                     + (f", {skipped} skipped at kinks" if skipped else ""))
+        return "\n".join(lines) + "\n"
+    failed = sum(len(p.failures) for p in report.params)
+    lines.append(f"FAILED: {failed} element{'s' if failed != 1 else ''} disagree"
+                 if failed else "FAILED")
+    for c in report.culprits:
+        where = f"{report.file}:{c.line}:{c.col}: error: node '{c.node}' ({c.op})"
+        what = f"argument {c.arg} ('{c.arg_name}')"
+        if c.worst is None:
+            lines.append(f"{where}: the VJP of {what} raised {c.error}")
+        else:
+            lines.append(f"{where}: the VJP of {what} disagrees with finite differences "
+                         f"(checked on its own, for a random cotangent): worst at "
+                         f"{_pair(c.arg_name, c.worst)}")
+    if not report.culprits:
+        lines.append("every node's VJP agrees with finite differences on its own: the difference "
+                     "comes from the whole graph (try another --eps, or a looser --rtol/--atol)")
+    return "\n".join(lines) + "\n"
