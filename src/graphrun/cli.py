@@ -25,6 +25,7 @@ COMMANDS = {
     "run": "run",
     "explain": "explain",
     "gradcheck": "gradcheck",
+    "draw": "draw",
 }
 DEFAULT_COMMAND = "run"
 

@@ -1,0 +1,41 @@
+"""graphrun draw GRAPH: the graph as a Mermaid flowchart (default) or Graphviz DOT, with every
+node's value and gradient."""
+
+from __future__ import annotations
+
+from .. import pipeline
+from ..cli import EXIT_OK, EXIT_TROUBLE
+from ..draw import FORMATS, draw
+from ..executor import run as run_program
+from ..writer import write_atomic
+
+HELP = "draw the graph with its values and gradients, as Mermaid (default) or DOT text"
+
+
+def add_arguments(parser):
+    parser.add_argument("graph", metavar="GRAPH", help="a graph file (.yaml)")
+    parser.add_argument("--format", choices=FORMATS, default="mermaid",
+                        help="mermaid (GitHub renders it in Markdown; default) or dot (Graphviz)")
+    parser.add_argument("-o", "--output", metavar="FILE",
+                        help="write the drawing to FILE (atomically) instead of stdout")
+
+
+def execute(args, out, err) -> int:
+    compiled = pipeline.compile(args.graph)
+    try:
+        results = run_program(compiled.program)
+    except Exception as e:
+        if hasattr(e, "problems"):
+            e.source = compiled.source
+        raise
+    text = draw(results, args.format)
+    if not args.output:
+        out.write(text)
+        return EXIT_OK
+    try:
+        write_atomic(args.output, text)
+    except OSError as e:
+        err.write(f"graphrun: error: cannot write {args.output}: "
+                  f"{getattr(e, 'strerror', None) or e}\n")
+        return EXIT_TROUBLE
+    return EXIT_OK
