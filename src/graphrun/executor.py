@@ -4,6 +4,7 @@ accumulating cotangents). The executor never names an op: everything comes from 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import List, Optional, Sequence
 
@@ -12,12 +13,13 @@ import numpy as np
 from .errors import NumericError, Problem
 from .graph import Program
 from .ops import OpError
+from .scalar_ops import SCALAR_OPS
 
 
 @dataclass(frozen=True)
 class Results:
     program: Program
-    values: tuple  # slot -> array (leaves, literals and nodes)
+    values: tuple  # slot -> array (leaves, literals and nodes); Python floats in a scalar program
     grads: Optional[tuple]  # slot -> d loss / d slot (zeros where the loss does not depend on it);
     # None for inputs, literals, and for everything when there is no loss
 
@@ -36,77 +38,207 @@ def unbroadcast(g, shape):
     return np.sum(g, axis=axes).reshape(shape)
 
 
-def forward(program: Program, leaf_values: Optional[Sequence] = None, *,
-            check_finite: bool = True) -> list:
-    """All slot values. `leaf_values` overrides the leaves (gradcheck perturbs them)."""
+@dataclass(frozen=True)
+class Plan:
+    """A program compiled once for running: flat tuples indexed by slot, no names, no dicts to
+    look up per step. Reused by run, forward, backward, explain and gradcheck."""
+
+    forward: tuple  # per step, program order: (forward fn, out slot, arg slots, attrs dict, step)
+    backward: tuple  # per step, reversed: (out, arg slots, attrs, ((vjp, slot, shape), ...), step)
+    differentiable: tuple  # slot -> True for params and nodes
+    # the same program on Python floats (scalar_ops), when every value is a float64 scalar:
+    scalar_forward: Optional[tuple] = None  # (fn, out, a0, a1) with a1 = -1 for one argument
+    scalar_backward: Optional[tuple] = None  # (out, a0, a1, vjp0 or None, vjp1 or None)
+
+
+def plan_for(program: Program) -> Plan:
+    """The program's plan, compiled on first use and kept on the (immutable) program."""
+    plan = program.__dict__.get("_plan")
+    if plan is None:
+        plan = program.__dict__["_plan"] = _compile(program)
+    return plan
+
+
+def _compile(program: Program) -> Plan:
+    differentiable = tuple(kind in ("param", "node") for kind in program.kinds)
+    fsteps, bsteps = [], []
+    for step in program.steps:
+        attrs = dict(step.attrs)
+        fsteps.append((step.op.forward, step.out, step.args, attrs, step))
+        targets = tuple((step.op.vjp(i), slot, program.types[slot].shape)
+                        for i, slot in enumerate(step.args)
+                        if differentiable[slot] and step.op.vjp(i) is not None)
+        bsteps.append((step.out, step.args, attrs, targets, step))
+    bsteps.reverse()
+    scalar = _compile_scalar(program, differentiable)
+    return Plan(tuple(fsteps), tuple(bsteps), differentiable, *scalar)
+
+
+def _compile_scalar(program, differentiable):
+    """The Python-float twin of the plan, or (None, None) unless every value is a float64 scalar
+    and every op has a twin in scalar_ops with at most two arguments."""
+    f64 = np.dtype("float64")
+    if any(t.shape != () or t.dtype not in (f64, None) for t in program.types):
+        return None, None
+    if any(s.op.name not in SCALAR_OPS or len(s.args) > 2 or s.attrs for s in program.steps):
+        return None, None
+    fsteps, bsteps = [], []
+    for s in program.steps:
+        fn, *vjps = SCALAR_OPS[s.op.name]
+        a0, a1 = (s.args + (-1,))[:2]
+        fsteps.append((fn, s.out, a0, a1))
+        v0 = vjps[0] if differentiable[a0] else None
+        v1 = vjps[1] if a1 >= 0 and differentiable[a1] else None
+        bsteps.append((s.out, a0, a1, v0, v1))
+    bsteps.reverse()
+    return tuple(fsteps), tuple(bsteps)
+
+
+def _initial_values(program: Program, leaf_values) -> list:
     values: List = [None] * len(program.names)
     for i, leaf in enumerate(program.leaves):
         values[i] = leaf.materialize() if leaf_values is None else leaf_values[i]
     for slot, c in program.consts:
         values[slot] = c
+    return values
+
+
+def forward(program: Program, leaf_values: Optional[Sequence] = None, *,
+            check_finite: bool = True) -> list:
+    """All slot values. `leaf_values` overrides the leaves (gradcheck perturbs them)."""
+    values = _initial_values(program, leaf_values)
     if check_finite:
         for i in range(len(program.leaves)):
-            _check_finite(program, i, values[i], "the value read", None)
+            if not _finite(values[i]):
+                _check_finite(program, i, values[i], "the value read", None)
+    plan = plan_for(program)
+    if plan.scalar_forward is not None and check_finite:
+        floats = _scalar_forward(plan, values)
+        if floats is not None:
+            return list(map(np.float64, floats))
     with np.errstate(all="ignore"):
-        for step in program.steps:
+        for fn, out, args, attrs, step in plan.forward:
             try:
-                values[step.out] = step.op.forward(*[values[a] for a in step.args],
-                                                   **dict(step.attrs))
+                values[out] = fn(*[values[a] for a in args], **attrs)
             except OpError as e:
-                path = program.paths[step.args[e.arg]] if e.arg is not None else step.path
+                path = program.paths[args[e.arg]] if e.arg is not None else step.path
                 raise NumericError([Problem(f"node '{step.name}' ({step.op.name}): {e}", path)]) \
                     from None
-            if check_finite:
-                _check_finite(program, step.out, values[step.out], "forward", step)
+            if check_finite and not _finite(values[out]):
+                _check_finite(program, out, values[out], "forward", step)
     return values
 
 
 def backward(program: Program, values: Sequence, *, check_finite: bool = True) -> list:
     """d loss / d slot for every param and node, by the chain rule in reverse program order."""
+    plan = plan_for(program)
+    if plan.scalar_backward is not None and check_finite:
+        grads = _scalar_backward(program, plan, [v if v is None else float(v) for v in values])
+        if grads is not None:
+            return [g if g is None else np.float64(g) for g in grads]
     n = len(program.names)
     cts: List = [None] * n
     loss = program.loss
     cts[loss] = np.ones(program.types[loss].shape, program.types[loss].dtype)
-    differentiable = [kind in ("param", "node") for kind in program.kinds]
     with np.errstate(all="ignore"):
-        for step in reversed(program.steps):
-            g = cts[step.out]
+        for out, args, attrs, targets, step in plan.backward:
+            g = cts[out]
             if g is None:
                 continue  # the loss does not depend on this node
-            args = [values[a] for a in step.args]
-            ans = values[step.out]
-            attrs = dict(step.attrs)
-            for i, slot in enumerate(step.args):
-                if not differentiable[slot]:
-                    continue
-                vjp = step.op.vjp(i)
-                if vjp is None:
-                    continue
-                c = vjp(g, ans, *args, **attrs)
-                shape = program.types[slot].shape
-                if np.shape(c) != shape:
+            arg_values = [values[a] for a in args]
+            ans = values[out]
+            for vjp, slot, shape in targets:
+                c = vjp(g, ans, *arg_values, **attrs)
+                if c.shape != shape:
                     c = unbroadcast(c, shape)
-                if check_finite:
+                if check_finite and not _finite(c):
                     _check_finite(program, slot, c, "backward", step)
                 # accumulate into a new array: a VJP may return g itself (add), so += would
                 # corrupt another value's cotangent
-                cts[slot] = c if cts[slot] is None else cts[slot] + c
-    grads = [None] * n
-    for slot in range(n):
-        if differentiable[slot]:
+                previous = cts[slot]
+                cts[slot] = c if previous is None else previous + c
+    grads: List = [None] * n
+    for slot, differentiable in enumerate(plan.differentiable):
+        if differentiable:
             t = program.types[slot]
             g = cts[slot]
             grads[slot] = np.zeros(t.shape, t.dtype) if g is None else np.asarray(g, t.dtype)
-            if check_finite:
+            if check_finite and not _finite(grads[slot]):
                 _check_finite(program, slot, grads[slot], "backward", None)
     return grads
 
 
 def run(program: Program, *, check_finite: bool = True) -> Results:
+    """Forward, then backward when the program has a loss.
+
+    An all-scalar float64 program runs on Python floats end to end, and its Results hold Python
+    floats (0-d values all the same: use np.asarray or np.shape, not .shape, on any value)."""
+    plan = plan_for(program)
+    if plan.scalar_forward is not None and check_finite:
+        values = _initial_values(program, None)
+        leaves_ok = all(_finite(values[i]) for i in range(len(program.leaves)))
+        floats = _scalar_forward(plan, values) if leaves_ok else None
+        if floats is not None and program.loss is None:
+            return Results(program, tuple(floats), None)
+        cts = None if floats is None else _scalar_backward(program, plan, floats)
+        if cts is not None:
+            return Results(program, tuple(floats), tuple(cts))
     values = forward(program, check_finite=check_finite)
     grads = backward(program, values, check_finite=check_finite) \
         if program.loss is not None else None
     return Results(program, tuple(values), None if grads is None else tuple(grads))
+
+
+def _finite(x) -> bool:
+    """True when x holds no nan or inf. One reduction instead of a boolean array: a sum is finite
+    only if every element is (an overflowing sum of finite values is then checked exactly)."""
+    if type(x) is np.ndarray and x.ndim:
+        return x.dtype.kind not in "fc" or math.isfinite(x.sum()) or bool(np.isfinite(x).all())
+    return math.isfinite(x)
+
+
+def _scalar_forward(plan: Plan, values) -> Optional[list]:
+    """Forward on Python floats; None when math raised or a value is not finite, so that the numpy
+    path (the reference) runs instead and reports."""
+    floats = [v if v is None else float(v) for v in values]  # node slots are still None
+    try:
+        for fn, out, a0, a1 in plan.scalar_forward:
+            floats[out] = fn(floats[a0]) if a1 < 0 else fn(floats[a0], floats[a1])
+    except (ArithmeticError, ValueError):
+        return None
+    return floats if math.isfinite(sum(floats)) else None
+
+
+def _scalar_backward(program: Program, plan: Plan, floats) -> Optional[list]:
+    """Backward on Python floats: d loss / d slot for params and nodes (0.0 where the loss does not
+    depend on it), None for other slots; None as a whole when the numpy path must run instead."""
+    cts: List = [None] * len(floats)
+    cts[program.loss] = 1.0
+    try:
+        for out, a0, a1, v0, v1 in plan.scalar_backward:
+            g = cts[out]
+            if g is None:
+                continue
+            ans = floats[out]
+            if a1 < 0:
+                c = v0(g, ans, floats[a0])
+                previous = cts[a0]
+                cts[a0] = c if previous is None else previous + c
+                continue
+            x, y = floats[a0], floats[a1]
+            if v0 is not None:
+                c = v0(g, ans, x, y)
+                previous = cts[a0]
+                cts[a0] = c if previous is None else previous + c
+            if v1 is not None:
+                c = v1(g, ans, x, y)
+                previous = cts[a1]
+                cts[a1] = c if previous is None else previous + c
+    except (ArithmeticError, ValueError):
+        return None
+    if not math.isfinite(sum(c for c in cts if c is not None)):
+        return None
+    return [(0.0 if c is None else c) if d else None for c, d in zip(cts, plan.differentiable)]
 
 
 def _check_finite(program, slot, value, stage, step):

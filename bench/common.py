@@ -1,0 +1,51 @@
+"""Shared by the benchmarks: medians of repeated runs, peak memory, a plain-text table."""
+
+from __future__ import annotations
+
+import gc
+import statistics
+import time
+import tracemalloc
+
+
+def median_time(fn, repeat=7, warmup=1):
+    """Median wall time of fn() in seconds, over `repeat` runs after `warmup` runs, gc paused."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        gc.collect()
+        gc.disable()
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+        gc.enable()
+    return statistics.median(times)
+
+
+def peak_bytes(fn):
+    """Peak traced memory of one fn() call (numpy reports its buffers to tracemalloc)."""
+    gc.collect()
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def table(rows, header):
+    widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
+    line = lambda r: "  ".join(str(c).rjust(w) if i else str(c).ljust(w)  # noqa: E731
+                               for i, (c, w) in enumerate(zip(r, widths)))
+    return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
+
+
+def threads_note():
+    try:
+        from threadpoolctl import threadpool_info
+        return "; ".join(f"{i['internal_api']} {i.get('version')} {i['num_threads']} threads"
+                         for i in threadpool_info())
+    except ImportError:
+        return "threadpoolctl not installed"
