@@ -503,8 +503,10 @@ def explanation_text(e: Explanation) -> str:
         keep = _on_paths(e)
         entries = tuple(entry for entry in entries if entry.name in keep)
         lines.append("")
-    lines.append(f"backward, in reverse program order (d{e.loss}/dX: how much {e.loss} moves "
-                 "per unit of X):")
+    loss = e.loss
+    lines.append("backward, in reverse program order")
+    lines.append(f"(d{loss}/d(value) = d{loss}/d(user) * d(user)/d(value), summed over the "
+                 "value's users):")
     for entry in entries:
         lines += ["  " + line for line in _entry_lines(e, entry)]
     if e.unreached and e.param is None:
