@@ -1,8 +1,13 @@
-"""writer: Results -> results YAML text, and the atomic write of any text file.
+"""writer: Results -> results YAML text (+ .npy sidecars for big tensors), and atomic writes.
 
 The text is emitted directly (not through yaml.dump): keys in program order, tensors as flow lists,
 floats as the shortest text that round-trips, written so that both YAML 1.2 readers and PyYAML's
 YAML 1.1 `safe_load` read back the same numbers (PyYAML needs a '.' in `1.0e-05`).
+
+A tensor with more than `threshold` elements, written to a file, goes to a .npy sidecar in the
+folder `<results file without .yaml>.arrays/` (e.g. `out/mlp.results.arrays/values.h.npy`); its
+YAML entry holds the file name, shape, dtype and summary numbers (min, max, mean, norm) so a text
+diff still says something, and `graphrun check`/`diff` compare the full arrays.
 """
 
 from __future__ import annotations
@@ -11,31 +16,107 @@ import json
 import os
 import re
 import tempfile
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from .executor import Results
 
 FORMAT_VERSION = 1
+SIDECAR_THRESHOLD = 1000  # elements; bigger tensors go to .npy files when writing to a file
+SIDECAR_SUFFIX = ".arrays"
 
-_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*\Z")
+_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_./\-]*\Z")
 # words some YAML reader would take for something other than a string
 _AMBIGUOUS = {"null", "true", "false", "yes", "no", "on", "off", "y", "n", "nan", "inf"}
+_F64 = np.dtype(np.float64)
+
+
+def sections(results: Results) -> List[Tuple[str, Sequence[int], Sequence]]:
+    """(section, slots, slot -> value) of the results file after the loss: the values of the
+    nodes in program order, then the gradients of the params and of the nodes. The one
+    definition of what a results file holds, shared by the writer and `results.from_results`."""
+    p = results.program
+    node_slots = [s.out for s in p.steps]
+    out = [("values", node_slots, results.values)]
+    if results.grads is not None:
+        out.append(("gradients", list(p.params) + node_slots, results.grads))
+    return out
 
 
 def results_text(results: Results) -> str:
+    """The whole results file with every tensor inline (what `graphrun run` prints)."""
+    return render(results)[0]
+
+
+def render(results: Results, threshold: Optional[int] = None,
+           folder: str = "") -> Tuple[str, Dict[str, np.ndarray]]:
+    """The results text and the sidecars it refers to ({file name under `folder`: array}).
+    With `threshold` None every tensor is inline."""
     p = results.program
     lines = [f"graphrun: {FORMAT_VERSION}", f"graph: {quote(p.name)}"]
     if p.loss is not None:
         lines.append(f"loss: {tensor_text(results.values[p.loss])}")
-    node_slots = [s.out for s in p.steps]
-    lines.append("values:" if node_slots else "values: {}")
-    lines.extend(f"  {quote(p.names[s])}: {tensor_text(results.values[s])}" for s in node_slots)
-    if results.grads is not None:
-        lines.append("gradients:")
-        for s in list(p.params) + node_slots:
-            lines.append(f"  {quote(p.names[s])}: {tensor_text(results.grads[s])}")
-    return "\n".join(lines) + "\n"
+    sidecars: Dict[str, np.ndarray] = {}
+
+    def text(section, name, value):
+        if type(value) is float or np.ndim(value) == 0 or np.size(value) <= threshold:
+            return tensor_text(value)
+        file = f"{section}.{name}.npy"
+        sidecars[file] = np.ascontiguousarray(value)
+        return sidecar_entry(f"{folder}/{file}" if folder else file, sidecars[file])
+
+    names = {}
+    for section, slots, values in sections(results):
+        if not slots:
+            lines.append(f"{section}: {{}}")
+            continue
+        lines.append(f"{section}:")
+        for s in slots:
+            if s not in names:
+                names[s] = quote(p.names[s])
+        if threshold is None:  # the fast path: 100,000 scalar nodes in a fraction of a second
+            lines += [f"  {names[s]}: {tensor_text(values[s])}" for s in slots]
+        else:
+            lines += [f"  {names[s]}: {text(section, p.names[s], values[s])}" for s in slots]
+    return "\n".join(lines) + "\n", sidecars
+
+
+def sidecar_entry(file: str, array: np.ndarray) -> str:
+    """`{file: ..., shape: [...], dtype: ..., min: ..., max: ..., mean: ..., norm: ...}`"""
+    fields = [f"file: {quote(file)}", f"shape: [{', '.join(map(str, array.shape))}]",
+              f"dtype: {array.dtype.name}"]
+    if array.size:
+        wide = array.astype(np.float64, copy=False)
+        with np.errstate(all="ignore"):
+            fields += [f"min: {tensor_text(array.min())}", f"max: {tensor_text(array.max())}",
+                       f"mean: {float_text(np.mean(wide))}",
+                       f"norm: {float_text(np.sqrt(np.dot(wide.ravel(), wide.ravel())))}"]
+    return "{" + ", ".join(fields) + "}"
+
+
+def sidecar_folder(path: str) -> str:
+    """Where the sidecars of the results file `path` live: `x.results.yaml` -> `x.results.arrays`."""
+    stem, ext = os.path.splitext(path)
+    return (stem if ext in (".yaml", ".yml") else path) + SIDECAR_SUFFIX
+
+
+def write_results(path: str, results: Results, threshold: int = SIDECAR_THRESHOLD) -> None:
+    """Write the results file (and its sidecars) atomically. Sidecars are written first, so the
+    YAML never names a file that is not there; stale sidecars of an earlier run are removed."""
+    folder = sidecar_folder(path)
+    text, sidecars = render(results, threshold, os.path.basename(folder))
+    if sidecars:
+        os.makedirs(folder, exist_ok=True)
+        for file, array in sidecars.items():
+            write_array_atomic(os.path.join(folder, file), array)
+    write_atomic(path, text)
+    if os.path.isdir(folder):
+        stale = [f for f in os.listdir(folder) if f.endswith(".npy") and f not in sidecars]
+        for file in stale:
+            os.unlink(os.path.join(folder, file))
+        if not os.listdir(folder):
+            os.rmdir(folder)
 
 
 def quote(text: str) -> str:
@@ -63,6 +144,12 @@ def float_text(x, dtype=np.float64) -> str:
 
 def tensor_text(value) -> str:
     """A number, or nested flow lists for a tensor."""
+    kind = type(value)
+    if kind is float or kind is np.float64 or \
+            kind is np.ndarray and value.ndim == 0 and value.dtype == _F64:  # the common case, fast
+        x = float(value)
+        if x - x == 0.0:  # finite
+            return _repr_float64(x)
     array = np.asarray(value)
     if array.dtype.kind in "iub":
         return _nested(array, str) if array.ndim else str(int(array))
@@ -95,14 +182,26 @@ def _nested(array, fmt) -> str:
 def write_atomic(path: str, text: str) -> None:
     """Write `text` to `path` through a temporary file in the same folder, renamed into place: a
     failure leaves the previous file byte-identical and no temporary file behind."""
+    _replace(path, lambda f: f.write(text.encode("utf-8")))
+
+
+def write_array_atomic(path: str, array: np.ndarray) -> None:
+    """Write `array` as a .npy file, atomically. Format version 1.0 and a C-ordered copy, so the
+    same array always gives the same bytes."""
+    array = np.ascontiguousarray(array)
+    _replace(path, lambda f: np.lib.format.write_array(f, array, version=(1, 0),
+                                                      allow_pickle=False))
+
+
+def _replace(path: str, write) -> None:
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"the output folder {folder} does not exist")
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
                                dir=folder)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         if os.path.exists(path):

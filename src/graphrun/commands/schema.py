@@ -1,0 +1,18 @@
+"""graphrun schema: print the JSON Schema of graph files, for editors, SchemaStore and
+check-jsonschema (e.g. `graphrun schema > graph.schema.json`)."""
+
+from __future__ import annotations
+
+from ..cli import EXIT_OK
+from ..schema import schema_text
+
+HELP = "print the JSON Schema (draft-07) of graph files"
+
+
+def add_arguments(parser):
+    pass
+
+
+def execute(args, out, err) -> int:
+    out.write(schema_text())
+    return EXIT_OK

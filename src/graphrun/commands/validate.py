@@ -1,0 +1,49 @@
+"""graphrun validate GRAPH...: every check short of computing (syntax, schema, references, cycles,
+arity, shapes, the loss, the memory budget). Exit 0 when all are valid, 2 otherwise. This is what
+the pre-commit hook in .pre-commit-hooks.yaml runs."""
+
+from __future__ import annotations
+
+from .. import pipeline
+from ..cli import EXIT_OK, EXIT_TROUBLE, report
+from ..errors import GraphError
+from ..report import add_format_argument, json_text, paint, problem_dicts, problems_github, \
+    use_colour
+from .run import add_budget_argument, graph_files
+
+HELP = "check graph files without running them (exit 2 when one is invalid)"
+
+
+def add_arguments(parser):
+    parser.add_argument("graphs", nargs="+", metavar="GRAPH",
+                        help="graph files (.yaml), or folders of them")
+    add_budget_argument(parser)
+    add_format_argument(parser)
+
+
+def execute(args, out, err) -> int:
+    graphs = graph_files(args.graphs)
+    errors = {}
+    for graph in graphs:
+        try:
+            pipeline.compile(graph, memory_budget=args.memory_budget)
+        except GraphError as e:
+            errors[graph] = e
+    code = EXIT_TROUBLE if errors else EXIT_OK
+    if args.format == "json":
+        out.write(json_text({"command": "validate", "ok": not errors, "exit_code": code,
+                             "graphs": [{"graph": g, "ok": g not in errors,
+                                         "problems": problem_dicts(errors[g]) if g in errors
+                                         else []} for g in graphs]}))
+    elif args.format == "github":
+        out.write("".join(problems_github(e) for e in errors.values()))
+    else:
+        for e in errors.values():
+            report(e, err)
+        n, bad = len(graphs), len(errors)
+        colour = use_colour(out)
+        out.write(paint(f"{bad} of {n} graph{'s' if n != 1 else ''} invalid", "red", colour)
+                  if bad else
+                  paint(f"{n} graph{'s' if n != 1 else ''} valid", "green", colour))
+        out.write("\n")
+    return code

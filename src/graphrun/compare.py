@@ -1,0 +1,161 @@
+"""compare: two sets of results, entry by entry: by name, shape and value with a tolerance.
+
+An element matches when it is equal (NaN equals NaN, inf equals an inf of the same sign), or
+when |got - expected| <= atol + rtol * |expected|. Integers compare exactly; shapes must match
+exactly. Floats compare in the lower precision of the two sides (a float32 result read back from
+its shortest decimal text is float32-exact, not float64-exact).
+
+Default tolerances are tight, because a graph's results are deterministic: float64 entries
+rtol 1e-9, atol 1e-12 (room for a BLAS that sums in another order, nothing more); float32
+entries rtol 1e-5, atol 1e-6. A graph file's `tolerance: {rtol, atol}` overrides them, and
+`--rtol`/`--atol` on the command line override both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import List, Optional, Tuple
+
+import numpy as np
+
+from .results import Entry, ResultSet
+from .writer import float_text
+
+DEFAULT_TOLERANCES = {"float64": (1e-9, 1e-12), "float32": (1e-5, 1e-6)}  # (rtol, atol)
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """rtol and atol as given; None means 'from the next source' (finally the defaults)."""
+
+    rtol: Optional[float] = None
+    atol: Optional[float] = None
+
+    def over(self, fallback: "Tolerance") -> "Tolerance":
+        """This tolerance, with what it leaves unset taken from `fallback`."""
+        return Tolerance(fallback.rtol if self.rtol is None else self.rtol,
+                         fallback.atol if self.atol is None else self.atol)
+
+    def resolved(self, dtype) -> Tuple[float, float]:
+        rtol, atol = DEFAULT_TOLERANCES["float32" if dtype == np.float32 else "float64"]
+        return (rtol if self.rtol is None else self.rtol, atol if self.atol is None else self.atol)
+
+    @classmethod
+    def of_program(cls, program) -> "Tolerance":
+        """The `tolerance:` written in a graph file (Program.tolerance)."""
+        written = dict(program.tolerance or ())
+        return cls(written.get("rtol"), written.get("atol"))
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One entry that does not match. `kind`: value, shape, type, missing (only in the expected
+    results), new (only in the results compared)."""
+
+    entry: str
+    kind: str
+    expected: str  # text of the expected value (the worst element's, for a tensor)
+    got: str
+    message: str
+    abs_error: Optional[float] = None
+    rel_error: Optional[float] = None
+    index: Optional[Tuple[int, ...]] = None  # the worst element; () for a scalar
+    count: int = 0  # elements that differ
+    size: int = 0
+    rtol: Optional[float] = None
+    atol: Optional[float] = None
+    expected_at: Optional[Tuple[str, int, int]] = None  # (file, line, col) of the entry
+    got_at: Optional[Tuple[str, int, int]] = None
+
+
+def compare(expected: ResultSet, got: ResultSet, tolerance: Tolerance = Tolerance(),
+            expected_label: str = "the expected results",
+            got_label: str = "the results") -> List[Difference]:
+    """Every difference, in the expected file's order, then the entries only `got` has."""
+    differences = []
+    for name, e in expected.entries.items():
+        g = got.entries.get(name)
+        where = _at(expected, e), (_at(got, g) if g is not None else None)
+        if g is None:
+            differences.append(Difference(
+                name, "missing", _summary(e.value), "-",
+                f"{name}: in {expected_label} but not in {got_label}", expected_at=where[0]))
+            continue
+        found = _compare_entry(name, e.value, g.value, tolerance)
+        if found is not None:
+            differences.append(Difference(**found, expected_at=where[0], got_at=where[1]))
+    for name, g in got.entries.items():
+        if name not in expected.entries:
+            differences.append(Difference(
+                name, "new", "-", _summary(g.value),
+                f"{name}: in {got_label} but not in {expected_label}", got_at=_at(got, g)))
+    return differences
+
+
+def _compare_entry(name, e, g, tolerance) -> Optional[dict]:
+    if isinstance(e, str) or isinstance(g, str):
+        if isinstance(e, str) and isinstance(g, str) and e == g:
+            return None
+        kind = "value" if isinstance(e, str) and isinstance(g, str) else "type"
+        return dict(entry=name, kind=kind, expected=_summary(e), got=_summary(g),
+                    message=f"{name}: expected {_summary(e)}, got {_summary(g)}")
+    if e.shape != g.shape:
+        return dict(entry=name, kind="shape", expected=f"shape {list(e.shape)}",
+                    got=f"shape {list(g.shape)}", size=int(g.size),
+                    message=f"{name}: expected shape {list(e.shape)}, got {list(g.shape)}")
+    integers = e.dtype.kind in "iub" and g.dtype.kind in "iub"
+    common = np.float32 if np.float32 in (e.dtype, g.dtype) else np.float64
+    rtol, atol = tolerance.resolved(common)
+    if integers:
+        bad = e != g
+        a, b = e.astype(np.float64), g.astype(np.float64)
+    else:
+        a = e.astype(common).astype(np.float64)
+        b = g.astype(common).astype(np.float64)
+    with np.errstate(all="ignore"):
+        diff = np.abs(b - a)
+        if not integers:
+            same = (a == b) | (np.isnan(a) & np.isnan(b))
+            bad = ~(same | (diff <= atol + rtol * np.abs(a)))
+        if not bad.any():
+            return None
+        # the worst element: the one furthest beyond its allowance (NaN against a number: inf)
+        score = diff / (atol + rtol * np.abs(a))
+        score = np.where(bad, np.nan_to_num(score, nan=np.inf, posinf=np.inf), -1.0)
+        flat = int(np.argmax(score))
+        index = tuple(int(i) for i in np.unravel_index(flat, a.shape)) if a.ndim else ()
+        ea, ga = a.reshape(-1)[flat], b.reshape(-1)[flat]
+        abs_error = float(diff.reshape(-1)[flat])
+        abs_error = np.inf if np.isnan(abs_error) else abs_error
+        rel_error = float(abs_error / abs(ea)) if ea != 0 else (0.0 if abs_error == 0 else np.inf)
+    count, size = int(bad.sum()), int(bad.size)
+    et, gt = _element(e.reshape(-1)[flat]), _element(g.reshape(-1)[flat])
+    where = "" if not index else \
+        f"{count} of {size} elements differ; worst at [{', '.join(map(str, index))}]: "
+    rule = "exactly" if integers else f"rtol {rtol:g}, atol {atol:g}"
+    message = (f"{name}: {where}expected {et}, got {gt} (abs error {_g(abs_error)}, "
+               f"rel error {_g(rel_error)}; {rule})")
+    return dict(entry=name, kind="value", expected=et, got=gt, message=message,
+                abs_error=abs_error, rel_error=rel_error, index=index, count=count, size=size,
+                rtol=None if integers else rtol, atol=None if integers else atol)
+
+
+def _element(x) -> str:
+    return str(int(x)) if np.asarray(x).dtype.kind in "iub" else float_text(x, np.asarray(x).dtype)
+
+
+def _summary(value) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    if value.ndim == 0:
+        return _element(value)
+    return f"{value.dtype.name} tensor, shape {list(value.shape)}"
+
+
+def _g(x: float) -> str:
+    return f"{x:.3g}"
+
+
+def _at(results: ResultSet, entry: Entry):
+    return None if results.file is None or not entry.line else \
+        (results.file, entry.line, entry.col)

@@ -1,0 +1,115 @@
+"""report: the output formats of check, diff and validate (text, json, github) and colour.
+
+Nothing here prints: each function returns text (or a JSON-ready dict) that a command writes to
+the stream it was given.
+
+- text: a table a person reads at a glance; colour only on a terminal, never when NO_COLOR is set.
+- json: one JSON document (strict JSON: no NaN; non-finite errors become null).
+- github: `::error file=F,line=L,col=C::message` workflow commands, which GitHub shows on the
+  pull request's diff at that line.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from typing import Iterable, List, Optional, Sequence
+
+from .cli import located
+from .compare import Difference
+from .errors import GraphError
+
+FORMATS = ("text", "json", "github")
+_COLOURS = {"red": "31", "green": "32", "yellow": "33", "bold": "1"}
+
+
+def add_format_argument(parser) -> None:
+    parser.add_argument("--format", choices=FORMATS, default="text",
+                        help="text (default): for people; json: one JSON document on stdout; "
+                             "github: ::error annotations for GitHub Actions")
+
+
+def use_colour(stream) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def paint(text: str, colour: str, on: bool) -> str:
+    return f"\x1b[{_COLOURS[colour]}m{text}\x1b[0m" if on else text
+
+
+def table(header: Sequence[str], rows: Iterable[Sequence[str]], indent: str = "  ") -> str:
+    """Columns padded to their widest cell; the last column is not padded."""
+    rows = [list(header)] + [list(r) for r in rows]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    lines = []
+    for row in rows:
+        cells = [c.ljust(w) for c, w in zip(row[:-1], widths)] + [row[-1]]
+        lines.append(indent + "  ".join(cells).rstrip())
+    return "\n".join(lines) + "\n"
+
+
+def differences_table(differences: List[Difference], line_header: str = "golden line") -> str:
+    header = ("entry", "expected", "got", "abs error", "rel error", "worst at", "differ",
+              line_header)
+    return table(header, (_row(d) for d in differences))
+
+
+def _row(d: Difference) -> List[str]:
+    index = "-" if not d.index else "[" + ", ".join(map(str, d.index)) + "]"
+    differ = f"{d.count}/{d.size}" if d.kind == "value" and d.size > 1 else "-"
+    at = d.expected_at or d.got_at
+    return [d.entry, d.expected, d.got, _number(d.abs_error), _number(d.rel_error), index, differ,
+            f"{at[0]}:{at[1]}" if at else "-"]
+
+
+def _number(x: Optional[float]) -> str:
+    return "-" if x is None else f"{x:.3g}"
+
+
+def difference_dict(d: Difference) -> dict:
+    def at(where):
+        return None if where is None else {"file": where[0], "line": where[1], "col": where[2]}
+    return {"entry": d.entry, "kind": d.kind, "expected": d.expected, "got": d.got,
+            "abs_error": _finite(d.abs_error), "rel_error": _finite(d.rel_error),
+            "index": None if d.index is None else list(d.index), "count": d.count,
+            "size": d.size, "rtol": d.rtol, "atol": d.atol, "message": d.message,
+            "expected_at": at(d.expected_at), "got_at": at(d.got_at)}
+
+
+def _finite(x: Optional[float]) -> Optional[float]:
+    return None if x is None or not math.isfinite(x) else x
+
+
+def problem_dicts(error: GraphError) -> List[dict]:
+    return [{"file": f, "line": line, "col": col, "message": message,
+             "notes": [{"line": nl, "col": nc, "message": n} for nl, nc, n in notes]}
+            for f, line, col, message, notes in located(error)]
+
+
+def problems_github(error: GraphError) -> str:
+    lines = []
+    for f, line, col, message, notes in located(error):
+        lines.append(annotation("error", f, line, col, message))
+        lines += [annotation("notice", f, nl, nc, note) for nl, nc, note in notes]
+    return "".join(lines)
+
+
+def annotation(level: str, file: str, line: int, col: int, message: str) -> str:
+    """One GitHub Actions workflow command, escaped as GitHub documents it."""
+    props = ",".join(f"{k}={_escape(str(v), True)}" for k, v in
+                     (("file", file), ("line", line), ("col", col)))
+    return f"::{level} {props}::{_escape(message, False)}\n"
+
+
+def _escape(text: str, prop: bool) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return text.replace(":", "%3A").replace(",", "%2C") if prop else text
+
+
+def json_text(document: dict) -> str:
+    return json.dumps(document, indent=2, allow_nan=False) + "\n"
