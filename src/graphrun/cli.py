@@ -23,6 +23,10 @@ EXIT_OK, EXIT_DIFFERENT, EXIT_TROUBLE, EXIT_INTERNAL = 0, 1, 2, 3
 # command name -> module in graphrun.commands; `graphrun GRAPH` means `graphrun run GRAPH`
 COMMANDS = {
     "run": "run",
+    "check": "check",
+    "diff": "diff",
+    "validate": "validate",
+    "schema": "schema",
     "explain": "explain",
     "gradcheck": "gradcheck",
     "draw": "draw",
