@@ -6,12 +6,12 @@ networkx lives here and nowhere else: after this stage nothing walks a DAG again
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
 import networkx as nx
-import numpy as np
 
 from .errors import GraphError, Problem, did_you_mean
 from .ops import OPS, REQUIRED, Op, OpError, Type, shape_str
@@ -56,45 +56,58 @@ class Program:
         return tuple(i for i, k in enumerate(self.kinds) if k == "param")
 
 
-def build_program(spec: GraphSpec, memory_budget: Optional[int] = None) -> Program:
-    """Check the whole graph and order it. Raises GraphError listing every independent problem."""
+def build_program(spec: GraphSpec, memory_budget: Optional[int] = None, *,
+                  broken: frozenset = frozenset()) -> Program:
+    """Check the whole graph and order it. Raises GraphError listing every independent problem.
+    `broken` names entries an earlier stage already found fault with: using them is no new error."""
     problems = []
     leaves = {leaf.name: leaf for leaf in spec.leaves}
     nodes = {node.name: node for node in spec.nodes}
-    all_names = list(leaves) + list(nodes)
+    all_names = list(leaves) + list(nodes) + sorted(broken)
 
     good = {}  # name -> NodeSpec whose op, arity, attributes and references are fine
     for node in spec.nodes:
-        if _check_node(node, leaves, nodes, all_names, problems):
+        if _check_node(node, leaves, nodes, all_names, broken, problems):
             good[node.name] = node
 
     order = _order(spec, nodes, problems)
     types = {name: leaf.type for name, leaf in leaves.items()}
+    inferred = {}  # (op, argument types, attrs) -> Type or OpError: a chain repeats a few of them
     for name in order:
         node = good.get(name)
         if node is None:
             continue
-        arg_types = []
-        for arg in node.args:
-            arg_types.append(Type((), None) if isinstance(arg, Const) else types.get(arg.name))
-        if any(t is None for t in arg_types):
+        arg_types = tuple(_LITERAL if type(arg) is Const else types.get(arg.name)
+                          for arg in node.args)
+        if None in arg_types:
             continue  # an argument already has a problem of its own
-        try:
-            types[name] = node_op(node).infer(*arg_types, **dict(node.attrs))
-        except OpError as e:
-            problems.append(Problem(f"node '{name}': {e}", _error_path(node, e)))
+        key = (node.op, arg_types, node.attrs)
+        result = inferred.get(key)
+        if result is None:
+            try:
+                result = OPS[node.op].infer(*arg_types, **dict(node.attrs))
+            except OpError as e:
+                result = e
+            inferred[key] = result
+        if type(result) is Type:
+            types[name] = result
+        else:
+            problems.append(Problem(f"node '{name}': {result}", _error_path(node, result)))
 
-    loss = _check_loss(spec, leaves, nodes, types, problems)
+    loss = _check_loss(spec, leaves, nodes, types, broken, problems)
     if problems:
         raise GraphError(problems)
     return _assemble(spec, order, types, loss, memory_budget)
+
+
+_LITERAL = Type((), None)  # a number literal's type: it takes the other arguments' dtype
 
 
 def node_op(node: NodeSpec) -> Op:
     return OPS[node.op]
 
 
-def _check_node(node, leaves, nodes, all_names, problems) -> bool:
+def _check_node(node, leaves, nodes, all_names, broken, problems) -> bool:
     ok = True
     op = OPS.get(node.op)
     if op is None:
@@ -123,16 +136,18 @@ def _check_node(node, leaves, nodes, all_names, problems) -> bool:
                                         at_key=True))
                 ok = False
     for arg in node.args:
-        if isinstance(arg, Const):
+        if type(arg) is Const:
             continue
         if arg.name == node.name:
             problems.append(Problem(f"node '{node.name}' uses itself as an argument (a self-loop)",
                                     arg.path))
             ok = False
         elif arg.name not in leaves and arg.name not in nodes:
+            ok = False
+            if arg.name in broken:
+                continue  # its own problem is reported already
             problems.append(Problem(f"unknown name '{arg.name}'{did_you_mean(arg.name, all_names)}",
                                     arg.path))
-            ok = False
     return ok
 
 
@@ -140,16 +155,20 @@ def _order(spec, nodes, problems):
     """Program order: a topological order of the nodes, ties broken by file order. Each cycle is
     reported once, in full, with every node's line."""
     position = {node.name: i for i, node in enumerate(spec.nodes)}
+    edges = [(arg.name, node.name) for node in spec.nodes for arg in node.args
+             if type(arg) is not Const and arg.name in nodes and arg.name != node.name]
+    if all(position[a] < position[b] for a, b in edges):
+        # file order is already topological, and then it is the order ties-by-file-order gives
+        return [node.name for node in spec.nodes]
     dag = nx.DiGraph()
     dag.add_nodes_from(position)
-    dag.add_edges_from((arg.name, node.name) for node in spec.nodes for arg in node.args
-                       if not isinstance(arg, Const) and arg.name in nodes
-                       and arg.name != node.name)
+    dag.add_edges_from(edges)
     try:
         return list(nx.lexicographical_topological_sort(dag, key=position.__getitem__))
     except nx.NetworkXUnfeasible:
         pass
     cyclic = [c for c in nx.strongly_connected_components(dag) if len(c) > 1]
+    cyclic.sort(key=lambda c: min(position[n] for n in c))
     for component in cyclic:
         start = min(component, key=position.__getitem__)
         cycle = [u for u, _ in nx.find_cycle(dag.subgraph(component), source=start)]
@@ -159,7 +178,8 @@ def _order(spec, nodes, problems):
         problems.append(Problem(f"cycle: {text}", nodes[cycle[0]].path, at_key=True,
                                 notes=tuple((f"'{n}' is part of the cycle", nodes[n].path)
                                             for n in cycle[1:])))
-    # what is not on a cycle can still be ordered, so its shapes are checked too
+    # what is not on a cycle can still be ordered, so its shapes are checked too (what depends on
+    # a cycle has no type then, and is skipped)
     on_cycle = set().union(*cyclic)
     acyclic = dag.subgraph(n for n in dag if n not in on_cycle)
     return list(nx.lexicographical_topological_sort(acyclic, key=position.__getitem__))
@@ -173,8 +193,8 @@ def _error_path(node, error: OpError):
     return node.path + ("op",)
 
 
-def _check_loss(spec, leaves, nodes, types, problems):
-    if spec.loss is None:
+def _check_loss(spec, leaves, nodes, types, broken, problems):
+    if spec.loss is None or spec.loss in broken:
         return None
     path = ("loss",)
     if spec.loss in leaves:
@@ -186,7 +206,7 @@ def _check_loss(spec, leaves, nodes, types, problems):
                                 f"{did_you_mean(spec.loss, nodes)}", path))
         return None
     t = types.get(spec.loss)
-    if t is not None and int(np.prod(t.shape)) != 1:
+    if t is not None and math.prod(t.shape) != 1:
         problems.append(Problem(f"loss '{spec.loss}' has shape {shape_str(t.shape)}; the loss must "
                                 "have exactly one element (reduce it with sum or mean)", path))
     return spec.loss
@@ -204,13 +224,13 @@ def _assemble(spec, order, types, loss, memory_budget) -> Program:
     const_slots = {}
     for name in order:
         for arg in node_by_name[name].args:
-            if isinstance(arg, Const):
+            if type(arg) is Const:
                 const_slots[arg.path] = len(names)
                 consts.append((len(names), arg.value))
                 names.append("")
                 kinds.append("const")
                 paths.append(arg.path)
-                slot_types.append(Type((), None))
+                slot_types.append(_LITERAL)
     slot_of = {name: i for i, name in enumerate(names) if name}
     steps = []
     for name in order:
@@ -220,29 +240,45 @@ def _assemble(spec, order, types, loss, memory_budget) -> Program:
         kinds.append("node")
         paths.append(node.path)
         slot_types.append(types[name])
-        args = tuple(const_slots[a.path] if isinstance(a, Const) else slot_of[a.name]
+        args = tuple(const_slots[a.path] if type(a) is Const else slot_of[a.name]
                      for a in node.args)
         steps.append(Step(name, OPS[node.op], out, args, node.attrs, node.path))
-    estimated = estimate_bytes(slot_types, kinds, loss is not None)
+    estimated, largest = estimate_bytes(slot_types, kinds, loss is not None)
     budget = default_memory_budget() if memory_budget is None else memory_budget
     if estimated > budget:
+        t = slot_types[largest]
+        what = (f"{kinds[largest]} '{names[largest]}'" if names[largest] else "a literal")
         raise GraphError([Problem(
             f"this graph needs about {_human(estimated)} of memory to run; the budget is "
-            f"{_human(budget)} (raise it with --memory-budget, or shrink the largest tensors)", ())])
+            f"{_human(budget)}; the largest value is {what}, of shape {shape_str(t.shape)} "
+            f"{t.dtype} ({_human(math.prod(t.shape) * t.dtype.itemsize)}) (raise the budget with "
+            "--memory-budget, or shrink the largest tensors)", _shape_path(spec, paths[largest]))])
     return Program(spec.name, spec.description, tuple(names), tuple(slot_types), tuple(kinds),
                    tuple(paths), spec.leaves, tuple(consts), tuple(steps),
                    None if loss is None else slot_of[loss], spec.tolerance, estimated)
 
 
-def estimate_bytes(types, kinds, backward: bool) -> int:
-    """Values of every slot, plus a gradient for every param and node when there is a loss."""
-    total = 0
-    for t, kind in zip(types, kinds):
+def _shape_path(spec, path):
+    """Where a value's size is written: an init leaf's `shape`, else the value or node itself."""
+    leaf = next((leaf for leaf in spec.leaves if leaf.path == path), None)
+    return path + ("shape",) if leaf is not None and leaf.init is not None else path
+
+
+def estimate_bytes(types, kinds, backward: bool) -> Tuple[int, int]:
+    """(bytes, slot of the largest value): values of every slot, plus a gradient for every param
+    and node when there is a loss. Exact integers: a shape of [10**10, 10**10] must not wrap."""
+    total, largest, largest_size = 0, 0, -1
+    sizes = {}
+    for slot, (t, kind) in enumerate(zip(types, kinds)):
         if t.dtype is None:
             continue
-        size = int(np.prod(t.shape, dtype=object)) * t.dtype.itemsize
-        total += size * (2 if backward and kind in ("param", "node") else 1)
-    return total
+        size = sizes.get(t)
+        if size is None:
+            size = sizes[t] = math.prod(t.shape) * t.dtype.itemsize
+        if size > largest_size:
+            largest, largest_size = slot, size
+        total += size * (2 if backward and (kind == "node" or kind == "param") else 1)
+    return total, largest
 
 
 def default_memory_budget() -> int:

@@ -11,15 +11,16 @@ PyYAML is used only as an event parser. We build the document ourselves, in a fl
 
 from __future__ import annotations
 
+import bisect
 import gc
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Dict, Tuple
 
 import yaml
 
-from .errors import GraphError, Problem
+from .errors import GraphError, Problem, describe
 
 try:  # the C parser when PyYAML was built with libyaml; the pure-Python one otherwise
     from yaml import CSafeLoader as _Loader
@@ -36,29 +37,52 @@ _INT16 = re.compile(r"0x[0-9a-fA-F]+\Z")
 _FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?\Z")
 _NONFINITE = re.compile(r"[-+]?\.(?:inf|Inf|INF)\Z|\.(?:nan|NaN|NAN)\Z")
 _NULLS = {"", "~", "null", "Null", "NULL"}
+_NUMBER_START = set("0123456789+-.")  # every int, float, .inf or .nan starts so
 _BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
 
 
-@dataclass
 class SourceMap:
-    """Where each document path was written: 1-based (line, col) of values and of mapping keys."""
+    """Where each document path was written: 1-based (line, col) of values and of mapping keys.
 
-    file: str
-    values: Dict[tuple, Tuple[int, int]] = field(default_factory=dict)
-    keys: Dict[tuple, Tuple[int, int]] = field(default_factory=dict)
+    Positions are kept per container (character offsets, beside the data they describe) rather than
+    per document path: building a path tuple for each of a million values costs more than parsing
+    them, and a position is only ever needed for an error."""
+
+    def __init__(self, file: str, text: str = "", root=None):
+        self.file = file
+        self.text = text
+        self.root = root
+        # id(container) -> (container, value offsets, key offsets); a dict's offsets are dicts by
+        # key (keys: None for a list), a list's a list. The container is kept so its id stays its.
+        self.marks: Dict[int, tuple] = {}
+        self.root_offset = 0
+        self._line_starts = None
 
     def locate(self, path: tuple, at_key: bool = False) -> Tuple[int, int]:
         """The position of `path`, or of its nearest ancestor that has one; (1, 1) at worst."""
-        path = tuple(path)
-        if at_key and path in self.keys:
-            return self.keys[path]
-        while path:
-            if path in self.values:
-                return self.values[path]
-            if path in self.keys:
-                return self.keys[path]
-            path = path[:-1]
-        return self.values.get((), (1, 1))
+        offset, node = self.root_offset, self.root
+        for depth, part in enumerate(path):
+            entry = self.marks.get(id(node))
+            if entry is None:
+                break
+            _, values, keys = entry
+            try:
+                if at_key and keys is not None and depth == len(path) - 1:
+                    return self.position(keys[part])
+                offset, node = values[part], node[part]
+            except (KeyError, IndexError, TypeError):
+                break
+        return self.position(offset)
+
+    def position(self, offset: int) -> Tuple[int, int]:
+        """Character offset -> 1-based (line, col), counting line breaks as the YAML parser does."""
+        if self._line_starts is None:
+            self._line_starts = [0] + [m.end() for m in _BREAK.finditer(self.text)]
+        line = bisect.bisect_right(self._line_starts, offset)
+        return line, offset - self._line_starts[line - 1] + 1
+
+
+_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 
 
 @dataclass(frozen=True)
@@ -85,162 +109,191 @@ def load_bytes(raw: bytes, filename: str = "<string>") -> Document:
     if len(raw) > MAX_BYTES:
         raise GraphError([Problem(f"file is larger than the {MAX_BYTES // 2**20} MiB limit; "
                                   "keep big tensors in .npy files", pos=(1, 1))])
-    text = _decode(raw)
-    source = SourceMap(filename)
+    source = SourceMap(filename, _decode(raw))
+    _check_characters(source)
     # Building a large document makes many small objects; the cyclic collector would walk them
     # again and again for nothing (none of them can form a cycle).
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        data = _build(text, source)
+        source.root = _build(source)
     finally:
         if gc_was_enabled:
             gc.enable()
-    return Document(data, source)
+    return Document(source.root, source)
 
 
 def _decode(raw: bytes) -> str:
-    if raw.startswith(b"\xef\xbb\xbf"):
+    if raw.startswith(b"\xef\xbb\xbf"):  # a byte-order mark at the start is allowed, and skipped
         raw = raw[3:]
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        before = raw[: e.start]
-        line = before.count(b"\n") + 1
-        line_start = before.rfind(b"\n") + 1
-        col = len(before[line_start:].decode("utf-8", errors="replace")) + 1
-        raise GraphError([Problem(f"invalid UTF-8: byte 0x{raw[e.start]:02x} is not valid here; "
-                                  "graph files must be UTF-8 text", pos=(line, col))]) from None
+        where = SourceMap("", raw[: e.start].decode("utf-8")).position(e.start)
+        byte = raw[e.start]
+        what = ("a UTF-16 byte-order mark: save the file as UTF-8" if raw[:2] in (b"\xff\xfe", b"\xfe\xff")
+                else "graph files must be UTF-8 text")
+        raise GraphError([Problem(f"invalid UTF-8: byte 0x{byte:02x} is not valid here; {what}",
+                                  pos=where)]) from None
 
 
-def _pos(mark) -> Tuple[int, int]:
-    return (mark.line + 1, mark.column + 1)
+# What YAML allows in a stream (PyYAML's own check, done here so that both parsers report the
+# character's line and column the same way): tab, line breaks and printable characters.
+_NOT_PRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _check_characters(source: SourceMap) -> None:
+    text = source.text
+    bad = _NOT_PRINTABLE.search(text)
+    if bad is None:
+        bad = re.compile("\ufeff").search(text)
+        if bad is None:
+            return
+        what = "a byte-order mark (U+FEFF) is only allowed at the very start of the file"
+    else:
+        code = ord(bad.group())
+        what = ("a NUL byte (U+0000): this looks like a binary file, not YAML text" if code == 0
+                else f"control character U+{code:04X} is not allowed in a graph file")
+    raise GraphError([Problem(what, pos=source.position(bad.start()))])
 
 
 def resolve_plain(text: str):
     """A plain (unquoted) scalar under the YAML 1.2 core schema; raises ValueError for non-finite
     or out-of-range numbers."""
-    if text in _NULLS:
-        return None
-    if text in _BOOLS:
-        return _BOOLS[text]
+    if text[:1] not in _NUMBER_START:  # most scalars are names: settle them with one set lookup
+        if text in _NULLS:
+            return None
+        return _BOOLS.get(text, text)
     if _INT10.match(text):
+        if len(text.lstrip("+-").lstrip("0")) > 19:  # before int(): it refuses > 4300 digits
+            raise ValueError(f"integer {_short(text)} does not fit in int64")
         value = int(text, 10)
+    elif _FLOAT.match(text):
+        value = float(text)
+        if math.isinf(value):
+            raise ValueError(f"number {_short(text)} overflows float64")
+        return value
     elif _INT8.match(text):
         value = int(text[2:], 8)
     elif _INT16.match(text):
         value = int(text[2:], 16)
-    elif _FLOAT.match(text):
-        value = float(text)
-        if math.isinf(value):
-            raise ValueError(f"number {text} overflows float64")
-        return value
     elif _NONFINITE.match(text):
-        raise ValueError(f"non-finite number {text} is not allowed")
+        raise ValueError(f"non-finite number {text} is not allowed; graph values must be finite")
     else:
         return text
     if not -INT64_MAX - 1 <= value <= INT64_MAX:
-        raise ValueError(f"integer {text} does not fit in int64")
+        raise ValueError(f"integer {_short(text)} does not fit in int64")
     return value
 
 
-def _build(text: str, source: SourceMap):
+def _short(text: str) -> str:
+    return text if len(text) <= 30 else f"{text[:12]}...{text[-12:]} ({len(text)} characters)"
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SCALAR, _MAPPING, _SEQUENCE = yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent
+_ALIAS, _DOCUMENT = yaml.AliasEvent, yaml.DocumentStartEvent
+_ENDS = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+
+
+def _build(source: SourceMap):
     """Build the document from parser events with an explicit stack (no recursion)."""
-    values, keys = source.values, source.keys
+    marks = source.marks
     problems = []
-    # A frame: [container, path, pending key (mappings) or next index (sequences), key position]
+    # A frame: [container, value offsets, key offsets (None for a list), pending key]
     stack = []
+    frame = None
     root = None
     documents = 0
-    parser = _Loader(text)
+    parser = _Loader(source.text)
     try:
         while True:
             event = parser.get_event()
             kind = type(event)
-            if kind is yaml.ScalarEvent or kind is yaml.MappingStartEvent \
-                    or kind is yaml.SequenceStartEvent or kind is yaml.AliasEvent:
-                pos = _pos(event.start_mark)
-                if kind is yaml.AliasEvent:
-                    raise GraphError([Problem(
-                        f"aliases (*{event.anchor}) are not allowed; write the value out", pos=pos)])
-                if event.anchor is not None:
-                    raise GraphError([Problem(
-                        f"anchors (&{event.anchor}) are not allowed; write the value out", pos=pos)])
-                if event.tag is not None and not (kind is yaml.ScalarEvent and event.tag == "!"):
-                    raise GraphError([Problem(
-                        f"tags are not allowed (found {event.tag!r}); write a plain value", pos=pos)])
-                if kind is yaml.ScalarEvent:
-                    if event.style in ("", None) and event.tag is None:
-                        try:
-                            value = resolve_plain(event.value)
-                        except ValueError as e:
-                            problems.append(Problem(str(e), pos=pos))
-                            value = None
-                    else:
-                        value = event.value
-                    container = None
+            if kind is _SCALAR:
+                offset = event.start_mark.index
+                if event.anchor is not None or event.tag is not None:
+                    _refuse(event, source)
+                if not event.style:  # plain ("" from the C parser, None from the Python one)
+                    try:
+                        value = resolve_plain(event.value)
+                    except ValueError as e:
+                        problems.append(Problem(str(e), pos=source.position(offset)))
+                        value = None
                 else:
-                    value = container = {} if kind is yaml.MappingStartEvent else []
-                if not stack:  # the document's root
-                    root, path = value, ()
-                    values[()] = pos
-                else:
-                    frame = stack[-1]
-                    parent = frame[0]
-                    if type(parent) is list:
-                        path = frame[1] + (len(parent),)
-                        parent.append(value)
-                        values[path] = pos
-                    elif frame[2] is _NO_KEY:  # this scalar is a key
-                        if container is not None:
-                            raise GraphError([Problem(
-                                "a mapping key must be a plain name, not a list or mapping", pos=pos)])
-                        key = event.value  # keys are names: kept as written, never resolved
-                        key_path = frame[1] + (key,)
-                        if key_path in keys and key in parent:
-                            first = keys[key_path]
-                            problems.append(Problem(
-                                f"duplicate key '{key}' (first defined at line {first[0]})", pos=pos))
-                            key = _Duplicate()  # keep parsing; the value goes nowhere
-                        else:
-                            keys[key_path] = pos
-                        frame[2] = key
-                        continue
+                    value = event.value
+                    if event.style == '"' and _SURROGATE.search(value):
+                        problems.append(Problem("a lone surrogate escape (\\ud800-\\udfff) is not a "
+                                                "character; write the character itself",
+                                                pos=source.position(offset)))
+                if frame is None:
+                    root = value
+                    source.root_offset = offset
+                elif frame[2] is None:  # in a list
+                    frame[0].append(value)
+                    frame[1].append(offset)
+                elif frame[3] is _NO_KEY:  # this scalar is a key: kept as written, never resolved
+                    key = event.value
+                    first = frame[2].get(key)
+                    if first is not None:
+                        problems.append(Problem(
+                            f"duplicate key '{key}' (first defined at line "
+                            f"{source.position(first)[0]})", pos=source.position(offset)))
+                        key = _DUPLICATE  # keep parsing; the value goes nowhere
                     else:
-                        key = frame[2]
-                        frame[2] = _NO_KEY
-                        if type(key) is _Duplicate:
-                            path = None
-                        else:
-                            parent[key] = value
-                            path = frame[1] + (key,)
-                            values[path] = pos
-                if container is not None:
-                    if len(stack) >= MAX_DEPTH:
-                        raise GraphError([Problem(
-                            f"nesting is deeper than {MAX_DEPTH} levels", pos=pos)])
-                    stack.append([container, path if path is not None else ("<dup>",), _NO_KEY])
-            elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+                        frame[2][key] = offset
+                    frame[3] = key
+                else:
+                    key = frame[3]
+                    frame[3] = _NO_KEY
+                    if key is not _DUPLICATE:
+                        frame[0][key] = value
+                        frame[1][key] = offset
+            elif kind is _MAPPING or kind is _SEQUENCE:
+                offset = event.start_mark.index
+                if event.anchor is not None or event.tag is not None:
+                    _refuse(event, source)
+                if kind is _MAPPING:
+                    container, offsets, key_offsets = {}, {}, {}
+                else:
+                    container, offsets, key_offsets = [], [], None
+                if frame is None:
+                    root = container
+                    source.root_offset = offset
+                elif frame[2] is None:
+                    frame[0].append(container)
+                    frame[1].append(offset)
+                elif frame[3] is _NO_KEY:
+                    raise GraphError([Problem("a mapping key must be a plain name, not a list or "
+                                              "mapping", pos=source.position(offset))])
+                else:
+                    key = frame[3]
+                    frame[3] = _NO_KEY
+                    if key is not _DUPLICATE:
+                        frame[0][key] = container
+                        frame[1][key] = offset
+                if len(stack) >= MAX_DEPTH:
+                    raise GraphError([Problem(f"nesting is deeper than {MAX_DEPTH} levels",
+                                              pos=source.position(offset))])
+                marks[id(container)] = (container, offsets, key_offsets)
+                frame = [container, offsets, key_offsets, _NO_KEY]
+                stack.append(frame)
+            elif kind in _ENDS:
                 stack.pop()
-            elif kind is yaml.DocumentStartEvent:
+                frame = stack[-1] if stack else None
+            elif kind is _ALIAS:
+                raise GraphError([Problem(f"aliases (*{event.anchor}) are not allowed; write the "
+                                          "value out", pos=source.position(event.start_mark.index))])
+            elif kind is _DOCUMENT:
                 documents += 1
                 if documents > 1:
                     raise GraphError([Problem(
                         "a graph file holds exactly one YAML document; found a second one",
-                        pos=_pos(event.start_mark))])
+                        pos=source.position(event.start_mark.index))])
             elif kind is yaml.StreamEndEvent:
                 break
     except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        what = e.problem or e.context or "invalid YAML"
-        raise GraphError(problems + [Problem(f"invalid YAML: {what}",
-                                             pos=_pos(mark) if mark else (1, 1))]) from None
-    except yaml.reader.ReaderError as e:  # control characters and the like
-        before = text[: e.position]
-        pos = (before.count("\n") + 1, e.position - (before.rfind("\n") + 1) + 1)
-        code = ord(e.character) if isinstance(e.character, str) else e.character
-        raise GraphError(problems + [Problem(
-            f"control character U+{code:04X} is not allowed in a graph file", pos=pos)]) from None
+        raise GraphError(problems + [_syntax_problem(e, source)]) from None
     except yaml.YAMLError as e:
         raise GraphError(problems + [Problem(f"invalid YAML: {e}", pos=(1, 1))]) from None
     finally:
@@ -252,13 +305,38 @@ def _build(text: str, source: SourceMap):
                                   "'graphrun: 1' and 'nodes')", pos=(1, 1))])
     if type(root) is not dict:
         raise GraphError([Problem("expected a mapping at the top level (graphrun, nodes, ...); "
-                                  f"found {'a list' if type(root) is list else 'a single value'}",
-                                  pos=values[()])])
+                                  f"found {'a list' if type(root) is list else describe(root)}",
+                                  pos=source.position(source.root_offset))])
     return root
 
 
-class _Duplicate:
-    """Stands in for a duplicated key so that its value is parsed and then dropped."""
+def _refuse(event, source: SourceMap):
+    """Anchors and tags are refused: an anchor is only there to be aliased (shared values, alias
+    bombs), and a tag asks for a constructor (`!!python/object`) or a type graphrun does not have."""
+    pos = source.position(event.start_mark.index)
+    if event.anchor is not None:
+        raise GraphError([Problem(f"anchors (&{event.anchor}) are not allowed; write the value out",
+                                  pos=pos)])
+    tag = event.tag
+    if tag.startswith("tag:yaml.org,2002:"):
+        tag = "!!" + tag[len("tag:yaml.org,2002:"):]
+    raise GraphError([Problem(f"tags are not allowed (found '{tag}'); write a plain value",
+                              pos=pos)])
 
 
-_NO_KEY = object()
+def _syntax_problem(error, source: SourceMap) -> Problem:
+    mark = error.problem_mark or error.context_mark
+    what = error.problem or error.context or "invalid YAML"
+    if mark is None:
+        return Problem(f"invalid YAML: {what}", pos=(1, 1))
+    pos = source.position(mark.index)
+    if source.text[mark.index:mark.index + 1] == "\t":
+        what = "a tab character here; YAML indentation must use spaces"
+    elif error.context and error.problem:
+        what = f"{error.problem} ({error.context}" + (
+            f" at line {error.context_mark.line + 1})" if error.context_mark else ")")
+    return Problem(f"invalid YAML: {what}", pos=pos)
+
+
+_NO_KEY = object()  # a mapping frame waiting for its next key
+_DUPLICATE = object()  # stands in for a duplicated key: its value is parsed, then dropped

@@ -1,6 +1,11 @@
 """pipeline: the stages joined once, so that the CLI and every command share one way in.
 
 load (text -> data + source map) -> schema -> spec -> graph (-> Program).
+
+A file with a schema error still has its valid parts checked: the entries a problem is about are
+left out, names they define count as "known but broken" (no error for using them), and spec and
+graph checks run on the rest. So one run reports every independent problem, and never one that
+only follows from another.
 """
 
 from __future__ import annotations
@@ -9,7 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Optional
 
-from . import schema
+from . import executor, schema
 from .errors import GraphError
 from .graph import Program, build_program
 from .load import Document, SourceMap, load_file
@@ -44,15 +49,73 @@ def compile_document(document: Document, *, memory_budget: Optional[int] = None,
     timings = {} if timings is None else timings
     try:
         start = time.perf_counter()
-        problems = schema.check(document.data)
-        if problems:
-            raise GraphError(problems)
+        problems = list(schema.check(document.data))
+        data, broken = _without(document.data, problems)
         timings["validate"] = time.perf_counter() - start
         start = time.perf_counter()
-        spec = build_spec(document.data, document.source.file)
-        program = build_program(spec, memory_budget)
+        if data is None:
+            raise GraphError(problems)
+        spec = None
+        for _ in range(3):  # spec problems are about single entries: leave those out, go again
+            try:
+                spec = build_spec(data, document.source.file)
+                break
+            except GraphError as e:
+                problems += e.problems
+                data, more = _without(data, e.problems)
+                if data is None:
+                    raise GraphError(problems) from None
+                broken |= more
+        if spec is not None:
+            try:
+                program = build_program(spec, memory_budget, broken=frozenset(broken))
+            except GraphError as e:
+                problems += e.problems
+        if problems:
+            raise GraphError(problems)
         timings["build"] = time.perf_counter() - start
         return Compiled(program, document.source)
     except GraphError as e:
         e.source = document.source
         raise
+
+
+def run(compiled: Compiled, *, check_finite: bool = True) -> executor.Results:
+    """Run a compiled graph; a NumericError points at the file through the compiled source map."""
+    try:
+        return executor.run(compiled.program, check_finite=check_finite)
+    except GraphError as e:
+        e.source = compiled.source
+        raise
+
+
+_TOP_KEYS = ("graphrun", "name", "description", "inputs", "params", "nodes", "loss", "tolerance")
+_HARMLESS = ("name", "description", "tolerance")  # no graph check depends on these
+
+
+def _without(data: dict, problems) -> tuple:
+    """(data without the entries `problems` are about, the names those entries defined); data is
+    None when a problem is about the document's structure, so nothing more can be checked soundly."""
+    if not problems:
+        return data, set()
+    drop = {section: set() for section in schema.SECTIONS}
+    drop_loss = False
+    for p in problems:
+        path = p.path
+        if p.pos is not None:
+            return None, set()
+        if len(path) >= 2 and path[0] in drop:
+            drop[path[0]].add(path[1])
+        elif path == ("loss",):
+            drop_loss = True
+        elif not (path and (path[0] in _HARMLESS or path[0] not in _TOP_KEYS)):
+            return None, set()
+    kept = dict(data)
+    for section, names in drop.items():
+        if names and isinstance(kept.get(section), dict):
+            kept[section] = {k: v for k, v in kept[section].items() if k not in names}
+    if drop_loss:
+        del kept["loss"]
+    defined = {name for section in schema.SECTIONS for name in (kept.get(section) or {})}
+    broken = {name for names in drop.values() for name in names if name not in defined}
+    return kept, broken

@@ -8,6 +8,7 @@ found, with a did-you-mean for misspelt keys.
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -59,9 +60,95 @@ def validator():
 def check(data) -> list:
     """All schema problems in `data`, as Problems (empty when valid)."""
     problems = []
-    for error in validator().iter_errors(data):
+    for error in validator().iter_errors(_unproven(data)):
         problems.extend(_explain(error))
     return _dedupe(problems)
+
+
+# jsonschema costs ~70 us per node, most of a 100,000-node file's run time. So entries of the three
+# big sections that a fast check *proves* valid are left out of what jsonschema sees. The fast
+# check accepts only an obviously valid subset (anything else, jsonschema judges and explains), and
+# leaving entries out changes nothing else: each section's schema is per entry (propertyNames and
+# additionalProperties only; tests/test_load.py checks that this stays so).
+SECTIONS = ("inputs", "params", "nodes")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def _unproven(data):
+    """`data` without the section entries the fast check proves valid (a shallow copy)."""
+    if type(data) is not dict:
+        return data
+    reduced = dict(data)
+    for section in SECTIONS:
+        entries = data.get(section)
+        if type(entries) is dict:
+            fits = _node_fits if section == "nodes" else _value_fits
+            reduced[section] = {name: entry for name, entry in entries.items()
+                                if not (_NAME.match(name) and fits(entry))}
+    return reduced
+
+
+def _is_int(v):
+    return type(v) is int
+
+
+def _is_ints(v):
+    return type(v) is list and all(type(i) is int for i in v)
+
+
+def _is_shape(v):
+    return _is_ints(v) and all(i >= -1 for i in v)
+
+
+_ATTRS_THAT_FIT = {"axis": lambda v: v is None or _is_int(v) or _is_ints(v),
+                   "keepdims": lambda v: type(v) is bool,
+                   "shape": _is_shape,
+                   "axes": lambda v: v is None or _is_ints(v)}
+
+
+def _node_fits(body) -> bool:
+    if type(body) is not dict:
+        return False
+    op, args = body.get("op"), body.get("args")
+    if type(op) is not str or op not in op_names() or type(args) is not list:
+        return False
+    for arg in args:
+        kind = type(arg)
+        if kind is str:
+            if not _NAME.match(arg):
+                return False
+        elif kind is not float and kind is not int:
+            return False
+    if len(body) > 2:
+        for key, value in body.items():
+            if key != "op" and key != "args" and not _ATTRS_THAT_FIT.get(key, _no)(value):
+                return False
+    return True
+
+
+def _no(value):
+    return False
+
+
+def _value_fits(value) -> bool:
+    """A number or a nested list of numbers with no empty list (the `tensor` schema)."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        kind = type(v)
+        if kind is list:
+            if not v:
+                return False
+            stack.extend(v)
+        elif kind is not float and kind is not int:
+            return False
+    return True
+
+
+@lru_cache(maxsize=1)
+def op_names() -> frozenset:
+    """The op names the schema allows (the op table's, kept equal by a test)."""
+    return frozenset(schema()["definitions"]["node"]["properties"]["op"]["enum"])
 
 
 def _dedupe(problems):
@@ -90,6 +177,10 @@ def _where(path) -> str:
         kind = {"nodes": "node", "inputs": "input", "params": "param"}[path[0]]
         return f"{kind} '{path[1]}'"
     return "the graph"
+
+
+def _a(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
 
 
 def _explain(error) -> list:
@@ -132,8 +223,12 @@ def _explain(error) -> list:
                         path)]
     if keyword == "enum":
         choices = [str(c) for c in error.validator_value]
+        what = path[-1] if path and isinstance(path[-1], str) else "value"
+        if not isinstance(value, str):
+            return [Problem(f"expected {_a(what)} {what} name (one of: {', '.join(choices)}); "
+                            f"found {describe(value)}", path)]
         hint = did_you_mean(value, choices)
-        return [Problem(f"unknown {path[-1] if path else 'value'} {describe(value)}{hint}"
+        return [Problem(f"unknown {what} '{value}'{hint}"
                         + ("" if hint else f" (expected one of: {', '.join(choices)})"), path)]
     if keyword == "minimum":
         return [Problem(f"expected a number >= {error.validator_value}; found {describe(value)}", path)]
