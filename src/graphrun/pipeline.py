@@ -80,10 +80,11 @@ def compile_document(document: Document, *, memory_budget: Optional[int] = None,
         raise
 
 
-def run(compiled: Compiled, *, check_finite: bool = True) -> executor.Results:
-    """Run a compiled graph; a NumericError points at the file through the compiled source map."""
+def run(compiled: Compiled, **options) -> executor.Results:
+    """executor.run on a compiled graph (same options), its errors located through the compiled
+    source map: a non-finite value is reported at its node's line."""
     try:
-        return executor.run(compiled.program, check_finite=check_finite)
+        return executor.run(compiled.program, **options)
     except GraphError as e:
         e.source = compiled.source
         raise

@@ -18,7 +18,6 @@ import time
 from .. import pipeline
 from ..cli import EXIT_OK, EXIT_TROUBLE, UsageError, parse_size, report
 from ..errors import GraphError
-from ..executor import run as run_program
 from ..writer import SIDECAR_THRESHOLD, results_text, write_results
 
 HELP = "run graphs forward and backward and write their values and gradients as YAML"
@@ -124,8 +123,7 @@ def execute(args, out, err) -> int:
 def _run_one(graph, target, args, out, err, header="") -> int:
     timings = {}
     compiled = pipeline.compile(graph, memory_budget=args.memory_budget, timings=timings)
-    results = run_program(compiled.program, check_finite=not args.allow_nonfinite,
-                          timings=timings)
+    results = pipeline.run(compiled, check_finite=not args.allow_nonfinite, timings=timings)
     start = time.perf_counter()
     if target:
         try:
