@@ -14,7 +14,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import median_time, peak_bytes, table, threads_note  # noqa: E402
+from common import paired_times, peak_bytes, table, threads_note  # noqa: E402
 
 import graphrun  # noqa: E402
 from graphrun.executor import backward, forward  # noqa: E402
@@ -111,14 +111,12 @@ def main(argv=None):
             assert got.dtype == g.dtype, (name, got.dtype, g.dtype)
             np.testing.assert_allclose(got, g, rtol=1e-4 if dtype == "float32" else 1e-10,
                                        atol=1e-6 if dtype == "float32" else 1e-12)
-        # interleave the two, twice, so drift on a shared machine hits both alike
-        t_hand = min(median_time(run_hand, args.repeat), median_time(run_hand, args.repeat))
-        t_gr = min(median_time(run_graphrun, args.repeat), median_time(run_graphrun, args.repeat))
+        t_hand, t_gr, ratio = paired_times(run_hand, run_graphrun, args.repeat)
         m_hand, m_gr = peak_bytes(run_hand), peak_bytes(run_graphrun)
         rows.append([f"mlp {args.batch}x{args.width} {dtype}", f"{t_hand * 1e3:.1f} ms",
-                     f"{t_gr * 1e3:.1f} ms", f"{t_gr / t_hand:.3f}x",
+                     f"{t_gr * 1e3:.1f} ms", f"{ratio:.3f}x",
                      f"{m_hand / 2**20:.1f} MiB", f"{m_gr / 2**20:.1f} MiB", f"{m_gr / m_hand:.2f}x"])
-    print(table(rows, ["workload (forward+backward)", "numpy by hand", "graphrun", "time ratio",
+    print(table(rows, ["workload (forward+backward)", "numpy by hand", "graphrun", "time ratio (median of pairs)",
                        "peak by hand", "peak graphrun", "memory ratio"]))
     print(f"\n{threads_note()}")
 

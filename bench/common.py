@@ -23,6 +23,25 @@ def median_time(fn, repeat=7, warmup=1):
     return statistics.median(times)
 
 
+def paired_times(baseline, candidate, repeat=15, warmup=2):
+    """Run baseline and candidate alternately; return (median baseline s, median candidate s,
+    median of the per-pair ratios). Pairing cancels drift from anything else on the machine."""
+    for _ in range(warmup):
+        baseline()
+        candidate()
+    base, cand = [], []
+    for _ in range(repeat):
+        for fn, out in ((baseline, base), (candidate, cand)):
+            gc.collect()
+            gc.disable()
+            start = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - start)
+            gc.enable()
+    ratios = [c / b for b, c in zip(base, cand)]
+    return statistics.median(base), statistics.median(cand), statistics.median(ratios)
+
+
 def peak_bytes(fn):
     """Peak traced memory of one fn() call (numpy reports its buffers to tracemalloc)."""
     gc.collect()

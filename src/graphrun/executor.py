@@ -5,6 +5,7 @@ accumulating cotangents). The executor never names an op: everything comes from 
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from typing import List, Optional, Sequence
 
@@ -145,14 +146,14 @@ def backward(program: Program, values: Sequence, *, check_finite: bool = True) -
             g = cts[out]
             if g is None:
                 continue  # the loss does not depend on this node
+            if check_finite and not _finite(g):  # complete now: every use has added to it
+                _blame(program, plan, values, cts, out)
             arg_values = [values[a] for a in args]
             ans = values[out]
             for vjp, slot, shape in targets:
                 c = vjp(g, ans, *arg_values, **attrs)
                 if c.shape != shape:
                     c = unbroadcast(c, shape)
-                if check_finite and not _finite(c):
-                    _check_finite(program, slot, c, "backward", step)
                 # accumulate into a new array: a VJP may return g itself (add), so += would
                 # corrupt another value's cotangent
                 previous = cts[slot]
@@ -163,29 +164,57 @@ def backward(program: Program, values: Sequence, *, check_finite: bool = True) -
             t = program.types[slot]
             g = cts[slot]
             grads[slot] = np.zeros(t.shape, t.dtype) if g is None else np.asarray(g, t.dtype)
-            if check_finite and not _finite(grads[slot]):
-                _check_finite(program, slot, grads[slot], "backward", None)
+            if check_finite and program.kinds[slot] == "param" and not _finite(grads[slot]):
+                _blame(program, plan, values, cts, slot)
     return grads
 
 
-def run(program: Program, *, check_finite: bool = True) -> Results:
-    """Forward, then backward when the program has a loss.
+def _blame(program: Program, plan: Plan, values, cts, slot):
+    """d loss / d slot is not finite: name the node whose VJP made it so (or the sum of the
+    contributions, if each was finite), by recomputing the contributions to it. Error path only."""
+    with np.errstate(all="ignore"):
+        for out, args, attrs, targets, step in plan.backward:
+            g = cts[out]
+            if g is None or slot not in args:
+                continue
+            for vjp, target, shape in targets:
+                if target == slot:
+                    c = vjp(g, values[out], *[values[a] for a in args], **attrs)
+                    if np.shape(c) != shape:
+                        c = unbroadcast(c, shape)
+                    if not _finite(c):
+                        _check_finite(program, slot, c, "backward", step)
+    _check_finite(program, slot, cts[slot], "backward", None)
+
+
+def run(program: Program, *, check_finite: bool = True,
+        timings: Optional[dict] = None) -> Results:
+    """Forward, then backward when the program has a loss. `timings`, when given, receives the
+    seconds spent in "forward" and "backward".
 
     An all-scalar float64 program runs on Python floats end to end, and its Results hold Python
     floats (0-d values all the same: use np.asarray or np.shape, not .shape, on any value)."""
+    timings = {} if timings is None else timings
     plan = plan_for(program)
+    start = time.perf_counter()
     if plan.scalar_forward is not None and check_finite:
         values = _initial_values(program, None)
         leaves_ok = all(_finite(values[i]) for i in range(len(program.leaves)))
         floats = _scalar_forward(plan, values) if leaves_ok else None
-        if floats is not None and program.loss is None:
-            return Results(program, tuple(floats), None)
-        cts = None if floats is None else _scalar_backward(program, plan, floats)
-        if cts is not None:
-            return Results(program, tuple(floats), tuple(cts))
+        if floats is not None:
+            timings["forward"] = time.perf_counter() - start
+            start = time.perf_counter()
+            cts = None if program.loss is None else _scalar_backward(program, plan, floats)
+            timings["backward"] = time.perf_counter() - start
+            if program.loss is None or cts is not None:
+                return Results(program, tuple(floats), None if cts is None else tuple(cts))
+        start = time.perf_counter()
     values = forward(program, check_finite=check_finite)
+    timings["forward"] = time.perf_counter() - start
+    start = time.perf_counter()
     grads = backward(program, values, check_finite=check_finite) \
         if program.loss is not None else None
+    timings["backward"] = time.perf_counter() - start
     return Results(program, tuple(values), None if grads is None else tuple(grads))
 
 
