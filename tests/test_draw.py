@@ -157,3 +157,10 @@ def test_forward_only_graphs_draw_values(tmp_path):
     graph.write_text("graphrun: 1\ninputs: {x: 1.5}\nnodes:\n  y: {op: neg, args: [x]}\n")
     code, out, _ = call("draw", str(graph))
     assert code == 0 and '["y = neg<br/>value -1.5"]' in out and "grad" not in out
+
+
+def test_the_readme_picture_is_what_draw_writes(root):
+    with open(f"{root}/README.md", encoding="utf-8") as f:
+        readme = f.read()
+    block = re.search(r"```mermaid\n(.*?)```", readme, re.S).group(1)
+    assert block == call("draw", f"{root}/graphs/simple.yaml")[1]
