@@ -249,13 +249,24 @@ def _expand(g, ndim, axis, keepdims):
 
 
 def _sigmoid(x):
-    # exp of -|x| only: never overflows, for any x
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    # PyTorch's form 1 / (1 + exp(-x)): for x < -709 exp(-x) overflows to inf and the result is
+    # exactly 0 (as PyTorch), where the "stable" e / (1 + e) would give subnormal numbers
+    with np.errstate(over="ignore"):
+        return 1 / (1 + np.exp(np.negative(x)))
+
+
+SOFTPLUS_THRESHOLD = 20  # PyTorch's default: softplus(x) = x above it (log1p(exp(x)) - x < 3e-9)
 
 
 def _softplus(x):
-    return np.log1p(np.exp(-np.abs(x))) + np.maximum(x, 0)
+    # exp only of x <= 20: no overflow for any x; log1p(exp(-1000)) = log1p(0) = 0
+    return np.where(x > SOFTPLUS_THRESHOLD, x, np.log1p(np.exp(np.minimum(x, SOFTPLUS_THRESHOLD))))
+
+
+def _softplus_vjp(g, ans, x):
+    # PyTorch's softplus_backward: g * z / (z + 1) with z = exp(x); g itself above the threshold
+    z = np.exp(np.minimum(x, SOFTPLUS_THRESHOLD))
+    return np.where(x > SOFTPLUS_THRESHOLD, g, g * z / (z + 1))
 
 
 def _logsumexp(x, axis=None, keepdims=False):
@@ -271,7 +282,10 @@ def _softmax(x, axis=-1):
 
 
 def _log_softmax(x, axis=-1):
-    return x - _logsumexp(x, axis=axis, keepdims=True)
+    # (x - max) - log(sum(exp(x - max))), as PyTorch: x - logsumexp(x) would lose the digits of a
+    # small result next to a large max (1000 - 1000.000000002)
+    shifted = x - np.max(x, axis=axis, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
 def _cross_entropy(logits, labels):
@@ -284,10 +298,14 @@ def _cross_entropy(logits, labels):
 
 
 def _cross_entropy_vjp(g, ans, logits, labels):
+    # PyTorch's chain, step by step: nll_loss puts c = -g/N at each label, then log_softmax's
+    # backward gives onehot*c - exp(log_softmax)*c (= (softmax - onehot) * g/N)
     n = logits.shape[0]
-    p = _softmax(logits, axis=-1)
-    p[np.arange(n), labels] -= 1.0  # p is ours: a fresh array from _softmax
-    return p * (g / n)
+    c = -(g / n)
+    out = -(np.exp(_log_softmax(logits, axis=-1)) * c)
+    rows = np.arange(n)
+    out[rows, labels] += c  # out is a fresh array
+    return out
 
 
 def _pow_vjp_base(g, ans, x, y):
@@ -372,7 +390,7 @@ _op("mul", np.multiply,
     infer=_elementwise("mul"), local=("{1}", "{0}"))
 _op("div", np.divide,
     lambda g, ans, x, y: g / y,
-    lambda g, ans, x, y: -g * x / (y * y),
+    lambda g, ans, x, y: -g * ((x / y) / y),  # as PyTorch; y * y would overflow sooner
     infer=_elementwise("div"), local=("1/{1}", "-{0}/{1}^2"))
 _op("pow", np.power, _pow_vjp_base, _pow_vjp_exponent,
     infer=_elementwise("pow"), local=("{1}*{0}^({1}-1)", "{0}^{1}*log({0})"))
@@ -399,12 +417,12 @@ _op("cos", np.cos, lambda g, ans, x: -g * np.sin(x), infer=_elementwise("cos"),
     local=("-sin({0})",))
 _op("tanh", np.tanh, lambda g, ans, x: g * (1 - ans * ans), infer=_elementwise("tanh"),
     local=("1 - tanh({0})^2",))
-_op("sigmoid", _sigmoid, lambda g, ans, x: g * (ans * (1 - ans)), infer=_elementwise("sigmoid"),
+_op("sigmoid", _sigmoid, lambda g, ans, x: g * (1 - ans) * ans, infer=_elementwise("sigmoid"),
     local=("sigmoid({0})*(1 - sigmoid({0}))",))
-_op("relu", lambda x: np.maximum(x, 0), lambda g, ans, x: g * (x > 0),
+_op("relu", lambda x: np.maximum(x, 0), lambda g, ans, x: np.where(x > 0, g, 0),
     infer=_elementwise("relu"), local=("[{0} > 0]",))  # relu'(0) = 0, as PyTorch
-_op("softplus", _softplus, lambda g, ans, x: g * _sigmoid(x), infer=_elementwise("softplus"),
-    local=("sigmoid({0})",))
+_op("softplus", _softplus, _softplus_vjp, infer=_elementwise("softplus"),
+    local=("sigmoid({0}) (1 above 20)",))
 
 _op("matmul", np.matmul, _matmul_vjp_a, _matmul_vjp_b, infer=_matmul_infer,
     local=("{g} @ {1}^T", "{0}^T @ {g}"))
@@ -443,8 +461,9 @@ _op("logsumexp", _logsumexp,
     attrs={"axis": None, "keepdims": False})
 
 _op("mse", lambda p, t: np.mean(np.square(np.subtract(p, t))),
-    lambda g, ans, p, t: g * (2.0 / np.broadcast(p, t).size) * np.subtract(p, t),
-    lambda g, ans, p, t: g * (-2.0 / np.broadcast(p, t).size) * np.subtract(p, t),
+    # PyTorch's mse_loss_backward: (2/n) * (p - t) * g
+    lambda g, ans, p, t: 2.0 / np.broadcast(p, t).size * np.subtract(p, t) * g,
+    lambda g, ans, p, t: 2.0 / np.broadcast(p, t).size * np.subtract(t, p) * g,
     infer=_mse_infer, local=("2({0} - {1})/n", "-2({0} - {1})/n"))
 _op("cross_entropy", _cross_entropy, _cross_entropy_vjp, None,
     infer=_cross_entropy_infer, local=("(softmax({0}) - onehot({1}))/N", "none (labels)"))
