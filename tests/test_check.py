@@ -1,0 +1,275 @@
+"""graphrun check: golden files compared by name, shape and value; --update; formats; the pytest
+plugin."""
+
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import yaml
+
+from graphrun.cli import main
+from test_cli import call
+
+SIMPLE = textwrap.dedent("""\
+    graphrun: 1
+    name: chain-rule
+    inputs: {x: 2}
+    params: {w: 3, b: 4}
+    nodes:
+      u: {op: mul, args: [w, x]}
+      v: {op: add, args: [u, b]}
+      L: {op: square, args: [v]}
+    loss: L
+    """)
+
+
+@pytest.fixture
+def project(tmp_path, root):
+    """A copy of the simple example and the repo's golden file for it."""
+    (tmp_path / "graphs").mkdir()
+    (tmp_path / "golden").mkdir()
+    (tmp_path / "graphs" / "simple.yaml").write_text(SIMPLE)
+    shutil.copy(f"{root}/tests/golden/simple.results.yaml", tmp_path / "golden")
+    return tmp_path
+
+
+def golden_line(path, section, name):
+    """The 1-based line of `  name:` under `section:`, found by reading the file as text."""
+    lines = open(path).read().splitlines()
+    start = lines.index(f"{section}:")
+    return next(i + 1 for i in range(start, len(lines)) if lines[i].startswith(f"  {name}:"))
+
+
+def test_the_example_matches_its_golden_file(root):
+    code, out, err = call("check", f"{root}/graphs/simple.yaml",
+                          "--golden", f"{root}/tests/golden/simple.results.yaml")
+    assert (code, err) == (0, "")
+    assert "ok" in out and "1 graph checked: 1 ok" in out
+
+
+def test_editing_a_param_fails_naming_the_entry_and_the_golden_line(project):
+    graph = project / "graphs" / "simple.yaml"
+    graph.write_text(SIMPLE.replace("w: 3", "w: 3.5"))
+    golden = project / "golden" / "simple.results.yaml"
+    code, out, err = call("check", str(graph), "--golden", str(golden))
+    assert code == 1 and err == ""
+    row = next(line for line in out.splitlines() if line.strip().startswith("gradients.w"))
+    # d L / d w = 2 (w x + b) x = 2 * 11 * 2 = 44 now, 40 in the golden file
+    assert row.split()[:5] == ["gradients.w", "40.0", "44.0", "4", "0.1"]
+    assert row.endswith(f"{golden}:{golden_line(golden, 'gradients', 'w')}")
+    assert "gradients.b" in out and "values.u" in out
+
+
+def test_a_missing_golden_fails_and_says_how_to_create_it(project):
+    graph, golden = project / "graphs" / "simple.yaml", project / "golden" / "new.yaml"
+    code, out, _ = call("check", str(graph), "--golden", str(golden))
+    assert code == 1 and "--update" in out and str(golden) in out
+    assert not golden.exists()
+    code, out, _ = call("check", str(graph), "--golden", str(golden), "--update")
+    assert code == 0 and "created" in out
+    assert golden.read_text() == call("run", str(graph))[1]
+    assert call("check", str(graph), "--golden", str(golden))[0] == 0
+
+
+def test_update_rewrites_a_differing_golden_and_leaves_a_matching_one_alone(project):
+    graph, golden = project / "graphs" / "simple.yaml", project / "golden" / "simple.results.yaml"
+    before = os.stat(golden).st_mtime_ns
+    assert call("check", str(graph), "--golden", str(golden), "--update")[0] == 0
+    assert os.stat(golden).st_mtime_ns == before  # matched: not rewritten
+    graph.write_text(SIMPLE.replace("b: 4", "b: 5"))
+    code, out, _ = call("check", str(graph), "--golden", str(golden), "--update")
+    assert code == 0 and "updated" in out
+    assert yaml.safe_load(golden.read_text())["gradients"]["b"] == 22.0  # 2 (3*2 + 5)
+    assert call("check", str(graph), "--golden", str(golden))[0] == 0
+    assert sorted(os.listdir(golden.parent)) == ["simple.results.yaml"]  # no temporary files
+
+
+def test_entries_the_graph_no_longer_produces_and_new_ones_are_reported(project):
+    graph, golden = project / "graphs" / "simple.yaml", project / "golden" / "simple.results.yaml"
+    graph.write_text(SIMPLE.replace("  v: {op: add, args: [u, b]}\n  L: {op: square, args: [v]}",
+                                    "  s: {op: add, args: [u, b]}\n  L: {op: square, args: [s]}"))
+    code, out, _ = call("check", str(graph), "--golden", str(golden), "--format", "json")
+    assert code == 1
+    found = {(d["entry"], d["kind"]) for d in json.loads(out)["graphs"][0]["differences"]}
+    assert {("values.v", "missing"), ("gradients.v", "missing"), ("values.s", "new"),
+            ("gradients.s", "new")} <= found
+
+
+def test_several_graphs_use_the_folder_naming_rule(project, root):
+    shutil.copy(f"{root}/graphs/mlp.yaml", project / "graphs")
+    graphs, golden = project / "graphs", project / "golden"
+    code, out, _ = call("check", str(graphs), "--golden", str(golden))
+    assert code == 1 and f"{golden}/mlp.results.yaml" in out  # mlp has no golden yet
+    assert call("check", str(graphs), "--golden", str(golden), "--update")[0] == 0
+    assert sorted(os.listdir(golden)) == ["mlp.results.yaml", "simple.results.yaml"]
+    code, out, _ = call("check", str(graphs / "mlp.yaml"), str(graphs / "simple.yaml"),
+                        "--golden", str(golden))
+    assert code == 0 and "2 ok" in out
+
+
+def test_trouble_is_exit_2(project):
+    graph, golden = project / "graphs" / "simple.yaml", project / "golden" / "simple.results.yaml"
+    graph.write_text(SIMPLE.replace("op: square", "op: squar"))
+    code, _, err = call("check", str(graph), "--golden", str(golden))
+    assert code == 2 and f"{graph}:8:" in err and "did you mean 'square'" in err
+    graph.write_text(SIMPLE)
+    golden.write_text("graphrun: 1\nvalues:\n  u: [1.0, [2.0]]\n")
+    code, _, err = call("check", str(graph), "--golden", str(golden))
+    assert code == 2 and f"{golden}:3:3: error:" in err
+    # several graphs need a folder
+    code, _, err = call("check", str(graph), str(graph), "--golden", str(golden))
+    assert code == 2 and "must be a folder" in err
+
+
+def test_tolerance_from_the_graph_file_and_the_command_line(project):
+    graph, golden = project / "graphs" / "simple.yaml", project / "golden" / "simple.results.yaml"
+    graph.write_text(SIMPLE.replace("w: 3", "w: 3.000001"))  # relative changes around 1e-7
+    assert call("check", str(graph), "--golden", str(golden))[0] == 1  # default: tight
+    assert call("check", str(graph), "--golden", str(golden), "--rtol", "1e-5")[0] == 0
+    graph.write_text(graph.read_text() + "tolerance: {rtol: 1.0e-5}\n")
+    assert call("check", str(graph), "--golden", str(golden))[0] == 0
+    assert call("check", str(graph), "--golden", str(golden), "--rtol", "0")[0] == 1  # CLI wins
+    assert call("check", str(graph), "--golden", str(golden), "--rtol", "-1")[0] == 2
+
+
+def test_nan_equals_nan(tmp_path):
+    graph = tmp_path / "g.yaml"
+    graph.write_text("graphrun: 1\ninputs:\n  x: [-1.0, 4.0]\nnodes:\n  y: {op: log, args: [x]}\n")
+    golden = tmp_path / "g.results.yaml"
+    assert call("check", str(graph), "--golden", str(golden), "--update",
+                "--allow-nonfinite")[0] == 0
+    assert ": [.nan, " in golden.read_text()
+    assert call("check", str(graph), "--golden", str(golden), "--allow-nonfinite")[0] == 0
+    golden.write_text(golden.read_text().replace(".nan", "0.0"))
+    code, out, _ = call("check", str(graph), "--golden", str(golden), "--allow-nonfinite",
+                        "--atol", "10")
+    assert code == 1 and re.search(r"values\.y\s+0\.0\s+\.nan", out)
+
+
+def test_shapes_must_match_exactly(project):
+    golden = project / "golden" / "simple.results.yaml"
+    golden.write_text(golden.read_text().replace("u: 6.0", "u: [6.0]"))
+    code, out, _ = call("check", str(project / "graphs" / "simple.yaml"), "--golden", str(golden))
+    assert code == 1 and re.search(r"values\.u\s+shape \[1\]\s+shape \[\]", out)
+
+
+def test_big_tensors_are_compared_in_full_through_their_sidecars(tmp_path):
+    graph = tmp_path / "big.yaml"
+    graph.write_text("graphrun: 1\nparams:\n  W: {init: normal, shape: [40, 30], seed: 3}\n"
+                     "nodes:\n  t: {op: tanh, args: [W]}\n  L: {op: sum, args: [t]}\nloss: L\n")
+    golden = tmp_path / "big.results.yaml"
+    assert call("check", str(graph), "--golden", str(golden), "--update")[0] == 0
+    sidecar = tmp_path / "big.results.arrays" / "values.t.npy"
+    array = np.load(sidecar)
+    array[7, 11] += 1e-3
+    np.save(sidecar, array)
+    code, out, _ = call("check", str(graph), "--golden", str(golden), "--format", "json")
+    (difference,) = json.loads(out)["graphs"][0]["differences"]
+    assert code == 1 and difference["entry"] == "values.t"
+    assert difference["index"] == [7, 11] and difference["count"] == 1
+    assert difference["size"] == 1200
+
+
+def test_json_format_is_one_document(project):
+    graph, golden = project / "graphs" / "simple.yaml", project / "golden" / "simple.results.yaml"
+    graph.write_text(SIMPLE.replace("x: 2", "x: 3"))
+    code, out, err = call("check", str(graph), "--golden", str(golden), "--format", "json")
+    document = json.loads(out)
+    assert code == 1 and document["exit_code"] == 1 and document["ok"] is False
+    (outcome,) = document["graphs"]
+    assert outcome["status"] == "differs" and outcome["golden"] == str(golden)
+    w = next(d for d in outcome["differences"] if d["entry"] == "gradients.w")
+    # dL/dw = 2 (w x + b) x = 2 * 13 * 3 = 78
+    assert (w["expected"], w["got"], w["abs_error"]) == ("40.0", "78.0", 38.0)
+    assert w["expected_at"] == {"file": str(golden), "line": golden_line(golden, "gradients", "w"),
+                                "col": 3}
+
+
+def test_github_format_annotates_the_golden_lines(project):
+    graph, golden = project / "graphs" / "simple.yaml", project / "golden" / "simple.results.yaml"
+    graph.write_text(SIMPLE.replace("b: 4", "b: 4.5"))
+    code, out, _ = call("check", str(graph), "--golden", str(golden), "--format", "github")
+    pattern = re.compile(r"::error file=([^,]+),line=(\d+),col=(\d+)::(.*)")
+    found = [pattern.fullmatch(line) for line in out.splitlines()]
+    assert code == 1 and found and all(found)
+    by_entry = {m.group(4).split(": ")[1]: m for m in found}
+    w = by_entry["gradients.w"]
+    assert w.group(1) == str(golden) and int(w.group(2)) == golden_line(golden, "gradients", "w")
+    # invalid graphs are annotated at their own line
+    graph.write_text(SIMPLE.replace("args: [u, b]", "args: [u, bb]"))
+    code, out, _ = call("check", str(graph), "--golden", str(golden), "--format", "github")
+    assert code == 2 and out.startswith(f"::error file={graph},line=7,col=")
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_colour_only_on_a_terminal_and_never_with_no_color(project, monkeypatch):
+    graph, golden = project / "graphs" / "simple.yaml", project / "golden" / "simple.results.yaml"
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    terminal = _Terminal()
+    main(["check", str(graph), "--golden", str(golden)], terminal, io.StringIO())
+    assert "\x1b[" in terminal.getvalue()
+    assert "\x1b[" not in call("check", str(graph), "--golden", str(golden))[1]
+    monkeypatch.setenv("NO_COLOR", "1")
+    terminal = _Terminal()
+    main(["check", str(graph), "--golden", str(golden)], terminal, io.StringIO())
+    assert "\x1b[" not in terminal.getvalue()
+
+
+def test_updated_goldens_are_byte_identical_across_runs(tmp_path, root):
+    first, second = tmp_path / "a", tmp_path / "b"
+    for folder in (first, second):
+        assert call("check", f"{root}/graphs", "--golden", f"{folder}/", "--update",
+                    "--sidecar-threshold", "10")[0] == 0
+    names = sorted(os.listdir(first))
+    assert names == sorted(os.listdir(second)) and "mlp.results.arrays" in names
+    for dirpath, _, files in os.walk(first):
+        for name in files:
+            a = os.path.join(dirpath, name)
+            b = os.path.join(second, os.path.relpath(a, first))
+            assert open(a, "rb").read() == open(b, "rb").read()
+
+
+# --- the pytest plugin ------------------------------------------------------------------------
+
+def test_the_plugin_is_registered_as_a_pytest_entry_point():
+    from importlib.metadata import entry_points
+
+    assert any(e.value == "graphrun.pytest_plugin" for e in entry_points(group="pytest11"))
+
+
+def _pytest(folder, *args):
+    env = dict(os.environ, PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "graphrun.pytest_plugin",
+                           "-p", "no:cacheprovider", *args], cwd=folder, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_the_plugin_turns_each_graph_with_a_golden_into_a_test_item(project):
+    (project / "graphs" / "orphan.yaml").write_text(SIMPLE)  # no golden: not collected
+    (project / "pyproject.toml").write_text(
+        '[tool.pytest.ini_options]\ntestpaths = ["graphs"]\ngraphrun_golden = "golden"\n')
+    proc = _pytest(project, "-v")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "graphs/simple.yaml::golden PASSED" in proc.stdout and "orphan" not in proc.stdout
+    (project / "graphs" / "simple.yaml").write_text(SIMPLE.replace("w: 3", "w: 2"))
+    proc = _pytest(project)
+    assert proc.returncode == 1 and "gradients.w" in proc.stdout
+    assert "--graphrun-update" in proc.stdout
+    assert _pytest(project, "--graphrun-update").returncode == 0
+    assert _pytest(project).returncode == 0
+
+
+def test_the_plugin_does_nothing_until_configured(project):
+    proc = _pytest(project, "graphs")
+    assert proc.returncode == 5 and "no tests ran" in proc.stdout  # 5: nothing collected
