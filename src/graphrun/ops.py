@@ -308,15 +308,20 @@ def _cross_entropy_vjp(g, ans, logits, labels):
     return out
 
 
+# A number literal arrives as a Python float, which numpy treats as "weak" (it takes the other
+# argument's dtype). The pow rules keep it a Python float (y - 1, float(log)), so that a float32
+# graph stays float32: np.subtract(0.5, 1) would be a float64 scalar and promote everything.
+
 def _pow_vjp_base(g, ans, x, y):
     # d/dx x^y = y x^(y-1); 0 where y == 0, even at x == 0 (as PyTorch)
-    return g * np.where(y == 0, 0.0, y * np.power(x, np.subtract(y, 1)))
+    return g * np.where(y == 0, 0.0, y * np.power(x, y - 1))
 
 
 def _pow_vjp_exponent(g, ans, x, y):
     # d/dy x^y = x^y log x; 0 where x == 0 and y >= 0 (as PyTorch)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return g * np.where((x == 0) & (np.asarray(y) >= 0), 0.0, ans * np.log(x))
+        log_x = np.log(x) if isinstance(x, np.ndarray) else float(np.log(x))
+        return g * np.where((x == 0) & (np.asarray(y) >= 0), 0.0, ans * log_x)
 
 
 def _extreme_vjp(pick_x):

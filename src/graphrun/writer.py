@@ -55,6 +55,9 @@ def render(results: Results, threshold: Optional[int] = None,
     With `threshold` None every tensor is inline."""
     p = results.program
     lines = [f"graphrun: {FORMAT_VERSION}", f"graph: {quote(p.name)}"]
+    dtype = float_dtype(results)
+    if dtype != "float64":
+        lines.append(f"dtype: {dtype}")
     if p.loss is not None:
         lines.append(f"loss: {tensor_text(results.values[p.loss])}")
     sidecars: Dict[str, np.ndarray] = {}
@@ -80,6 +83,18 @@ def render(results: Results, threshold: Optional[int] = None,
         else:
             lines += [f"  {names[s]}: {text(section, p.names[s], values[s])}" for s in slots]
     return "\n".join(lines) + "\n", sidecars
+
+
+def float_dtype(results: Results) -> str:
+    """The precision of the numbers written, for the results' `dtype` key (docs/format.md):
+    "float64" (the default, then not written), "float32", or "mixed" when a float32 graph meets
+    a float64 leaf and numpy promotes part of it."""
+    p = results.program
+    dtypes = {p.types[s].dtype for s in range(len(p.names)) if p.kinds[s] in ("param", "node")}
+    floats = {d for d in dtypes if d is not None and d.kind == "f"}
+    if np.dtype(np.float32) not in floats:
+        return "float64"
+    return "float32" if len(floats) == 1 else "mixed"
 
 
 def sidecar_entry(file: str, array: np.ndarray) -> str:
