@@ -53,13 +53,14 @@ def _layout(results: Results):
     p = results.program
     grads = results.grads
     boxes: List[Box] = []
+    step_of = {step.out: step for step in p.steps}
     for slot, name in enumerate(p.names):
         kind = p.kinds[slot]
         value = results.values[slot]
         if kind == "const":
             boxes.append(Box(f"n{slot}", "const", (quantity(value),), False))
             continue
-        head = name if kind in ("input", "param") else f"{name} = {_op_text(p, slot)}"
+        head = name if kind in ("input", "param") else f"{name} = {_op_text(step_of[slot])}"
         lines = [head] if kind == "node" else [head, kind]
         lines.append(f"value {quantity(value)}")
         if grads is not None and grads[slot] is not None:
@@ -73,8 +74,7 @@ def _layout(results: Results):
     return boxes, edges
 
 
-def _op_text(program, slot) -> str:
-    step = next(s for s in program.steps if s.out == slot)
+def _op_text(step) -> str:
     attrs = "".join(f", {k}={_attr_text(v)}" for k, v in step.attrs)
     return f"{step.op.name}({attrs[2:]})" if attrs else step.op.name
 

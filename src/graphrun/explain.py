@@ -28,6 +28,7 @@ from .ops import shape_str
 
 DEFAULT_MAX_PATHS = 100
 SHOWN_ELEMENTS = 4  # elements of a tensor shown in a summary
+MAX_FACTORS = 12  # a longer path is written as its ends and its number of factors
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class Use:
     """One use of a value as argument `arg` of the node `consumer`, and what it contributes."""
 
     consumer: str  # the node that uses the value
+    step: int  # its index in program.steps
     op: str
     arg: int  # argument index in the consumer's args (0-based)
     upstream: np.ndarray  # d loss / d consumer
@@ -147,7 +149,7 @@ def _vjp(program, values, step: Step, i: int, g):
 
 def _entries(program, values, grads, reaches):
     uses: List[List[Use]] = [[] for _ in program.names]
-    for step in program.steps:
+    for index, step in enumerate(program.steps):
         if not reaches[step.out]:
             continue
         for i, slot in enumerate(step.args):
@@ -159,7 +161,7 @@ def _entries(program, values, grads, reaches):
             if np.size(values[step.out]) == 1 and np.size(values[slot]) == 1:
                 ones = np.ones(np.shape(values[step.out]), np.result_type(g))
                 local_value = _vjp(program, values, step, i, ones)[0]
-            uses[slot].append(Use(step.name, step.op.name, i, g, local_symbol(program, step, i),
+            uses[slot].append(Use(step.name, index, step.op.name, i, g, local_symbol(program, step, i),
                                   local_value, broadcast_shape, contribution))
     first_use = {}
     for index, step in enumerate(program.steps):
@@ -273,11 +275,12 @@ def _paths(program, values, start, reaches):
 # text
 
 def number_text(x) -> str:
-    """A number for people: %.6g, integers without a decimal point."""
-    x = np.asarray(x)
+    """A number for people: %.6g, integers without a decimal point. A one-element tensor (a
+    local derivative of shape (1, 1), say) is its one number."""
+    x = np.asarray(x).reshape(-1)[0]
     if x.dtype.kind in "iub":
         return str(int(x))
-    return f"{float(x):.6g}"
+    return f"{float(x) + 0.0:.6g}"  # + 0.0: -0.0 is written 0
 
 
 def value_text(value) -> str:
@@ -336,7 +339,7 @@ def _unbroadcast_text(use: Use, to_shape) -> str:
 def _use_terms(e: Explanation, name: str, use: Use):
     """(symbolic chain, the rest of the equation) for one use."""
     loss = e.loss
-    step = e.program.steps[_step_index(e.program, use.consumer)]
+    step = e.program.steps[use.step]
     chain = f"d{loss}/d{use.consumer} * d{use.consumer}/d{name}"
     if use.local_value is not None and np.ndim(use.upstream) == 0:
         up = number_text(use.upstream)
@@ -371,7 +374,7 @@ def _entry_lines(e: Explanation, entry: Entry) -> List[str]:
     lines.append(f"{left}: {entry.name} is used {len(entry.uses)} times; the contributions add up")
     for use in entry.uses:
         chain, rest = _use_terms(e, entry.name, use)
-        n_args = len(e.program.steps[_step_index(e.program, use.consumer)].args)
+        n_args = len(e.program.steps[use.step].args)
         via = f"via {use.consumer} ({use.op}" + (f", arg {use.arg})" if n_args > 1 else ")")
         scalar = use.local_value is not None and np.ndim(use.upstream) == 0
         lines.append(f"  {via}: {chain} = {rest}")
@@ -386,10 +389,6 @@ def _entry_lines(e: Explanation, entry: Entry) -> List[str]:
         lines.append(f"  {left} = the sum of the {len(entry.uses)} contributions = "
                      f"{value_text(entry.gradient)}")
     return lines
-
-
-def _step_index(program, name) -> int:
-    return next(i for i, s in enumerate(program.steps) if s.name == name)
 
 
 def _forward_lines(e: Explanation) -> List[str]:
@@ -425,25 +424,21 @@ def _path_lines(e: Explanation) -> List[str]:
             step = p.steps[index]
             repeated = sum(1 for a in step.args if a == step.args[i]) > 1
             hops.append(f"-(arg {i})-> {out_name}" if repeated else f"-> {out_name}")
+        if len(hops) > MAX_FACTORS + 1:
+            hops = hops[:4] + ["-> ..."] + hops[-3:] + [f"({len(hops)} values)"]
         lines.append(f"  path {number}: {' '.join(hops)}")
         # the chain from the loss down: d loss/d top * ... * d first/d param
         factors = [f"d{names[k + 1]}/d{names[k]}" for k in range(len(names) - 2, -1, -1)]
-        symbolic = None
-        for index, i in reversed(path.edges):
-            step = p.steps[index]
-            if symbolic is None and not is_whole_vjp(step, i):
-                symbolic = local_symbol(p, step, i)
-            elif is_whole_vjp(step, i):
-                symbolic = local_symbol(p, step, i, "1" if symbolic is None else symbolic)
-            else:
-                left = f"({symbolic})" if _top_level(symbolic, "+-") else symbolic
-                symbolic = f"{left} * {_factor(local_symbol(p, step, i))}"
-        numbers = [_local_number(e, index, i) for index, i in reversed(path.edges)]
-        parts = [" * ".join(factors), symbolic]
-        if all(n is not None for n in numbers):
-            numeric = " * ".join(_factor(n) for n in numbers)
-            if numeric != parts[-1]:
-                parts.append(numeric)
+        if len(factors) > MAX_FACTORS:
+            parts = [" * ".join(factors[:3] + ["..."] + factors[-3:])
+                     + f" ({len(factors)} factors)"]
+        else:
+            parts = [" * ".join(factors), _path_symbol(p, path)]
+            numbers = [_local_number(e, index, i) for index, i in reversed(path.edges)]
+            if all(n is not None for n in numbers):
+                numeric = " * ".join(_factor(n) for n in numbers)
+                if numeric != parts[-1]:
+                    parts.append(numeric)
         parts.append(value_text(path.contribution))
         line = "    " + " = ".join(parts)
         lines.append(line if len(line) <= 100 else "    " + "\n      = ".join(parts))
@@ -458,6 +453,21 @@ def _path_lines(e: Explanation) -> List[str]:
         lines.append(f"  d{loss}/d{name} = the sum of the {len(e.paths)} path contributions = "
                      f"{value_text(total)}")
     return lines
+
+
+def _path_symbol(program, path: Path) -> str:
+    """The local derivatives along a path, from the loss down, as one expression."""
+    symbolic = None
+    for index, i in reversed(path.edges):
+        step = program.steps[index]
+        if is_whole_vjp(step, i):
+            symbolic = local_symbol(program, step, i, "1" if symbolic is None else symbolic)
+        elif symbolic is None:
+            symbolic = local_symbol(program, step, i)
+        else:
+            left = f"({symbolic})" if _top_level(symbolic, "+-") else symbolic
+            symbolic = f"{left} * {_factor(local_symbol(program, step, i))}"
+    return symbolic
 
 
 def _local_number(e: Explanation, index, i) -> Optional[str]:

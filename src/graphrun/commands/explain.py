@@ -3,24 +3,13 @@ hand."""
 
 from __future__ import annotations
 
-import argparse
-
 from .. import pipeline
 from ..cli import EXIT_OK
 from ..errors import GraphError
 from ..explain import DEFAULT_MAX_PATHS, explain, explanation_json, explanation_text
+from .gradcheck import whole_number
 
 HELP = "explain the backward pass step by step (the chain rule, node by node)"
-
-
-def _positive_int(text):
-    try:
-        n = int(text)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1; found {text!r}")
-    return n
 
 
 def add_arguments(parser):
@@ -30,7 +19,7 @@ def add_arguments(parser):
                              "contribution of each path")
     parser.add_argument("--format", choices=("text", "json"), default="text",
                         help="text for people (default), json for tools")
-    parser.add_argument("--max-paths", type=_positive_int, default=DEFAULT_MAX_PATHS, metavar="N",
+    parser.add_argument("--max-paths", type=whole_number(1), default=DEFAULT_MAX_PATHS, metavar="N",
                         help="with --param, list the paths only when there are at most N "
                              f"(default {DEFAULT_MAX_PATHS})")
 

@@ -26,24 +26,17 @@ def _number(low, inclusive):
     return parse
 
 
-def _count(text):
-    try:
-        n = int(text)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1; found {text!r}")
-    return n
-
-
-def _seed(text):
-    try:
-        n = int(text)
-    except ValueError:
-        n = -1
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0; found {text!r}")
-    return n
+def whole_number(low):
+    """An argparse type: a whole number >= low."""
+    def parse(text):
+        try:
+            n = int(text)
+        except ValueError:
+            n = low - 1
+        if n < low:
+            raise argparse.ArgumentTypeError(f"expected a whole number >= {low}; found {text!r}")
+        return n
+    return parse
 
 
 def add_arguments(parser):
@@ -54,10 +47,10 @@ def add_arguments(parser):
                         help=f"relative tolerance (default {DEFAULT_RTOL:g})")
     parser.add_argument("--atol", type=_number(0, True), default=DEFAULT_ATOL, metavar="A",
                         help=f"absolute tolerance (default {DEFAULT_ATOL:g})")
-    parser.add_argument("--max-elements", type=_count, default=DEFAULT_MAX_ELEMENTS, metavar="N",
+    parser.add_argument("--max-elements", type=whole_number(1), default=DEFAULT_MAX_ELEMENTS, metavar="N",
                         help="check a random sample of N elements of a bigger param "
                              f"(default {DEFAULT_MAX_ELEMENTS})")
-    parser.add_argument("--seed", type=_seed, default=DEFAULT_SEED, metavar="S",
+    parser.add_argument("--seed", type=whole_number(0), default=DEFAULT_SEED, metavar="S",
                         help=f"seed of that sample (default {DEFAULT_SEED})")
 
 
