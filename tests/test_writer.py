@@ -1,0 +1,206 @@
+"""The results file: round trip through yaml.safe_load, determinism, .npy sidecars, reading back,
+and `graphrun run` on several graphs."""
+
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import yaml
+
+from conftest import run_text
+from graphrun.errors import GraphError
+from graphrun.results import read_results
+from graphrun.writer import results_text, write_array_atomic, write_results
+from test_cli import call
+
+ODD = [1e-5, 1e16, -0.0, 5e-324, 1.7976931348623157e308, 0.1, -2.5e-310, 123456789.0]
+
+
+def test_odd_floats_round_trip_through_safe_load():
+    text = results_text(run_text(
+        f"graphrun: 1\ninputs:\n  p: {ODD!r}\nnodes:\n  n: {{op: mul, args: [p, 1]}}\n"
+        "  s: {op: mul, args: [p, 1]}\n"))
+    loaded = yaml.safe_load(text)["values"]["n"]
+    assert loaded == ODD and all(type(x) is float for x in loaded)
+    assert math.copysign(1.0, loaded[2]) == -1.0  # -0.0 stays negative
+    for line in text.splitlines()[3:]:
+        for item in line.split(": ", 1)[1].strip("[]").split(", "):
+            assert float(item) in ODD  # every item is a plain number a YAML 1.2 reader reads too
+
+
+def test_float32_values_read_back_exactly():
+    values = [0.1, 3.4e38, 1e-45, -7.25, 16777217.0]
+    text = results_text(run_text(
+        f"graphrun: 1\ninputs:\n  q: {{value: {values!r}, dtype: float32}}\n"
+        "nodes:\n  m: {op: neg, args: [q]}\n"))
+    loaded = np.array(yaml.safe_load(text)["values"]["m"], dtype=np.float32)
+    assert np.array_equal(loaded, -np.array(values, dtype=np.float32))
+
+
+@pytest.mark.parametrize("name", ["true", "no", "null", "on", "y", "off"])
+def test_names_a_yaml_reader_could_misread_stay_strings(name):
+    text = results_text(run_text(
+        f'graphrun: 1\nname: "{name}"\nparams: {{a: 2}}\n'
+        f"nodes:\n  {name}: {{op: square, args: [a]}}\nloss: \"{name}\"\n"))
+    doc = yaml.safe_load(text)
+    assert doc["graph"] == name and doc["values"] == {name: 4.0}
+    assert doc["gradients"] == {"a": 4.0, name: 1.0}
+
+
+def test_a_long_chain_round_trips():
+    n = 3000
+    nodes = "".join(f"  n{i}: {{op: mul, args: [{'p' if i == 0 else f'n{i - 1}'}, 0.999]}}\n"
+                    for i in range(n))
+    results = run_text(f"graphrun: 1\nparams: {{p: 1.5}}\nnodes:\n{nodes}loss: n{n - 1}\n")
+    doc = yaml.safe_load(results_text(results))
+    assert list(doc["values"]) == [f"n{i}" for i in range(n)]  # program order
+    assert doc["values"][f"n{n - 1}"] == float(results.values[results.program.loss])
+    assert doc["gradients"]["p"] == pytest.approx(0.999 ** n, rel=1e-12)
+
+
+BIG = ("graphrun: 1\nparams:\n  W: {init: normal, shape: [50, 40], seed: 5}\n  b: [1.0, 2.0]\n"
+       "nodes:\n  t: {op: tanh, args: [W]}\n  s: {op: sum, args: [t]}\n"
+       "  c: {op: mul, args: [b, s]}\n  L: {op: sum, args: [c]}\nloss: L\n")
+
+
+def test_big_tensors_go_to_sidecars_with_a_summary(tmp_path):
+    results = run_text(BIG)
+    path = tmp_path / "big.results.yaml"
+    write_results(str(path), results, threshold=1000)
+    folder = tmp_path / "big.results.arrays"
+    assert sorted(os.listdir(folder)) == ["gradients.W.npy", "gradients.t.npy", "values.t.npy"]
+    doc = yaml.safe_load(path.read_text())
+    entry = doc["values"]["t"]
+    t = np.tanh(results.values[results.program.slot("W")])
+    assert entry["file"] == "big.results.arrays/values.t.npy"
+    assert (entry["shape"], entry["dtype"]) == ([50, 40], "float64")
+    assert (entry["min"], entry["max"]) == (t.min(), t.max())
+    assert entry["mean"] == pytest.approx(t.mean(), rel=1e-12)
+    assert entry["norm"] == pytest.approx(np.linalg.norm(t), rel=1e-12)
+    assert np.array_equal(np.load(folder / "values.t.npy"), t)
+    assert doc["values"]["c"] == [float(np.sum(t)), 2 * float(np.sum(t))]  # small: inline
+    back = read_results(str(path))
+    assert np.array_equal(back.entries["values.t"].value, t)
+    assert back.entries["values.t"].line == path.read_text().splitlines().index(
+        [line for line in path.read_text().splitlines() if line.startswith("  t:")][0]) + 1
+
+
+def test_stale_sidecars_are_removed(tmp_path):
+    path = tmp_path / "big.results.yaml"
+    write_results(str(path), run_text(BIG), threshold=10)
+    assert "values.c.npy" not in os.listdir(tmp_path / "big.results.arrays")  # 2 elements
+    write_results(str(path), run_text(BIG), threshold=10**6)
+    assert sorted(os.listdir(tmp_path)) == ["big.results.yaml"]
+    assert "file:" not in path.read_text()
+
+
+def test_a_failed_sidecar_write_leaves_the_old_file(tmp_path, monkeypatch):
+    path = tmp_path / "a.npy"
+    write_array_atomic(str(path), np.arange(3.0))
+    before = path.read_bytes()
+
+    def broken(f, *args, **kwargs):
+        f.write(b"partial")
+        raise OSError("disk full")
+    monkeypatch.setattr(np.lib.format, "write_array", broken)
+    with pytest.raises(OSError):
+        write_array_atomic(str(path), np.arange(5.0))
+    assert path.read_bytes() == before and os.listdir(tmp_path) == ["a.npy"]
+
+
+def test_a_million_elements_are_read_from_the_sidecar_not_from_yaml(tmp_path):
+    results = run_text("graphrun: 1\nparams:\n  W: {init: uniform, shape: [1000, 1000], seed: 1}\n"
+                       "nodes:\n  L: {op: sum, args: [W]}\nloss: L\n")
+    path = tmp_path / "m.results.yaml"
+    write_results(str(path), results)
+    assert path.stat().st_size < 1000  # the YAML holds the entry, not the numbers
+    back = read_results(str(path))
+    assert np.array_equal(back.entries["gradients.W"].value, np.ones((1000, 1000)))
+
+
+def test_output_is_byte_identical_across_processes(tmp_path, root):
+    outputs = []
+    for run in ("one", "two"):
+        folder = tmp_path / run
+        proc = subprocess.run([sys.executable, "-m", "graphrun", "run", f"{root}/graphs",
+                               "-o", str(folder), "--sidecar-threshold", "5"],
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        files = sorted(os.path.relpath(os.path.join(d, f), folder)
+                       for d, _, fs in os.walk(folder) for f in fs)
+        outputs.append({f: (folder / f).read_bytes() for f in files})
+    assert outputs[0] == outputs[1]
+    assert any(f.endswith(".npy") for f in outputs[0])
+
+
+def test_reading_a_broken_results_file_names_the_line(tmp_path):
+    path = tmp_path / "r.yaml"
+    cases = {
+        "values:\n  u: 1.0\n": (1, "not a graphrun results file"),
+        "graphrun: 1\nvalues:\n  u: [1.0, [2.0]]\n": (3, "rectangular"),
+        "graphrun: 1\nvalues:\n  u: {file: ../x.npy}\n": (3, "inside the results file's folder"),
+        "graphrun: 1\nvalues:\n  u: {file: gone.npy}\n": (3, "does not exist"),
+        "graphrun: 1\nvalues:\n  u: 1.0\n  u: 2.0\n": (4, "duplicate key"),
+        "graphrun: 1\nvalues: &a\n  u: 1.0\n": (2, "anchors"),
+    }
+    for text, (line, message) in cases.items():
+        path.write_text(text)
+        with pytest.raises(GraphError) as info:
+            read_results(str(path))
+        (problem,) = info.value.problems
+        assert problem.pos[0] == line and message in problem.message, text
+
+
+def test_a_sidecar_that_disagrees_with_its_entry_is_refused(tmp_path):
+    np.save(tmp_path / "x.npy", np.zeros((2, 3)))
+    path = tmp_path / "r.yaml"
+    path.write_text("graphrun: 1\nvalues:\n  u: {file: x.npy, shape: [3, 2], dtype: float64}\n")
+    with pytest.raises(GraphError, match=r"holds shape \[2, 3\]; the entry says \[3, 2\]"):
+        read_results(str(path))
+
+
+# --- graphrun run with several graphs --------------------------------------------------------
+
+def test_one_graph_to_stdout_is_unchanged(root):
+    code, out, err = call("run", f"{root}/graphs/simple.yaml")
+    assert (code, err) == (0, "")
+    assert out == open(f"{root}/tests/golden/simple.results.yaml").read()
+
+
+def test_a_folder_of_graphs_to_stdout_is_one_document_per_graph(root):
+    code, out, err = call("run", f"{root}/graphs")
+    assert (code, err) == (0, "")
+    graphs = sorted(f for f in os.listdir(f"{root}/graphs") if f.endswith(".yaml"))
+    documents = list(yaml.safe_load_all(out))
+    assert len(documents) == len(graphs)
+    assert [line for line in out.splitlines() if line.startswith("---")] == \
+        [f"--- # {root}/graphs/{g}" for g in graphs]
+    simple = documents[graphs.index("simple.yaml")]
+    assert simple["gradients"]["w"] == 40.0
+
+
+def test_several_graphs_into_a_folder(root, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("graphrun: 1\nnodes:\n  a: {op: nope, args: []}\n")
+    out_dir = tmp_path / "out"
+    code, out, err = call("run", f"{root}/graphs/simple.yaml", str(bad),
+                          f"{root}/graphs/mlp.yaml", "-o", str(out_dir))
+    assert code == 2 and out == "" and f"{bad}:3:" in err
+    assert sorted(os.listdir(out_dir)) == ["mlp.results.yaml", "simple.results.yaml"]
+    assert (out_dir / "simple.results.yaml").read_text() == \
+        open(f"{root}/tests/golden/simple.results.yaml").read()
+
+
+def test_two_graphs_with_one_stem_cannot_share_a_results_file(root, tmp_path):
+    (tmp_path / "simple.yaml").write_text(open(f"{root}/graphs/simple.yaml").read())
+    code, _, err = call("run", f"{root}/graphs/simple.yaml", str(tmp_path / "simple.yaml"),
+                        "-o", str(tmp_path / "out"))
+    assert code == 2 and "would both write" in err
+
+
+def test_an_empty_folder_is_a_usage_error(tmp_path):
+    code, _, err = call("run", str(tmp_path))
+    assert code == 2 and "no graph files" in err
