@@ -80,6 +80,20 @@ def test_a_vjp_that_raises_is_named(tmp_path, monkeypatch, wrong_mul):
     assert f"{graph}:4:" in out and "the VJP of argument 0 ('w') raised ValueError: no" in out
 
 
+def test_a_wrong_scalar_twin_is_named(root, monkeypatch):
+    """Graphs of float64 scalars run on scalar_ops' Python-float twins: a wrong twin is found and
+    named as such (d L/d w = 2v * x = 40; the planted twin says 3 * 40)."""
+    from graphrun import scalar_ops
+    forward_fn, vjp_x, vjp_y = scalar_ops.SCALAR_OPS["mul"]
+    monkeypatch.setitem(scalar_ops.SCALAR_OPS, "mul",
+                        (forward_fn, lambda g, ans, x, y: 3 * g * y, vjp_y))
+    code, out, _ = call("gradcheck", f"{root}/graphs/simple.yaml")
+    assert code == 1 and "w (): 1 of 1 DISAGREE; worst w: backward 120.0, numeric 40.0" in out
+    culprits = [line for line in out.splitlines() if ": error: " in line]
+    assert len(culprits) == 1 and culprits[0].startswith(f"{root}/graphs/simple.yaml:13:")
+    assert "node 'u' (mul): the VJP of argument 0 ('w') in scalar_ops" in culprits[0]
+
+
 def test_kinks_are_skipped_and_said_to_be(tmp_path):
     graph = tmp_path / "kinks.yaml"
     graph.write_text("""\

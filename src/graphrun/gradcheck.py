@@ -26,6 +26,7 @@ from .errors import GraphError, Problem
 from .executor import backward, forward, unbroadcast
 from .graph import Program
 from .ops import Type, shape_str
+from .scalar_ops import SCALAR_OPS
 
 DEFAULT_EPS = 1e-6
 DEFAULT_RTOL = 1e-5
@@ -83,6 +84,7 @@ class Culprit:
     col: int
     worst: Optional[Element]  # None when the VJP raised
     error: str = ""  # the exception a VJP raised
+    where: str = ""  # "scalar_ops" for the Python-float twin of the op, "" for the op table
 
 
 @dataclass(frozen=True)
@@ -210,30 +212,42 @@ def _check_param(program, leaves, values, grad, slot, eps, rtol, atol, max_eleme
 
 
 def _culprits(program, values, eps, rtol, atol, max_elements, rng, source):
-    """Each node's VJP against finite differences of <g, op(args)>, on its own."""
+    """Each node's VJP against finite differences of <g, op(args)>, on its own: the op table's,
+    and for a step of float64 scalars also its Python-float twin in scalar_ops, which the executor
+    runs instead on graphs made only of such steps."""
     for step in program.steps:
         args = [values[a] for a in step.args]
         attrs = dict(step.attrs)
         ans = values[step.out]
         for i, slot in enumerate(step.args):
-            vjp = step.op.vjp(i)
-            if program.kinds[slot] not in ("param", "node") or vjp is None:
+            if program.kinds[slot] not in ("param", "node") or step.op.vjp(i) is None:
                 continue
             g = rng.standard_normal(np.shape(ans))
             line, col = source.locate(step.path)
             name = program.names[slot]
-            try:
-                analytic = np.asarray(vjp(g, ans, *args, **attrs), FLOAT64)
-                if analytic.shape != np.shape(args[i]):
-                    analytic = unbroadcast(analytic, np.shape(args[i]))
-            except Exception as e:  # noqa: BLE001 - a broken VJP is what we are looking for
-                yield Culprit(step.name, step.op.name, i, name, line, col, None,
-                              f"{type(e).__name__}: {e}")
-                continue
-            worst = _worst_element(step, args, attrs, i, g, analytic, eps, rtol, atol,
-                                   max_elements, rng)
-            if worst is not None and worst.excess(rtol, atol) > 1:
-                yield Culprit(step.name, step.op.name, i, name, line, col, worst)
+            for where, vjp, vjp_args, vjp_g in _vjps_to_check(step, i, args, ans, g):
+                try:
+                    analytic = np.asarray(vjp(vjp_g, *vjp_args, **attrs), FLOAT64)
+                    if analytic.shape != np.shape(args[i]):
+                        analytic = unbroadcast(analytic, np.shape(args[i]))
+                except Exception as e:  # noqa: BLE001 - a broken VJP is what we look for
+                    yield Culprit(step.name, step.op.name, i, name, line, col, None,
+                                  f"{type(e).__name__}: {e}", where)
+                    continue
+                worst = _worst_element(step, args, attrs, i, g, analytic, eps, rtol, atol,
+                                       max_elements, rng)
+                if worst is not None and worst.excess(rtol, atol) > 1:
+                    yield Culprit(step.name, step.op.name, i, name, line, col, worst, "", where)
+
+
+def _vjps_to_check(step, i, args, ans, g):
+    """(where, vjp, (ans, *args), g) for the op table's VJP and, when it applies, its twin."""
+    yield "", step.op.vjp(i), (ans, *args), g
+    twin = SCALAR_OPS.get(step.op.name)
+    scalars = all(np.shape(a) == () and np.asarray(a).dtype == FLOAT64 for a in args)
+    if twin is not None and scalars and not step.attrs and len(twin) == len(args) + 1:
+        floats = tuple(float(a) for a in args)
+        yield "scalar_ops", twin[1 + i], (float(ans), *floats), float(g)
 
 
 def _worst_element(step, args, attrs, i, g, analytic, eps, rtol, atol, max_elements, rng):
@@ -309,11 +323,13 @@ def report_text(report: Report) -> str:
                      + (f", {skipped} skipped at kinks" if skipped else ""))
         return "\n".join(lines) + "\n"
     failed = sum(len(p.failures) for p in report.params)
-    lines.append(f"FAILED: {failed} element{'s' if failed != 1 else ''} disagree"
+    lines.append(f"FAILED: {failed} element{'s disagree' if failed != 1 else ' disagrees'}"
                  if failed else "FAILED")
     for c in report.culprits:
         where = f"{report.file}:{c.line}:{c.col}: error: node '{c.node}' ({c.op})"
         what = f"argument {c.arg} ('{c.arg_name}')"
+        if c.where:
+            what += f" in {c.where} (its Python-float twin, used for graphs of scalars)"
         if c.worst is None:
             lines.append(f"{where}: the VJP of {what} raised {c.error}")
         else:
