@@ -17,6 +17,7 @@ import warnings
 from typing import Optional, Sequence, TextIO
 
 from .errors import GraphError
+from .load import gc_paused
 
 EXIT_OK, EXIT_DIFFERENT, EXIT_TROUBLE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -96,7 +97,7 @@ def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None,
             parser.print_usage(err)
             err.write("graphrun: error: name a graph file or a command (see 'graphrun --help')\n")
             return EXIT_TROUBLE
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), gc_paused():
             warnings.simplefilter("ignore")  # numpy's RuntimeWarnings never reach the terminal
             return args.execute(args, out, err)
     except _Exit as e:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import NamedTuple, Optional, Tuple
 
 import networkx as nx
 
@@ -18,9 +18,9 @@ from .ops import OPS, REQUIRED, Op, OpError, Type, shape_str
 from .spec import Const, GraphSpec, LeafSpec, NodeSpec
 
 
-@dataclass(frozen=True)
-class Step:
-    """One operation of the program: out = op.forward(*slots[args], **attrs)."""
+class Step(NamedTuple):
+    """One operation of the program: out = op.forward(*slots[args], **attrs). (A NamedTuple:
+    as immutable as a frozen dataclass, and a 100,000-node program makes them 3x faster.)"""
 
     name: str
     op: Op
@@ -107,6 +107,9 @@ def node_op(node: NodeSpec) -> Op:
     return OPS[node.op]
 
 
+_NONE = {}  # no attributes written (most nodes): shared, never changed
+
+
 def _check_node(node, leaves, nodes, all_names, broken, problems) -> bool:
     ok = True
     op = OPS.get(node.op)
@@ -123,7 +126,7 @@ def _check_node(node, leaves, nodes, all_names, broken, problems) -> bool:
                 f"{op.arity} argument{'s' if op.arity != 1 else ''}"
             problems.append(Problem(f"{node.op} takes {want}; found {n}", node.path + ("args",)))
             ok = False
-        written = dict(node.attrs)
+        written = dict(node.attrs) if node.attrs else _NONE
         for key in written:
             if key not in op.attrs:
                 takes = (f"it takes {', '.join(op.attrs)}" if op.attrs else "it takes none")
@@ -213,36 +216,28 @@ def _check_loss(spec, leaves, nodes, types, broken, problems):
 
 
 def _assemble(spec, order, types, loss, memory_budget) -> Program:
-    names, kinds, paths, slot_types = [], [], [], []
-    for leaf in spec.leaves:
-        names.append(leaf.name)
-        kinds.append(leaf.kind)
-        paths.append(leaf.path)
-        slot_types.append(leaf.type)
+    """Number the slots (leaves, then number literals, then nodes in program order) and make the
+    steps."""
     node_by_name = {node.name: node for node in spec.nodes}
-    consts = []
-    const_slots = {}
-    for name in order:
-        for arg in node_by_name[name].args:
-            if type(arg) is Const:
-                const_slots[arg.path] = len(names)
-                consts.append((len(names), arg.value))
-                names.append("")
-                kinds.append("const")
-                paths.append(arg.path)
-                slot_types.append(_LITERAL)
-    slot_of = {name: i for i, name in enumerate(names) if name}
+    ordered = [node_by_name[name] for name in order]
+    literals = [arg for node in ordered for arg in node.args if type(arg) is Const]
+    first_node = len(spec.leaves) + len(literals)
+    names = [leaf.name for leaf in spec.leaves] + [""] * len(literals) + order
+    kinds = ([leaf.kind for leaf in spec.leaves] + ["const"] * len(literals)
+             + ["node"] * len(ordered))
+    paths = ([leaf.path for leaf in spec.leaves] + [arg.path for arg in literals]
+             + [node.path for node in ordered])
+    slot_types = ([leaf.type for leaf in spec.leaves] + [_LITERAL] * len(literals)
+                  + [types[name] for name in order])
+    consts = [(len(spec.leaves) + i, arg.value) for i, arg in enumerate(literals)]
+    slot_of = {leaf.name: i for i, leaf in enumerate(spec.leaves)}
+    slot_of.update((name, first_node + i) for i, name in enumerate(order))
+    literal_slots = iter(range(len(spec.leaves), first_node))  # literals in the order met here
     steps = []
-    for name in order:
-        node = node_by_name[name]
-        slot_of[name] = out = len(names)
-        names.append(name)
-        kinds.append("node")
-        paths.append(node.path)
-        slot_types.append(types[name])
-        args = tuple(const_slots[a.path] if type(a) is Const else slot_of[a.name]
-                     for a in node.args)
-        steps.append(Step(name, OPS[node.op], out, args, node.attrs, node.path))
+    for i, node in enumerate(ordered):
+        args = tuple([next(literal_slots) if type(a) is Const else slot_of[a.name]
+                      for a in node.args])
+        steps.append(Step(node.name, OPS[node.op], first_node + i, args, node.attrs, node.path))
     estimated, largest = estimate_bytes(slot_types, kinds, loss is not None)
     budget = default_memory_budget() if memory_budget is None else memory_budget
     if estimated > budget:

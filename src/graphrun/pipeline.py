@@ -17,7 +17,7 @@ from typing import Optional
 from . import executor, schema
 from .errors import GraphError
 from .graph import Program, build_program
-from .load import Document, SourceMap, load_file
+from .load import Document, SourceMap, gc_paused, load_file
 from .spec import build_spec
 
 
@@ -34,14 +34,15 @@ def compile(filename: str, *, memory_budget: Optional[int] = None,
     """Load and check a graph file. Raises GraphError (with `.source` set) on any problem.
     `timings`, when given, receives the seconds spent in load, validate and build."""
     timings = {} if timings is None else timings
-    start = time.perf_counter()
-    try:
-        document = load_file(filename)
-    except GraphError as e:
-        e.source = SourceMap(filename)
-        raise
-    timings["load"] = time.perf_counter() - start
-    return compile_document(document, memory_budget=memory_budget, timings=timings)
+    with gc_paused():
+        start = time.perf_counter()
+        try:
+            document = load_file(filename)
+        except GraphError as e:
+            e.source = SourceMap(filename)
+            raise
+        timings["load"] = time.perf_counter() - start
+        return compile_document(document, memory_budget=memory_budget, timings=timings)
 
 
 def compile_document(document: Document, *, memory_budget: Optional[int] = None,
