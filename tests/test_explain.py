@@ -182,3 +182,25 @@ def test_no_loss_is_a_graph_error():
     with pytest.raises(GraphError):
         explain(compile_text("graphrun: 1\ninputs: {x: 1}\nnodes:\n  y: {op: neg, args: [x]}\n")
                 .program)
+
+
+def test_number_literals_are_written_into_the_local_derivatives():
+    """x = 1.5: d/dx of 2x, x^3, 1 - x through a/(-4), b and c^2 (c = -0.5):
+    -0.25 * 2 + 3 * 1.5^2 + 2c * (-1) = -0.5 + 6.75 + 1 = 7.25."""
+    text = explanation_text(explain(compile_text("""\
+graphrun: 1
+params: {x: 1.5}
+nodes:
+  a: {op: mul, args: [x, 2]}
+  b: {op: pow, args: [x, 3]}
+  c: {op: sub, args: [1, x]}
+  d: {op: div, args: [a, -4]}
+  e: {op: square, args: [c]}
+  s1: {op: add, args: [b, d]}
+  L: {op: add, args: [s1, e]}
+loss: L
+""").program))
+    assert "dL/da = dL/dd * dd/da = 1 * 1/(-4) = 1 * (-0.25) = -0.25" in text
+    assert "via b (pow, arg 0): dL/db * db/dx = 1 * 3*x^(3-1) = 1 * 6.75 = 6.75" in text
+    assert "via c (sub, arg 1): dL/dc * dc/dx = (-1) * (-1) = 1" in text
+    assert "dL/dx = -0.5 + 6.75 + 1 = 7.25" in text

@@ -204,7 +204,7 @@ def local_symbol(program, step: Step, i: int, g: str = "g") -> str:
         # a number written next to a factor or after a sign would read as something else: 2{0}
         # filled with 3 would read "23"
         if program.kinds[step.args[k]] == "const" and match.group(0) != template and (
-                before.isalnum() or before in "-^" or text.startswith("-")):
+                before.isalnum() or before != "" and before in "-^" or text.startswith("-")):
             return f"({text})"
         return text
     return re.sub(r"\{(\d+|ans|g)\}", fill, template)
