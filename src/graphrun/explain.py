@@ -137,8 +137,8 @@ def _differentiable(program, step: Step, i: int) -> bool:
 
 
 def _vjp(program, values, step: Step, i: int, g):
-    """The cotangent of argument i for the cotangent g of the step's result: (in the argument's
-    shape, the VJP's own shape when it had to be summed back, else None)."""
+    """Argument i's share of the cotangent g of the step's result: (that share in the argument's
+    shape, the VJP's own shape when it was summed back to the argument's, else None)."""
     args = [values[a] for a in step.args]
     c = np.asarray(step.op.vjp(i)(g, values[step.out], *args, **dict(step.attrs)))
     shape = program.types[step.args[i]].shape
@@ -161,8 +161,9 @@ def _entries(program, values, grads, reaches):
             if np.size(values[step.out]) == 1 and np.size(values[slot]) == 1:
                 ones = np.ones(np.shape(values[step.out]), np.result_type(g))
                 local_value = _vjp(program, values, step, i, ones)[0]
-            uses[slot].append(Use(step.name, index, step.op.name, i, g, local_symbol(program, step, i),
-                                  local_value, broadcast_shape, contribution))
+            uses[slot].append(Use(step.name, index, step.op.name, i, g,
+                                  local_symbol(program, step, i), local_value, broadcast_shape,
+                                  contribution))
     first_use = {}
     for index, step in enumerate(program.steps):
         for slot in step.args:
@@ -178,7 +179,8 @@ def _entries(program, values, grads, reaches):
             entries.append(Entry(program.names[out], "node", grads[out], tuple(uses[out])))
         for slot in sorted(params_after.get(index, ())):
             entries.append(Entry(program.names[slot], "param", grads[slot], tuple(uses[slot])))
-    unreached = tuple(program.names[s] for s in list(program.params) + [st.out for st in program.steps]
+    unreached = tuple(program.names[s] for s in program.params + tuple(st.out for st in
+                                                                       program.steps)
                       if not reaches[s])
     return tuple(entries), unreached
 
@@ -223,9 +225,13 @@ def chain_text(program, step: Step, i: int, upstream: str) -> str:
 
 
 def _arg_name(program, slot) -> str:
-    if program.kinds[slot] == "const":
-        return number_text(dict(program.consts)[slot])
-    return program.names[slot]
+    """A value's name, or the number a literal holds."""
+    if program.kinds[slot] != "const":
+        return program.names[slot]
+    k = slot - len(program.leaves)  # literals take the slots right after the leaves, in order
+    if 0 <= k < len(program.consts) and program.consts[k][0] == slot:
+        return number_text(program.consts[k][1])
+    return number_text(dict(program.consts)[slot])
 
 
 def _count_paths(program, start, reaches) -> int:

@@ -18,7 +18,7 @@ Pure logic: `gradcheck(compiled, ...)` returns a Report; `report_text(report)` r
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import List, Optional, Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 

@@ -40,14 +40,16 @@ def whole_number(low):
 
 
 def add_arguments(parser):
-    parser.add_argument("graphs", metavar="GRAPH", nargs="+", help="graph files (.yaml) with a loss")
+    parser.add_argument("graphs", metavar="GRAPH", nargs="+",
+                        help="graph files (.yaml) with a loss")
     parser.add_argument("--eps", type=_number(0, False), default=DEFAULT_EPS, metavar="E",
                         help=f"the finite-difference step (default {DEFAULT_EPS:g})")
     parser.add_argument("--rtol", type=_number(0, True), default=DEFAULT_RTOL, metavar="R",
                         help=f"relative tolerance (default {DEFAULT_RTOL:g})")
     parser.add_argument("--atol", type=_number(0, True), default=DEFAULT_ATOL, metavar="A",
                         help=f"absolute tolerance (default {DEFAULT_ATOL:g})")
-    parser.add_argument("--max-elements", type=whole_number(1), default=DEFAULT_MAX_ELEMENTS, metavar="N",
+    parser.add_argument("--max-elements", type=whole_number(1), default=DEFAULT_MAX_ELEMENTS,
+                        metavar="N",
                         help="check a random sample of N elements of a bigger param "
                              f"(default {DEFAULT_MAX_ELEMENTS})")
     parser.add_argument("--seed", type=whole_number(0), default=DEFAULT_SEED, metavar="S",
