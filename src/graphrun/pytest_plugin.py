@@ -77,7 +77,8 @@ class GoldenItem(pytest.Item):
         from .commands.check import check_graph, outcome_text
 
         update = self.config.getoption("graphrun_update")
-        outcome = check_graph(str(self.path), self.golden, update=update)
+        outcome = check_graph(os.path.relpath(self.path), os.path.relpath(self.golden),
+                              update=update)
         if outcome.status in ("match", "updated", "created"):
             return
         text = outcome_text(outcome)
