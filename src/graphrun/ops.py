@@ -111,6 +111,10 @@ def _norm_axes(axis, ndim, op, attr="axis"):
     if axis is None:
         return tuple(range(ndim))
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    if not axes:
+        # numpy reads axis=() as "reduce nothing", PyTorch's dim=[] as "reduce everything"
+        raise OpError(f"{op}: axis [] names no axis; write axis: null to reduce over every "
+                      "axis", attr=attr)
     out = []
     for a in axes:
         if not -ndim <= a < ndim:
@@ -135,9 +139,16 @@ def _reduce_infer(op):
     return infer
 
 
+def _single_axis(axis, op):
+    if not isinstance(axis, int):
+        raise OpError(f"{op}: axis must be one integer; found "
+                      + ("null" if axis is None else str(list(axis))), attr="axis")
+
+
 def _along_axis_infer(op):
     def infer(x, axis=-1):
         dtype = _float_dtype([x], op)
+        _single_axis(axis, op)
         if len(x.shape) == 0:
             raise OpError(f"{op} needs an argument with at least one axis; found a scalar", arg=0)
         _norm_axes(axis, len(x.shape), op)
@@ -202,6 +213,7 @@ def _reshape_infer(x, shape=REQUIRED):
 
 def _concat_infer(*xs, axis=0):
     dtype = _float_dtype(xs, "concat")
+    _single_axis(axis, "concat")
     first = xs[0].shape
     if len(first) == 0:
         raise OpError("concat needs arguments with at least one axis; argument 1 is a scalar", arg=0)
