@@ -273,3 +273,21 @@ def test_the_plugin_turns_each_graph_with_a_golden_into_a_test_item(project):
 def test_the_plugin_does_nothing_until_configured(project):
     proc = _pytest(project, "graphs")
     assert proc.returncode == 5 and "no tests ran" in proc.stdout  # 5: nothing collected
+
+
+def test_float32_results_match_their_golden_exactly(tmp_path):
+    # float32 numbers are written as their shortest float32 text, which is not float64-exact:
+    # the comparison must happen in float32 for a zero tolerance to pass
+    graph = tmp_path / "f.yaml"
+    graph.write_text("graphrun: 1\ninputs:\n  x: {value: [0.1, 0.7, 3.3], dtype: float32}\n"
+                     "params:\n  w: {value: [0.3, 1.1, -2.2], dtype: float32}\n"
+                     "nodes:\n  y: {op: mul, args: [w, x]}\n  t: {op: tanh, args: [y]}\n"
+                     "  L: {op: sum, args: [t]}\nloss: L\n")
+    golden = tmp_path / "f.results.yaml"
+    assert call("check", str(graph), "--golden", str(golden), "--update")[0] == 0
+    assert call("check", str(graph), "--golden", str(golden), "--rtol", "0", "--atol", "0")[0] == 0
+    text = golden.read_text()
+    first = text.split("t: [")[1].split(",")[0]
+    golden.write_text(text.replace(f"t: [{first},", f"t: [{float(first) * (1 + 1e-4)!r},"))
+    code, out, _ = call("check", str(graph), "--golden", str(golden))
+    assert code == 1 and re.search(r"values\.t .* \[0\]", out)
