@@ -142,6 +142,28 @@ def test_a_tie_that_perturbation_keeps_is_checked(tmp_path):
     assert code == 0 and "w (): 1 agree; worst w: backward 1.0" in out and "skipped" not in out
 
 
+def test_a_large_loss_does_not_fail_small_gradients(tmp_path):
+    """L = w^2 + z^2 + sum(sin(q)) at w = 1000: the loss is 1e6, so each finite difference carries
+    a rounding error near 1e-4 at eps 1e-6, more than atol and rtol * cos(0.3) allow. The check
+    allows for it (and still fails a wrong VJP: see test_a_wrong_vjp_is_named_with_its_line)."""
+    graph = tmp_path / "large.yaml"
+    graph.write_text("""\
+graphrun: 1
+params: {w: 1000.0, z: 0.0, q: [0.3, 0.7]}
+nodes:
+  a: {op: square, args: [w]}
+  b: {op: square, args: [z]}
+  c: {op: sin, args: [q]}
+  d: {op: sum, args: [c]}
+  s: {op: add, args: [a, b]}
+  L: {op: add, args: [s, d]}
+loss: L
+""")
+    code, out, _ = call("gradcheck", str(graph))
+    assert code == 0, out
+    assert "q (2,): 2 agree" in out
+
+
 def test_float32_graphs_are_checked_in_float64(tmp_path):
     """In float32, a step of 1e-6 is below the precision of the loss: the check only passes at
     this tolerance because it runs in float64."""

@@ -33,6 +33,7 @@ DEFAULT_RTOL = 1e-5
 DEFAULT_ATOL = 1e-7
 DEFAULT_MAX_ELEMENTS = 100
 DEFAULT_SEED = 0
+ROUNDING_ULPS = 16  # rounding allowed in each side of a finite difference, in units of its size
 
 FLOAT64 = np.dtype("float64")
 
@@ -55,10 +56,11 @@ class Element:
     index: tuple
     backward: float
     numeric: float
+    noise: float = 0.0  # the rounding error the finite difference may carry (see _noise)
 
     def excess(self, rtol, atol) -> float:
         """|backward - numeric| over the tolerance: > 1 is a disagreement."""
-        return abs(self.backward - self.numeric) / (atol + rtol * abs(self.numeric))
+        return abs(self.backward - self.numeric) / (atol + self.noise + rtol * abs(self.numeric))
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,13 @@ def _float64(a):
     return a.astype(FLOAT64) if a.dtype.kind == "f" else a
 
 
+def _noise(sides, eps) -> float:
+    """The rounding error in (f+ - f-) / 2eps: each side is off by a few ulps of its size, and
+    the difference divides that by 2eps (a loss of 1e6 carries ~1e-4 at eps = 1e-6). Without this
+    allowance a large loss would fail a correct gradient near 0."""
+    return ROUNDING_ULPS * np.finfo(FLOAT64).eps * max(abs(sides[0]), abs(sides[1])) / (2 * eps)
+
+
 def _sample(size, max_elements, rng):
     if size <= max_elements:
         return range(size), False
@@ -201,7 +210,7 @@ def _check_param(program, leaves, values, grad, slot, eps, rtol, atol, max_eleme
             skipped.append((index, why))
             continue
         element = Element(index, float(np.asarray(grad).reshape(-1)[j]),
-                          (losses[0] - losses[1]) / (2 * eps))
+                          (losses[0] - losses[1]) / (2 * eps), _noise(losses, eps))
         checked += 1
         if worst is None or element.excess(rtol, atol) > worst.excess(rtol, atol):
             worst = element
@@ -215,6 +224,7 @@ def _culprits(program, values, eps, rtol, atol, max_elements, rng, source):
     """Each node's VJP against finite differences of <g, op(args)>, on its own: the op table's,
     and for a step of float64 scalars also its Python-float twin in scalar_ops, which the executor
     runs instead on graphs made only of such steps."""
+    on_twins = runs_on_scalar_twins(program)
     for step in program.steps:
         args = [values[a] for a in step.args]
         attrs = dict(step.attrs)
@@ -225,7 +235,7 @@ def _culprits(program, values, eps, rtol, atol, max_elements, rng, source):
             g = rng.standard_normal(np.shape(ans))
             line, col = source.locate(step.path)
             name = program.names[slot]
-            for where, vjp, vjp_args, vjp_g in _vjps_to_check(step, i, args, ans, g):
+            for where, vjp, vjp_args, vjp_g in _vjps_to_check(step, i, args, ans, g, on_twins):
                 try:
                     analytic = np.asarray(vjp(vjp_g, *vjp_args, **attrs), FLOAT64)
                     if analytic.shape != np.shape(args[i]):
@@ -240,14 +250,21 @@ def _culprits(program, values, eps, rtol, atol, max_elements, rng, source):
                     yield Culprit(step.name, step.op.name, i, name, line, col, worst, "", where)
 
 
-def _vjps_to_check(step, i, args, ans, g):
-    """(where, vjp, (ans, *args), g) for the op table's VJP and, when it applies, its twin."""
+def _vjps_to_check(step, i, args, ans, g, on_twins):
+    """(where, vjp, (ans, *args), g) for the op table's VJP and, when the program runs on them,
+    its Python-float twin."""
     yield "", step.op.vjp(i), (ans, *args), g
-    twin = SCALAR_OPS.get(step.op.name)
-    scalars = all(np.shape(a) == () and np.asarray(a).dtype == FLOAT64 for a in args)
-    if twin is not None and scalars and not step.attrs and len(twin) == len(args) + 1:
+    if on_twins:
         floats = tuple(float(a) for a in args)
-        yield "scalar_ops", twin[1 + i], (float(ans), *floats), float(g)
+        yield "scalar_ops", SCALAR_OPS[step.op.name][1 + i], (float(ans), *floats), float(g)
+
+
+def runs_on_scalar_twins(program) -> bool:
+    """Whether the executor runs this program on scalar_ops: every value a float64 scalar (or a
+    number literal), every op one with a twin there, of at most two arguments, no attributes."""
+    return (all(t.shape == () and t.dtype in (FLOAT64, None) for t in program.types)
+            and all(s.op.name in SCALAR_OPS and len(s.args) <= 2 and not s.attrs
+                    and len(SCALAR_OPS[s.op.name]) == len(s.args) + 1 for s in program.steps))
 
 
 def _worst_element(step, args, attrs, i, g, analytic, eps, rtol, atol, max_elements, rng):
@@ -272,7 +289,7 @@ def _worst_element(step, args, attrs, i, g, analytic, eps, rtol, atol, max_eleme
                 continue
             index = tuple(int(k) for k in np.unravel_index(j, x.shape))
             element = Element(index, float(analytic.reshape(-1)[j]),
-                              (sides[0] - sides[1]) / (2 * eps))
+                              (sides[0] - sides[1]) / (2 * eps), _noise(sides, eps))
             if worst is None or element.excess(rtol, atol) > worst.excess(rtol, atol):
                 worst = element
     return worst
