@@ -122,7 +122,8 @@ def write_results(path: str, results: Results, threshold: int = SIDECAR_THRESHOL
     folder = sidecar_folder(path)
     text, sidecars = render(results, threshold, os.path.basename(folder))
     if sidecars:
-        os.makedirs(folder, exist_ok=True)
+        if not os.path.isdir(folder):
+            os.mkdir(folder)  # not makedirs: a missing output folder is the caller's mistake
         for file, array in sidecars.items():
             write_array_atomic(os.path.join(folder, file), array)
     write_atomic(path, text)
