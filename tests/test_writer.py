@@ -204,3 +204,9 @@ def test_two_graphs_with_one_stem_cannot_share_a_results_file(root, tmp_path):
 def test_an_empty_folder_is_a_usage_error(tmp_path):
     code, _, err = call("run", str(tmp_path))
     assert code == 2 and "no graph files" in err
+
+
+def test_one_graph_into_an_existing_folder_gets_the_documented_name(root, tmp_path):
+    code, out, err = call("run", f"{root}/graphs/simple.yaml", "-o", str(tmp_path))
+    assert (code, out, err) == (0, "", "")
+    assert os.listdir(tmp_path) == ["simple.results.yaml"]
