@@ -15,12 +15,22 @@ import math
 
 
 def _sigmoid(x):
-    e = math.exp(-abs(x))
-    return 1.0 / (1.0 + e) if x >= 0 else e / (1.0 + e)
+    # ops.py's (PyTorch's) form 1 / (1 + exp(-x)), which is exactly 0 once exp(-x) overflows
+    try:
+        return 1.0 / (1.0 + math.exp(-x))
+    except OverflowError:
+        return 0.0
 
 
 def _softplus(x):
-    return math.log1p(math.exp(-abs(x))) + (x if x > 0 else 0.0)
+    return x if x > 20 else math.log1p(math.exp(x))  # ops.SOFTPLUS_THRESHOLD, as PyTorch
+
+
+def _softplus_vjp(g, ans, x):
+    if x > 20:
+        return g
+    z = math.exp(x)
+    return g * z / (z + 1)
 
 
 def _pow_base(g, ans, x, y):
@@ -40,7 +50,7 @@ SCALAR_OPS = {
     "add": (lambda x, y: x + y, lambda g, ans, x, y: g, lambda g, ans, x, y: g),
     "sub": (lambda x, y: x - y, lambda g, ans, x, y: g, lambda g, ans, x, y: -g),
     "mul": (lambda x, y: x * y, lambda g, ans, x, y: g * y, lambda g, ans, x, y: g * x),
-    "div": (lambda x, y: x / y, lambda g, ans, x, y: g / y, lambda g, ans, x, y: -g * x / (y * y)),
+    "div": (lambda x, y: x / y, lambda g, ans, x, y: g / y, lambda g, ans, x, y: -g * ((x / y) / y)),
     "pow": (math.pow, _pow_base, _pow_exponent),
     "maximum": (lambda x, y: x if x >= y else y,
                 lambda g, ans, x, y: _tie(g, x > y, x == y),
@@ -57,7 +67,7 @@ SCALAR_OPS = {
     "sin": (math.sin, lambda g, ans, x: g * math.cos(x)),
     "cos": (math.cos, lambda g, ans, x: -g * math.sin(x)),
     "tanh": (math.tanh, lambda g, ans, x: g * (1 - ans * ans)),
-    "sigmoid": (_sigmoid, lambda g, ans, x: g * (ans * (1 - ans))),
+    "sigmoid": (_sigmoid, lambda g, ans, x: g * (1 - ans) * ans),
     "relu": (lambda x: x if x > 0 else 0.0, lambda g, ans, x: g if x > 0 else 0.0),
-    "softplus": (_softplus, lambda g, ans, x: g * _sigmoid(x)),
+    "softplus": (_softplus, _softplus_vjp),
 }
