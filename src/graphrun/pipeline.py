@@ -92,7 +92,7 @@ def run(compiled: Compiled, **options) -> executor.Results:
 
 
 _TOP_KEYS = ("graphrun", "name", "description", "inputs", "params", "nodes", "loss", "tolerance")
-_HARMLESS = ("name", "description", "tolerance")  # no graph check depends on these
+_HARMLESS = ("name", "description", "tolerance", "loss")  # no other check depends on these
 
 
 def _without(data: dict, problems) -> tuple:
@@ -101,23 +101,23 @@ def _without(data: dict, problems) -> tuple:
     if not problems:
         return data, set()
     drop = {section: set() for section in schema.SECTIONS}
-    drop_loss = False
+    drop_keys = set()  # top-level keys no graph check depends on, or unknown ones
     for p in problems:
         path = p.path
         if p.pos is not None:
             return None, set()
         if len(path) >= 2 and path[0] in drop:
             drop[path[0]].add(path[1])
-        elif path == ("loss",):
-            drop_loss = True
-        elif not (path and (path[0] in _HARMLESS or path[0] not in _TOP_KEYS)):
+        elif path and (path[0] in _HARMLESS or path[0] not in _TOP_KEYS):
+            drop_keys.add(path[0])
+        else:
             return None, set()
-    kept = dict(data)
+    if not isinstance(data.get("nodes"), dict):  # e.g. misspelt: reported as an unknown key
+        return None, set()
+    kept = {key: value for key, value in data.items() if key not in drop_keys}
     for section, names in drop.items():
         if names and isinstance(kept.get(section), dict):
             kept[section] = {k: v for k, v in kept[section].items() if k not in names}
-    if drop_loss:
-        del kept["loss"]
     defined = {name for section in schema.SECTIONS for name in (kept.get(section) or {})}
     broken = {name for names in drop.values() for name in names if name not in defined}
     return kept, broken

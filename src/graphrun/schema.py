@@ -202,8 +202,12 @@ def _explain(error) -> list:
                                                          if not did_you_mean(k, allowed) else ""),
                         path + (k,), at_key=True) for k in extra]
     if keyword == "required":
-        missing = error.validator_value
-        missing = [k for k in missing if k not in value]
+        known = error.schema.get("properties", {})
+        unknown = [k for k in value if k not in known]
+        # a misspelt key ('argz' for 'args') is reported once, at the misspelling, with the fix
+        missing = [k for k in error.validator_value if k not in value
+                   and not (unknown and "additionalProperties" in error.schema
+                            and did_you_mean(k, unknown))]
         return [Problem(f"{_where(path)} is missing the required key '{k}'", path, at_key=bool(path))
                 for k in missing]
     if keyword == "propertyNames":
