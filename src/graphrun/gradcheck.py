@@ -118,13 +118,13 @@ def gradcheck(compiled, *, eps: float = DEFAULT_EPS, rtol: float = DEFAULT_RTOL,
     rng = np.random.default_rng(seed)
     leaves = [_float64(leaf.materialize()) for leaf in program.leaves]
     values = forward(program, leaves)
+    failure = None
     try:
         grads = backward(program, values)
-        backward_error = ""
     except GraphError:
         raise
-    except Exception as e:  # a broken VJP: find it below
-        grads, backward_error = None, f"{type(e).__name__}: {e}"
+    except Exception as e:  # a VJP that raises: found below, among the culprits
+        grads, failure = None, e
     checks = []
     for slot in program.params:
         if grads is None:
@@ -132,11 +132,13 @@ def gradcheck(compiled, *, eps: float = DEFAULT_EPS, rtol: float = DEFAULT_RTOL,
         checks.append(_check_param(program, leaves, values, grads[slot], slot, eps, rtol, atol,
                                    max_elements, rng, compiled.source))
     report = Report(compiled.source.file, program.name, eps, rtol, atol, seed, tuple(checks), (),
-                    backward_error)
+                    "" if failure is None else f"{type(failure).__name__}: {failure}")
     if report.ok:
         return report
     culprits = tuple(_culprits(program, values, eps, rtol, atol, max_elements, rng,
                                compiled.source))
+    if failure is not None and not culprits:
+        raise failure  # no op is to blame: a bug in graphrun itself (the CLI says so, exit 3)
     return replace(report, culprits=culprits)
 
 
