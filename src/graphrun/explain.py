@@ -356,7 +356,9 @@ def _use_terms(e: Explanation, name: str, use: Use):
             parts.append(numeric)
         parts.append(value_text(use.contribution))
         return chain, " = ".join(parts)
-    return chain, chain_text(e.program, step, use.arg, f"d{loss}/d{use.consumer}")
+    upstream = number_text(use.upstream) if np.ndim(use.upstream) == 0 else \
+        f"d{loss}/d{use.consumer}"
+    return chain, chain_text(e.program, step, use.arg, upstream)
 
 
 def _entry_lines(e: Explanation, entry: Entry) -> List[str]:
