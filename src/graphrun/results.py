@@ -118,6 +118,8 @@ def _entry(value, pos, folder, float_dtype, problems) -> Entry:
 
 
 def _array(value, float_dtype) -> np.ndarray:
+    if type(value) is float:  # the common case, kept cheap
+        return np.array(value, dtype=float_dtype)
     try:
         array = np.array(value)
     except (ValueError, OverflowError):
