@@ -210,3 +210,10 @@ def test_one_graph_into_an_existing_folder_gets_the_documented_name(root, tmp_pa
     code, out, err = call("run", f"{root}/graphs/simple.yaml", "-o", str(tmp_path))
     assert (code, out, err) == (0, "", "")
     assert os.listdir(tmp_path) == ["simple.results.yaml"]
+
+
+def test_several_graphs_cannot_go_to_one_file(root, tmp_path):
+    target = tmp_path / "out.yaml"
+    target.write_text("previous\n")
+    code, _, err = call("run", f"{root}/graphs", "-o", str(target))
+    assert code == 2 and "must be a folder" in err and target.read_text() == "previous\n"

@@ -107,8 +107,16 @@ def execute(args, out, err) -> int:
         return _run_one(graphs[0], target, args, out, err)
     targets = [None] * len(graphs)
     if args.output:
-        os.makedirs(args.output, exist_ok=True)
+        if os.path.exists(args.output) and not os.path.isdir(args.output):
+            raise UsageError(f"-o {args.output} is a file; with several graphs it must be a "
+                             "folder (it gets one <graph file stem>.results.yaml per graph)")
         targets = results_paths(graphs, args.output)
+        try:
+            os.makedirs(args.output, exist_ok=True)
+        except OSError as e:
+            err.write(f"graphrun: error: cannot create {args.output}: "
+                      f"{getattr(e, 'strerror', None) or e}\n")
+            return EXIT_TROUBLE
     status = EXIT_OK
     for graph, target in zip(graphs, targets):
         try:
