@@ -196,9 +196,9 @@ def _check_param(program, leaves, values, grad, slot, eps, rtol, atol, max_eleme
     for j in indices:
         index = tuple(int(i) for i in np.unravel_index(j, base.shape))
         losses, runs = [], [center]
-        for step in (eps, -eps):
+        for delta in (eps, -eps):
             moved = base.copy()
-            moved.reshape(-1)[j] += step
+            moved.reshape(-1)[j] += delta
             trial = list(leaves)
             trial[slot] = moved
             v = forward(program, trial, check_finite=False)
