@@ -94,7 +94,7 @@ def explain(program: Program, param: Optional[str] = None,
         _check_param(program, param)
     values = forward(program)
     grads = backward(program, values)
-    reaches = _reaches_loss(program)
+    reaches = reaches_loss(program)
     entries, unreached = _entries(program, values, grads, reaches)
     result = Explanation(program, tuple(values), entries, unreached, param, max_paths=max_paths)
     if param is None:
@@ -120,7 +120,7 @@ def _check_param(program, name):
     raise GraphError([Problem(f"--param {name}: {message} (params: {known})", ())])
 
 
-def _reaches_loss(program) -> List[bool]:
+def reaches_loss(program) -> List[bool]:
     """slot -> whether the loss depends on it through differentiable arguments."""
     reaches = [False] * len(program.names)
     reaches[program.loss] = True

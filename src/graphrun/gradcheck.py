@@ -24,6 +24,7 @@ import numpy as np
 
 from .errors import GraphError, Problem
 from .executor import backward, forward, unbroadcast
+from .explain import reaches_loss
 from .graph import Program
 from .ops import Type, shape_str
 from .scalar_ops import SCALAR_OPS
@@ -167,20 +168,20 @@ def _sample(size, max_elements, rng):
     return sorted(rng.choice(size, max_elements, replace=False).tolist()), True
 
 
-def _branches(program, values):
-    """The branch every kink op takes at these values (see KINKS)."""
-    out = []
-    for step in program.steps:
-        kink = KINKS.get(step.op.name)
-        if kink is not None:
-            out.append(kink[1](*[values[a] for a in step.args], **dict(step.attrs)))
-    return out
+def kink_steps(program) -> tuple:
+    """The steps with a kink that the loss depends on (a kink elsewhere changes nothing)."""
+    reaches = reaches_loss(program)
+    return tuple(s for s in program.steps if s.op.name in KINKS and reaches[s.out])
 
 
-def _crossed(program, runs, source) -> str:
+def _branches(steps, values):
+    """The branch each kink step takes at these values (see KINKS)."""
+    return [KINKS[s.op.name][1](*[values[a] for a in s.args], **dict(s.attrs)) for s in steps]
+
+
+def _crossed(steps, runs, source) -> str:
     """Which kink the runs (lists of branches) do not agree on, in words; '' when none."""
-    kink_steps = [s for s in program.steps if s.op.name in KINKS]
-    for k, step in enumerate(kink_steps):
+    for k, step in enumerate(steps):
         first = runs[0][k]
         if any(not np.array_equal(first, run[k]) for run in runs[1:]):
             line, _ = source.locate(step.path)
@@ -191,7 +192,8 @@ def _crossed(program, runs, source) -> str:
 def _check_param(program, leaves, values, grad, slot, eps, rtol, atol, max_elements, rng, source):
     base = leaves[slot]
     indices, sampled = _sample(base.size, max_elements, rng)
-    center = _branches(program, values)
+    kinks = kink_steps(program)
+    center = _branches(kinks, values)
     checked, failures, skipped, worst = 0, [], [], None
     for j in indices:
         index = tuple(int(i) for i in np.unravel_index(j, base.shape))
@@ -203,8 +205,8 @@ def _check_param(program, leaves, values, grad, slot, eps, rtol, atol, max_eleme
             trial[slot] = moved
             v = forward(program, trial, check_finite=False)
             losses.append(float(np.sum(v[program.loss])))
-            runs.append(_branches(program, v))
-        why = _crossed(program, runs, source)
+            runs.append(_branches(kinks, v))
+        why = _crossed(kinks, runs, source)
         why = why and f"at or near a kink: {why}"
         if not why and not all(np.isfinite(losses)):
             why = f"the loss is not finite within eps ({losses[0]!r}, {losses[1]!r})"
