@@ -291,3 +291,10 @@ def test_float32_results_match_their_golden_exactly(tmp_path):
     golden.write_text(text.replace(f"t: [{first},", f"t: [{float(first) * (1 + 1e-4)!r},"))
     code, out, _ = call("check", str(graph), "--golden", str(golden))
     assert code == 1 and re.search(r"values\.t .* \[0\]", out)
+
+
+def test_a_numeric_failure_is_trouble_at_the_node_line(tmp_path):
+    graph = tmp_path / "g.yaml"
+    graph.write_text("graphrun: 1\ninputs:\n  x: [-1.0, 4.0]\nnodes:\n  y: {op: log, args: [x]}\n")
+    code, out, err = call("check", str(graph), "--golden", str(tmp_path / "g.results.yaml"))
+    assert code == 2 and err.startswith(f"{graph}:5:") and "ERROR" in out

@@ -46,7 +46,8 @@ def test_integers_compare_exactly_and_shapes_must_match(tmp_path):
     b = write(tmp_path, "b.yaml", A.replace("[1, 2, 3]", "[1, 2, 4]"))
     code, out, _ = call("diff", a, b, "--atol", "100", "--format", "json")
     (d,) = json.loads(out)["differences"]
-    assert code == 1 and (d["entry"], d["expected"], d["got"], d["index"]) == ("values.k", "3", "4", [2])
+    assert code == 1
+    assert (d["entry"], d["expected"], d["got"], d["index"]) == ("values.k", "3", "4", [2])
     b = write(tmp_path, "b.yaml", A.replace("[1.0, 2.0, 3.0]", "[[1.0, 2.0, 3.0]]"))
     (d,) = json.loads(call("diff", a, b, "--format", "json")[1])["differences"]
     assert (d["kind"], d["expected"], d["got"]) == ("shape", "shape [3]", "shape [1, 3]")

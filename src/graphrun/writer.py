@@ -111,7 +111,7 @@ def sidecar_entry(file: str, array: np.ndarray) -> str:
 
 
 def sidecar_folder(path: str) -> str:
-    """Where the sidecars of the results file `path` live: `x.results.yaml` -> `x.results.arrays`."""
+    """The folder of the sidecars of the results file `path`: x.results.yaml -> x.results.arrays."""
     stem, ext = os.path.splitext(path)
     return (stem if ext in (".yaml", ".yml") else path) + SIDECAR_SUFFIX
 

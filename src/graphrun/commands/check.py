@@ -21,7 +21,6 @@ from .. import pipeline
 from ..cli import EXIT_DIFFERENT, EXIT_OK, EXIT_TROUBLE, UsageError, report
 from ..compare import Difference, Tolerance, compare
 from ..errors import GraphError, Problem
-from ..executor import run as run_program
 from ..load import SourceMap
 from ..report import (add_format_argument, annotation, difference_dict, differences_table,
                       json_text, paint, problem_dicts, problems_github, use_colour)
@@ -98,8 +97,9 @@ def check_graph(graph: str, golden: str, tolerance: Tolerance = Tolerance(), *,
                 memory_budget: Optional[int] = None, allow_nonfinite: bool = False) -> Outcome:
     """Run one graph and compare it with its golden file (writing the golden with `update`)."""
     try:
-        program = pipeline.compile(graph, memory_budget=memory_budget).program
-        results = run_program(program, check_finite=not allow_nonfinite)
+        compiled = pipeline.compile(graph, memory_budget=memory_budget)
+        results = pipeline.run(compiled, check_finite=not allow_nonfinite)
+        program = compiled.program
     except GraphError as e:
         return Outcome(graph, golden, "error", error=e)
     fresh = from_results(results)
@@ -176,7 +176,8 @@ def outcome_text(o: Outcome, colour: bool = False) -> str:
     if o.status == "missing":
         return f"{paint('FAIL', 'red', colour)}    {o.graph}: {missing_hint(o)}\n"
     if o.status == "error":
-        return f"{paint('ERROR', 'red', colour)}   {o.graph}: see the errors above\n"
+        return (f"{paint('ERROR', 'red', colour)}   {o.graph}: cannot be checked "
+                "(its errors are on stderr)\n")
     n = len(o.differences)
     return (f"{paint('FAIL', 'red', colour)}    {o.graph}: {n} entr{'y' if n == 1 else 'ies'} "
             f"differ{'s' if n == 1 else ''} from {o.golden}\n" + differences_table(o.differences))
