@@ -266,3 +266,13 @@ def test_cross_entropy_with_huge_logits():
     np.testing.assert_allclose(g["x"], np.array([[1, -1, 0], [1 / 3, 1 / 3, -2 / 3],
                                                  [e, e, e * math.exp(-1) - 1]]) / 3,
                                rtol=1e-14, atol=1e-300)
+
+
+@pytest.mark.parametrize("op", ["neg", "exp", "log", "sqrt", "square", "abs", "sin", "cos", "tanh",
+                                "sigmoid", "relu", "softplus"])
+def test_unary_op_of_an_input_in_a_scalar_graph(op):
+    # an all-scalar graph runs on Python floats; an input has no gradient to receive
+    v, g = _run("  w: 2.0\n", f"  u: {{op: {op}, args: [x]}}\n  L: {{op: mul, args: [u, w]}}\n",
+                "L", inputs="  x: 0.5\n")
+    assert "x" not in g
+    assert float(g["w"]) == float(v["u"])

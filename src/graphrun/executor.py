@@ -250,6 +250,8 @@ def _scalar_backward(program: Program, plan: Plan, floats) -> Optional[list]:
                 continue
             ans = floats[out]
             if a1 < 0:
+                if v0 is None:
+                    continue  # the argument is an input (or a literal): no gradient
                 c = v0(g, ans, floats[a0])
                 previous = cts[a0]
                 cts[a0] = c if previous is None else previous + c
