@@ -298,3 +298,10 @@ def test_a_numeric_failure_is_trouble_at_the_node_line(tmp_path):
     graph.write_text("graphrun: 1\ninputs:\n  x: [-1.0, 4.0]\nnodes:\n  y: {op: log, args: [x]}\n")
     code, out, err = call("check", str(graph), "--golden", str(tmp_path / "g.results.yaml"))
     assert code == 2 and err.startswith(f"{graph}:5:") and "ERROR" in out
+
+
+def test_the_plugin_golden_folder_can_be_given_on_the_command_line(project):
+    (project / "graphs" / "simple.yaml").write_text(SIMPLE.replace("x: 2", "x: 1"))
+    proc = _pytest(project, "graphs", "--graphrun-golden", "golden")
+    assert proc.returncode == 1 and "graphs/simple.yaml::golden" in proc.stdout
+    assert re.search(r"gradients\.w\s+40\.0\s+14\.0", proc.stdout)  # 2 (3*1 + 4) * 1
