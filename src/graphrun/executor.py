@@ -14,7 +14,7 @@ import numpy as np
 from .errors import NumericError, Problem
 from .graph import Program
 from .ops import OpError
-from .scalar_ops import SCALAR_OPS
+from .scalar_ops import twin
 
 
 @dataclass(frozen=True)
@@ -77,15 +77,15 @@ def _compile(program: Program) -> Plan:
 
 def _compile_scalar(program, differentiable):
     """The Python-float twin of the plan, or (None, None) unless every value is a float64 scalar
-    and every op has a twin in scalar_ops with at most two arguments."""
+    and every op has a twin in scalar_ops (all of which take one or two arguments)."""
     f64 = np.dtype("float64")
     if any(t.shape != () or t.dtype not in (f64, None) for t in program.types):
         return None, None
-    if any(s.op.name not in SCALAR_OPS or len(s.args) > 2 or s.attrs for s in program.steps):
+    if any(twin(s.op) is None or s.attrs for s in program.steps):
         return None, None
     fsteps, bsteps = [], []
     for s in program.steps:
-        fn, *vjps = SCALAR_OPS[s.op.name]
+        fn, *vjps = twin(s.op)
         a0, a1 = (s.args + (-1,))[:2]
         fsteps.append((fn, s.out, a0, a1))
         v0 = vjps[0] if differentiable[a0] else None

@@ -23,11 +23,11 @@ from typing import Optional, Tuple
 import numpy as np
 
 from .errors import GraphError, Problem
-from .executor import backward, forward, unbroadcast
+from .executor import backward, forward, plan_for, unbroadcast
 from .explain import reaches_loss
 from .graph import Program
 from .ops import Type, shape_str
-from .scalar_ops import SCALAR_OPS
+from .scalar_ops import twin
 
 DEFAULT_EPS = 1e-6
 DEFAULT_RTOL = 1e-5
@@ -260,15 +260,12 @@ def _vjps_to_check(step, i, args, ans, g, on_twins):
     yield "", step.op.vjp(i), (ans, *args), g
     if on_twins:
         floats = tuple(float(a) for a in args)
-        yield "scalar_ops", SCALAR_OPS[step.op.name][1 + i], (float(ans), *floats), float(g)
+        yield "scalar_ops", twin(step.op)[1 + i], (float(ans), *floats), float(g)
 
 
 def runs_on_scalar_twins(program) -> bool:
-    """Whether the executor runs this program on scalar_ops: every value a float64 scalar (or a
-    number literal), every op one with a twin there, of at most two arguments, no attributes."""
-    return (all(t.shape == () and t.dtype in (FLOAT64, None) for t in program.types)
-            and all(s.op.name in SCALAR_OPS and len(s.args) <= 2 and not s.attrs
-                    and len(SCALAR_OPS[s.op.name]) == len(s.args) + 1 for s in program.steps))
+    """Whether the executor runs this program on scalar_ops (its plan decides)."""
+    return plan_for(program).scalar_forward is not None
 
 
 def _worst_element(step, args, attrs, i, g, analytic, eps, rtol, atol, max_elements, rng):
