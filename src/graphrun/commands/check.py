@@ -77,7 +77,7 @@ class Outcome:
     status: str  # match, differs, missing, updated, created, error
     differences: List[Difference] = field(default_factory=list)
     error: Optional[GraphError] = None
-    entries: int = 0
+    entries: int = 0  # how many entries the graph's results have
 
 
 def golden_paths(paths, graphs, golden: str) -> List[str]:
@@ -194,7 +194,7 @@ def summary(outcomes: List[Outcome]) -> str:
 
 
 def outcome_dict(o: Outcome) -> dict:
-    return {"graph": o.graph, "golden": o.golden, "status": o.status,
+    return {"graph": o.graph, "golden": o.golden, "status": o.status, "entries": o.entries,
             "differences": [difference_dict(d) for d in o.differences],
             "problems": problem_dicts(o.error) if o.error is not None else [],
             "message": missing_hint(o) if o.status == "missing" else None}
