@@ -277,6 +277,11 @@ def _file_leaf(name, kind, value, path, base, problems) -> Optional[LeafSpec]:
         return None
     if "dtype" in value:
         dtype = DTYPES[value["dtype"]]
+        if dtype.kind == "i" and stored.kind not in "iu":
+            problems.append(Problem(f"{rel} holds {stored} data; dtype: int64 would cut off "
+                                    "its fractions (save the labels as integers)",
+                                    path + ("dtype",)))
+            return None
     elif stored.kind == "f" and stored.itemsize in (4, 8):
         dtype = stored
     elif stored.kind in "iu" and stored.itemsize <= 8 and stored != np.uint64:

@@ -1,0 +1,377 @@
+"""Every value kind of format v1 (docs/format.md), and the dtype rules: numbers and nested lists,
+{value, dtype}, {init, ...} with numpy's default_rng, {file: .npy} and .npz with a key; int64 only
+where an op takes it (labels), float32 end to end, number literals as constants."""
+
+import io
+
+import numpy as np
+import pytest
+import yaml
+
+from conftest import run_text
+from graphrun import results_text
+from graphrun.cli import main
+
+
+def run_file(tmp_path, text, name="g.yaml"):
+    """Write a graph next to its data files and run it through the CLI: (exit code, out, err)."""
+    path = tmp_path / name
+    path.write_text(text)
+    out, err = io.StringIO(), io.StringIO()
+    code = main([str(path)], out, err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def leaf(results, name):
+    return results.values[results.program.slot(name)]
+
+
+def one_leaf(value_text, section="params"):
+    """Run a graph whose only leaf is `p` written as `value_text`; returns (results, p's value)."""
+    results = run_text(f"graphrun: 1\n{section}:\n  p: {value_text}\nnodes:\n"
+                       "  s: {op: sum, args: [p]}\n" + ("loss: s\n" if section == "params" else ""))
+    return results, leaf(results, "p")
+
+
+def error_of(tmp_path, text):
+    code, out, err = run_file(tmp_path, text)
+    assert code == 2 and out == ""
+    return err
+
+
+# ---------------------------------------------------------------------------------------------
+# numbers, lists, {value, dtype}
+
+def test_a_number_is_a_float64_scalar():
+    _, p = one_leaf("2")
+    assert np.asarray(p).dtype == np.float64 and np.shape(p) == () and float(p) == 2.0
+
+
+def test_a_nested_list_is_a_float64_tensor():
+    _, p = one_leaf("[[1, 2.5, 3], [4, 5, -6e-1]]")
+    assert p.dtype == np.float64
+    np.testing.assert_array_equal(p, [[1, 2.5, 3], [4, 5, -0.6]])
+
+
+def test_value_with_dtype_float32():
+    _, p = one_leaf("{value: [0.1, 2], dtype: float32}")
+    assert p.dtype == np.float32 and p.tolist() == [np.float32(0.1), 2.0]
+
+
+def test_value_with_dtype_int64_for_labels():
+    results = run_text("graphrun: 1\ninputs:\n  y: {value: [2, 0], dtype: int64}\n"
+                       "params:\n  x: [[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]]\n"
+                       "nodes:\n  L: {op: cross_entropy, args: [x, y]}\nloss: L\n")
+    y = leaf(results, "y")
+    assert y.dtype == np.int64 and y.tolist() == [2, 0]
+
+
+def test_ragged_list_is_an_error_at_its_line(tmp_path):
+    err = error_of(tmp_path, "graphrun: 1\nparams:\n  p: [[1, 2], [3]]\n"
+                             "nodes:\n  s: {op: sum, args: [p]}\n")
+    assert ":3:" in err and "ragged tensor" in err
+
+
+def test_int64_value_must_hold_integers(tmp_path):
+    err = error_of(tmp_path, "graphrun: 1\ninputs:\n  y: {value: [1, 2.5], dtype: int64}\n"
+                             "nodes:\n  s: {op: sum, args: [y]}\n")
+    assert ":3:" in err and "expected an integer for dtype int64; found number 2.5" in err
+
+
+# ---------------------------------------------------------------------------------------------
+# init: numpy's default_rng(seed), documented in docs/format.md
+
+@pytest.mark.parametrize("text,expected", [
+    ("{init: zeros, shape: [2, 3]}", lambda: np.zeros((2, 3))),
+    ("{init: ones, shape: [4]}", lambda: np.ones(4)),
+    ("{init: full, shape: [2], fill: 0.25}", lambda: np.full(2, 0.25)),
+    ("{init: normal, shape: [3, 2], seed: 7}",
+     lambda: np.random.default_rng(7).normal(0.0, 1.0, (3, 2))),
+    ("{init: normal, shape: [5], seed: 3, mean: 1.5, std: 0.1}",
+     lambda: np.random.default_rng(3).normal(1.5, 0.1, (5,))),
+    ("{init: normal, shape: [2, 2]}",  # seed 0 when none is given
+     lambda: np.random.default_rng(0).normal(0.0, 1.0, (2, 2))),
+    ("{init: uniform, shape: [4], seed: 11, low: -2, high: 3}",
+     lambda: np.random.default_rng(11).uniform(-2.0, 3.0, (4,))),
+    ("{init: uniform, shape: [3]}", lambda: np.random.default_rng(0).uniform(0.0, 1.0, (3,))),
+])
+def test_init_is_numpys_default_rng(text, expected):
+    _, p = one_leaf(text)
+    assert p.dtype == np.float64
+    np.testing.assert_array_equal(p, expected())
+
+
+def test_init_numbers_are_pinned_across_machines_and_numpy_versions():
+    # PCG64 and numpy's normal/uniform transforms are stable by numpy's policy for default_rng;
+    # these digits were computed once and must never change, or every golden file would
+    _, p = one_leaf("{init: uniform, shape: [2], seed: 42}")
+    assert p.tolist() == [0.7739560485559633, 0.4388784397520523]
+    _, p = one_leaf("{init: normal, shape: [2], seed: 42}")
+    assert p.tolist() == [0.30471707975443135, -1.0399841062404955]
+
+
+def test_init_float32_is_the_float64_draw_rounded():
+    _, p = one_leaf("{init: normal, shape: [3], seed: 5, dtype: float32}")
+    assert p.dtype == np.float32
+    np.testing.assert_array_equal(p, np.random.default_rng(5).normal(0, 1, 3).astype(np.float32))
+
+
+def test_init_same_seed_same_numbers_different_seed_different_numbers():
+    _, a = one_leaf("{init: normal, shape: [4], seed: 1}")
+    _, b = one_leaf("{init: normal, shape: [4], seed: 1}")
+    _, c = one_leaf("{init: normal, shape: [4], seed: 2}")
+    assert a.tolist() == b.tolist() and a.tolist() != c.tolist()
+
+
+def test_init_keys_of_another_kind_are_errors(tmp_path):
+    err = error_of(tmp_path, "graphrun: 1\nparams:\n  p: {init: normal, shape: [2], fill: 1}\n"
+                             "nodes:\n  s: {op: sum, args: [p]}\n")
+    assert ":3:" in err and "'fill' is for init: full" in err
+
+
+def test_init_full_needs_fill(tmp_path):
+    err = error_of(tmp_path, "graphrun: 1\nparams:\n  p: {init: full, shape: [2]}\n"
+                             "nodes:\n  s: {op: sum, args: [p]}\n")
+    assert ":3:" in err and "needs a 'fill'" in err
+
+
+# ---------------------------------------------------------------------------------------------
+# files
+
+def test_npy_file_relative_to_the_graph_file(tmp_path, monkeypatch):
+    (tmp_path / "data").mkdir()
+    np.save(tmp_path / "data" / "x.npy", np.arange(6.0).reshape(2, 3))
+    monkeypatch.chdir("/")  # the working folder does not matter
+    code, out, err = run_file(tmp_path, "graphrun: 1\nparams:\n  p: {file: data/x.npy}\nnodes:\n"
+                                        "  s: {op: sum, args: [p]}\nloss: s\n")
+    assert (code, err) == (0, "")
+    doc = yaml.safe_load(out)
+    assert doc["loss"] == 15.0 and doc["gradients"]["p"] == [[1.0] * 3] * 2
+
+
+def test_npy_float32_file_keeps_float32(tmp_path):
+    np.save(tmp_path / "x.npy", np.array([0.1, 0.2], dtype=np.float32))
+    code, out, _ = run_file(tmp_path, "graphrun: 1\nparams:\n  p: {file: x.npy}\nnodes:\n"
+                                      "  s: {op: sum, args: [p]}\nloss: s\n")
+    doc = yaml.safe_load(out)
+    assert code == 0 and doc["dtype"] == "float32"
+    assert np.float32(doc["loss"]) == np.float32(0.1) + np.float32(0.2)
+
+
+@pytest.mark.parametrize("stored", [np.int64, np.int32, np.uint8])
+def test_integer_npy_file_is_int64_labels(tmp_path, stored):
+    np.save(tmp_path / "y.npy", np.array([2, 0], dtype=stored))
+    code, out, err = run_file(tmp_path, "graphrun: 1\ninputs:\n  y: {file: y.npy}\nparams:\n"
+                                        "  x: [[1.0, 2.0, 3.0], [0.5, 0.0, 0.0]]\nnodes:\n"
+                                        "  L: {op: cross_entropy, args: [x, y]}\nloss: L\n")
+    assert (code, err) == (0, "")
+    x = np.array([[1.0, 2.0, 3.0], [0.5, 0.0, 0.0]])
+    logp = x - np.log(np.exp(x).sum(axis=1, keepdims=True))
+    assert yaml.safe_load(out)["loss"] == pytest.approx(-(logp[0, 2] + logp[1, 0]) / 2, rel=1e-15)
+
+
+def test_npz_member_by_key(tmp_path):
+    np.savez(tmp_path / "d.npz", X=np.full((2, 2), 3.0), y=np.array([1, 0]))
+    code, out, err = run_file(tmp_path, "graphrun: 1\nparams:\n  p: {file: d.npz, key: X}\n"
+                                        "nodes:\n  s: {op: sum, args: [p]}\nloss: s\n")
+    assert (code, err) == (0, "") and yaml.safe_load(out)["loss"] == 12.0
+
+
+def test_file_dtype_override(tmp_path):
+    np.save(tmp_path / "x.npy", np.array([0.1, 0.2]))
+    code, out, _ = run_file(tmp_path, "graphrun: 1\nparams:\n  p: {file: x.npy, dtype: float32}\n"
+                                      "nodes:\n  s: {op: sum, args: [p]}\nloss: s\n")
+    assert code == 0 and yaml.safe_load(out)["dtype"] == "float32"
+
+
+FILE_GRAPH = ("graphrun: 1\ninputs:\n  y: {value: [0, 1], dtype: int64}\nparams:\n"
+              "  p: {file: %s}\nnodes:\n  s: {op: sum, args: [p]}\nloss: s\n")
+
+
+@pytest.mark.parametrize("make,entry,message", [
+    (None, "missing.npy", "no such file: missing.npy"),
+    (lambda d: np.save(d / "o.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True),
+     "o.npy", "it holds Python objects, which are never loaded"),
+    (lambda d: (d / "p.npy").write_bytes(b"\x80\x04\x95 a pickle, not an array"),
+     "p.npy", "cannot read p.npy as a numpy array file"),
+    (lambda d: (d / "t.npy").write_bytes(b"\x93NUMPY\x01"), "t.npy",
+     "cannot read t.npy as a numpy array file"),
+    (lambda d: np.save(d / "c.npy", np.zeros(2, complex)), "c.npy", "holds complex128 data"),
+    (lambda d: np.save(d / "e.npy", np.zeros((0, 2))), "e.npy", "empty array"),
+    (lambda d: np.save(d / "i.npy", np.array([1, 2])), "i.npy",
+     "a param is differentiated, so it must be float64 or float32; found int64"),
+    (lambda d: np.savez(d / "z.npz", a=np.ones(2)), "z.npz", "say which array with 'key'"),
+    (lambda d: np.savez(d / "z.npz", a=np.ones(2)), "z.npz, key: b", "has no array named 'b'"),
+    (lambda d: (d / "bad.npz").write_bytes(b"not a zip"), "bad.npz, key: a",
+     "cannot read bad.npz"),
+])
+def test_file_problems_are_errors_at_the_line(tmp_path, make, entry, message):
+    if make:
+        make(tmp_path)
+    err = error_of(tmp_path, FILE_GRAPH % entry)
+    assert err.startswith(f"{tmp_path / 'g.yaml'}:5:") and message in err, err
+    assert "Traceback" not in err
+
+
+def test_float_file_cannot_become_int64_labels(tmp_path):
+    np.save(tmp_path / "y.npy", np.array([0.5, 1.0]))
+    err = error_of(tmp_path, "graphrun: 1\ninputs:\n  y: {file: y.npy, dtype: int64}\n"
+                             "nodes:\n  s: {op: sum, args: [y]}\n")
+    assert ":3:" in err and "would cut off its fractions" in err
+
+
+# ---------------------------------------------------------------------------------------------
+# int64 only where an op takes it
+
+def test_int64_param_is_an_error_at_its_line(tmp_path):
+    err = error_of(tmp_path, "graphrun: 1\nparams:\n  w: 1.0\n  p: {value: [1, 2], dtype: int64}\n"
+                             "nodes:\n  s: {op: sum, args: [p]}\n  L: {op: mul, args: [s, w]}\n"
+                             "loss: L\n")
+    assert f"{tmp_path / 'g.yaml'}:4:" in err
+    assert "a param is differentiated, so it must be float64 or float32; found int64" in err
+    assert "Traceback" not in err and "internal error" not in err
+
+
+@pytest.mark.parametrize("op", ["exp", "sum", "relu", "softmax"])
+def test_int64_input_to_a_float_op_is_an_error_at_the_argument(tmp_path, op):
+    err = error_of(tmp_path, "graphrun: 1\ninputs:\n  y: {value: [1, 2], dtype: int64}\n"
+                             f"nodes:\n  s: {{op: {op}, args: [y]}}\n")
+    assert ":5:" in err and f"{op} takes floating-point arguments; argument 1 is int64" in err
+
+
+def test_labels_are_never_differentiated():
+    results = run_text("graphrun: 1\ninputs:\n  y: {value: [1], dtype: int64}\n"
+                       "params:\n  x: [[0.0, 1.0]]\nnodes:\n"
+                       "  L: {op: cross_entropy, args: [x, y]}\nloss: L\n")
+    assert results.grads[results.program.slot("y")] is None
+    assert "y:" not in results_text(results).split("gradients:")[1]
+
+
+def test_labels_out_of_range_are_an_error(tmp_path):
+    err = error_of(tmp_path, "graphrun: 1\ninputs:\n  y: {value: [0, 3], dtype: int64}\n"
+                             "params:\n  x: [[0.0, 1.0, 2.0], [0.0, 1.0, 2.0]]\nnodes:\n"
+                             "  L: {op: cross_entropy, args: [x, y]}\nloss: L\n")
+    assert "label 3 at index 1 is out of range for 3 classes (expected 0..2)" in err
+
+
+# ---------------------------------------------------------------------------------------------
+# float32 end to end
+
+FLOAT32_GRAPH = """
+graphrun: 1
+inputs:
+  y: {value: [1, 0], dtype: int64}
+  t: {value: [[0.5, 1.0, 2.0], [1.0, 1.5, 0.25]], dtype: float32}
+params:
+  x: {value: [[0.5, 1.0, 2.0], [1.0, 1.5, 0.25]], dtype: float32}
+  w: {init: normal, shape: [3, 3], seed: 1, dtype: float32}
+nodes:
+  a: {op: pow, args: [x, 0.5]}
+  b: {op: pow, args: [2, x]}
+  c: {op: div, args: [1, x]}
+  d: {op: sub, args: [0.5, x]}
+  e: {op: maximum, args: [x, 1.0]}
+  f: {op: mul, args: [x, 0.1]}
+  g: {op: matmul, args: [x, w]}
+  h: {op: cross_entropy, args: [g, y]}
+  i: {op: mse, args: [x, 0.3]}
+  j: {op: mse, args: [x, t]}
+  k: {op: softplus, args: [x]}
+  l: {op: sigmoid, args: [e]}
+  m: {op: log_softmax, args: [d]}
+  n: {op: logsumexp, args: [c]}
+  o: {op: max, args: [f], axis: 1}
+  q: {op: concat, args: [a, b], axis: 0}
+  r: {op: transpose, args: [q]}
+  s: {op: reshape, args: [r], shape: [-1]}
+  u: {op: mean, args: [s]}
+  parts: {op: concat, args: [k, l, m]}
+  total: {op: sum, args: [parts]}
+  t1: {op: add, args: [total, h]}
+  t2: {op: add, args: [t1, i]}
+  t3: {op: add, args: [t2, j]}
+  t4: {op: add, args: [t3, n]}
+  t5: {op: add, args: [t4, u]}
+  om: {op: sum, args: [o]}
+  L: {op: add, args: [t5, om]}
+loss: L
+"""
+
+
+def test_float32_graph_computes_in_float32_end_to_end(monkeypatch):
+    """Every value and every gradient is float32, and so is every intermediate cotangent: each VJP
+    result is checked as the executor receives it (a float64 one would promote what follows)."""
+    from graphrun.ops import Op
+    original = Op.vjp
+    promoted = []
+
+    def checked(self, i):
+        vjp = original(self, i)
+        if vjp is None:
+            return None
+
+        def wrapper(g, ans, *args, **attrs):
+            c = vjp(g, ans, *args, **attrs)
+            if np.asarray(c).dtype != np.float32:
+                promoted.append((self.name, i, np.asarray(c).dtype))
+            return c
+        return wrapper
+
+    monkeypatch.setattr(Op, "vjp", checked)
+    results = run_text(FLOAT32_GRAPH)
+    p = results.program
+    for slot, name in enumerate(p.names):
+        if p.kinds[slot] in ("param", "node"):
+            assert np.asarray(results.values[slot]).dtype == np.float32, name
+            assert np.asarray(results.grads[slot]).dtype == np.float32, name
+    assert promoted == []
+
+
+def test_float32_results_say_so():
+    text = results_text(run_text(FLOAT32_GRAPH))
+    doc = yaml.safe_load(text)
+    assert doc["dtype"] == "float32"
+    assert list(doc)[:3] == ["graphrun", "graph", "dtype"]
+    # float32 numbers are written in float32's shortest form, and read back exactly
+    value = doc["values"]["f"]
+    assert np.float32(value[0][0]) == np.float32(0.5) * np.float32(0.1)
+    assert str(value[0][0]) == str(np.float32(0.5) * np.float32(0.1))
+
+
+def test_float64_results_have_no_dtype_key():
+    text = results_text(run_text("graphrun: 1\nparams: {x: 2}\nnodes:\n"
+                                 "  L: {op: square, args: [x]}\nloss: L\n"))
+    assert "dtype" not in yaml.safe_load(text)
+
+
+def test_float32_meeting_float64_is_mixed():
+    text = results_text(run_text("graphrun: 1\nparams:\n  x: {value: 2, dtype: float32}\n"
+                                 "  w: 3.0\nnodes:\n  a: {op: square, args: [x]}\n"
+                                 "  L: {op: mul, args: [a, w]}\nloss: L\n"))
+    doc = yaml.safe_load(text)
+    assert doc["dtype"] == "mixed" and doc["loss"] == 12.0
+
+
+# ---------------------------------------------------------------------------------------------
+# number literals are constants
+
+def test_number_literals_are_constants_without_gradients():
+    results = run_text("graphrun: 1\nparams:\n  v: [1.0, -2.0]\nnodes:\n"
+                       "  a: {op: mul, args: [v, 0.5]}\n  b: {op: sub, args: [3, a]}\n"
+                       "  c: {op: pow, args: [b, 2]}\n  L: {op: sum, args: [c]}\nloss: L\n")
+    p = results.program
+    assert [k for k in p.kinds if k == "const"] == ["const"] * 3
+    assert all(results.grads[s] is None for s, k in enumerate(p.kinds) if k == "const")
+    # L = sum((3 - v/2)^2): dL/dv = -(3 - v/2)
+    np.testing.assert_array_equal(results.grads[p.slot("v")], [-2.5, -4.0])
+    doc = yaml.safe_load(results_text(results))
+    assert set(doc["gradients"]) == {"v", "a", "b", "c", "L"}
+
+
+def test_number_literals_take_the_other_arguments_dtype():
+    results = run_text("graphrun: 1\nparams:\n  v: {value: [1.0, 3.0], dtype: float32}\nnodes:\n"
+                       "  a: {op: mul, args: [v, 0.1]}\n  b: {op: maximum, args: [a, 0.2]}\n"
+                       "  L: {op: sum, args: [b]}\nloss: L\n")
+    b = leaf(results, "b")
+    assert b.dtype == np.float32
+    assert b.tolist() == [np.float32(0.2), np.float32(3.0) * np.float32(0.1)]
