@@ -95,7 +95,7 @@ def mutated_graph(draw):
     return text
 
 
-@settings(max_examples=300, derandomize=True, deadline=None, database=None,
+@settings(max_examples=150, derandomize=True, deadline=None, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(mutated_graph())
 def test_mutated_graphs_never_crash(tmp_path_factory, text):

@@ -43,9 +43,12 @@ class NumericError(GraphError):
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """A ' (did you mean 'x'?)' suffix when a close match exists, else ''."""
-    match = difflib.get_close_matches(str(word), sorted(set(choices)), n=1, cutoff=0.6)
-    return f"; did you mean '{match[0]}'?" if match else ""
+    """A "; did you mean 'x'?" suffix when a close match exists (ignoring case), else ''."""
+    by_lower = {}
+    for choice in sorted(set(choices)):
+        by_lower.setdefault(str(choice).lower(), choice)
+    match = difflib.get_close_matches(str(word).lower(), by_lower, n=1, cutoff=0.6)
+    return f"; did you mean '{by_lower[match[0]]}'?" if match else ""
 
 
 def describe(value) -> str:

@@ -23,13 +23,31 @@ import yaml
 
 from .errors import GraphError, Problem, describe
 
+MAX_BYTES = 64 * 1024 * 1024
+MAX_DEPTH = 64  # a graph needs ~5 levels plus a tensor's rank; numpy caps rank at 64
+
+
+class PythonLoader(yaml.SafeLoader):
+    """The pure-Python parser, with flow nesting capped in its scanner: the scanner looks up to
+    1,024 characters ahead, and at every level of `[[[[...` it does work for all levels below, so a
+    file of 100,000 `[` would take it seconds to reach the depth check on the events."""
+
+    def fetch_flow_collection_start(self, TokenClass):
+        if self.flow_level >= MAX_DEPTH:
+            raise _TooDeep(self.get_mark().index)
+        super().fetch_flow_collection_start(TokenClass)
+
+
+class _TooDeep(Exception):
+    def __init__(self, offset):
+        self.offset = offset
+
+
 try:  # the C parser when PyYAML was built with libyaml; the pure-Python one otherwise
     from yaml import CSafeLoader as _Loader
 except ImportError:  # pragma: no cover - depends on the PyYAML build
-    from yaml import SafeLoader as _Loader
+    _Loader = PythonLoader
 
-MAX_BYTES = 64 * 1024 * 1024
-MAX_DEPTH = 64  # a graph needs ~5 levels plus a tensor's rank; numpy caps rank at 64
 INT64_MAX = 2**63 - 1
 
 _INT10 = re.compile(r"[-+]?[0-9]+\Z")
@@ -281,8 +299,7 @@ def _build(source: SourceMap):
                         frame[0][key] = container
                         frame[1][key] = offset
                 if len(stack) >= MAX_DEPTH:
-                    raise GraphError([Problem(f"nesting is deeper than {MAX_DEPTH} levels",
-                                              pos=source.position(offset))])
+                    raise _TooDeep(offset)
                 marks[id(container)] = (container, offsets, key_offsets)
                 frame = [container, offsets, key_offsets, _NO_KEY]
                 stack.append(frame)
@@ -300,6 +317,9 @@ def _build(source: SourceMap):
                         pos=source.position(event.start_mark.index))])
             elif kind is yaml.StreamEndEvent:
                 break
+    except _TooDeep as e:
+        raise GraphError([Problem(f"nesting is deeper than {MAX_DEPTH} levels",
+                                  pos=source.position(e.offset))]) from None
     except yaml.MarkedYAMLError as e:
         raise GraphError(problems + [_syntax_problem(e, source)]) from None
     except yaml.YAMLError as e:
