@@ -102,7 +102,8 @@ def _broadcast(*shapes, op="op"):
 
 def _elementwise(op):
     def infer(*types):
-        return Type(_broadcast(*(t.shape for t in types), op=op), _float_dtype(types, op))
+        dtype = _float_dtype(types, op)  # the more basic problem first
+        return Type(_broadcast(*(t.shape for t in types), op=op), dtype)
     return infer
 
 
@@ -229,8 +230,9 @@ def _concat_infer(*xs, axis=0):
 
 
 def _mse_infer(pred, target):
+    dtype = _float_dtype([pred, target], "mse")
     _broadcast(pred.shape, target.shape, op="mse")
-    return Type((), _float_dtype([pred, target], "mse"))
+    return Type((), dtype)
 
 
 def _cross_entropy_infer(logits, labels):
