@@ -107,6 +107,7 @@ def node_op(node: NodeSpec) -> Op:
 
 
 _NONE = {}  # no attributes written (most nodes): shared, never changed
+_HINT_WORK = 200_000  # name comparisons spent on did-you-mean suggestions, at most (~1 s)
 
 
 def _check_node(node, leaves, nodes, all_names, broken, problems) -> bool:
@@ -148,8 +149,10 @@ def _check_node(node, leaves, nodes, all_names, broken, problems) -> bool:
             ok = False
             if arg.name in broken:
                 continue  # its own problem is reported already
-            problems.append(Problem(f"unknown name '{arg.name}'{did_you_mean(arg.name, all_names)}",
-                                    arg.path))
+            # a suggestion compares with every name (~4 us each): bound the total work
+            hint = did_you_mean(arg.name, all_names) \
+                if len(problems) * len(all_names) < _HINT_WORK else ""
+            problems.append(Problem(f"unknown name '{arg.name}'{hint}", arg.path))
     return ok
 
 

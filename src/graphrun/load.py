@@ -155,7 +155,8 @@ def _decode(raw: bytes) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        where = SourceMap("", raw[: e.start].decode("utf-8")).position(e.start)
+        before = raw[: e.start].decode("utf-8")
+        where = SourceMap("", before).position(len(before))
         byte = raw[e.start]
         what = ("a UTF-16 byte-order mark: save the file as UTF-8" if raw[:2] in (b"\xff\xfe", b"\xfe\xff")
                 else "graph files must be UTF-8 text")
