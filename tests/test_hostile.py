@@ -112,6 +112,7 @@ EXPECTED = {
     "memory_budget.yaml": (3, 28, ["needs about 149.0 GiB", "param 'w'", "--memory-budget"]),
     "memory_budget_broadcast.yaml": (6, 6, ["needs about", "node 'u'", "(200000,200000)"]),
     "many_errors.yaml": (4, 11, ["unknown op 'mull'"]),
+    "learner_mistakes.yaml": (4, 11, ["unknown op 'mull'", "did you mean 'mul'"]),
     # numbers at run time: at the node's line, naming node, op, pass and first bad index
     "log_zero.yaml": (5, 6, ["node 'u' (log)", "forward", "-inf", "index [1]"]),
     "sqrt_zero_backward.yaml": (5, 6, ["node 'u' (sqrt)", "backward", "inf", "index [1]"]),
@@ -234,6 +235,17 @@ def test_many_errors_are_all_reported_in_line_order_and_no_consequences(outcomes
         "6:16: error: unknown key 'argz' in node 'c'; did you mean 'args'?",
         "8:7: error: loss names no node: 'q'",
     ]  # and nothing about node 'd', whose argument 'c' is broken already
+
+
+def test_a_node_with_an_unknown_op_still_has_its_references_checked(outcomes):
+    result = outcomes["learner_mistakes.yaml"]
+    errors = [line[len(result.graph) + 1:] for line in result.stderr.splitlines()]
+    assert errors == [
+        "4:11: error: unknown op 'mull'; did you mean 'mul'?",
+        "4:27: error: unknown name 'x'",
+        "5:16: error: unknown key 'argz' in node 'v'; did you mean 'args'?",
+        "7:7: error: loss names no node: 'l'; did you mean 'L'?",
+    ]
 
 
 def test_cycle_notes_name_every_node_with_its_line(outcomes):

@@ -50,7 +50,7 @@ def compile_document(document: Document, *, memory_budget: Optional[int] = None,
     timings = {} if timings is None else timings
     try:
         start = time.perf_counter()
-        problems = list(schema.check(document.data))
+        problems = _leave_unknown_ops_to_the_graph(document.data, schema.check(document.data))
         data, broken = _without(document.data, problems)
         timings["validate"] = time.perf_counter() - start
         start = time.perf_counter()
@@ -89,6 +89,19 @@ def run(compiled: Compiled, **options) -> executor.Results:
     except GraphError as e:
         e.source = compiled.source
         raise
+
+
+def _leave_unknown_ops_to_the_graph(data, problems) -> list:
+    """Drop the schema's 'unknown op' for a node that has no other problem: the graph stage says
+    the same, and keeping the node lets it check the node's references too."""
+    by_node = {}
+    for p in problems:
+        if p.path[:1] == ("nodes",) and len(p.path) >= 2:
+            by_node.setdefault(p.path[1], []).append(p)
+    return [p for p in problems
+            if not (len(p.path) == 3 and p.path[0] == "nodes" and p.path[2] == "op"
+                    and not p.at_key and len(by_node[p.path[1]]) == 1
+                    and type(data["nodes"][p.path[1]]["op"]) is str)]
 
 
 _TOP_KEYS = ("graphrun", "name", "description", "inputs", "params", "nodes", "loss", "tolerance")
