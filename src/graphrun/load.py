@@ -58,6 +58,7 @@ _NONFINITE = re.compile(r"[-+]?\.(?:inf|Inf|INF)\Z|\.(?:nan|NaN|NAN)\Z")
 _NULLS = {"", "~", "null", "Null", "NULL"}
 _NUMBER_START = set("0123456789+-.")  # every int, float, .inf or .nan starts so
 _BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_WORDS = _NULLS | set(_BOOLS)  # the plain scalars that are not strings, besides numbers
 
 
 class SourceMap:
@@ -220,93 +221,96 @@ def _short(text: str) -> str:
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _SCALAR, _MAPPING, _SEQUENCE = yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent
 _ALIAS, _DOCUMENT = yaml.AliasEvent, yaml.DocumentStartEvent
-_ENDS = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+_MAPPING_END, _SEQUENCE_END = yaml.MappingEndEvent, yaml.SequenceEndEvent
 
 
 def _build(source: SourceMap):
-    """Build the document from parser events with an explicit stack (no recursion)."""
+    """Build the document from parser events with an explicit stack (no recursion). This loop
+    runs once per event (a million for a 100,000-node file), so the open collection's state is
+    kept in local variables."""
     marks = source.marks
     problems = []
-    # A frame: [container, value offsets, key offsets (None for a list), pending key]
-    stack = []
-    frame = None
+    container = offsets = keys = None  # the open collection, its value and key offsets (keys:
+    pending = _NO_KEY  # None for a list); the key waiting for its value, in a mapping
+    stack = []  # the enclosing collections' (container, offsets, keys)
     root = None
     documents = 0
     parser = _Loader(source.text)
+    get_event = parser.get_event
     try:
         while True:
-            event = parser.get_event()
+            event = get_event()
             kind = type(event)
             if kind is _SCALAR:
                 offset = event.start_mark.index
                 if event.anchor is not None or event.tag is not None:
                     _refuse(event, source)
-                if not event.style:  # plain ("" from the C parser, None from the Python one)
+                text = event.value
+                if keys is not None and pending is _NO_KEY:  # a key: a name, kept as written
+                    first = keys.get(text)
+                    if first is None:
+                        keys[text] = offset
+                        pending = text
+                    else:
+                        problems.append(Problem(
+                            f"duplicate key '{text}' (first defined at line "
+                            f"{source.position(first)[0]})", pos=source.position(offset)))
+                        pending = _DUPLICATE  # keep parsing; the value goes nowhere
+                    continue
+                if event.style:  # quoted or a block scalar: a string, as written
+                    value = text
+                    if event.style == '"' and _SURROGATE.search(text):
+                        problems.append(Problem("a lone surrogate escape (\\ud800-\\udfff) is not "
+                                                "a character; write the character itself",
+                                                pos=source.position(offset)))
+                elif text[:1] in _NUMBER_START or text in _WORDS:  # plain ("" or None style)
                     try:
-                        value = resolve_plain(event.value)
+                        value = resolve_plain(text)
                     except ValueError as e:
                         problems.append(Problem(str(e), pos=source.position(offset)))
                         value = None
+                else:  # a plain name, the most common scalar
+                    value = text
+                if keys is not None:
+                    if pending is not _DUPLICATE:
+                        container[pending] = value
+                        offsets[pending] = offset
+                    pending = _NO_KEY
+                elif container is not None:
+                    container.append(value)
+                    offsets.append(offset)
                 else:
-                    value = event.value
-                    if event.style == '"' and _SURROGATE.search(value):
-                        problems.append(Problem("a lone surrogate escape (\\ud800-\\udfff) is not a "
-                                                "character; write the character itself",
-                                                pos=source.position(offset)))
-                if frame is None:
                     root = value
                     source.root_offset = offset
-                elif frame[2] is None:  # in a list
-                    frame[0].append(value)
-                    frame[1].append(offset)
-                elif frame[3] is _NO_KEY:  # this scalar is a key: kept as written, never resolved
-                    key = event.value
-                    first = frame[2].get(key)
-                    if first is not None:
-                        problems.append(Problem(
-                            f"duplicate key '{key}' (first defined at line "
-                            f"{source.position(first)[0]})", pos=source.position(offset)))
-                        key = _DUPLICATE  # keep parsing; the value goes nowhere
-                    else:
-                        frame[2][key] = offset
-                    frame[3] = key
-                else:
-                    key = frame[3]
-                    frame[3] = _NO_KEY
-                    if key is not _DUPLICATE:
-                        frame[0][key] = value
-                        frame[1][key] = offset
             elif kind is _MAPPING or kind is _SEQUENCE:
                 offset = event.start_mark.index
                 if event.anchor is not None or event.tag is not None:
                     _refuse(event, source)
                 if kind is _MAPPING:
-                    container, offsets, key_offsets = {}, {}, {}
+                    new, new_offsets, new_keys = {}, {}, {}
                 else:
-                    container, offsets, key_offsets = [], [], None
-                if frame is None:
-                    root = container
+                    new, new_offsets, new_keys = [], [], None
+                if keys is not None:
+                    if pending is _NO_KEY:
+                        raise GraphError([Problem("a mapping key must be a plain name, not a list "
+                                                  "or mapping", pos=source.position(offset))])
+                    if pending is not _DUPLICATE:
+                        container[pending] = new
+                        offsets[pending] = offset
+                elif container is not None:
+                    container.append(new)
+                    offsets.append(offset)
+                else:
+                    root = new
                     source.root_offset = offset
-                elif frame[2] is None:
-                    frame[0].append(container)
-                    frame[1].append(offset)
-                elif frame[3] is _NO_KEY:
-                    raise GraphError([Problem("a mapping key must be a plain name, not a list or "
-                                              "mapping", pos=source.position(offset))])
-                else:
-                    key = frame[3]
-                    frame[3] = _NO_KEY
-                    if key is not _DUPLICATE:
-                        frame[0][key] = container
-                        frame[1][key] = offset
                 if len(stack) >= MAX_DEPTH:
                     raise _TooDeep(offset)
-                marks[id(container)] = (container, offsets, key_offsets)
-                frame = [container, offsets, key_offsets, _NO_KEY]
-                stack.append(frame)
-            elif kind in _ENDS:
-                stack.pop()
-                frame = stack[-1] if stack else None
+                marks[id(new)] = (new, new_offsets, new_keys)
+                stack.append((container, offsets, keys))
+                container, offsets, keys, pending = new, new_offsets, new_keys, _NO_KEY
+            elif kind is _MAPPING_END or kind is _SEQUENCE_END:
+                container, offsets, keys = stack.pop()
+                pending = _NO_KEY
             elif kind is _ALIAS:
                 raise GraphError([Problem(f"aliases (*{event.anchor}) are not allowed; write the "
                                           "value out", pos=source.position(event.start_mark.index))])
