@@ -276,3 +276,25 @@ def test_unary_op_of_an_input_in_a_scalar_graph(op):
                 "L", inputs="  x: 0.5\n")
     assert "x" not in g
     assert float(g["w"]) == float(v["u"])
+
+
+def _tanh_correctly_rounded(x):
+    from decimal import Decimal, localcontext
+    with localcontext() as ctx:
+        ctx.prec = 50
+        e = (2 * Decimal(x)).exp()
+        return float((e - 1) / (e + 1))
+
+
+def test_tanh_is_correctly_rounded_so_its_gradient_agrees_with_pytorch():
+    # PyTorch's tanh is (almost always) correctly rounded. Near |x| = 10..19, 1 - tanh^2 is
+    # 1e-9..1e-16 and one ulp of tanh (1.1e-16) moves it by 1e-7..100%: the forward must round
+    # the way PyTorch does for the gradients to agree
+    xs = np.random.default_rng(3).uniform(-19, 19, 400)
+    v, g = _run(f"  x: {xs.tolist()}\n", "  t: {op: tanh, args: [x]}\n"
+                "  L: {op: sum, args: [t]}\n", "L")
+    exact = np.array([_tanh_correctly_rounded(x) for x in xs])
+    assert np.mean(v["t"] == exact) >= 0.99
+    np.testing.assert_array_equal(g["x"], 1 - v["t"] * v["t"])
+    s, gs = _run("  x: 11.3\n", "  t: {op: tanh, args: [x]}\n", "t")  # the scalar path too
+    assert float(s["t"]) == _tanh_correctly_rounded(11.3)
