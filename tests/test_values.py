@@ -66,16 +66,21 @@ def test_value_with_dtype_int64_for_labels():
     assert y.dtype == np.int64 and y.tolist() == [2, 0]
 
 
-def test_ragged_list_is_an_error_at_its_line(tmp_path):
-    err = error_of(tmp_path, "graphrun: 1\nparams:\n  p: [[1, 2], [3]]\n"
+
+
+@pytest.mark.parametrize("section,value,message", [
+    ("params", "[[1, 2], [3]]", "ragged tensor"),
+    ("inputs", "{value: [1, 2.5], dtype: int64}",
+     "expected an integer for dtype int64; found number 2.5"),
+    ("params", "{value: [1.0e39], dtype: float32}", "too large for float32"),
+    ("params", "{init: normal, shape: [2], fill: 1}", "'fill' is for init: full"),
+    ("params", "{init: full, shape: [2]}", "init: full needs a 'fill' value"),
+    ("params", "{init: uniform, shape: [2], low: 2, high: 1}", "init: uniform needs low <= high"),
+])
+def test_a_bad_value_is_an_error_at_its_line(tmp_path, section, value, message):
+    err = error_of(tmp_path, f"graphrun: 1\n{section}:\n  p: {value}\n"
                              "nodes:\n  s: {op: sum, args: [p]}\n")
-    assert ":3:" in err and "ragged tensor" in err
-
-
-def test_int64_value_must_hold_integers(tmp_path):
-    err = error_of(tmp_path, "graphrun: 1\ninputs:\n  y: {value: [1, 2.5], dtype: int64}\n"
-                             "nodes:\n  s: {op: sum, args: [y]}\n")
-    assert ":3:" in err and "expected an integer for dtype int64; found number 2.5" in err
+    assert ":3:" in err and message in err, err
 
 
 # ---------------------------------------------------------------------------------------------
@@ -122,18 +127,6 @@ def test_init_same_seed_same_numbers_different_seed_different_numbers():
     _, b = one_leaf("{init: normal, shape: [4], seed: 1}")
     _, c = one_leaf("{init: normal, shape: [4], seed: 2}")
     assert a.tolist() == b.tolist() and a.tolist() != c.tolist()
-
-
-def test_init_keys_of_another_kind_are_errors(tmp_path):
-    err = error_of(tmp_path, "graphrun: 1\nparams:\n  p: {init: normal, shape: [2], fill: 1}\n"
-                             "nodes:\n  s: {op: sum, args: [p]}\n")
-    assert ":3:" in err and "'fill' is for init: full" in err
-
-
-def test_init_full_needs_fill(tmp_path):
-    err = error_of(tmp_path, "graphrun: 1\nparams:\n  p: {init: full, shape: [2]}\n"
-                             "nodes:\n  s: {op: sum, args: [p]}\n")
-    assert ":3:" in err and "needs a 'fill'" in err
 
 
 # ---------------------------------------------------------------------------------------------
