@@ -69,6 +69,13 @@ def build_program(spec: GraphSpec, memory_budget: Optional[int] = None, *,
         if _check_node(node, leaves, nodes, all_names, broken, problems):
             good[node.name] = node
 
+    # the leaves first: one of 2**63 elements is too big even to infer shapes from
+    try:
+        _check_budget(spec, memory_budget, [leaf.name for leaf in spec.leaves],
+                      [leaf.kind for leaf in spec.leaves], [leaf.type for leaf in spec.leaves],
+                      [leaf.path for leaf in spec.leaves], spec.loss is not None)
+    except GraphError as e:
+        raise GraphError(problems + list(e.problems)) from None
     order = _order(spec, nodes, problems)
     types = {name: leaf.type for name, leaf in leaves.items()}
     inferred = {}  # (op, argument types, attrs) -> Type or OpError: a chain repeats a few of them
@@ -242,19 +249,26 @@ def _assemble(spec, order, types, loss, memory_budget) -> Program:
         args = tuple([next(literal_slots) if type(a) is Const else slot_of[a.name]
                       for a in node.args])
         steps.append(Step(node.name, OPS[node.op], first_node + i, args, node.attrs, node.path))
-    estimated, largest = estimate_bytes(slot_types, kinds, loss is not None)
+    estimated = _check_budget(spec, memory_budget, names, kinds, slot_types, paths,
+                              loss is not None)
+    return Program(spec.name, spec.description, tuple(names), tuple(slot_types), tuple(kinds),
+                   tuple(paths), spec.leaves, tuple(consts), tuple(steps),
+                   None if loss is None else slot_of[loss], spec.tolerance, estimated)
+
+
+def _check_budget(spec, memory_budget, names, kinds, types, paths, backward) -> int:
+    """The estimated bytes of a run, refused (at the largest value) when over the budget."""
+    estimated, largest = estimate_bytes(types, kinds, backward)
     budget = default_memory_budget() if memory_budget is None else memory_budget
     if estimated > budget:
-        t = slot_types[largest]
-        what = (f"{kinds[largest]} '{names[largest]}'" if names[largest] else "a literal")
+        t = types[largest]
+        what = f"{kinds[largest]} '{names[largest]}'" if names[largest] else "a literal"
         raise GraphError([Problem(
             f"this graph needs about {_human(estimated)} of memory to run; the budget is "
             f"{_human(budget)}; the largest value is {what}, of shape {shape_str(t.shape)} "
             f"{t.dtype} ({_human(math.prod(t.shape) * t.dtype.itemsize)}) (raise the budget with "
             "--memory-budget, or shrink the largest tensors)", _shape_path(spec, paths[largest]))])
-    return Program(spec.name, spec.description, tuple(names), tuple(slot_types), tuple(kinds),
-                   tuple(paths), spec.leaves, tuple(consts), tuple(steps),
-                   None if loss is None else slot_of[loss], spec.tolerance, estimated)
+    return estimated
 
 
 def _shape_path(spec, path):
@@ -296,6 +310,8 @@ def default_memory_budget() -> int:
 
 
 def _human(n: int) -> str:
+    if n >= 1024 ** 6:  # from absurd shapes; an exact int may be too big for a float
+        return f"10^{int(math.log10(n))} bytes"
     for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
         if n < 1024 or unit == "PiB":
             return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"

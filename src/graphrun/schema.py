@@ -176,7 +176,7 @@ def _where(path) -> str:
     if len(path) >= 2 and path[0] in ("nodes", "inputs", "params"):
         kind = {"nodes": "node", "inputs": "input", "params": "param"}[path[0]]
         return f"{kind} '{path[1]}'"
-    return "the graph"
+    return "the graph" if not path else "'" + "/".join(str(p) for p in path) + "'"
 
 
 def _a(word: str) -> str:
@@ -190,8 +190,10 @@ def _explain(error) -> list:
     value = error.instance
 
     if keyword in ("if", "then", "else", "anyOf", "oneOf", "allOf") and error.context:
-        # report the most specific failure underneath
-        best = jsonschema.exceptions.best_match(error.context)
+        # report the most specific failure underneath, preferring a branch whose type the value
+        # has ('my-w' in args is a bad name, not "expected a number")
+        typed = [e for e in error.context if e.validator != "type"]
+        best = jsonschema.exceptions.best_match(typed or error.context)
         return _explain(best)
 
     if keyword == "additionalProperties":
