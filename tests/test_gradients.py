@@ -10,8 +10,6 @@ The second half runs random graphs through the whole pipeline (graph text -> com
 checks every param's gradient against finite differences of the loss.
 """
 
-import itertools
-
 import numpy as np
 import pytest
 
@@ -221,91 +219,164 @@ def test_float32_stays_float32(name, case):
 # ---------------------------------------------------------------------------------------------
 # the whole pipeline: random graphs, written as text, against finite differences of the loss
 
-SMOOTH_UNARY = ["neg", "exp", "square", "sin", "cos", "tanh", "sigmoid", "softplus"]
-SMOOTH_BINARY = ["add", "sub", "mul"]
-SHAPES = [(), (3,), (2, 3), (1, 3), (2, 1)]
+class _RandomGraph:
+    """A random graph over the whole op table, as text. Each value's shape is tracked, and whether
+    it is positive (for log, sqrt, div, pow). Params are drawn with |x| in [0.2, 1.2], so that
+    relu and abs see no kink within the finite-difference step."""
+
+    def __init__(self, rng):
+        self.rng = rng
+        self.params, self.inputs, self.nodes = {}, {}, []
+        self.shape, self.positive = {}, {}
+
+    def pick(self, pred=lambda name: True):
+        names = [n for n in self.shape if pred(n)]
+        return names[self.rng.integers(len(names))] if names else None
+
+    def param(self, shape, positive=False):
+        name = f"p{len(self.params)}"
+        r = self.rng
+        v = r.uniform(0.2, 1.2, shape) * (1 if positive else r.choice([-1.0, 1.0], shape))
+        self.params[name] = np.round(v, 3).tolist()
+        self.shape[name], self.positive[name] = tuple(shape), positive
+        return name
+
+    def node(self, text, shape, positive=False):
+        name = f"n{len(self.nodes)}"
+        self.nodes.append(f"  {name}: {text}")
+        self.shape[name], self.positive[name] = tuple(shape), positive
+        return name
+
+    def step(self, op):
+        r, x = self.rng, self.pick()
+        sx = self.shape[x]
+        if op in ("neg", "square", "sin", "cos", "tanh", "abs", "relu"):
+            return self.node(f"{{op: {op}, args: [{x}]}}", sx, op in ("square", "abs"))
+        if op in ("exp", "sigmoid", "softplus"):
+            t = self.node(f"{{op: tanh, args: [{x}]}}", sx) if op == "exp" else x  # keep exp tame
+            return self.node(f"{{op: {op}, args: [{t}]}}", sx, True)
+        if op in ("log", "sqrt"):
+            x = self.pick(lambda n: self.positive[n]) or self.param(sx, positive=True)
+            return self.node(f"{{op: {op}, args: [{x}]}}", self.shape[x], op == "sqrt")
+        if op in ("add", "sub", "mul", "maximum", "minimum", "div", "pow"):
+            if op in ("div", "pow"):
+                x = self.pick(lambda n: self.positive[n]) or self.param(sx, positive=True)
+            y = self.pick(lambda n: n != x and self._broadcasts(self.shape[x], self.shape[n])
+                          and (op != "div" or self.positive[n]))
+            if y is None or r.random() < 0.2:
+                y = ["0.5", "2", "-1.5"][r.integers(3)] if op != "div" else "2"
+            if r.random() < 0.1 and op not in ("div", "pow"):
+                y = x  # mul(x, x), maximum(x, x): one value used twice
+            shape = np.broadcast_shapes(self.shape[x], self.shape.get(y, ()))
+            args = [x, y] if op in ("div", "pow") or r.random() < 0.5 else [y, x]
+            return self.node(f"{{op: {op}, args: [{args[0]}, {args[1]}]}}", shape)
+        if op == "matmul":
+            if not sx:
+                return None
+            k = sx[-1]
+            other = self.param([(k,), (k, 2), (3, k, 2)][r.integers(3)])
+            so = self.shape[other]
+            return self.node(f"{{op: matmul, args: [{x}, {other}]}}",
+                             np.matmul(np.zeros(sx), np.zeros(so)).shape)
+        if op == "transpose":
+            perm = [int(a) - len(sx) * int(r.integers(2)) for a in r.permutation(len(sx))]
+            return self.node(f"{{op: transpose, args: [{x}], axes: {perm}}}",
+                             tuple(sx[a] for a in perm), self.positive[x])
+        if op == "reshape":
+            return self.node(f"{{op: reshape, args: [{x}], shape: [-1, 1]}}",
+                             (int(np.prod(sx)), 1), self.positive[x])
+        if op == "concat":
+            if not sx:
+                return None
+            axis = int(r.integers(-len(sx), len(sx)))
+            return self.node(f"{{op: concat, args: [{x}, {x}], axis: {axis}}}",
+                             np.concatenate([np.zeros(sx)] * 2, axis=axis).shape, self.positive[x])
+        if op in ("sum", "mean", "max", "logsumexp"):
+            axis = None if not sx or r.random() < 0.3 else int(r.integers(-len(sx), len(sx)))
+            keep = bool(r.integers(2))
+            shape = np.sum(np.zeros(sx), axis=axis, keepdims=keep).shape
+            return self.node(f"{{op: {op}, args: [{x}], axis: {'null' if axis is None else axis}, "
+                             f"keepdims: {str(keep).lower()}}}", shape)
+        if op in ("softmax", "log_softmax"):
+            if not sx:
+                return None
+            axis = int(r.integers(-len(sx), len(sx)))
+            return self.node(f"{{op: {op}, args: [{x}], axis: {axis}}}", sx, op == "softmax")
+        if op == "mse":
+            y = self.pick(lambda n: self._broadcasts(self.shape[x], self.shape[n])) or "0.5"
+            return self.node(f"{{op: mse, args: [{x}, {y}]}}", ())
+        if op == "cross_entropy":
+            x = self.pick(lambda n: len(self.shape[n]) == 2)
+            if x is None:
+                return None
+            n, c = self.shape[x]
+            labels = f"y{len(self.inputs)}"
+            self.inputs[labels] = f"{{value: {r.integers(0, c, n).tolist()}, dtype: int64}}"
+            return self.node(f"{{op: cross_entropy, args: [{x}, {labels}]}}", ())
+        raise KeyError(op)
+
+    @staticmethod
+    def _broadcasts(a, b):
+        try:
+            np.broadcast_shapes(a, b)
+            return True
+        except ValueError:
+            return False
+
+    def text(self):
+        """Every node without a consumer is summed into the loss."""
+        used = {a for line in self.nodes for a in line.split("args: [")[1].split("]")[0].split(", ")}
+        sinks = [n for n in self.shape if n.startswith("n") and n not in used]
+        total = None
+        for s in sinks:
+            r = self.node(f"{{op: sum, args: [{s}]}}", ())
+            total = r if total is None else self.node(f"{{op: add, args: [{total}, {r}]}}", ())
+        lines = ["graphrun: 1"]
+        if self.inputs:
+            lines += ["inputs:"] + [f"  {k}: {v}" for k, v in self.inputs.items()]
+        lines += ["params:"] + [f"  {k}: {v}" for k, v in self.params.items()]
+        lines += ["nodes:"] + self.nodes + [f"loss: {total}"]
+        return "\n".join(lines) + "\n"
 
 
-def _random_graph(rng):
-    """(graph text, param names). Smooth ops only, so that finite differences are exact enough;
-    nodes reuse earlier values (diamonds, mul(x, x)), literals and broadcasting."""
-    params = {f"p{i}": rng.uniform(-1, 1, SHAPES[rng.integers(len(SHAPES))]).round(3)
-              for i in range(3)}
-    names = list(params)
-    shapes = {k: v.shape for k, v in params.items()}
-    nodes = []
-    for i in range(12):
-        kind = rng.integers(8)
-        x = names[rng.integers(len(names))]
-        if kind < 3:
-            op = SMOOTH_UNARY[rng.integers(len(SMOOTH_UNARY))]
-            if op == "exp":
-                op = "tanh"  # keep values small along chains
-            body, shape = f"{{op: {op}, args: [{x}]}}", shapes[x]
-        elif kind < 6:
-            y = names[rng.integers(len(names))]
-            if rng.random() < 0.2:
-                y = "0.5"
-            try:
-                shape = np.broadcast_shapes(shapes[x], shapes.get(y, ()))
-            except ValueError:
-                continue
-            op = SMOOTH_BINARY[rng.integers(len(SMOOTH_BINARY))]
-            body = f"{{op: {op}, args: [{x}, {y}]}}"
-        elif kind == 6 and shapes[x]:
-            axis = int(rng.integers(-len(shapes[x]), len(shapes[x])))
-            op = ["softmax", "log_softmax"][rng.integers(2)]
-            body, shape = f"{{op: {op}, args: [{x}], axis: {axis}}}", shapes[x]
-        else:
-            op = ["sum", "mean", "logsumexp"][rng.integers(3)]
-            body, shape = f"{{op: {op}, args: [{x}]}}", ()
-        name = f"n{i}"
-        nodes.append(f"  {name}: {body}")
-        names.append(name)
-        shapes[name] = tuple(shape)
-    total = [n for n in names if n.startswith("n")]
-    lines = ["graphrun: 1", "params:"]
-    lines += [f"  {k}: {v.tolist()}" for k, v in params.items()]
-    lines += ["nodes:"] + nodes
-    prev = None
-    for i, n in enumerate(total):
-        lines.append(f"  r{i}: {{op: sum, args: [{n}]}}")
-        if prev is not None:
-            lines.append(f"  s{i}: {{op: add, args: [{prev}, r{i}]}}")
-            prev = f"s{i}"
-        else:
-            prev = f"r{i}"
-    lines.append(f"loss: {prev}")
-    return "\n".join(lines) + "\n", list(params)
+def _random_graph(seed, n_nodes=14):
+    rng = np.random.default_rng(seed)
+    graph = _RandomGraph(rng)
+    for shape in [(), (3,), (2, 3), (1, 3), (2, 1)]:
+        graph.param(shape)
+    ops = sorted(OPS)
+    while len(graph.nodes) < n_nodes:
+        graph.step(ops[rng.integers(len(ops))])
+    return graph.text(), list(graph.params)
 
 
-@pytest.mark.parametrize("seed", range(25))
+@pytest.mark.parametrize("seed", range(40))
 def test_pipeline_gradients_match_finite_differences(seed):
-    text, params = _random_graph(np.random.default_rng(seed))
+    text, params = _random_graph(seed)
     program = compile_text(text).program
     results = run(program)
-    base = [leaf.materialize() for leaf in program.leaves]
+    base = [np.asarray(leaf.materialize()) for leaf in program.leaves]
 
     def loss_at(slot, flat_index, delta):
-        values = [np.array(v, dtype=np.float64) for v in base]
+        values = [v.copy() for v in base]
         values[slot].reshape(-1)[flat_index] += delta
-        return float(forward(program, values)[program.loss].reshape(()))
+        return float(np.reshape(forward(program, values)[program.loss], ()))
 
     eps = 1e-6
+    scale = max(1.0, abs(float(np.reshape(results.loss, ()))))
     for name in params:
         slot = program.slot(name)
         numeric = np.zeros(base[slot].size)
         for j in range(base[slot].size):
             numeric[j] = (loss_at(slot, j, eps) - loss_at(slot, j, -eps)) / (2 * eps)
-        np.testing.assert_allclose(results.grads[slot].reshape(-1), numeric, rtol=1e-5,
-                                   atol=1e-7, err_msg=f"d loss/d {name}\n{text}")
+        np.testing.assert_allclose(np.reshape(results.grads[slot], -1), numeric, rtol=1e-5,
+                                   atol=1e-7 * scale, err_msg=f"d loss/d {name}\n{text}")
 
 
-def test_pipeline_graphs_cover_every_smooth_op():
-    """The random graphs above really use what they claim to (a generator can silently narrow)."""
+def test_pipeline_graphs_use_every_op():
+    """The random graphs above really cover the table (a generator can silently narrow)."""
     used = set()
-    for seed in range(25):
-        text, _ = _random_graph(np.random.default_rng(seed))
-        used.update(op for op in itertools.chain(SMOOTH_UNARY, SMOOTH_BINARY, ["softmax",
-                    "log_softmax", "sum", "mean", "logsumexp"]) if f"op: {op}," in text)
-    assert used >= set(SMOOTH_UNARY + SMOOTH_BINARY) - {"exp"}
+    for seed in range(40):
+        text, _ = _random_graph(seed)
+        used.update(op for op in OPS if f"{{op: {op}," in text)
+    assert used == set(OPS)
