@@ -241,36 +241,43 @@ def _build(source: SourceMap):
         while True:
             event = get_event()
             kind = type(event)
-            if kind is _SCALAR:
+            if kind is _SCALAR or kind is _MAPPING or kind is _SEQUENCE:
                 offset = event.start_mark.index
                 if event.anchor is not None or event.tag is not None:
                     _refuse(event, source)
-                text = event.value
-                if keys is not None and pending is _NO_KEY:  # a key: a name, kept as written
-                    first = keys.get(text)
-                    if first is None:
-                        keys[text] = offset
-                        pending = text
-                    else:
-                        problems.append(Problem(
-                            f"duplicate key '{text}' (first defined at line "
-                            f"{source.position(first)[0]})", pos=source.position(offset)))
-                        pending = _DUPLICATE  # keep parsing; the value goes nowhere
-                    continue
-                if event.style:  # quoted or a block scalar: a string, as written
-                    value = text
-                    if event.style == '"' and _SURROGATE.search(text):
-                        problems.append(Problem("a lone surrogate escape (\\ud800-\\udfff) is not "
-                                                "a character; write the character itself",
-                                                pos=source.position(offset)))
-                elif text[:1] in _NUMBER_START or text in _WORDS:  # plain ("" or None style)
-                    try:
-                        value = resolve_plain(text)
-                    except ValueError as e:
-                        problems.append(Problem(str(e), pos=source.position(offset)))
-                        value = None
-                else:  # a plain name, the most common scalar
-                    value = text
+                if kind is _SCALAR:
+                    text = event.value
+                    if keys is not None and pending is _NO_KEY:  # a key: a name, as written
+                        first = keys.get(text)
+                        if first is None:
+                            keys[text] = offset
+                            pending = text
+                        else:
+                            problems.append(Problem(
+                                f"duplicate key '{text}' (first defined at line "
+                                f"{source.position(first)[0]})", pos=source.position(offset)))
+                            pending = _DUPLICATE  # keep parsing; the value goes nowhere
+                        continue
+                    if event.style:  # quoted or a block scalar: a string, as written
+                        value = text
+                        if event.style == '"' and _SURROGATE.search(text):
+                            problems.append(Problem(
+                                "a lone surrogate escape (\\ud800-\\udfff) is not a character; "
+                                "write the character itself", pos=source.position(offset)))
+                    elif text[:1] in _NUMBER_START or text in _WORDS:  # plain: "" or None style
+                        try:
+                            value = resolve_plain(text)
+                        except ValueError as e:
+                            problems.append(Problem(str(e), pos=source.position(offset)))
+                            value = None
+                    else:  # a plain name, the most common scalar
+                        value = text
+                elif keys is not None and pending is _NO_KEY:
+                    raise GraphError([Problem("a mapping key must be a plain name, not a list or "
+                                              "mapping", pos=source.position(offset))])
+                else:
+                    value = {} if kind is _MAPPING else []
+                # the value goes into the open collection
                 if keys is not None:
                     if pending is not _DUPLICATE:
                         container[pending] = value
@@ -282,32 +289,14 @@ def _build(source: SourceMap):
                 else:
                     root = value
                     source.root_offset = offset
-            elif kind is _MAPPING or kind is _SEQUENCE:
-                offset = event.start_mark.index
-                if event.anchor is not None or event.tag is not None:
-                    _refuse(event, source)
-                if kind is _MAPPING:
-                    new, new_offsets, new_keys = {}, {}, {}
-                else:
-                    new, new_offsets, new_keys = [], [], None
-                if keys is not None:
-                    if pending is _NO_KEY:
-                        raise GraphError([Problem("a mapping key must be a plain name, not a list "
-                                                  "or mapping", pos=source.position(offset))])
-                    if pending is not _DUPLICATE:
-                        container[pending] = new
-                        offsets[pending] = offset
-                elif container is not None:
-                    container.append(new)
-                    offsets.append(offset)
-                else:
-                    root = new
-                    source.root_offset = offset
-                if len(stack) >= MAX_DEPTH:
-                    raise _TooDeep(offset)
-                marks[id(new)] = (new, new_offsets, new_keys)
-                stack.append((container, offsets, keys))
-                container, offsets, keys, pending = new, new_offsets, new_keys, _NO_KEY
+                if kind is not _SCALAR:  # and it is the open collection now
+                    if len(stack) >= MAX_DEPTH:
+                        raise _TooDeep(offset)
+                    stack.append((container, offsets, keys))
+                    container, offsets, keys = value, [], None
+                    if kind is _MAPPING:
+                        offsets, keys = {}, {}
+                    marks[id(value)] = (value, offsets, keys)
             elif kind is _MAPPING_END or kind is _SEQUENCE_END:
                 container, offsets, keys = stack.pop()
                 pending = _NO_KEY
