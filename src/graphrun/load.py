@@ -72,8 +72,8 @@ class SourceMap:
         self.file = file
         self.text = text
         self.root = root
-        # id(container) -> (container, value offsets, key offsets); a dict's offsets are dicts by
-        # key (keys: None for a list), a list's a list. The container is kept so its id stays its.
+        # id(container) -> (container, value offsets, key offsets): for a mapping, dicts by key;
+        # for a list, a list and None. The container is held so that its id is never reused.
         self.marks: Dict[int, tuple] = {}
         self.root_offset = 0
         self._line_starts = None
@@ -170,11 +170,14 @@ def _decode(raw: bytes) -> str:
 _NOT_PRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
+_BOM = re.compile("\ufeff")
+
+
 def _check_characters(source: SourceMap) -> None:
     text = source.text
     bad = _NOT_PRINTABLE.search(text)
     if bad is None:
-        bad = re.compile("\ufeff").search(text)
+        bad = _BOM.search(text)
         if bad is None:
             return
         what = "a byte-order mark (U+FEFF) is only allowed at the very start of the file"
