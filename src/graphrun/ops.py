@@ -277,7 +277,7 @@ def _tanh(x):
     # result, as PyTorch's SLEEF tanh gives. numpy's float64 tanh is off by an ulp for ~20% of
     # inputs, and the gradient 1 - tanh(x)^2 turns one ulp near 1 into a 1e-7..1 relative
     # difference once |x| > 10
-    x = np.asarray(x) if not isinstance(x, np.ndarray) else x
+    x = np.asarray(x)
     if _WIDE is None or x.dtype != np.float64:
         return np.tanh(x)
     return np.tanh(x.astype(_WIDE)).astype(np.float64)
