@@ -115,6 +115,7 @@ EXPECTED = {
     "memory_budget_broadcast.yaml": (6, 6, ["needs about", "node 'u'", "(200000,200000)"]),
     "many_errors.yaml": (4, 11, ["unknown op 'mull'"]),
     "learner_mistakes.yaml": (4, 11, ["unknown op 'mull'", "did you mean 'mul'"]),
+    "load_errors_and_graph_errors.yaml": (2, 19, ["non-finite", ".nan"]),
     # numbers at run time: at the node's line, naming node, op, pass and first bad index
     "log_zero.yaml": (5, 6, ["node 'u' (log)", "forward", "-inf", "index [1]"]),
     "sqrt_zero_backward.yaml": (5, 6, ["node 'u' (sqrt)", "backward", "inf", "index [1]"]),
@@ -248,6 +249,18 @@ def test_a_node_with_an_unknown_op_still_has_its_references_checked(outcomes):
         "5:16: error: unknown key 'argz' in node 'v'; did you mean 'args'?",
         "7:7: error: loss names no node: 'l'; did you mean 'L'?",
     ]
+
+
+def test_problems_found_while_reading_do_not_hide_the_others(outcomes):
+    result = outcomes["load_errors_and_graph_errors.yaml"]
+    errors = [line[len(result.graph) + 1:] for line in result.stderr.splitlines()]
+    assert errors == [
+        "2:19: error: non-finite number .nan is not allowed; graph values must be finite",
+        "4:11: error: unknown op 'mull'; did you mean 'mul'?",
+        "4:27: error: unknown name 'x'",
+        "5:3: error: duplicate key 'u' (first defined at line 4)",
+        "7:27: error: number 1e999 overflows float64",
+    ]  # nothing about 'v' using 'b', or the loss 't': their own problems are reported
 
 
 def test_cycle_notes_name_every_node_with_its_line(outcomes):

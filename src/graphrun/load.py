@@ -131,9 +131,15 @@ def load_bytes(raw: bytes, filename: str = "<string>") -> Document:
                                   "keep big tensors in .npy files", pos=(1, 1))])
     source = SourceMap(filename, _decode(raw))
     _check_characters(source)
+    problems = []
     with gc_paused():
-        source.root = _build(source)
-    return Document(source.root, source)
+        source.root = _build(source, problems)
+    document = Document(source.root, source)
+    if problems:  # duplicate keys and bad literals: the rest of the document can still be checked
+        error = GraphError(problems)
+        error.document = document
+        raise error
+    return document
 
 
 @contextlib.contextmanager
@@ -227,12 +233,11 @@ _ALIAS, _DOCUMENT = yaml.AliasEvent, yaml.DocumentStartEvent
 _MAPPING_END, _SEQUENCE_END = yaml.MappingEndEvent, yaml.SequenceEndEvent
 
 
-def _build(source: SourceMap):
+def _build(source: SourceMap, problems: list):
     """Build the document from parser events with an explicit stack (no recursion). This loop
     runs once per event (a million for a 100,000-node file), so the open collection's state is
     kept in local variables."""
     marks = source.marks
-    problems = []
     container = offsets = keys = None  # the open collection, its value and key offsets (keys:
     pending = _NO_KEY  # None for a list); the key waiting for its value, in a mapping
     stack = []  # the enclosing collections' (container, offsets, keys)
@@ -266,12 +271,16 @@ def _build(source: SourceMap):
                         if event.style == '"' and _SURROGATE.search(text):
                             problems.append(Problem(
                                 "a lone surrogate escape (\\ud800-\\udfff) is not a character; "
-                                "write the character itself", pos=source.position(offset)))
+                                "write the character itself",
+                                _path_here(stack, container, keys, pending),
+                                pos=source.position(offset)))
                     elif text[:1] in _NUMBER_START or text in _WORDS:  # plain: "" or None style
                         try:
                             value = resolve_plain(text)
                         except ValueError as e:
-                            problems.append(Problem(str(e), pos=source.position(offset)))
+                            problems.append(Problem(
+                                str(e), _path_here(stack, container, keys, pending),
+                                pos=source.position(offset)))
                             value = None
                     else:  # a plain name, the most common scalar
                         value = text
@@ -323,7 +332,7 @@ def _build(source: SourceMap):
         raise GraphError(problems + [Problem(f"invalid YAML: {e}", pos=(1, 1))]) from None
     finally:
         parser.dispose()
-    if problems:
+    if problems and type(root) is not dict:
         raise GraphError(problems)
     if documents == 0 or root is None:
         raise GraphError([Problem("the file is empty; expected a graph (a mapping with "
@@ -333,6 +342,17 @@ def _build(source: SourceMap):
                                   f"found {'a list' if type(root) is list else describe(root)}",
                                   pos=source.position(source.root_offset))])
     return root
+
+
+def _path_here(stack, container, keys, pending) -> tuple:
+    """The document path of the value being read (worked out only for a problem): each open
+    collection holds the next one as its last entry. () when the value goes nowhere."""
+    if container is None or pending is _DUPLICATE:
+        return ()
+    chain = [entry[0] for entry in stack[1:]] + [container]
+    path = [next(reversed(parent)) if type(parent) is dict else len(parent) - 1
+            for parent in chain[:-1]]
+    return tuple(path) + ((pending,) if keys is not None else (len(container),))
 
 
 def _refuse(event, source: SourceMap):

@@ -37,35 +37,44 @@ def compile(filename: str, *, memory_budget: Optional[int] = None,
     with gc_paused():
         start = time.perf_counter()
         try:
-            document = load_file(filename)
+            document, problems = load_file(filename), []
         except GraphError as e:
-            e.source = SourceMap(filename)
-            raise
+            document, problems = getattr(e, "document", None), list(e.problems)
+            if document is None:  # nothing loaded: the problems point at the bytes themselves
+                e.source = SourceMap(filename)
+                raise
         timings["load"] = time.perf_counter() - start
-        return compile_document(document, memory_budget=memory_budget, timings=timings)
+        return _check(document, problems, memory_budget, timings)
 
 
 def compile_document(document: Document, *, memory_budget: Optional[int] = None,
                      timings: Optional[dict] = None) -> Compiled:
-    timings = {} if timings is None else timings
+    """Check a loaded document (schema, spec, graph). Raises GraphError on any problem."""
+    return _check(document, [], memory_budget, {} if timings is None else timings)
+
+
+def _check(document: Document, problems: list, memory_budget, timings) -> Compiled:
+    """Each stage checks what the problems found so far leave standing; all are raised at once."""
     try:
         start = time.perf_counter()
-        problems = _leave_unknown_ops_to_the_graph(document.data, schema.check(document.data))
         data, broken = _without(document.data, problems)
+        if data is not None:
+            found = _leave_unknown_ops_to_the_graph(data, schema.check(data))
+            problems += found
+            data, more = _without(data, found)
+            broken |= more
         timings["validate"] = time.perf_counter() - start
         start = time.perf_counter()
-        if data is None:
-            raise GraphError(problems)
         spec = None
         for _ in range(3):  # spec problems are about single entries: leave those out, go again
+            if data is None:
+                break
             try:
                 spec = build_spec(data, document.source.file)
                 break
             except GraphError as e:
                 problems += e.problems
                 data, more = _without(data, e.problems)
-                if data is None:
-                    raise GraphError(problems) from None
                 broken |= more
         if spec is not None:
             try:
@@ -117,8 +126,8 @@ def _without(data: dict, problems) -> tuple:
     drop_keys = set()  # top-level keys no graph check depends on, or unknown ones
     for p in problems:
         path = p.path
-        if p.pos is not None:
-            return None, set()
+        if p.pos is not None and not path:
+            continue  # a duplicate key: its value was dropped as it was read
         if len(path) >= 2 and path[0] in drop:
             drop[path[0]].add(path[1])
         elif path and (path[0] in _HARMLESS or path[0] not in _TOP_KEYS):
