@@ -84,7 +84,7 @@ def _unproven(data):
         if type(entries) is dict:
             fits = _node_fits if section == "nodes" else _value_fits
             reduced[section] = {name: entry for name, entry in entries.items()
-                                if not (_NAME.match(name) and fits(entry))}
+                                if not (type(name) is str and _NAME.match(name) and fits(entry))}
     return reduced
 
 
