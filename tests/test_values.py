@@ -297,7 +297,7 @@ def test_float32_graph_computes_in_float32_end_to_end(monkeypatch):
     result is checked as the executor receives it (a float64 one would promote what follows)."""
     from graphrun.ops import Op
     original = Op.vjp
-    promoted = []
+    promoted, seen = [], []
 
     def checked(self, i):
         vjp = original(self, i)
@@ -306,6 +306,7 @@ def test_float32_graph_computes_in_float32_end_to_end(monkeypatch):
 
         def wrapper(g, ans, *args, **attrs):
             c = vjp(g, ans, *args, **attrs)
+            seen.append(self.name)
             if np.asarray(c).dtype != np.float32:
                 promoted.append((self.name, i, np.asarray(c).dtype))
             return c
@@ -319,6 +320,7 @@ def test_float32_graph_computes_in_float32_end_to_end(monkeypatch):
             assert np.asarray(results.values[slot]).dtype == np.float32, name
             assert np.asarray(results.grads[slot]).dtype == np.float32, name
     assert promoted == []
+    assert {"pow", "div", "matmul", "cross_entropy", "mse", "softplus", "concat"} <= set(seen)
 
 
 def test_float32_results_say_so():
