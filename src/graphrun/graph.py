@@ -11,15 +11,14 @@ import os
 from dataclasses import dataclass
 from typing import NamedTuple, Optional, Tuple
 
-
 from .errors import GraphError, Problem, did_you_mean
 from .ops import OPS, REQUIRED, Op, OpError, Type, shape_str
 from .spec import Const, GraphSpec, LeafSpec, NodeSpec
 
 
 class Step(NamedTuple):
-    """One operation of the program: out = op.forward(*slots[args], **attrs). (A NamedTuple:
-    as immutable as a frozen dataclass, and a 100,000-node program makes them 3x faster.)"""
+    """One operation of the program: out = op.forward(*slots[args], **attrs). (A NamedTuple: as
+    immutable as a frozen dataclass, and cheaper to make 100,000 of.)"""
 
     name: str
     op: Op

@@ -5,7 +5,8 @@ PyYAML is used only as an event parser. We build the document ourselves, in a fl
 - anchors and aliases are refused (alias bombs, self-referential lists),
 - nesting depth is checked as the parser goes, before anything recurses,
 - duplicate keys are errors (PyYAML silently keeps the last),
-- plain scalars are resolved by the YAML 1.2 core schema (`1e3` is a float, `no` a string, `017` is 17),
+- plain scalars are resolved by the YAML 1.2 core schema (`1e3` is a float, `no` a string,
+  `017` is 17),
 - every key and value gets its 1-based line and column.
 """
 
@@ -165,7 +166,8 @@ def _decode(raw: bytes) -> str:
         before = raw[: e.start].decode("utf-8")
         where = SourceMap("", before).position(len(before))
         byte = raw[e.start]
-        what = ("a UTF-16 byte-order mark: save the file as UTF-8" if raw[:2] in (b"\xff\xfe", b"\xfe\xff")
+        utf16 = raw[:2] in (b"\xff\xfe", b"\xfe\xff")
+        what = ("a UTF-16 byte-order mark: save the file as UTF-8" if utf16
                 else "graph files must be UTF-8 text")
         raise GraphError([Problem(f"invalid UTF-8: byte 0x{byte:02x} is not valid here; {what}",
                                   pos=where)]) from None
@@ -173,7 +175,8 @@ def _decode(raw: bytes) -> str:
 
 # What YAML allows in a stream (PyYAML's own check, done here so that both parsers report the
 # character's line and column the same way): tab, line breaks and printable characters.
-_NOT_PRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_NOT_PRINTABLE = re.compile(
+    "[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 _BOM = re.compile("\ufeff")
@@ -313,8 +316,9 @@ def _build(source: SourceMap, problems: list):
                 container, offsets, keys = stack.pop()
                 pending = _NO_KEY
             elif kind is _ALIAS:
-                raise GraphError([Problem(f"aliases (*{event.anchor}) are not allowed; write the "
-                                          "value out", pos=source.position(event.start_mark.index))])
+                raise GraphError([Problem(
+                    f"aliases (*{event.anchor}) are not allowed; write the value out",
+                    pos=source.position(event.start_mark.index))])
             elif kind is _DOCUMENT:
                 documents += 1
                 if documents > 1:
@@ -357,7 +361,8 @@ def _path_here(stack, container, keys, pending) -> tuple:
 
 def _refuse(event, source: SourceMap):
     """Anchors and tags are refused: an anchor is only there to be aliased (shared values, alias
-    bombs), and a tag asks for a constructor (`!!python/object`) or a type graphrun does not have."""
+    bombs), and a tag asks for a constructor (`!!python/object`) or a type graphrun does not
+    have."""
     pos = source.position(event.start_mark.index)
     if event.anchor is not None:
         raise GraphError([Problem(f"anchors (&{event.anchor}) are not allowed; write the value out",

@@ -118,8 +118,9 @@ _HARMLESS = ("name", "description", "tolerance", "loss")  # no other check depen
 
 
 def _without(data: dict, problems) -> tuple:
-    """(data without the entries `problems` are about, the names those entries defined); data is
-    None when a problem is about the document's structure, so nothing more can be checked soundly."""
+    """(data without the entries `problems` are about, the names those entries defined). data
+    is None when a problem is about the document's structure: nothing more can be checked
+    soundly then."""
     if not problems:
         return data, set()
     drop = {section: set() for section in schema.SECTIONS}
