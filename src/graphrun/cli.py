@@ -114,7 +114,8 @@ def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None,
     except Exception as e:  # a bug in graphrun, not the user's mistake
         if debug:
             traceback.print_exc(file=err)
-        err.write(f"graphrun: internal error: {type(e).__name__}: {e}\n"
+        one_line = " ".join(str(e).split())
+        err.write(f"graphrun: internal error: {type(e).__name__}: {one_line}\n"
                   "This is a bug in graphrun; please report it with the graph file"
                   + ("" if debug else " and the output of the same command with --debug") + ".\n")
         return EXIT_INTERNAL
