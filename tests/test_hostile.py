@@ -327,3 +327,11 @@ def test_an_internal_error_is_exit_3_with_one_line_and_a_hint(monkeypatch, tmp_p
     out, err = io.StringIO(), io.StringIO()
     assert main(["run", graph, "--debug"], out, err) == 3
     assert "Traceback" in err.getvalue() and "planted" in err.getvalue()
+
+
+def test_the_memory_budget_flag_is_honoured(root):
+    graph = os.path.join(root, "graphs", "mlp.yaml")
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["run", graph, "--memory-budget", "1KB"], out, err) == 2
+    assert out.getvalue() == "" and "the budget is 1000 bytes" in err.getvalue()
+    assert main(["run", graph, "--memory-budget", "1GiB"], io.StringIO(), io.StringIO()) == 0
