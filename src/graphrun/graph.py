@@ -165,14 +165,21 @@ def _check_node(node, leaves, nodes, all_names, broken, problems) -> bool:
 def _order(spec, nodes, problems):
     """Program order: a topological order of the nodes, ties broken by file order. Each cycle is
     reported once, in full, with every node's line."""
-    position = {node.name: i for i, node in enumerate(spec.nodes)}
-    edges = [(arg.name, node.name) for node in spec.nodes for arg in node.args
-             if type(arg) is not Const and arg.name in nodes and arg.name != node.name]
-    if all(position[a] < position[b] for a, b in edges):
+    position = {}
+    in_file_order = True
+    for i, node in enumerate(spec.nodes):
+        for arg in node.args:
+            if type(arg) is not Const and arg.name in nodes and arg.name not in position \
+                    and arg.name != node.name:
+                in_file_order = False  # an argument defined further down
+        position[node.name] = i
+    if in_file_order:
         # file order is already topological, and then it is the order ties-by-file-order gives
-        return [node.name for node in spec.nodes]
+        return list(position)
     import networkx as nx  # here, not at the top: importing it costs more (0.4 s) than most runs
 
+    edges = [(arg.name, node.name) for node in spec.nodes for arg in node.args
+             if type(arg) is not Const and arg.name in nodes and arg.name != node.name]
     dag = nx.DiGraph()
     dag.add_nodes_from(position)
     dag.add_edges_from(edges)
