@@ -115,8 +115,9 @@ def test_deep_nesting_is_refused_before_anything_recurses(parser, text):
     assert "nesting is deeper than 64 levels" in p.message
 
 
-def test_the_pure_python_parser_stops_at_the_same_bracket():
+def test_both_parsers_stop_at_the_same_bracket(parser):
     assert problem_of(b"[" * 100_000).pos == (1, 65)
+    assert problem_of(b"a: " + b"[ " * 1000).pos == (1, 4 + 2 * 63)
 
 
 def _first_problem(path):

@@ -34,14 +34,20 @@ class PythonLoader(yaml.SafeLoader):
     file of 100,000 `[` would take it seconds to reach the depth check on the events."""
 
     def fetch_flow_collection_start(self, TokenClass):
-        if self.flow_level >= MAX_DEPTH:
-            raise _TooDeep(self.get_mark().index)
+        if self.flow_level > MAX_DEPTH:
+            raise _ScannerTooDeep(self.get_mark().index)
         super().fetch_flow_collection_start(TokenClass)
 
 
 class _TooDeep(Exception):
+    """The events reached a collection MAX_DEPTH + 1 levels deep, at `offset`."""
+
     def __init__(self, offset):
         self.offset = offset
+
+
+class _ScannerTooDeep(_TooDeep):
+    """A scanner gave up on nesting at `offset`, ahead of the events (see _build)."""
 
 
 try:  # the C parser when PyYAML was built with libyaml; the pure-Python one otherwise
@@ -236,7 +242,7 @@ _ALIAS, _DOCUMENT = yaml.AliasEvent, yaml.DocumentStartEvent
 _MAPPING_END, _SEQUENCE_END = yaml.MappingEndEvent, yaml.SequenceEndEvent
 
 
-def _build(source: SourceMap, problems: list):
+def _build(source: SourceMap, problems: list, end=None):
     """Build the document from parser events with an explicit stack (no recursion). This loop
     runs once per event (a million for a 100,000-node file), so the open collection's state is
     kept in local variables."""
@@ -246,7 +252,8 @@ def _build(source: SourceMap, problems: list):
     stack = []  # the enclosing collections' (container, offsets, keys)
     root = None
     documents = 0
-    parser = _Loader(source.text)
+    too_deep = None  # where a scanner gave up on nesting
+    parser = _Loader(source.text if end is None else source.text[:end])
     get_event = parser.get_event
     try:
         while True:
@@ -327,15 +334,29 @@ def _build(source: SourceMap, problems: list):
                         pos=source.position(event.start_mark.index))])
             elif kind is yaml.StreamEndEvent:
                 break
+    except _ScannerTooDeep as e:
+        too_deep = e.offset
+    except yaml.MarkedYAMLError as e:
+        if not (end is None and "maximum nesting depth" in str(e.problem)):  # libyaml >= 0.2.6
+            raise GraphError(problems + [_syntax_problem(e, source)]) from None
+        too_deep = e.problem_mark.index
     except _TooDeep as e:
         raise GraphError([Problem(f"nesting is deeper than {MAX_DEPTH} levels",
                                   pos=source.position(e.offset))]) from None
-    except yaml.MarkedYAMLError as e:
-        raise GraphError(problems + [_syntax_problem(e, source)]) from None
     except yaml.YAMLError as e:
         raise GraphError(problems + [Problem(f"invalid YAML: {e}", pos=(1, 1))]) from None
     finally:
         parser.dispose()
+    if too_deep is not None:
+        # A scanner looks ahead (for `key:` after `[`), so on `[[[[...` it gives up on nesting
+        # ahead of the events, at a level that depends on the parser. Up to that point the text
+        # is nested deeper than MAX_DEPTH, so the events find the same first too-deep level in it
+        # on every parser.
+        if end is None:
+            problems.clear()
+            _build(source, problems, end=too_deep)
+        raise GraphError([Problem(f"nesting is deeper than {MAX_DEPTH} levels",
+                                  pos=source.position(too_deep))])
     if problems and type(root) is not dict:
         raise GraphError(problems)
     if documents == 0 or root is None:
