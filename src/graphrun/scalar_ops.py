@@ -27,9 +27,9 @@ def _sigmoid(x):
 
 
 def _tanh(x):
-    # as ops._tanh: rounded once from extended precision, to agree with PyTorch's tanh (math.tanh
-    # is an ulp off for ~5% of inputs, which 1 - tanh^2 magnifies once |x| > 10)
-    return float(np.tanh(np.longdouble(x)))
+    # as ops._tanh: from |x| = 5 on, rounded once from extended precision, to agree with PyTorch's
+    # tanh where 1 - tanh^2 would magnify an ulp (math.tanh is an ulp off for ~5% of inputs)
+    return math.tanh(x) if -5.0 < x < 5.0 else float(np.tanh(np.longdouble(x)))
 
 
 def _softplus(x):
