@@ -6,6 +6,7 @@ networkx lives here and nowhere else: after this stage nothing walks a DAG again
 
 from __future__ import annotations
 
+import collections
 import math
 import os
 from dataclasses import dataclass
@@ -82,8 +83,8 @@ def build_program(spec: GraphSpec, memory_budget: Optional[int] = None, *,
         node = good.get(name)
         if node is None:
             continue
-        arg_types = tuple(_LITERAL if type(arg) is Const else types.get(arg.name)
-                          for arg in node.args)
+        arg_types = tuple([_LITERAL if type(arg) is Const else types.get(arg.name)
+                           for arg in node.args])
         if None in arg_types:
             continue  # an argument already has a problem of its own
         key = (node.op, arg_types, node.attrs)
@@ -112,7 +113,6 @@ def node_op(node: NodeSpec) -> Op:
     return OPS[node.op]
 
 
-_NONE = {}  # no attributes written (most nodes): shared, never changed
 _HINT_WORK = 200_000  # name comparisons spent on did-you-mean suggestions, at most (~1 s)
 
 
@@ -127,23 +127,13 @@ def _check_node(node, leaves, nodes, all_names, broken, problems) -> bool:
         ok = False
     else:
         n = len(node.args)
-        if op.variadic and n < 1 or not op.variadic and n != op.arity:
+        if n < 1 if op.variadic else n != len(op.vjps):
             want = "at least 1 argument" if op.variadic else \
                 f"{op.arity} argument{'s' if op.arity != 1 else ''}"
             problems.append(Problem(f"{node.op} takes {want}; found {n}", node.path + ("args",)))
             ok = False
-        written = dict(node.attrs) if node.attrs else _NONE
-        for key in written:
-            if key not in op.attrs:
-                takes = (f"it takes {', '.join(op.attrs)}" if op.attrs else "it takes none")
-                problems.append(Problem(f"{node.op} takes no attribute '{key}' ({takes})",
-                                        node.path + (key,), at_key=True))
-                ok = False
-        for key, default in op.attrs.items():
-            if default is REQUIRED and key not in written:
-                problems.append(Problem(f"{node.op} needs the attribute '{key}'", node.path,
-                                        at_key=True))
-                ok = False
+        if node.attrs or op.attrs:
+            ok = _check_attrs(node, op, problems) and ok
     for arg in node.args:
         if type(arg) is Const:
             continue
@@ -159,6 +149,23 @@ def _check_node(node, leaves, nodes, all_names, broken, problems) -> bool:
             hint = did_you_mean(arg.name, all_names) \
                 if len(problems) * len(all_names) < _HINT_WORK else ""
             problems.append(Problem(f"unknown name '{arg.name}'{hint}", arg.path))
+    return ok
+
+
+def _check_attrs(node, op, problems) -> bool:
+    ok = True
+    written = dict(node.attrs)
+    for key in written:
+        if key not in op.attrs:
+            takes = (f"it takes {', '.join(op.attrs)}" if op.attrs else "it takes none")
+            problems.append(Problem(f"{node.op} takes no attribute '{key}' ({takes})",
+                                    node.path + (key,), at_key=True))
+            ok = False
+    for key, default in op.attrs.items():
+        if default is REQUIRED and key not in written:
+            problems.append(Problem(f"{node.op} needs the attribute '{key}'", node.path,
+                                    at_key=True))
+            ok = False
     return ok
 
 
@@ -285,19 +292,17 @@ def _shape_path(spec, path):
 
 def estimate_bytes(types, kinds, backward: bool) -> Tuple[int, int]:
     """(bytes, slot of the largest value): values of every slot, plus a gradient for every param
-    and node when there is a loss. Exact integers: a shape of [10**10, 10**10] must not wrap."""
-    total, largest, largest_size = 0, 0, -1
-    sizes = {}
-    for slot, (t, kind) in enumerate(zip(types, kinds)):
+    and node when there is a loss. Exact integers: a shape of [10**10, 10**10] must not wrap.
+    Slots are counted by (type, kind) first: a large graph has many slots and few types."""
+    total, largest, largest_size = 0, None, -1
+    for (t, kind), count in collections.Counter(zip(types, kinds)).items():
         if t.dtype is None:
             continue
-        size = sizes.get(t)
-        if size is None:
-            size = sizes[t] = math.prod(t.shape) * t.dtype.itemsize
+        size = math.prod(t.shape) * t.dtype.itemsize
         if size > largest_size:
-            largest, largest_size = slot, size
-        total += size * (2 if backward and (kind == "node" or kind == "param") else 1)
-    return total, largest
+            largest, largest_size = t, size
+        total += count * size * (2 if backward and (kind == "node" or kind == "param") else 1)
+    return total, (0 if largest is None else list(types).index(largest))
 
 
 def default_memory_budget() -> int:
