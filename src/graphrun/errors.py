@@ -8,6 +8,7 @@ The loader, which has no path for a bad byte or a stray tab, reports a position 
 from __future__ import annotations
 
 import difflib
+import functools
 from dataclasses import dataclass
 from typing import Iterable, Optional, Tuple
 
@@ -44,10 +45,15 @@ class NumericError(GraphError):
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """A "; did you mean 'x'?" suffix when a close match exists (ignoring case), else ''."""
+    return _did_you_mean(str(word), tuple(sorted(set(map(str, choices)))))
+
+
+@functools.lru_cache(maxsize=256)  # a file may misspell the same key a thousand times
+def _did_you_mean(word: str, choices: tuple) -> str:
     by_lower = {}
-    for choice in sorted(set(choices)):
-        by_lower.setdefault(str(choice).lower(), choice)
-    match = difflib.get_close_matches(str(word).lower(), by_lower, n=1, cutoff=0.6)
+    for choice in choices:
+        by_lower.setdefault(choice.lower(), choice)
+    match = difflib.get_close_matches(word.lower(), by_lower, n=1, cutoff=0.6)
     return f"; did you mean '{by_lower[match[0]]}'?" if match else ""
 
 

@@ -199,10 +199,12 @@ def _explain(error) -> list:
     if keyword == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
         extra = [k for k in value if k not in error.schema.get("properties", {})]
-        return [Problem(f"unknown key '{k}' in {_where(path) if path else 'the graph'}"
-                        f"{did_you_mean(k, allowed)}" + (f" (expected one of: {', '.join(allowed)})"
-                                                         if not did_you_mean(k, allowed) else ""),
-                        path + (k,), at_key=True) for k in extra]
+        problems = []
+        for k in extra:
+            hint = did_you_mean(k, allowed) or f" (expected one of: {', '.join(allowed)})"
+            problems.append(Problem(f"unknown key '{k}' in {_where(path)}{hint}", path + (k,),
+                                    at_key=True))
+        return problems
     if keyword == "required":
         known = error.schema.get("properties", {})
         unknown = [k for k in value if k not in known]
