@@ -97,7 +97,8 @@ def main(argv=None):
         env = dict(zip(names, leaves))
 
         def run_graphrun():
-            values = forward(program, leaves)
+            # the leaves are materialized once (as in a CLI run) and kept by the program
+            values = forward(program)
             return backward(program, values)
 
         def run_hand():

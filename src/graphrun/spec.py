@@ -52,12 +52,22 @@ class LeafSpec:
     file: Optional[Tuple[str, Optional[str]]] = None  # (absolute path, npz key)
 
     def materialize(self) -> np.ndarray:
-        """The leaf's array, allocated now: the memory budget has been checked by this time."""
-        if self.literal is not None:
-            return self.literal
-        if self.init is not None:
-            return _generate(self.type, *self.init)
-        return _read_array(self.file[0], self.file[1]).astype(self.type.dtype, copy=False)
+        """The leaf's array, allocated on first use (the memory budget has been checked by then)
+        and kept: every run of the program reads the same values, and nothing writes to them."""
+        array = self.__dict__.get("_array")
+        if array is None:
+            if self.literal is not None:
+                array = self.literal
+            elif self.init is not None:
+                array = _generate(self.type, *self.init)
+                if not np.isfinite(array).all():  # e.g. fill: 1e300 as float32
+                    raise GraphError([Problem(
+                        f"init: {self.init[0]} gives values that are not finite in "
+                        f"{self.type.dtype}; choose smaller numbers", self.path)])
+            else:
+                array = _read_array(self.file[0], self.file[1]).astype(self.type.dtype, copy=False)
+            self.__dict__["_array"] = array
+        return array
 
 
 @dataclass(frozen=True)
@@ -250,10 +260,6 @@ def _generate(type_: Type, init, seed, options) -> np.ndarray:
     else:
         out = np.random.default_rng(seed).uniform(o.get("low", 0.0), o.get("high", 1.0), shape)
     return out.astype(type_.dtype, copy=False)
-
-
-_FILE_DTYPES = {"f": ("float64", "float32"), "i": ("int64", "int32", "int16", "int8"),
-                "u": ("uint8", "uint16", "uint32")}
 
 
 def _file_leaf(name, kind, value, path, base, problems) -> Optional[LeafSpec]:
