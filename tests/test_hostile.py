@@ -94,6 +94,11 @@ EXPECTED = {
     "init_wrong_option.yaml": (3, 33, ["'fill'", "init: full", "init: normal"]),
     "missing_npy_file.yaml": (3, 13, ["no such file", "no-such-array.npy"]),
     "keepdims_not_bool.yaml": (5, 37, ["true or false", "'yes'"]),
+    "tolerance_and_name.yaml": (2, 19, ["expected a number >= 0", "-1"]),
+    "version_as_string.yaml": (1, 11, ["expected 1", "string '1'"]),
+    "seed_negative.yaml": (2, 46, ["expected an integer >= 0", "-1"]),
+    "number_as_name.yaml": (4, 3, ["bad name '1'"]),
+    "arg_is_boolean.yaml": (4, 26, ["expected a name or a number", "boolean true"]),
     # the graph
     "unknown_op.yaml": (4, 11, ["unknown op 'mull'", "did you mean 'mul'"]),
     "unknown_name.yaml": (4, 23, ["unknown name 'wieght'", "did you mean 'weight'"]),
@@ -101,6 +106,7 @@ EXPECTED = {
     "cycle.yaml": (3, 3, ["cycle: a -> b -> c -> a"]),
     "self_loop.yaml": (4, 26, ["'a'", "self-loop"]),
     "arity.yaml": (4, 22, ["add takes 2 arguments", "found 1"]),
+    "concat_no_args.yaml": (3, 25, ["concat takes at least 1 argument", "found 0"]),
     "unknown_attribute.yaml": (4, 27, ["neg takes no attribute 'axis'"]),
     "missing_attribute.yaml": (5, 3, ["reshape needs the attribute 'shape'"]),
     "broadcast_mismatch.yaml": (6, 11, ["node 'u'", "broadcast", "(2,)", "(3,)"]),
@@ -121,6 +127,8 @@ EXPECTED = {
     "sqrt_zero_backward.yaml": (5, 6, ["node 'u' (sqrt)", "backward", "inf", "index [1]"]),
     "exp_overflow.yaml": (5, 6, ["node 'u' (exp)", "forward", "inf"]),
     "divide_by_zero.yaml": (5, 6, ["node 'u' (div)", "forward", "inf"]),
+    "pow_nan.yaml": (4, 6, ["node 'u' (pow)", "forward", "nan"]),
+    "label_out_of_range.yaml": (2, 13, ["node 'u' (cross_entropy)", "label 5", "0..1"]),
 }
 
 
@@ -261,6 +269,15 @@ def test_problems_found_while_reading_do_not_hide_the_others(outcomes):
         "5:3: error: duplicate key 'u' (first defined at line 4)",
         "7:27: error: number 1e999 overflows float64",
     ]  # nothing about 'v' using 'b', or the loss 't': their own problems are reported
+
+
+def test_a_schema_error_outside_the_graph_does_not_hide_graph_errors(outcomes):
+    result = outcomes["tolerance_and_name.yaml"]
+    assert [line[len(result.graph) + 1:] for line in result.stderr.splitlines()] == [
+        "2:19: error: expected a number >= 0; found integer -1",
+        "2:23: error: unknown key 'foo' in 'tolerance' (expected one of: atol, rtol)",
+        "5:23: error: unknown name 'ww'; did you mean 'w'?",
+    ]
 
 
 def test_cycle_notes_name_every_node_with_its_line(outcomes):

@@ -193,6 +193,13 @@ def _explain(error) -> list:
         # report the most specific failure underneath, preferring a branch whose type the value
         # has ('my-w' in args is a bad name, not "expected a number")
         typed = [e for e in error.context if e.validator != "type"]
+        if not typed and keyword in ("anyOf", "oneOf"):  # no branch takes this type at all
+            wanted = [e.validator_value for e in error.context]
+            names = ["a name" if e.schema.get("pattern", "").startswith("^[A-Za-z_]") else
+                     _expected_types(e.validator_value) for e in error.context]
+            if all(isinstance(w, str) for w in wanted):
+                return [Problem(f"expected {' or '.join(dict.fromkeys(names))}; found "
+                                f"{describe(value)}", path)]
         best = jsonschema.exceptions.best_match(typed or error.context)
         return _explain(best)
 
@@ -239,7 +246,9 @@ def _explain(error) -> list:
         return [Problem(f"unknown {what} '{value}'{hint}"
                         + ("" if hint else f" (expected one of: {', '.join(choices)})"), path)]
     if keyword == "minimum":
-        return [Problem(f"expected a number >= {error.validator_value}; found {describe(value)}", path)]
+        what = "an integer" if error.schema.get("type") == "integer" else "a number"
+        return [Problem(f"expected {what} >= {error.validator_value}; found {describe(value)}",
+                        path)]
     if keyword == "minItems":
         return [Problem("expected a non-empty list; found an empty list", path)]
     return [Problem(f"{error.message}", path)]
