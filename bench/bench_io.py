@@ -16,7 +16,7 @@ import tempfile
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from bench_cli import STAGES, run_once  # noqa: E402
+from bench_frontend import STAGES, run_once  # noqa: E402
 from common import table  # noqa: E402
 
 import subprocess  # noqa: E402
@@ -44,11 +44,11 @@ def main(argv=None):
                                   capture_output=True, text=True)
             diffs.append(time.perf_counter() - start)
             assert proc.returncode == 0, proc.stdout + proc.stderr
-        stages = {k: statistics.median(r[1].get(k, 0.0) for r in runs) for k in STAGES}
+        stages = {k: statistics.median(r.get(k, 0.0) for r in runs) for k in STAGES}
         sidecars = sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in os.walk(folder)
                        for f in fs if f.endswith(".npy") and f != "x.npy")
         print(table([[f"{args.elements:,} elements in and out",
-                      f"{statistics.median(r[0] for r in runs):.2f} s",
+                      f"{statistics.median(r['wall'] for r in runs):.2f} s",
                       *(f"{stages[k]:.3f}" for k in STAGES),
                       f"{os.path.getsize(out)} B + {sidecars / 2**20:.1f} MiB .npy",
                       f"{statistics.median(diffs):.2f} s"]],

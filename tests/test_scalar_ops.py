@@ -7,7 +7,7 @@ import pytest
 
 from conftest import compile_text
 from graphrun import NumericError
-from graphrun.executor import backward, forward, plan_for, run
+from graphrun.executor import backward, forward, run, scalar_plan_for
 from graphrun.ops import OPS
 from graphrun.scalar_ops import SCALAR_OPS
 
@@ -68,7 +68,7 @@ loss: L
 
 def test_a_scalar_program_runs_on_the_scalar_path_and_matches_numpy():
     program = compile_text(SCALAR_GRAPH).program
-    assert plan_for(program).scalar_forward is not None
+    assert scalar_plan_for(program) is not None
     fast = run(program)
     # check_finite=False takes the numpy path throughout: the reference
     values = forward(program, check_finite=False)
@@ -91,7 +91,7 @@ nodes:
   s: {op: sum, args: [w]}
 loss: s
 """).program
-    assert plan_for(program).scalar_forward is None
+    assert scalar_plan_for(program) is None
 
 
 @pytest.mark.parametrize("body,expected", [

@@ -47,9 +47,17 @@ class Plan:
     forward: tuple  # per step, program order: (forward fn, out slot, arg slots, attrs dict, step)
     backward: tuple  # per step, reversed: (out, arg slots, attrs, ((vjp, slot, shape), ...), step)
     differentiable: tuple  # slot -> True for params and nodes
-    # the same program on Python floats (scalar_ops), when every value is a float64 scalar:
-    scalar_forward: Optional[tuple] = None  # (fn, out, a0, a1) with a1 = -1 for one argument
-    scalar_backward: Optional[tuple] = None  # (out, a0, a1, vjp0 or None, vjp1 or None)
+
+
+@dataclass(frozen=True)
+class ScalarPlan:
+    """The same program on Python floats (scalar_ops), for a program of float64 scalars only."""
+
+    forward: tuple  # per step: (fn, out, a0, a1) with a1 = -1 for one argument
+    backward: tuple  # per step, reversed: (out, a0, a1, vjp0 or None, vjp1 or None)
+
+
+_NO_ATTRS: dict = {}  # shared by every step without attributes; never written to
 
 
 def plan_for(program: Program) -> Plan:
@@ -60,39 +68,55 @@ def plan_for(program: Program) -> Plan:
     return plan
 
 
+def scalar_plan_for(program: Program) -> Optional[ScalarPlan]:
+    """The program's Python-float plan, or None unless every value is a float64 scalar and every
+    op has a twin in scalar_ops. Compiled on first use and kept, like plan_for."""
+    if "_scalar_plan" not in program.__dict__:
+        program.__dict__["_scalar_plan"] = _compile_scalar(program)
+    return program.__dict__["_scalar_plan"]
+
+
+def _differentiable(program: Program) -> tuple:
+    return tuple(kind == "param" or kind == "node" for kind in program.kinds)
+
+
 def _compile(program: Program) -> Plan:
-    differentiable = tuple(kind in ("param", "node") for kind in program.kinds)
+    differentiable = _differentiable(program)
+    types = program.types
     fsteps, bsteps = [], []
     for step in program.steps:
-        attrs = dict(step.attrs)
-        fsteps.append((step.op.forward, step.out, step.args, attrs, step))
-        targets = tuple((step.op.vjp(i), slot, program.types[slot].shape)
-                        for i, slot in enumerate(step.args)
-                        if differentiable[slot] and step.op.vjp(i) is not None)
-        bsteps.append((step.out, step.args, attrs, targets, step))
+        op = step.op
+        attrs = dict(step.attrs) if step.attrs else _NO_ATTRS
+        fsteps.append((op.forward, step.out, step.args, attrs, step))
+        targets = []
+        for i, slot in enumerate(step.args):
+            if differentiable[slot]:
+                vjp = op.vjp(i)
+                if vjp is not None:
+                    targets.append((vjp, slot, types[slot].shape))
+        bsteps.append((step.out, step.args, attrs, tuple(targets), step))
     bsteps.reverse()
-    scalar = _compile_scalar(program, differentiable)
-    return Plan(tuple(fsteps), tuple(bsteps), differentiable, *scalar)
+    return Plan(tuple(fsteps), tuple(bsteps), differentiable)
 
 
-def _compile_scalar(program, differentiable):
-    """The Python-float twin of the plan, or (None, None) unless every value is a float64 scalar
-    and every op has a twin in scalar_ops (all of which take one or two arguments)."""
+def _compile_scalar(program: Program) -> Optional[ScalarPlan]:
     f64 = np.dtype("float64")
-    if any(t.shape != () or t.dtype not in (f64, None) for t in program.types):
-        return None, None
-    if any(twin(s.op) is None or s.attrs for s in program.steps):
-        return None, None
+    for t in program.types:
+        if t.shape or (t.dtype is not None and t.dtype != f64):
+            return None
+    differentiable = _differentiable(program)
     fsteps, bsteps = [], []
     for s in program.steps:
-        fn, *vjps = twin(s.op)
+        pair = twin(s.op)
+        if pair is None or s.attrs:
+            return None
+        fn, *vjps = pair
         a0, a1 = (s.args + (-1,))[:2]
         fsteps.append((fn, s.out, a0, a1))
-        v0 = vjps[0] if differentiable[a0] else None
-        v1 = vjps[1] if a1 >= 0 and differentiable[a1] else None
-        bsteps.append((s.out, a0, a1, v0, v1))
+        bsteps.append((s.out, a0, a1, vjps[0] if differentiable[a0] else None,
+                       vjps[1] if a1 >= 0 and differentiable[a1] else None))
     bsteps.reverse()
-    return tuple(fsteps), tuple(bsteps)
+    return ScalarPlan(tuple(fsteps), tuple(bsteps))
 
 
 def _initial_values(program: Program, leaf_values) -> list:
@@ -119,13 +143,13 @@ def forward(program: Program, leaf_values: Optional[Sequence] = None, *,
     values = _initial_values(program, leaf_values)
     if check_finite:
         _check_leaves(program, values, leaf_values is not None)
-    plan = plan_for(program)
-    if plan.scalar_forward is not None and check_finite:
-        floats = _scalar_forward(plan, values)
+    scalar = scalar_plan_for(program) if check_finite else None
+    if scalar is not None:
+        floats = _scalar_forward(scalar, values)
         if floats is not None:
             return list(map(np.float64, floats))
     with np.errstate(all="ignore"):
-        for fn, out, args, attrs, step in plan.forward:
+        for fn, out, args, attrs, step in plan_for(program).forward:
             try:
                 values[out] = fn(*[values[a] for a in args], **attrs)
             except OpError as e:
@@ -139,11 +163,12 @@ def forward(program: Program, leaf_values: Optional[Sequence] = None, *,
 
 def backward(program: Program, values: Sequence, *, check_finite: bool = True) -> list:
     """d loss / d slot for every param and node, by the chain rule in reverse program order."""
-    plan = plan_for(program)
-    if plan.scalar_backward is not None and check_finite:
-        grads = _scalar_backward(program, plan, [v if v is None else float(v) for v in values])
+    scalar = scalar_plan_for(program) if check_finite else None
+    if scalar is not None:
+        grads = _scalar_backward(program, scalar, [v if v is None else float(v) for v in values])
         if grads is not None:
             return [g if g is None else np.float64(g) for g in grads]
+    plan = plan_for(program)
     n = len(program.names)
     cts: List = [None] * n
     loss = program.loss
@@ -206,16 +231,16 @@ def run(program: Program, *, check_finite: bool = True,
     An all-scalar float64 program runs on Python floats end to end, and its Results hold Python
     floats (0-d values all the same: use np.asarray or np.shape, not .shape, on any value)."""
     timings = {} if timings is None else timings
-    plan = plan_for(program)
-    start = time.perf_counter()
-    if plan.scalar_forward is not None and check_finite:
+    start = time.perf_counter()  # compiling the plan counts as forward
+    scalar = scalar_plan_for(program) if check_finite else None
+    if scalar is not None:
         values = _initial_values(program, None)
         _check_leaves(program, values, False)
-        floats = _scalar_forward(plan, values)
+        floats = _scalar_forward(scalar, values)
         if floats is not None:
             timings["forward"] = time.perf_counter() - start
             start = time.perf_counter()
-            cts = None if program.loss is None else _scalar_backward(program, plan, floats)
+            cts = None if program.loss is None else _scalar_backward(program, scalar, floats)
             timings["backward"] = time.perf_counter() - start
             if program.loss is None or cts is not None:
                 return Results(program, tuple(floats), None if cts is None else tuple(cts))
@@ -237,25 +262,25 @@ def _finite(x) -> bool:
     return math.isfinite(x)
 
 
-def _scalar_forward(plan: Plan, values) -> Optional[list]:
+def _scalar_forward(plan: ScalarPlan, values) -> Optional[list]:
     """Forward on Python floats; None when math raised or a value is not finite, so that the numpy
     path (the reference) runs instead and reports."""
     floats = [v if v is None else float(v) for v in values]  # node slots are still None
     try:
-        for fn, out, a0, a1 in plan.scalar_forward:
+        for fn, out, a0, a1 in plan.forward:
             floats[out] = fn(floats[a0]) if a1 < 0 else fn(floats[a0], floats[a1])
     except (ArithmeticError, ValueError):
         return None
     return floats if math.isfinite(sum(floats)) else None
 
 
-def _scalar_backward(program: Program, plan: Plan, floats) -> Optional[list]:
+def _scalar_backward(program: Program, plan: ScalarPlan, floats) -> Optional[list]:
     """Backward on Python floats: d loss / d slot for params and nodes (0.0 where the loss does not
     depend on it), None for other slots; None as a whole when the numpy path must run instead."""
     cts: List = [None] * len(floats)
     cts[program.loss] = 1.0
     try:
-        for out, a0, a1, v0, v1 in plan.scalar_backward:
+        for out, a0, a1, v0, v1 in plan.backward:
             g = cts[out]
             if g is None:
                 continue
@@ -280,7 +305,8 @@ def _scalar_backward(program: Program, plan: Plan, floats) -> Optional[list]:
         return None
     if not math.isfinite(sum(c for c in cts if c is not None)):
         return None
-    return [(0.0 if c is None else c) if d else None for c, d in zip(cts, plan.differentiable)]
+    return [(0.0 if c is None else c) if kind == "param" or kind == "node" else None
+            for c, kind in zip(cts, program.kinds)]
 
 
 def _check_finite(program, slot, value, stage, step):

@@ -23,7 +23,7 @@ from typing import Optional, Tuple
 import numpy as np
 
 from .errors import GraphError, Problem
-from .executor import backward, forward, plan_for, unbroadcast
+from .executor import backward, forward, scalar_plan_for, unbroadcast
 from .explain import reaches_loss
 from .graph import Program
 from .ops import Type, shape_str
@@ -265,7 +265,7 @@ def _vjps_to_check(step, i, args, ans, g, on_twins):
 
 def runs_on_scalar_twins(program) -> bool:
     """Whether the executor runs this program on scalar_ops (its plan decides)."""
-    return plan_for(program).scalar_forward is not None
+    return scalar_plan_for(program) is not None
 
 
 def _worst_element(step, args, attrs, i, g, analytic, eps, rtol, atol, max_elements, rng):

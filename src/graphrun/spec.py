@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import zipfile
 from dataclasses import dataclass
-from typing import Optional, Tuple, Union
+from typing import NamedTuple, Optional, Tuple, Union
 
 import numpy as np
 
@@ -26,14 +26,20 @@ INIT_KEYS = {"zeros": (), "ones": (), "full": ("fill",), "normal": ("mean", "std
              "uniform": ("low", "high")}
 
 
-@dataclass(frozen=True)
-class Ref:
+# NamedTuples rather than frozen dataclasses for the specs made once per argument and per node:
+# as immutable, and several times cheaper to create 100,000 of
+
+
+class Ref(NamedTuple):
+    """An argument naming a leaf or a node."""
+
     name: str
     path: tuple
 
 
-@dataclass(frozen=True)
-class Const:
+class Const(NamedTuple):
+    """A number literal argument."""
+
     value: float
     path: tuple
 
@@ -70,8 +76,7 @@ class LeafSpec:
         return array
 
 
-@dataclass(frozen=True)
-class NodeSpec:
+class NodeSpec(NamedTuple):
     name: str
     op: str
     args: Tuple[Arg, ...]
@@ -107,9 +112,10 @@ def build_spec(data: dict, filename: str) -> GraphSpec:
         path = ("nodes", name)
         if not _check_unique(name, path, defined, problems):
             continue
-        args = tuple(Ref(a, path + ("args", i)) if isinstance(a, str) else
-                     Const(float(a), path + ("args", i)) for i, a in enumerate(body["args"]))
-        attrs = tuple((k, _freeze(body[k])) for k in ATTRS if k in body)
+        args = tuple([Ref(a, (*path, "args", i)) if type(a) is str else
+                      Const(float(a), (*path, "args", i)) for i, a in enumerate(body["args"])])
+        attrs = tuple([(k, _freeze(body[k])) for k in ATTRS if k in body]) \
+            if len(body) > 2 else ()  # op and args are always there
         nodes.append(NodeSpec(name, body["op"], args, attrs, path))
     if problems:
         raise GraphError(problems)
@@ -138,7 +144,12 @@ def _check_unique(name, path, defined, problems) -> bool:
     return False
 
 
+_SCALAR = Type((), DTYPES["float64"])
+
+
 def _leaf(name, kind, value, path, base, problems) -> Optional[LeafSpec]:
+    if type(value) is float or type(value) is int:  # the common case in scalar graphs, fast
+        return LeafSpec(name, kind, _SCALAR, path, literal=np.array(float(value)))
     if isinstance(value, dict):
         if "init" in value:
             return _init_leaf(name, kind, value, path, problems)
