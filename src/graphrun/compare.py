@@ -128,7 +128,7 @@ def _compare_entry(name, e, g, tolerance) -> Optional[dict]:
         score = np.where(bad, np.nan_to_num(score, nan=np.inf, posinf=np.inf), -1.0)
         flat = int(np.argmax(score))
         index = tuple(int(i) for i in np.unravel_index(flat, a.shape)) if a.ndim else ()
-        ea, ga = a.reshape(-1)[flat], b.reshape(-1)[flat]
+        ea = a.reshape(-1)[flat]
         abs_error = float(diff.reshape(-1)[flat])
         abs_error = np.inf if np.isnan(abs_error) else abs_error
         rel_error = float(abs_error / abs(ea)) if ea != 0 else (0.0 if abs_error == 0 else np.inf)

@@ -132,7 +132,9 @@ def load_file(filename: str) -> Document:
     return load_bytes(raw, filename)
 
 
-def load_bytes(raw: bytes, filename: str = "<string>") -> Document:
+def load_bytes(raw: bytes, filename: str = "<string>", *, nonfinite: bool = False) -> Document:
+    """Load YAML text with the discipline above. `nonfinite` lets .nan and .inf through as
+    floats: results files may hold them (run --allow-nonfinite); graph files never do."""
     if len(raw) > MAX_BYTES:
         raise GraphError([Problem(f"file is larger than the {MAX_BYTES // 2**20} MiB limit; "
                                   "keep big tensors in .npy files", pos=(1, 1))])
@@ -140,7 +142,7 @@ def load_bytes(raw: bytes, filename: str = "<string>") -> Document:
     _check_characters(source)
     problems = []
     with gc_paused():
-        source.root = _build(source, problems)
+        source.root = _build(source, problems, nonfinite=nonfinite)
     document = Document(source.root, source)
     if problems:  # duplicate keys and bad literals: the rest of the document can still be checked
         error = GraphError(problems)
@@ -242,7 +244,7 @@ _ALIAS, _DOCUMENT = yaml.AliasEvent, yaml.DocumentStartEvent
 _MAPPING_END, _SEQUENCE_END = yaml.MappingEndEvent, yaml.SequenceEndEvent
 
 
-def _build(source: SourceMap, problems: list, end=None):
+def _build(source: SourceMap, problems: list, end=None, nonfinite=False):
     """Build the document from parser events with an explicit stack (no recursion). This loop
     runs once per event (a million for a 100,000-node file), so the open collection's state is
     kept in local variables."""
@@ -288,10 +290,13 @@ def _build(source: SourceMap, problems: list, end=None):
                         try:
                             value = resolve_plain(text)
                         except ValueError as e:
-                            problems.append(Problem(
-                                str(e), _path_here(stack, container, keys, pending),
-                                pos=source.position(offset)))
                             value = None
+                            if nonfinite and _NONFINITE.match(text):
+                                value = float(text.replace(".", "", 1))  # "-.inf" -> -inf
+                            else:
+                                problems.append(Problem(
+                                    str(e), _path_here(stack, container, keys, pending),
+                                    pos=source.position(offset)))
                     else:  # a plain name, the most common scalar
                         value = text
                 elif keys is not None and pending is _NO_KEY:
@@ -354,7 +359,7 @@ def _build(source: SourceMap, problems: list, end=None):
         # on every parser.
         if end is None:
             problems.clear()
-            _build(source, problems, end=too_deep)
+            _build(source, problems, end=too_deep, nonfinite=nonfinite)
         raise GraphError([Problem(f"nesting is deeper than {MAX_DEPTH} levels",
                                   pos=source.position(too_deep))])
     if problems and type(root) is not dict:
