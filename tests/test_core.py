@@ -165,3 +165,15 @@ nodes:
 loss: h
 """)
     assert "exactly one element" in str(e.value)
+
+
+def test_unbroadcast_sums_what_broadcasting_added_and_refuses_anything_else():
+    from graphrun.executor import unbroadcast
+
+    g = unbroadcast(np.ones((4, 2, 3)), (2, 1))
+    assert g.shape == (2, 1) and g.ravel().tolist() == [12.0, 12.0]
+    assert unbroadcast(np.arange(6.0).reshape(2, 3), ()).item() == 15.0
+    with pytest.raises(AssertionError):  # a transposed cotangent is a bug, never reshaped away
+        unbroadcast(np.ones((3, 2)), (2, 3))
+    with pytest.raises(AssertionError):
+        unbroadcast(np.ones(3), (2, 3))

@@ -32,11 +32,21 @@ class Results:
 
 def unbroadcast(g, shape):
     """Sum a cotangent back to its argument's shape: over the leading axes broadcasting added, and
-    over the axes where the argument had size 1. The one place broadcasting is undone."""
+    over the axes where the argument had size 1. The one place broadcasting is undone; it also
+    asserts that a VJP gave a shape that broadcasting explains (anything else is a bug in a rule,
+    never silently reshaped)."""
+    g = np.asarray(g)
     extra = g.ndim - len(shape)
-    axes = tuple(range(extra)) + tuple(i + extra for i, d in enumerate(shape)
-                                       if d == 1 and g.shape[i + extra] != 1)
-    return np.sum(g, axis=axes).reshape(shape)
+    if extra > 0:
+        g = np.sum(g, axis=tuple(range(extra)))
+    if extra >= 0:
+        axes = tuple(i for i, d in enumerate(shape) if d == 1 and g.shape[i] != 1)
+        if axes:
+            g = np.sum(g, axis=axes, keepdims=True)
+    if g.shape != tuple(shape):
+        raise AssertionError(f"a VJP gave a cotangent that broadcasting does not explain for an "
+                             f"argument of shape {tuple(shape)}")
+    return g
 
 
 @dataclass(frozen=True)
