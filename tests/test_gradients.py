@@ -141,9 +141,9 @@ def _draw(rng, shape, domain):
 
 
 def _cases():
-    for name in sorted(CASES):
-        for i, case in enumerate(CASES[name]):
-            yield pytest.param(name, case, id=f"{name}-{i}-{case['shapes']}-{case.get('attrs', {})}")
+    """Every case of every op, as a list (parametrize refuses a one-shot generator)."""
+    return [pytest.param(name, case, id=f"{name}-{i}-{case['shapes']}-{case.get('attrs', {})}")
+            for name in sorted(CASES) for i, case in enumerate(CASES[name])]
 
 
 def _numeric_vjp(f, args, i, g, eps=1e-6):

@@ -232,6 +232,14 @@ def test_the_fast_path_changes_no_problem(monkeypatch, name, data):
     assert fast == schema.check(data)
 
 
+def test_schema_problems_come_in_document_order():
+    # jsonschema visits a section's entries in set order (it changes with PYTHONHASHSEED); twenty
+    # misspelt ops would come back in document order by chance once in 20! runs
+    names = [f"n{i:02}" for i in range(20)][::-1]
+    data = {"graphrun": 1, "nodes": {name: {"op": "mull", "args": [1]} for name in names}}
+    assert [p.path[1] for p in schema.check(data)] == names
+
+
 def test_jsonschema_is_still_the_judge_of_what_the_fast_path_does_not_prove():
     data = {"graphrun": 1, "nodes": {"u": {"op": "neg", "args": ["w"], "axis": "0"}}}
     assert [p.path for p in schema.check(data)] == [("nodes", "u", "axis")]
