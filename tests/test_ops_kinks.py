@@ -299,3 +299,64 @@ def test_tanh_is_correctly_rounded_so_its_gradient_agrees_with_pytorch():
     np.testing.assert_array_equal(g["x"], 1 - v["t"] * v["t"])
     s, gs = _run("  x: 11.3\n", "  t: {op: tanh, args: [x]}\n", "t")  # the scalar path too
     assert float(s["t"]) == _tanh_correctly_rounded(11.3)
+
+
+# Op.flows: the executor skips the finite check of a value whose every use is by such an op, and of
+# the cotangent of such an op's node, trusting a later check to see the nan or inf. Prove the claim.
+FLOWS_SHAPES = {"matmul": [((2, 3), (3, 4)), ((3,), (3, 2)), ((2, 3), (3,)), ((5, 2, 3), (3, 4))],
+                "transpose": [((2, 3),)], "reshape": [((2, 3),)], "neg": [((2, 3),)],
+                "sum": [((2, 3),)], "mean": [((2, 3),)]}
+FLOWS_ATTRS = {"reshape": {"shape": (3, 2)}}
+
+
+def _flows_cases():
+    from graphrun.ops import OPS
+    for name, op in sorted(OPS.items()):
+        if not op.flows:
+            continue
+        shapes = FLOWS_SHAPES.get(name, [((2, 3), (2, 3)), ((2, 1), (1, 3)), ((), (2, 3))])
+        for arg_shapes in shapes:
+            for bad in (np.inf, -np.inf, np.nan):
+                yield pytest.param(name, arg_shapes, bad, id=f"{name}-{arg_shapes}-{bad}")
+
+
+def test_every_op_that_claims_flows_is_covered():
+    from graphrun.ops import OPS
+    assert {n for n, op in OPS.items() if op.flows} <= {c.values[0] for c in _flows_cases()}
+
+
+@pytest.mark.parametrize("name,shapes,bad", list(_flows_cases()))
+def test_nonfinite_flows_through_ops_that_claim_it(name, shapes, bad):
+    from graphrun.executor import unbroadcast
+    from graphrun.ops import OPS
+    op, attrs = OPS[name], FLOWS_ATTRS.get(name, {})
+    rng = np.random.default_rng(0)
+    # zeros included: inf * 0 must still come out non-finite
+    args = [np.where(rng.random(s) < 0.3, 0.0, rng.uniform(-2, 2, s)) for s in shapes]
+    ans = op.forward(*args, **attrs)
+    with np.errstate(all="ignore"):
+        for i in range(len(args)):  # nan or inf in any argument reaches the result
+            poisoned = [a.copy() for a in args]
+            poisoned[i].reshape(-1)[-1] = bad
+            assert not np.isfinite(op.forward(*poisoned, **attrs)).all(), (name, i)
+        g = rng.uniform(-1, 1, np.shape(ans))
+        g = np.where(rng.random(np.shape(ans)) < 0.3, 0.0, g)
+        g.reshape(-1)[0] = bad
+        for i in range(len(args)):  # nan or inf in g reaches every argument's cotangent
+            c = np.asarray(op.vjp(i)(g, ans, *args, **attrs))
+            assert not np.isfinite(unbroadcast(c, np.shape(args[i]))).all(), (name, i)
+
+
+def test_a_skipped_check_still_names_the_first_bad_node():
+    from graphrun import NumericError
+    # y overflows; its only use (add) lets inf flow, so only L is checked in the fast path, and
+    # the error path must still name y
+    with pytest.raises(NumericError) as e:
+        _run("  x: [1.0e200, 2.0]\n", "  y: {op: mul, args: [x, x]}\n"
+             "  z: {op: add, args: [y, 1.0]}\n  L: {op: sum, args: [z]}\n", "L")
+    assert "node 'y' (mul): forward produced inf at index [0]" in str(e.value)
+    # backward: sqrt's VJP at 0 is inf, reaching the param's gradient through mul and sum
+    with pytest.raises(NumericError) as e:
+        _run("  w: [0.0, 1.0]\n", "  r: {op: sqrt, args: [w]}\n"
+             "  m: {op: mul, args: [r, 2.0]}\n  L: {op: sum, args: [m]}\n", "L")
+    assert "node 'r' (sqrt): backward produced inf" in str(e.value)

@@ -54,8 +54,10 @@ class Plan:
     """A program compiled once for running: flat tuples indexed by slot, no names, no dicts to
     look up per step. Reused by run, forward, backward, explain and gradcheck."""
 
-    forward: tuple  # per step, program order: (forward fn, out slot, arg slots, attrs dict, step)
-    backward: tuple  # per step, reversed: (out, arg slots, attrs, ((vjp, slot, shape), ...), step)
+    forward: tuple  # per step, program order: (forward fn, out slot, arg slots, attrs dict, step,
+    #                 check: False when every use of the value lets nan/inf flow on, see Op.flows)
+    backward: tuple  # per step, reversed: (out, arg slots, attrs, ((vjp, slot, shape), ...), step,
+    #                  check: False when the op lets nan/inf in the cotangent flow to an argument's)
     differentiable: tuple  # slot -> True for params and nodes
 
 
@@ -93,18 +95,28 @@ def _differentiable(program: Program) -> tuple:
 def _compile(program: Program) -> Plan:
     differentiable = _differentiable(program)
     types = program.types
+    # A finite check is a pass over memory: skip it where a nan or inf would surely reach a value
+    # that is checked later (the error path then runs again checking everything, to name the
+    # first). A value needs its own check unless it is used, and only by ops that let it flow.
+    needs_check = [True] * len(types)
+    used = [False] * len(types)
+    for step in program.steps:
+        for a in step.args:
+            needs_check[a] = (used[a] and needs_check[a]) or not step.op.flows
+            used[a] = True
     fsteps, bsteps = [], []
     for step in program.steps:
         op = step.op
         attrs = dict(step.attrs) if step.attrs else _NO_ATTRS
-        fsteps.append((op.forward, step.out, step.args, attrs, step))
+        fsteps.append((op.forward, step.out, step.args, attrs, step, needs_check[step.out]))
         targets = []
         for i, slot in enumerate(step.args):
             if differentiable[slot]:
                 vjp = op.vjp(i)
                 if vjp is not None:
                     targets.append((vjp, slot, types[slot].shape))
-        bsteps.append((step.out, step.args, attrs, tuple(targets), step))
+        bsteps.append((step.out, step.args, attrs, tuple(targets), step,
+                       not (op.flows and targets)))
     bsteps.reverse()
     return Plan(tuple(fsteps), tuple(bsteps), differentiable)
 
@@ -148,7 +160,7 @@ def _check_leaves(program: Program, values, given: bool) -> None:
 
 
 def forward(program: Program, leaf_values: Optional[Sequence] = None, *,
-            check_finite: bool = True) -> list:
+            check_finite: bool = True, _every: bool = False) -> list:
     """All slot values. `leaf_values` overrides the leaves (gradcheck perturbs them)."""
     values = _initial_values(program, leaf_values)
     if check_finite:
@@ -159,19 +171,22 @@ def forward(program: Program, leaf_values: Optional[Sequence] = None, *,
         if floats is not None:
             return list(map(np.float64, floats))
     with np.errstate(all="ignore"):
-        for fn, out, args, attrs, step in plan_for(program).forward:
+        for fn, out, args, attrs, step, check in plan_for(program).forward:
             try:
                 values[out] = fn(*[values[a] for a in args], **attrs)
             except OpError as e:
                 path = program.paths[args[e.arg]] if e.arg is not None else step.path
                 raise NumericError([Problem(f"node '{step.name}' ({step.op.name}): {e}", path)]) \
                     from None
-            if check_finite and not _finite(values[out]):
+            if check_finite and (check or _every) and not _finite(values[out]):
+                if not _every:  # again, checking every value, to name the first that went bad
+                    forward(program, leaf_values, _every=True)
                 _check_finite(program, out, values[out], "forward", step)
     return values
 
 
-def backward(program: Program, values: Sequence, *, check_finite: bool = True) -> list:
+def backward(program: Program, values: Sequence, *, check_finite: bool = True,
+             _every: bool = False) -> list:
     """d loss / d slot for every param and node, by the chain rule in reverse program order."""
     scalar = scalar_plan_for(program) if check_finite else None
     if scalar is not None:
@@ -185,12 +200,15 @@ def backward(program: Program, values: Sequence, *, check_finite: bool = True) -
     cts[loss] = np.ones(program.types[loss].shape, program.types[loss].dtype)
     checked = set()  # ids of cotangents already found finite (add's VJP passes g on as it is)
     with np.errstate(all="ignore"):
-        for out, args, attrs, targets, step in plan.backward:
+        for out, args, attrs, targets, step, check in plan.backward:
             g = cts[out]
             if g is None:
                 continue  # the loss does not depend on this node
-            if check_finite and id(g) not in checked:  # complete now: every use has added to it
+            # complete now: every use has added to it
+            if check_finite and (check or _every) and id(g) not in checked:
                 if not _finite(g):
+                    if not _every:  # again, checking every cotangent, to name the first
+                        backward(program, values, _every=True)
                     _blame(program, plan, values, cts, out)
                 checked.add(id(g))
             arg_values = [values[a] for a in args]
@@ -211,6 +229,8 @@ def backward(program: Program, values: Sequence, *, check_finite: bool = True) -
             grads[slot] = np.zeros(t.shape, t.dtype) if g is None else np.asarray(g, t.dtype)
             if check_finite and program.kinds[slot] == "param" and id(g) not in checked \
                     and not _finite(grads[slot]):
+                if not _every:
+                    backward(program, values, _every=True)
                 _blame(program, plan, values, cts, slot)
     return grads
 
@@ -219,7 +239,7 @@ def _blame(program: Program, plan: Plan, values, cts, slot):
     """d loss / d slot is not finite: name the node whose VJP made it so (or the sum of the
     contributions, if each was finite), by recomputing the contributions to it. Error path only."""
     with np.errstate(all="ignore"):
-        for out, args, attrs, targets, step in plan.backward:
+        for out, args, attrs, targets, step, _ in plan.backward:
             g = cts[out]
             if g is None or slot not in args:
                 continue
@@ -265,10 +285,18 @@ def run(program: Program, *, check_finite: bool = True,
 
 
 def _finite(x) -> bool:
-    """True when x holds no nan or inf. One reduction instead of a boolean array: a sum is finite
-    only if every element is (an overflowing sum of finite values is then checked exactly)."""
+    """True when x holds no nan or inf. One reduction instead of a boolean array: x . x (BLAS, the
+    fastest pass over memory numpy has) or a sum is finite only if every element is; when it
+    overflows, the elements are checked one by one."""
     if type(x) is np.ndarray and x.ndim:
-        return x.dtype.kind not in "fc" or math.isfinite(x.sum()) or bool(np.isfinite(x).all())
+        if x.dtype.kind != "f":
+            return True  # integers (labels) have no nan or inf
+        if x.flags.c_contiguous:
+            flat = x.reshape(-1)
+            quick = np.dot(flat, flat)
+        else:  # a broadcast view (sum's VJP): no copy
+            quick = x.sum()
+        return math.isfinite(quick) or bool(np.isfinite(x).all())
     return math.isfinite(x)
 
 

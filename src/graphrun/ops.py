@@ -55,6 +55,10 @@ class Op:
     local: Tuple[str, ...] = ()
     attrs: dict = field(default_factory=dict)
     variadic: bool = False  # any number (>= 1) of arguments; vjps[0](i) makes the i-th VJP
+    # nan or inf always flows through: one in any argument makes the result non-finite, and one
+    # in g makes every VJP's result non-finite. The executor then leaves the check to a later
+    # value (tests/test_ops_kinks.py proves the claim for every op that makes it)
+    flows: bool = False
 
     @property
     def arity(self) -> Optional[int]:
@@ -67,8 +71,9 @@ class Op:
 OPS: dict = {}
 
 
-def _op(name, forward, *vjps, infer, local=(), attrs=None, variadic=False):
-    OPS[name] = Op(name, forward, tuple(vjps), infer, tuple(local), dict(attrs or {}), variadic)
+def _op(name, forward, *vjps, infer, local=(), attrs=None, variadic=False, flows=False):
+    OPS[name] = Op(name, forward, tuple(vjps), infer, tuple(local), dict(attrs or {}), variadic,
+                   flows)
 
 
 def shape_str(shape) -> str:
@@ -418,15 +423,15 @@ def _concat_vjp(i):
 _op("add", np.add,
     lambda g, ans, x, y: g,
     lambda g, ans, x, y: g,
-    infer=_elementwise("add"), local=("1", "1"))
+    infer=_elementwise("add"), local=("1", "1"), flows=True)
 _op("sub", np.subtract,
     lambda g, ans, x, y: g,
     lambda g, ans, x, y: -g,
-    infer=_elementwise("sub"), local=("1", "-1"))
+    infer=_elementwise("sub"), local=("1", "-1"), flows=True)
 _op("mul", np.multiply,
     lambda g, ans, x, y: g * y,
     lambda g, ans, x, y: g * x,
-    infer=_elementwise("mul"), local=("{1}", "{0}"))
+    infer=_elementwise("mul"), local=("{1}", "{0}"), flows=True)
 _op("div", np.divide,
     lambda g, ans, x, y: g / y,
     lambda g, ans, x, y: -g * ((x / y) / y),  # as PyTorch; y * y would overflow sooner
@@ -442,7 +447,8 @@ _op("minimum", np.minimum,
     _extreme_vjp(lambda x, y: y < x),
     infer=_elementwise("minimum"), local=("[{0} < {1}] (0.5 on a tie)", "[{1} < {0}] (0.5 on a tie)"))
 
-_op("neg", np.negative, lambda g, ans, x: -g, infer=_elementwise("neg"), local=("-1",))
+_op("neg", np.negative, lambda g, ans, x: -g, infer=_elementwise("neg"), local=("-1",),
+    flows=True)
 _op("exp", np.exp, lambda g, ans, x: g * ans, infer=_elementwise("exp"), local=("exp({0})",))
 _op("log", np.log, lambda g, ans, x: g / x, infer=_elementwise("log"), local=("1/{0}",))
 _op("sqrt", np.sqrt, lambda g, ans, x: g / (2 * ans), infer=_elementwise("sqrt"),
@@ -464,25 +470,28 @@ _op("softplus", _softplus, _softplus_vjp, infer=_elementwise("softplus"),
     local=("sigmoid({0}) (1 above 20)",))
 
 _op("matmul", np.matmul, _matmul_vjp_a, _matmul_vjp_b, infer=_matmul_infer,
-    local=("{g} @ {1}^T", "{0}^T @ {g}"))
+    local=("{g} @ {1}^T", "{0}^T @ {g}"), flows=True)
 _op("transpose", lambda x, axes=None: np.transpose(x, axes),
     lambda g, ans, x, axes=None:
         np.transpose(g, None if axes is None else np.argsort([a % x.ndim for a in axes])),
-    infer=_transpose_infer, local=("{g} transposed back",), attrs={"axes": None})
+    infer=_transpose_infer, local=("{g} transposed back",), attrs={"axes": None}, flows=True)
 _op("reshape", lambda x, shape: np.reshape(x, shape),
     lambda g, ans, x, shape: np.reshape(g, x.shape),
-    infer=_reshape_infer, local=("{g} reshaped back to the shape of {0}",), attrs={"shape": REQUIRED})
+    infer=_reshape_infer, local=("{g} reshaped back to the shape of {0}",),
+    attrs={"shape": REQUIRED}, flows=True)
 _op("concat", lambda *xs, axis=0: np.concatenate(xs, axis=axis), _concat_vjp,
     infer=_concat_infer, local=("the slice of {g} this argument filled",), attrs={"axis": 0}, variadic=True)
 
 _op("sum", lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims),
     lambda g, ans, x, axis=None, keepdims=False:
         np.broadcast_to(_expand(g, x.ndim, axis, keepdims), x.shape),
-    infer=_reduce_infer("sum"), local=("1",), attrs={"axis": None, "keepdims": False})
+    infer=_reduce_infer("sum"), local=("1",), attrs={"axis": None, "keepdims": False},
+    flows=True)
 _op("mean", lambda x, axis=None, keepdims=False: np.mean(x, axis=axis, keepdims=keepdims),
     lambda g, ans, x, axis=None, keepdims=False:
         np.broadcast_to(_expand(g, x.ndim, axis, keepdims) / _reduced_size(x, axis), x.shape),
-    infer=_reduce_infer("mean"), local=("1/n",), attrs={"axis": None, "keepdims": False})
+    infer=_reduce_infer("mean"), local=("1/n",), attrs={"axis": None, "keepdims": False},
+    flows=True)
 _op("max", lambda x, axis=None, keepdims=False: np.max(x, axis=axis, keepdims=keepdims),
     _max_vjp, infer=_reduce_infer("max"), local=("[{0} == max] / ties",),
     attrs={"axis": None, "keepdims": False})
