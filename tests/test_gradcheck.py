@@ -61,7 +61,7 @@ loss: L
     culprits = [line for line in out.splitlines() if ": error: " in line]
     assert len(culprits) == 1
     assert culprits[0].startswith(f"{graph}:7:")  # the line of node u
-    assert "node 'u' (wrong_mul)" in culprits[0] and "argument 0 ('w')" in culprits[0]
+    assert "node 'u' (wrong_mul)" in culprits[0] and "argument 1 ('w')" in culprits[0]
     numbers = re.search(r"backward (\S+), numeric (\S+) ", culprits[0])
     backward, numeric = float(numbers.group(1)), float(numbers.group(2))
     assert backward == pytest.approx(2 * numeric, rel=1e-6)
@@ -77,7 +77,7 @@ def test_a_vjp_that_raises_is_named(tmp_path, monkeypatch, wrong_mul):
                      "loss: L\n")
     code, out, _ = call("gradcheck", str(graph))
     assert code == 1
-    assert f"{graph}:4:" in out and "the VJP of argument 0 ('w') raised ValueError: no" in out
+    assert f"{graph}:4:" in out and "the VJP of argument 1 ('w') raised ValueError: no" in out
 
 
 def test_a_wrong_scalar_twin_is_named(root, monkeypatch):
@@ -91,7 +91,7 @@ def test_a_wrong_scalar_twin_is_named(root, monkeypatch):
     assert code == 1 and "w (): 1 of 1 DISAGREE; worst w: backward 120.0, numeric 40.0" in out
     culprits = [line for line in out.splitlines() if ": error: " in line]
     assert len(culprits) == 1 and culprits[0].startswith(f"{root}/graphs/simple.yaml:13:")
-    assert "node 'u' (mul): the VJP of argument 0 ('w') in scalar_ops" in culprits[0]
+    assert "node 'u' (mul): the VJP of argument 1 ('w') in scalar_ops" in culprits[0]
 
 
 def test_kinks_are_skipped_and_said_to_be(tmp_path):

@@ -214,6 +214,17 @@ def test_float_file_cannot_become_int64_labels(tmp_path):
     assert ":3:" in err and "would cut off its fractions" in err
 
 
+@pytest.mark.parametrize("data", [np.array(["ab", "c"]), np.array([1 + 2j, 3]),
+                                  np.array([True, False])], ids=["strings", "complex", "bool"])
+def test_a_dtype_never_converts_data_graphrun_does_not_read(tmp_path, data):
+    # with `dtype:` the stored kind is still checked: no crash at run time, no silent loss of
+    # an imaginary part
+    np.save(tmp_path / "d.npy", data)
+    err = error_of(tmp_path, "graphrun: 1\ninputs:\n  d: {file: d.npy, dtype: float64}\n"
+                             "nodes:\n  s: {op: sum, args: [d]}\n")
+    assert ":3:" in err and f"holds {data.dtype} data" in err and "Traceback" not in err
+
+
 # ---------------------------------------------------------------------------------------------
 # int64 only where an op takes it
 

@@ -356,7 +356,7 @@ def _check_finite(program, slot, value, stage, step):
     where = "" if array.ndim == 0 else f" at index {list(int(i) for i in index)}"
     name = program.names[slot]
     if stage == "the value read":
-        message = f"{program.kinds[slot]} '{name}' holds {bad!r}{where}"
+        message = f"{program.kinds[slot]} '{name}' holds {float(bad)!r}{where}"
     elif stage == "forward":
         message = f"node '{name}' ({step.op.name}): forward produced {float(bad)!r}{where}"
     elif step is None:

@@ -345,7 +345,7 @@ def report_text(report: Report) -> str:
                  if failed else "FAILED")
     for c in report.culprits:
         where = f"{report.file}:{c.line}:{c.col}: error: node '{c.node}' ({c.op})"
-        what = f"argument {c.arg} ('{c.arg_name}')"
+        what = f"argument {c.arg + 1} ('{c.arg_name}')"  # counted from 1, as shape errors
         if c.where:
             what += f" in {c.where} (its Python-float twin, used for graphs of scalars)"
         if c.worst is None:

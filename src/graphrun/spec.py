@@ -292,6 +292,10 @@ def _file_leaf(name, kind, value, path, base, problems) -> Optional[LeafSpec]:
     except (OSError, ValueError, zipfile.BadZipFile) as e:
         problems.append(Problem(f"cannot read {rel} as a numpy array file: {e}", where))
         return None
+    if stored.kind not in "fiu" or stored.itemsize > 8:  # strings, bools, complex, float128
+        problems.append(Problem(f"{rel} holds {stored} data; graphrun reads float64, float32 and "
+                                "integer arrays", where))
+        return None
     if "dtype" in value:
         dtype = DTYPES[value["dtype"]]
         if dtype.kind == "i" and stored.kind not in "iu":

@@ -102,7 +102,8 @@ def execute(args, out, err) -> int:
     graphs = graph_files(args.graphs)
     if single:
         target = args.output
-        if target and os.path.isdir(target):
+        if target and (os.path.isdir(target) or target.endswith(("/", os.sep))):
+            # `-o out/` names a folder even before it exists (write_atomic says if it does not)
             target = os.path.join(target, results_name(graphs[0]))
         return _run_one(graphs[0], target, args, out, err)
     targets = [None] * len(graphs)
