@@ -38,18 +38,6 @@ ROUNDING_ULPS = 16  # rounding allowed in each side of a finite difference, in u
 
 FLOAT64 = np.dtype("float64")
 
-# op -> (the kink, in words; a function of the op's arguments whose value changes exactly when a
-# point crosses the kink). An op not listed is smooth wherever it is finite.
-KINKS = {
-    "relu": ("relu at 0", lambda x: np.sign(x)),
-    "abs": ("abs at 0", lambda x: np.sign(x)),
-    "maximum": ("a tie in maximum", lambda x, y: np.sign(np.subtract(x, y))),
-    "minimum": ("a tie in minimum", lambda x, y: np.sign(np.subtract(x, y))),
-    "max": ("a tie in max", lambda x, axis=None, keepdims=False:
-            np.asarray(x) == np.max(x, axis=axis, keepdims=True)),
-}
-
-
 @dataclass(frozen=True)
 class Element:
     """One compared element: where, backward's number and the finite-difference number."""
@@ -171,12 +159,12 @@ def _sample(size, max_elements, rng):
 def kink_steps(program) -> tuple:
     """The steps with a kink that the loss depends on (a kink elsewhere changes nothing)."""
     reaches = reaches_loss(program)
-    return tuple(s for s in program.steps if s.op.name in KINKS and reaches[s.out])
+    return tuple(s for s in program.steps if s.op.kink is not None and reaches[s.out])
 
 
 def _branches(steps, values):
-    """The branch each kink step takes at these values (see KINKS)."""
-    return [KINKS[s.op.name][1](*[values[a] for a in s.args], **dict(s.attrs)) for s in steps]
+    """The branch each kink step takes at these values (see Op.kink)."""
+    return [s.op.kink[1](*[values[a] for a in s.args], **dict(s.attrs)) for s in steps]
 
 
 def _crossed(steps, runs, source) -> str:
@@ -185,7 +173,7 @@ def _crossed(steps, runs, source) -> str:
         first = runs[0][k]
         if any(not np.array_equal(first, run[k]) for run in runs[1:]):
             line, _ = source.locate(step.path)
-            return f"{KINKS[step.op.name][0]} in node '{step.name}' (line {line})"
+            return f"{step.op.kink[0]} in node '{step.name}' (line {line})"
     return ""
 
 
@@ -269,7 +257,7 @@ def runs_on_scalar_twins(program) -> bool:
 
 
 def _worst_element(step, args, attrs, i, g, analytic, eps, rtol, atol, max_elements, rng):
-    kink = KINKS.get(step.op.name)
+    kink = step.op.kink
     center = kink[1](*args, **attrs) if kink else None
     x = np.asarray(args[i])
     indices, _ = _sample(x.size, max_elements, rng)

@@ -59,6 +59,9 @@ class Op:
     # in g makes every VJP's result non-finite. The executor then leaves the check to a later
     # value (tests/test_ops_kinks.py proves the claim for every op that makes it)
     flows: bool = False
+    # where the op is not differentiable: (the kink in words, a function of the op's arguments
+    # whose value changes exactly when a point crosses the kink); gradcheck skips points near it
+    kink: Optional[Tuple[str, Callable]] = None
 
     @property
     def arity(self) -> Optional[int]:
@@ -71,9 +74,10 @@ class Op:
 OPS: dict = {}
 
 
-def _op(name, forward, *vjps, infer, local=(), attrs=None, variadic=False, flows=False):
+def _op(name, forward, *vjps, infer, local=(), attrs=None, variadic=False, flows=False,
+        kink=None):
     OPS[name] = Op(name, forward, tuple(vjps), infer, tuple(local), dict(attrs or {}), variadic,
-                   flows)
+                   flows, kink)
 
 
 def shape_str(shape) -> str:
@@ -441,11 +445,13 @@ _op("pow", np.power, _pow_vjp_base, _pow_vjp_exponent,
 _op("maximum", np.maximum,
     _extreme_vjp(lambda x, y: x > y),
     _extreme_vjp(lambda x, y: y > x),
-    infer=_elementwise("maximum"), local=("[{0} > {1}] (0.5 on a tie)", "[{1} > {0}] (0.5 on a tie)"))
+    infer=_elementwise("maximum"), local=("[{0} > {1}] (0.5 on a tie)", "[{1} > {0}] (0.5 on a tie)"),
+    kink=("a tie in maximum", lambda x, y: np.sign(np.subtract(x, y))))
 _op("minimum", np.minimum,
     _extreme_vjp(lambda x, y: x < y),
     _extreme_vjp(lambda x, y: y < x),
-    infer=_elementwise("minimum"), local=("[{0} < {1}] (0.5 on a tie)", "[{1} < {0}] (0.5 on a tie)"))
+    infer=_elementwise("minimum"), local=("[{0} < {1}] (0.5 on a tie)", "[{1} < {0}] (0.5 on a tie)"),
+    kink=("a tie in minimum", lambda x, y: np.sign(np.subtract(x, y))))
 
 _op("neg", np.negative, lambda g, ans, x: -g, infer=_elementwise("neg"), local=("-1",),
     flows=True)
@@ -456,7 +462,8 @@ _op("sqrt", np.sqrt, lambda g, ans, x: g / (2 * ans), infer=_elementwise("sqrt")
 _op("square", np.square, lambda g, ans, x: g * (2 * x), infer=_elementwise("square"),
     local=("2{0}",))
 _op("abs", np.abs, lambda g, ans, x: g * np.sign(x), infer=_elementwise("abs"),
-    local=("sign({0})",))  # sign(0) = 0: the subgradient 0 at the kink, as PyTorch
+    local=("sign({0})",),  # sign(0) = 0: the subgradient 0 at the kink, as PyTorch
+    kink=("abs at 0", np.sign))
 _op("sin", np.sin, lambda g, ans, x: g * np.cos(x), infer=_elementwise("sin"), local=("cos({0})",))
 _op("cos", np.cos, lambda g, ans, x: -g * np.sin(x), infer=_elementwise("cos"),
     local=("-sin({0})",))
@@ -465,7 +472,8 @@ _op("tanh", _tanh, lambda g, ans, x: g * (1 - ans * ans), infer=_elementwise("ta
 _op("sigmoid", _sigmoid, lambda g, ans, x: g * (1 - ans) * ans, infer=_elementwise("sigmoid"),
     local=("sigmoid({0})*(1 - sigmoid({0}))",))
 _op("relu", lambda x: np.maximum(x, 0), lambda g, ans, x: np.where(x > 0, g, 0),
-    infer=_elementwise("relu"), local=("[{0} > 0]",))  # relu'(0) = 0, as PyTorch
+    infer=_elementwise("relu"), local=("[{0} > 0]",),  # relu'(0) = 0, as PyTorch
+    kink=("relu at 0", np.sign))
 _op("softplus", _softplus, _softplus_vjp, infer=_elementwise("softplus"),
     local=("sigmoid({0}) (1 above 20)",))
 
@@ -494,7 +502,9 @@ _op("mean", lambda x, axis=None, keepdims=False: np.mean(x, axis=axis, keepdims=
     flows=True)
 _op("max", lambda x, axis=None, keepdims=False: np.max(x, axis=axis, keepdims=keepdims),
     _max_vjp, infer=_reduce_infer("max"), local=("[{0} == max] / ties",),
-    attrs={"axis": None, "keepdims": False})
+    attrs={"axis": None, "keepdims": False},
+    kink=("a tie in max", lambda x, axis=None, keepdims=False:
+          np.asarray(x) == np.max(x, axis=axis, keepdims=True)))
 
 _op("softmax", _softmax,
     lambda g, ans, x, axis=-1: ans * (g - np.sum(g * ans, axis=axis, keepdims=True)),
