@@ -7,6 +7,7 @@ import pytest
 
 from conftest import compile_text
 from graphrun import NumericError
+from graphrun import executor
 from graphrun.executor import backward, forward, run, scalar_plan_for
 from graphrun.ops import OPS
 from graphrun.scalar_ops import SCALAR_OPS
@@ -66,13 +67,16 @@ loss: L
 """
 
 
-def test_a_scalar_program_runs_on_the_scalar_path_and_matches_numpy():
+def test_a_scalar_program_runs_on_the_scalar_path_and_matches_numpy(monkeypatch):
     program = compile_text(SCALAR_GRAPH).program
     assert scalar_plan_for(program) is not None
     fast = run(program)
-    # check_finite=False takes the numpy path throughout: the reference
-    values = forward(program, check_finite=False)
-    grads = backward(program, values, check_finite=False)
+    assert type(fast.values[program.slot("L")]) is float  # it did take the scalar path
+    # without a scalar plan, the numpy path runs throughout: the reference
+    monkeypatch.setattr(executor, "scalar_plan_for", lambda program: None)
+    values = forward(program)
+    grads = backward(program, values)
+    assert type(values[program.slot("L")]) is not float
     for slot, name in enumerate(program.names):
         if not name:
             continue
@@ -111,7 +115,15 @@ loss: y
     with pytest.raises(NumericError) as e:
         run(program)
     assert expected in str(e.value)
-    # with non-finite values allowed, the numpy path writes them
+    # with non-finite values allowed, the numpy path (the reference for nan and inf) writes them
     results = run(program, check_finite=False)
     assert not math.isfinite(float(results.values[program.slot("y")])) or \
         not all(math.isfinite(float(g)) for g in results.grads if g is not None)
+
+
+def test_allowing_nonfinite_values_changes_no_finite_number():
+    # --allow-nonfinite must not switch a finite scalar graph to another path (a different last
+    # digit from math.tanh against numpy's tanh would make the two runs differ)
+    program = compile_text(SCALAR_GRAPH).program
+    default, allowed = run(program), run(program, check_finite=False)
+    assert default.values == allowed.values and default.grads == allowed.grads

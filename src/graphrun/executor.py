@@ -165,7 +165,7 @@ def forward(program: Program, leaf_values: Optional[Sequence] = None, *,
     values = _initial_values(program, leaf_values)
     if check_finite:
         _check_leaves(program, values, leaf_values is not None)
-    scalar = scalar_plan_for(program) if check_finite else None
+    scalar = scalar_plan_for(program)
     if scalar is not None:
         floats = _scalar_forward(scalar, values)
         if floats is not None:
@@ -188,7 +188,7 @@ def forward(program: Program, leaf_values: Optional[Sequence] = None, *,
 def backward(program: Program, values: Sequence, *, check_finite: bool = True,
              _every: bool = False) -> list:
     """d loss / d slot for every param and node, by the chain rule in reverse program order."""
-    scalar = scalar_plan_for(program) if check_finite else None
+    scalar = scalar_plan_for(program)
     if scalar is not None:
         grads = _scalar_backward(program, scalar, [v if v is None else float(v) for v in values])
         if grads is not None:
@@ -262,10 +262,11 @@ def run(program: Program, *, check_finite: bool = True,
     floats (0-d values all the same: use np.asarray or np.shape, not .shape, on any value)."""
     timings = {} if timings is None else timings
     start = time.perf_counter()  # compiling the plan counts as forward
-    scalar = scalar_plan_for(program) if check_finite else None
+    scalar = scalar_plan_for(program)
     if scalar is not None:
         values = _initial_values(program, None)
-        _check_leaves(program, values, False)
+        if check_finite:
+            _check_leaves(program, values, False)
         floats = _scalar_forward(scalar, values)
         if floats is not None:
             timings["forward"] = time.perf_counter() - start
