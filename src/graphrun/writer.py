@@ -78,10 +78,15 @@ def render(results: Results, threshold: Optional[int] = None,
         for s in slots:
             if s not in names:
                 names[s] = quote(p.names[s])
-        if threshold is None:  # the fast path: 100,000 scalar nodes in a fraction of a second
-            lines += [f"  {names[s]}: {tensor_text(values[s])}" for s in slots]
-        else:
-            lines += [f"  {names[s]}: {text(section, p.names[s], values[s])}" for s in slots]
+        for s in slots:
+            value = values[s]
+            if type(value) is float and value - value == 0.0:  # finite: a scalar graph's values
+                entry = _repr_float64(value)
+            elif threshold is None:
+                entry = tensor_text(value)
+            else:
+                entry = text(section, p.names[s], value)
+            lines.append(f"  {names[s]}: {entry}")
     return "\n".join(lines) + "\n", sidecars
 
 
