@@ -79,9 +79,9 @@ def build_program(spec: GraphSpec, memory_budget: Optional[int] = None, *,
     order = _order(spec, nodes, problems)
     types = {name: leaf.type for name, leaf in leaves.items()}
     inferred = {}  # (op, argument types, attrs) -> Type or OpError: a chain repeats a few of them
-    for name in order:
-        node = good.get(name)
-        if node is None:
+    for node in order:
+        name = node.name
+        if name not in good:
             continue
         arg_types = tuple([_LITERAL if type(arg) is Const else types.get(arg.name)
                            for arg in node.args])
@@ -170,8 +170,8 @@ def _check_attrs(node, op, problems) -> bool:
 
 
 def _order(spec, nodes, problems):
-    """Program order: a topological order of the nodes, ties broken by file order. Each cycle is
-    reported once, in full, with every node's line."""
+    """Program order (NodeSpecs): a topological order of the nodes, ties broken by file order.
+    Each cycle is reported once, in full, with every node's line."""
     position = {}
     in_file_order = True
     for i, node in enumerate(spec.nodes):
@@ -182,7 +182,7 @@ def _order(spec, nodes, problems):
         position[node.name] = i
     if in_file_order:
         # file order is already topological, and then it is the order ties-by-file-order gives
-        return list(position)
+        return spec.nodes
     import networkx as nx  # here, not at the top: importing it costs more (0.4 s) than most runs
 
     edges = [(arg.name, node.name) for node in spec.nodes for arg in node.args
@@ -191,7 +191,8 @@ def _order(spec, nodes, problems):
     dag.add_nodes_from(position)
     dag.add_edges_from(edges)
     try:
-        return list(nx.lexicographical_topological_sort(dag, key=position.__getitem__))
+        by_position = nx.lexicographical_topological_sort(dag, key=position.__getitem__)
+        return [nodes[n] for n in by_position]
     except nx.NetworkXUnfeasible:
         pass
     cyclic = [c for c in nx.strongly_connected_components(dag) if len(c) > 1]
@@ -209,7 +210,8 @@ def _order(spec, nodes, problems):
     # a cycle has no type then, and is skipped)
     on_cycle = set().union(*cyclic)
     acyclic = dag.subgraph(n for n in dag if n not in on_cycle)
-    return list(nx.lexicographical_topological_sort(acyclic, key=position.__getitem__))
+    by_position = nx.lexicographical_topological_sort(acyclic, key=position.__getitem__)
+    return [nodes[n] for n in by_position]
 
 
 def _error_path(node, error: OpError):
@@ -239,11 +241,10 @@ def _check_loss(spec, leaves, nodes, types, broken, problems):
     return spec.loss
 
 
-def _assemble(spec, order, types, loss, memory_budget) -> Program:
+def _assemble(spec, ordered, types, loss, memory_budget) -> Program:
     """Number the slots (leaves, then number literals, then nodes in program order) and make the
     steps."""
-    node_by_name = {node.name: node for node in spec.nodes}
-    ordered = [node_by_name[name] for name in order]
+    order = [node.name for node in ordered]
     literals = [arg for node in ordered for arg in node.args if type(arg) is Const]
     first_node = len(spec.leaves) + len(literals)
     names = [leaf.name for leaf in spec.leaves] + [""] * len(literals) + order
