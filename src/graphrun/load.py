@@ -18,7 +18,7 @@ import gc
 import math
 import re
 from dataclasses import dataclass
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 import yaml
 
@@ -73,7 +73,9 @@ class SourceMap:
 
     Positions are kept per container (character offsets, beside the data they describe) rather than
     per document path: building a path tuple for each of a million values costs more than parsing
-    them, and a position is only ever needed for an error."""
+    them. And as a position is only ever needed for an error (or a report), a loaded document's
+    positions are recorded when the first one is asked for, by reading the text again: recording
+    them as the document is built would cost every run a sixth of its load time."""
 
     def __init__(self, file: str, text: str = "", root=None):
         self.file = file
@@ -81,12 +83,16 @@ class SourceMap:
         self.root = root
         # id(container) -> (container, value offsets, key offsets): for a mapping, dicts by key;
         # for a list, a list and None. The container is held so that its id is never reused.
-        self.marks: Dict[int, tuple] = {}
+        # None until recorded (see _record_marks).
+        self.marks: Optional[Dict[int, tuple]] = {}
         self.root_offset = 0
+        self.nonfinite = False  # how the text was loaded, to read it again the same way
         self._line_starts = None
 
     def locate(self, path: tuple, at_key: bool = False) -> Tuple[int, int]:
         """The position of `path`, or of its nearest ancestor that has one; (1, 1) at worst."""
+        if self.marks is None:
+            self._record_marks()
         offset, node = self.root_offset, self.root
         for depth, part in enumerate(path):
             entry = self.marks.get(id(node))
@@ -100,6 +106,14 @@ class SourceMap:
             except (KeyError, IndexError, TypeError):
                 break
         return self.position(offset)
+
+    def _record_marks(self) -> None:
+        """Read the text again, recording every position. The data read is an equal copy of the
+        document; it replaces `root` here, as the marks are keyed by its containers' ids."""
+        copy = SourceMap(self.file, self.text)
+        with gc_paused():
+            self.root = _build(copy, [], nonfinite=self.nonfinite, record=True)
+        self.marks = copy.marks
 
     def position(self, offset: int) -> Tuple[int, int]:
         """Character offset -> 1-based (line, col), counting line breaks as the YAML parser does."""
@@ -132,9 +146,12 @@ def load_file(filename: str) -> Document:
     return load_bytes(raw, filename)
 
 
-def load_bytes(raw: bytes, filename: str = "<string>", *, nonfinite: bool = False) -> Document:
+def load_bytes(raw: bytes, filename: str = "<string>", *, nonfinite: bool = False,
+               positions_now: bool = False) -> Document:
     """Load YAML text with the discipline above. `nonfinite` lets .nan and .inf through as
-    floats: results files may hold them (run --allow-nonfinite); graph files never do."""
+    floats: results files may hold them (run --allow-nonfinite); graph files never do.
+    `positions_now` records every position as the text is read, for a caller that will ask for
+    all of them (a results file's reader); otherwise they are read when first asked for."""
     if len(raw) > MAX_BYTES:
         raise GraphError([Problem(f"file is larger than the {MAX_BYTES // 2**20} MiB limit; "
                                   "keep big tensors in .npy files", pos=(1, 1))])
@@ -142,7 +159,9 @@ def load_bytes(raw: bytes, filename: str = "<string>", *, nonfinite: bool = Fals
     _check_characters(source)
     problems = []
     with gc_paused():
-        source.root = _build(source, problems, nonfinite=nonfinite)
+        source.root = _build(source, problems, nonfinite=nonfinite, record=positions_now)
+    if not positions_now:
+        source.marks, source.nonfinite = None, nonfinite  # recorded when first needed
     document = Document(source.root, source)
     if problems:  # duplicate keys and bad literals: the rest of the document can still be checked
         error = GraphError(problems)
@@ -244,10 +263,11 @@ _ALIAS, _DOCUMENT = yaml.AliasEvent, yaml.DocumentStartEvent
 _MAPPING_END, _SEQUENCE_END = yaml.MappingEndEvent, yaml.SequenceEndEvent
 
 
-def _build(source: SourceMap, problems: list, end=None, nonfinite=False):
+def _build(source: SourceMap, problems: list, end=None, nonfinite=False, record=False):
     """Build the document from parser events with an explicit stack (no recursion). This loop
     runs once per event (a million for a 100,000-node file), so the open collection's state is
-    kept in local variables."""
+    kept in local variables. `record`: record the offset of every value in source.marks (keys'
+    offsets are always kept while their mapping is open, to name a duplicate's first line)."""
     marks = source.marks
     container = offsets = keys = None  # the open collection, its value and key offsets (keys:
     pending = _NO_KEY  # None for a list); the key waiting for its value, in a mapping
@@ -308,11 +328,13 @@ def _build(source: SourceMap, problems: list, end=None, nonfinite=False):
                 if keys is not None:
                     if pending is not _DUPLICATE:
                         container[pending] = value
-                        offsets[pending] = offset
+                        if record:
+                            offsets[pending] = offset
                     pending = _NO_KEY
                 elif container is not None:
                     container.append(value)
-                    offsets.append(offset)
+                    if record:
+                        offsets.append(offset)
                 else:
                     root = value
                     source.root_offset = offset
@@ -320,10 +342,11 @@ def _build(source: SourceMap, problems: list, end=None, nonfinite=False):
                     if len(stack) >= MAX_DEPTH:
                         raise _TooDeep(offset)
                     stack.append((container, offsets, keys))
-                    container, offsets, keys = value, [], None
+                    container, offsets, keys = value, [] if record else None, None
                     if kind is _MAPPING:
-                        offsets, keys = {}, {}
-                    marks[id(value)] = (value, offsets, keys)
+                        offsets, keys = {} if record else None, {}
+                    if record:
+                        marks[id(value)] = (value, offsets, keys)
             elif kind is _MAPPING_END or kind is _SEQUENCE_END:
                 container, offsets, keys = stack.pop()
                 pending = _NO_KEY
@@ -359,7 +382,7 @@ def _build(source: SourceMap, problems: list, end=None, nonfinite=False):
         # on every parser.
         if end is None:
             problems.clear()
-            _build(source, problems, end=too_deep, nonfinite=nonfinite)
+            _build(source, problems, end=too_deep, nonfinite=nonfinite, record=record)
         raise GraphError([Problem(f"nesting is deeper than {MAX_DEPTH} levels",
                                   pos=source.position(too_deep))])
     if problems and type(root) is not dict:

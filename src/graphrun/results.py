@@ -63,8 +63,9 @@ def read_results(path: str) -> ResultSet:
         except OSError as e:
             raise GraphError([Problem(f"cannot read the results file: {e}", pos=(1, 1))]) \
                 from None
-        # the graph files' loader (safe, positions, no duplicate keys), with .nan/.inf allowed
-        document = load_bytes(raw, path, nonfinite=True)
+        # the graph files' loader (safe, positions, no duplicate keys), with .nan/.inf allowed;
+        # positions recorded as it reads: every entry's line is looked up
+        document = load_bytes(raw, path, nonfinite=True, positions_now=True)
         return ResultSet(path, _entries(document.data, document.source,
                                         os.path.dirname(os.path.abspath(path))))
     except GraphError as e:
