@@ -142,7 +142,9 @@ def write_results(path: str, results: Results, threshold: int = SIDECAR_THRESHOL
 
 def quote(text: str) -> str:
     """A YAML scalar for a string: plain when no reader could misread it, else double-quoted."""
-    if _PLAIN.match(text) and text.lower() not in _AMBIGUOUS:
+    # an ASCII identifier (most names) fits _PLAIN: tested first, as it is much faster
+    if (text.isascii() and text.isidentifier() or _PLAIN.match(text)) \
+            and text.lower() not in _AMBIGUOUS:
         return text
     out = json.dumps(text, ensure_ascii=False)
     # YAML treats these as line breaks even inside quotes; JSON leaves them raw
