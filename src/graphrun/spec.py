@@ -112,8 +112,9 @@ def build_spec(data: dict, filename: str) -> GraphSpec:
         path = ("nodes", name)
         if not _check_unique(name, path, defined, problems):
             continue
-        args = tuple([Ref(a, (*path, "args", i)) if type(a) is str else
-                      Const(float(a), (*path, "args", i)) for i, a in enumerate(body["args"])])
+        args = tuple([Ref(a, ("nodes", name, "args", i)) if type(a) is str else
+                      Const(float(a), ("nodes", name, "args", i))
+                      for i, a in enumerate(body["args"])])
         attrs = tuple([(k, _freeze(body[k])) for k in ATTRS if k in body]) \
             if len(body) > 2 else ()  # op and args are always there
         nodes.append(NodeSpec(name, body["op"], args, attrs, path))
@@ -133,9 +134,8 @@ _SECTION_WORD = {"inputs": "an input", "params": "a param", "nodes": "a node"}
 
 
 def _check_unique(name, path, defined, problems) -> bool:
-    first = defined.get(name)
-    if first is None:
-        defined[name] = path
+    first = defined.setdefault(name, path)
+    if first is path:
         return True
     problems.append(Problem(
         f"name '{name}' is defined twice: as {_SECTION_WORD[first[0]]} and as "
