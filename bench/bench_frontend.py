@@ -56,6 +56,20 @@ def main(argv=None):
     for small, big in zip(sizes, sizes[1:]):
         print(f"{big:,} / {small:,} nodes: wall time x{walls[big] / walls[small]:.1f} "
               f"(size x{big / small:.0f})")
+    # goal 3 is an absolute time, and this machine's speed drifts (a shared host): a fixed
+    # pure-Python workload timed in the same run says how fast the machine was meanwhile
+    print(f"machine speed meanwhile: 10,000,000 Python additions took {python_loop():.2f} s")
+
+
+def python_loop() -> float:
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        total = 0
+        for i in range(10_000_000):
+            total += i
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 if __name__ == "__main__":
