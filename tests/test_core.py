@@ -177,3 +177,11 @@ def test_unbroadcast_sums_what_broadcasting_added_and_refuses_anything_else():
         unbroadcast(np.ones((3, 2)), (2, 3))
     with pytest.raises(AssertionError):
         unbroadcast(np.ones(3), (2, 3))
+
+
+def test_the_schemas_op_list_is_the_op_table():
+    # editors complete op names from the schema; the table is what runs: they must not drift
+    from graphrun import schema
+    from graphrun.ops import OPS
+
+    assert sorted(schema.schema()["definitions"]["node"]["properties"]["op"]["enum"]) == sorted(OPS)
