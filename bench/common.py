@@ -12,15 +12,19 @@ def median_time(fn, repeat=7, warmup=1):
     """Median wall time of fn() in seconds, over `repeat` runs after `warmup` runs, gc paused."""
     for _ in range(warmup):
         fn()
-    times = []
-    for _ in range(repeat):
-        gc.collect()
-        gc.disable()
+    return statistics.median(timed(fn) for _ in range(repeat))
+
+
+def timed(fn) -> float:
+    """Seconds of one fn() call, with the garbage collector collected first and paused during it."""
+    gc.collect()
+    gc.disable()
+    try:
         start = time.perf_counter()
         fn()
-        times.append(time.perf_counter() - start)
+        return time.perf_counter() - start
+    finally:
         gc.enable()
-    return statistics.median(times)
 
 
 def paired_times(baseline, candidate, repeat=15, warmup=2):
@@ -31,13 +35,8 @@ def paired_times(baseline, candidate, repeat=15, warmup=2):
         candidate()
     base, cand = [], []
     for _ in range(repeat):
-        for fn, out in ((baseline, base), (candidate, cand)):
-            gc.collect()
-            gc.disable()
-            start = time.perf_counter()
-            fn()
-            out.append(time.perf_counter() - start)
-            gc.enable()
+        base.append(timed(baseline))
+        cand.append(timed(candidate))
     ratios = [c / b for b, c in zip(base, cand)]
     return statistics.median(base), statistics.median(cand), statistics.median(ratios)
 

@@ -58,7 +58,6 @@ class Plan:
     #                 check: False when every use of the value lets nan/inf flow on, see Op.flows)
     backward: tuple  # per step, reversed: (out, arg slots, attrs, ((vjp, slot, shape), ...), step,
     #                  check: False when the op lets nan/inf in the cotangent flow to an argument's)
-    differentiable: tuple  # slot -> True for params and nodes
 
 
 @dataclass(frozen=True)
@@ -88,12 +87,8 @@ def scalar_plan_for(program: Program) -> Optional[ScalarPlan]:
     return program.__dict__["_scalar_plan"]
 
 
-def _differentiable(program: Program) -> tuple:
-    return tuple(kind == "param" or kind == "node" for kind in program.kinds)
-
-
 def _compile(program: Program) -> Plan:
-    differentiable = _differentiable(program)
+    differentiable = program.differentiable
     types = program.types
     # A finite check is a pass over memory: skip it where a nan or inf would surely reach a value
     # that is checked later (the error path then runs again checking everything, to name the
@@ -118,7 +113,7 @@ def _compile(program: Program) -> Plan:
         bsteps.append((step.out, step.args, attrs, tuple(targets), step,
                        not (op.flows and targets)))
     bsteps.reverse()
-    return Plan(tuple(fsteps), tuple(bsteps), differentiable)
+    return Plan(tuple(fsteps), tuple(bsteps))
 
 
 def _compile_scalar(program: Program) -> Optional[ScalarPlan]:
@@ -126,7 +121,7 @@ def _compile_scalar(program: Program) -> Optional[ScalarPlan]:
     for t in program.types:
         if t.shape or (t.dtype is not None and t.dtype != f64):
             return None
-    differentiable = _differentiable(program)
+    differentiable = program.differentiable
     fsteps, bsteps = [], []
     for s in program.steps:
         pair = twin(s.op)
@@ -222,7 +217,7 @@ def backward(program: Program, values: Sequence, *, check_finite: bool = True,
                 previous = cts[slot]
                 cts[slot] = c if previous is None else previous + c
     grads: List = [None] * n
-    for slot, differentiable in enumerate(plan.differentiable):
+    for slot, differentiable in enumerate(program.differentiable):
         if differentiable:
             t = program.types[slot]
             g = cts[slot]
@@ -344,8 +339,8 @@ def _scalar_backward(program: Program, plan: ScalarPlan, floats) -> Optional[lis
         return None
     if not math.isfinite(sum(c for c in cts if c is not None)):
         return None
-    return [(0.0 if c is None else c) if kind == "param" or kind == "node" else None
-            for c, kind in zip(cts, program.kinds)]
+    return [(0.0 if c is None else c) if d else None
+            for c, d in zip(cts, program.differentiable)]
 
 
 def _check_finite(program, slot, value, stage, step):

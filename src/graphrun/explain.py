@@ -133,7 +133,7 @@ def reaches_loss(program) -> List[bool]:
 
 
 def _differentiable(program, step: Step, i: int) -> bool:
-    return program.kinds[step.args[i]] in ("param", "node") and step.op.vjp(i) is not None
+    return program.differentiable[step.args[i]] and step.op.vjp(i) is not None
 
 
 def _vjp(program, values, step: Step, i: int, g):

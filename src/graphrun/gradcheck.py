@@ -222,7 +222,7 @@ def _culprits(program, values, eps, rtol, atol, max_elements, rng, source):
         attrs = dict(step.attrs)
         ans = values[step.out]
         for i, slot in enumerate(step.args):
-            if program.kinds[slot] not in ("param", "node") or step.op.vjp(i) is None:
+            if not program.differentiable[slot] or step.op.vjp(i) is None:
                 continue
             g = rng.standard_normal(np.shape(ans))
             line, col = source.locate(step.path)

@@ -10,11 +10,12 @@ import collections
 import math
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from typing import NamedTuple, Optional, Tuple
 
 from .errors import GraphError, Problem, did_you_mean
 from .ops import OPS, REQUIRED, Op, OpError, Type, shape_str
-from .spec import Const, GraphSpec, LeafSpec, NodeSpec
+from .spec import Const, GraphSpec, LeafSpec
 
 
 class Step(NamedTuple):
@@ -53,6 +54,12 @@ class Program:
     @property
     def params(self) -> Tuple[int, ...]:
         return tuple(i for i, k in enumerate(self.kinds) if k == "param")
+
+    @cached_property
+    def differentiable(self) -> Tuple[bool, ...]:
+        """slot -> whether d loss / d slot is computed: for params and nodes, not for inputs and
+        number literals."""
+        return tuple(kind == "param" or kind == "node" for kind in self.kinds)
 
 
 def build_program(spec: GraphSpec, memory_budget: Optional[int] = None, *,
@@ -107,10 +114,6 @@ def build_program(spec: GraphSpec, memory_budget: Optional[int] = None, *,
 
 
 _LITERAL = Type((), None)  # a number literal's type: it takes the other arguments' dtype
-
-
-def node_op(node: NodeSpec) -> Op:
-    return OPS[node.op]
 
 
 _HINT_WORK = 200_000  # name comparisons spent on did-you-mean suggestions, at most (~1 s)

@@ -95,7 +95,7 @@ def float_dtype(results: Results) -> str:
     "float64" (the default, then not written), "float32", or "mixed" when a float32 graph meets
     a float64 leaf and numpy promotes part of it."""
     p = results.program
-    dtypes = {p.types[s].dtype for s in range(len(p.names)) if p.kinds[s] in ("param", "node")}
+    dtypes = {t.dtype for t, d in zip(p.types, p.differentiable) if d}
     floats = {d for d in dtypes if d is not None and d.kind == "f"}
     if np.dtype(np.float32) not in floats:
         return "float64"
