@@ -10,6 +10,8 @@ The second half runs random graphs through the whole pipeline (graph text -> com
 checks every param's gradient against finite differences of the loss.
 """
 
+import zlib
+
 import numpy as np
 import pytest
 
@@ -180,7 +182,7 @@ def _args(rng, case, dtype=np.float64):
 def test_vjp_matches_finite_differences(name, case):
     op = OPS[name]
     attrs = _attrs(case)
-    rng = np.random.default_rng(abs(hash((name, str(case)))) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(f"{name} {case}".encode()))  # not hash(): PYTHONHASHSEED
     args = _args(rng, case)
     types = [Type(tuple(np.shape(a)), np.asarray(a).dtype) for a in args]
     out_type = op.infer(*types, **attrs)
