@@ -3,7 +3,7 @@ import os
 import pytest
 
 from graphrun import compile_document, run
-from graphrun.load import load_bytes
+from graphrun.frontend.load import load_bytes
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

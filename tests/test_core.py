@@ -168,7 +168,7 @@ loss: h
 
 
 def test_unbroadcast_sums_what_broadcasting_added_and_refuses_anything_else():
-    from graphrun.executor import unbroadcast
+    from graphrun.run.executor import unbroadcast
 
     g = unbroadcast(np.ones((4, 2, 3)), (2, 1))
     assert g.shape == (2, 1) and g.ravel().tolist() == [12.0, 12.0]
@@ -181,7 +181,7 @@ def test_unbroadcast_sums_what_broadcasting_added_and_refuses_anything_else():
 
 def test_the_schemas_op_list_is_the_op_table():
     # editors complete op names from the schema; the table is what runs: they must not drift
-    from graphrun import schema
+    from graphrun.frontend import schema
     from graphrun.ops import OPS
 
     assert sorted(schema.schema()["definitions"]["node"]["properties"]["op"]["enum"]) == sorted(OPS)

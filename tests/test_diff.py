@@ -5,7 +5,7 @@ import re
 
 import numpy as np
 
-from graphrun.writer import write_results
+from graphrun.results.writer import write_results
 from conftest import run_text
 from test_cli import call
 

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from graphrun.cli import main
-from graphrun.draw import dot_escape, mermaid_escape
+from graphrun.tools.draw import dot_escape, mermaid_escape
 
 # id, opening of the shape, "label", closing; edges with an optional "index" label
 MERMAID_NODE = re.compile(r'^  (n\d+)(\[/|\(\[|\(\(|\[)"([^"]*)"(/\]|\]\)|\)\)|\])$')

@@ -13,8 +13,8 @@ import pytest
 
 from graphrun.cli import main
 from graphrun.errors import GraphError
-from graphrun.executor import backward, forward
-from graphrun.explain import explain, explanation_text
+from graphrun.run.executor import backward, forward
+from graphrun.tools.explain import explain, explanation_text
 
 from conftest import compile_text
 

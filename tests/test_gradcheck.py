@@ -8,7 +8,8 @@ import re
 
 import pytest
 
-from graphrun import ops, schema
+from graphrun import ops
+from graphrun.frontend import schema
 from graphrun.cli import main
 
 
@@ -83,7 +84,7 @@ def test_a_vjp_that_raises_is_named(tmp_path, monkeypatch, wrong_mul):
 def test_a_wrong_scalar_twin_is_named(root, monkeypatch):
     """Graphs of float64 scalars run on scalar_ops' Python-float twins: a wrong twin is found and
     named as such (d L/d w = 2v * x = 40; the planted twin says 3 * 40)."""
-    from graphrun import scalar_ops
+    from graphrun.ops import scalar as scalar_ops
     forward_fn, vjp_x, vjp_y = scalar_ops.SCALAR_OPS["mul"]
     monkeypatch.setitem(scalar_ops.SCALAR_OPS, "mul",
                         (forward_fn, lambda g, ans, x, y: 3 * g * y, vjp_y))

@@ -17,7 +17,7 @@ import pytest
 
 from conftest import compile_text
 from graphrun import forward, run
-from graphrun.executor import unbroadcast
+from graphrun.run.executor import unbroadcast
 from graphrun.ops import OPS, REQUIRED, Type
 
 BROADCAST_PAIRS = [((), ()), ((3,), (3,)), ((2, 3), (2, 3)), ((), (2, 3)), ((2, 3), ()),

@@ -288,7 +288,7 @@ def test_cycle_notes_name_every_node_with_its_line(outcomes):
 
 
 def test_a_file_over_the_size_cap_is_refused_before_parsing(tmp_path):
-    from graphrun.load import MAX_BYTES
+    from graphrun.frontend.load import MAX_BYTES
 
     graph = tmp_path / "huge.yaml"
     with open(graph, "wb") as f:
@@ -329,7 +329,7 @@ def test_missing_output_folder_is_an_error(tmp_path):
 
 
 def test_an_internal_error_is_exit_3_with_one_line_and_a_hint(monkeypatch, tmp_path):
-    from graphrun import pipeline
+    from graphrun.frontend import compiler as pipeline
 
     def broken(*args, **kwargs):
         raise ZeroDivisionError("planted")

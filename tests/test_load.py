@@ -9,7 +9,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from graphrun import load, schema
+from graphrun.frontend import load, schema
 from graphrun.errors import GraphError
 from graphrun.ops import OPS
 

@@ -327,7 +327,7 @@ def test_every_op_that_claims_flows_is_covered():
 
 @pytest.mark.parametrize("name,shapes,bad", list(_flows_cases()))
 def test_nonfinite_flows_through_ops_that_claim_it(name, shapes, bad):
-    from graphrun.executor import unbroadcast
+    from graphrun.run.executor import unbroadcast
     from graphrun.ops import OPS
     op, attrs = OPS[name], FLOWS_ATTRS.get(name, {})
     rng = np.random.default_rng(0)

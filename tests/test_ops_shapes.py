@@ -10,7 +10,7 @@ from conftest import compile_text
 from graphrun import GraphError
 from graphrun.cli import main
 from graphrun.ops import OPS, OpError, Type
-from graphrun.spec import LeafSpec
+from graphrun.frontend.spec import LeafSpec
 
 HEADER = """graphrun: 1
 inputs:

@@ -7,10 +7,10 @@ import pytest
 
 from conftest import compile_text
 from graphrun import NumericError
-from graphrun import executor
-from graphrun.executor import backward, forward, run, scalar_plan_for
+from graphrun.run import executor
+from graphrun.run.executor import backward, forward, run, scalar_plan_for
 from graphrun.ops import OPS
-from graphrun.scalar_ops import SCALAR_OPS
+from graphrun.ops.scalar import SCALAR_OPS
 
 DOMAIN = {"log": (0.1, 3.0), "sqrt": (0.1, 3.0), "pow": (0.1, 3.0), "div": (0.5, 3.0)}
 KINKS = {"relu": [(0.0,)], "abs": [(0.0,)], "maximum": [(1.5, 1.5)], "minimum": [(-0.5, -0.5)],

@@ -7,7 +7,7 @@ import re
 
 import yaml
 
-from graphrun.schema import schema_text
+from graphrun.frontend.schema import schema_text
 from test_cli import call
 
 CYCLE = "graphrun: 1\nnodes:\n  a: {op: neg, args: [b]}\n  b: {op: neg, args: [a]}\n"

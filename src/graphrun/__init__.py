@@ -12,10 +12,10 @@ Problems in a graph file raise GraphError; each Problem carries a document path 
 """
 
 from .errors import GraphError, NumericError, Problem
-from .executor import Results, backward, forward
-from .executor import run as _run
-from .pipeline import Compiled, compile, compile_document
-from .writer import results_text
+from .run.executor import Results, backward, forward
+from .run.executor import run as _run
+from .frontend.compiler import Compiled, compile, compile_document
+from .results.writer import results_text
 
 __version__ = "0.1.0"
 

@@ -1,3 +1,3 @@
-from .cli import run_module
+from .cli.main import run_module
 
 run_module()

@@ -44,7 +44,7 @@ def pytest_collect_file(file_path, parent):
     folder = _golden_folder(parent.config)
     if folder is None or file_path.suffix not in (".yaml", ".yml"):
         return None
-    from .commands.run import is_results_file, results_name
+    from .cli.commands.run import is_results_file, results_name
 
     if is_results_file(file_path.name):
         return None
@@ -73,8 +73,8 @@ class GoldenItem(pytest.Item):
         self.golden = golden
 
     def runtest(self):
-        from .cli import report
-        from .commands.check import check_graph, outcome_text
+        from .cli.main import report
+        from .cli.commands.check import check_graph, outcome_text
 
         update = self.config.getoption("graphrun_update")
         outcome = check_graph(os.path.relpath(self.path), os.path.relpath(self.golden),

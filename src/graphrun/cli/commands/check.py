@@ -17,15 +17,15 @@ import os
 from dataclasses import dataclass, field
 from typing import List, Optional
 
-from .. import pipeline
-from ..cli import EXIT_DIFFERENT, EXIT_OK, EXIT_TROUBLE, UsageError, report
-from ..compare import Difference, Tolerance, compare
-from ..errors import GraphError, Problem
-from ..load import SourceMap
+from ...frontend import compiler as pipeline
+from ..main import EXIT_DIFFERENT, EXIT_OK, EXIT_TROUBLE, UsageError, report
+from ...results.compare import Difference, Tolerance, compare
+from ...errors import GraphError, Problem
+from ...frontend.load import SourceMap
 from ..report import (add_format_argument, annotation, difference_dict, differences_table,
                       json_text, paint, problem_dicts, problems_github, use_colour)
-from ..results import from_results, read_results
-from ..writer import SIDECAR_THRESHOLD, write_results
+from ...results.reader import from_results, read_results
+from ...results.writer import SIDECAR_THRESHOLD, write_results
 from .run import add_budget_argument, add_sidecar_argument, graph_files, results_paths
 
 HELP = "run graphs and compare their results with golden results files (exit 1 on a difference)"

@@ -11,10 +11,10 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
-from .errors import NumericError, Problem
-from .graph import Program
-from .ops import OpError
-from .scalar_ops import twin
+from ..errors import NumericError, Problem
+from ..frontend.graph import Program
+from ..ops.table import OpError
+from ..ops.scalar import twin
 
 
 @dataclass(frozen=True)

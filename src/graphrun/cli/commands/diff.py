@@ -6,12 +6,12 @@ when they match, 1 when anything differs, 2 when a file cannot be read.
 
 from __future__ import annotations
 
-from ..cli import EXIT_DIFFERENT, EXIT_OK, EXIT_TROUBLE, report
-from ..compare import Tolerance, compare
-from ..errors import GraphError
+from ..main import EXIT_DIFFERENT, EXIT_OK, EXIT_TROUBLE, report
+from ...results.compare import Tolerance, compare
+from ...errors import GraphError
 from ..report import (add_format_argument, annotation, difference_dict, differences_table,
                       json_text, paint, problem_dicts, problems_github, use_colour)
-from ..results import read_results
+from ...results.reader import read_results
 from .check import add_tolerance_arguments
 
 HELP = "compare two results files with a tolerance (exit 1 on a difference)"

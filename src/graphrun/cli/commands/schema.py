@@ -3,8 +3,8 @@ check-jsonschema (e.g. `graphrun schema > graph.schema.json`)."""
 
 from __future__ import annotations
 
-from ..cli import EXIT_OK
-from ..schema import schema_text
+from ..main import EXIT_OK
+from ...frontend.schema import schema_text
 
 HELP = "print the JSON Schema (draft-07) of graph files"
 

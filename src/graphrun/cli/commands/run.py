@@ -15,10 +15,10 @@ import argparse
 import os
 import time
 
-from .. import pipeline
-from ..cli import EXIT_OK, EXIT_TROUBLE, UsageError, parse_size, report
-from ..errors import GraphError
-from ..writer import SIDECAR_THRESHOLD, results_text, write_results
+from ...frontend import compiler as pipeline
+from ..main import EXIT_OK, EXIT_TROUBLE, UsageError, parse_size, report
+from ...errors import GraphError
+from ...results.writer import SIDECAR_THRESHOLD, results_text, write_results
 
 HELP = "run graphs forward and backward and write their values and gradients as YAML"
 RESULTS_SUFFIX = ".results.yaml"

@@ -20,7 +20,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .executor import Results
+from ..run.executor import Results
 
 FORMAT_VERSION = 1
 SIDECAR_THRESHOLD = 1000  # elements; bigger tensors go to .npy files when writing to a file

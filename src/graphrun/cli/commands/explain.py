@@ -3,10 +3,10 @@ hand."""
 
 from __future__ import annotations
 
-from .. import pipeline
-from ..cli import EXIT_OK
-from ..errors import GraphError
-from ..explain import DEFAULT_MAX_PATHS, explain, explanation_json, explanation_text
+from ...frontend import compiler as pipeline
+from ..main import EXIT_OK
+from ...errors import GraphError
+from ...tools.explain import DEFAULT_MAX_PATHS, explain, explanation_json, explanation_text
 from .gradcheck import whole_number
 
 HELP = "explain the backward pass step by step (the chain rule, node by node)"

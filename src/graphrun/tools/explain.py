@@ -21,10 +21,10 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
-from .errors import GraphError, Problem, did_you_mean
-from .executor import backward, forward, unbroadcast
-from .graph import Program, Step
-from .ops import shape_str
+from ..errors import GraphError, Problem, did_you_mean
+from ..run.executor import backward, forward, unbroadcast
+from ..frontend.graph import Program, Step
+from ..ops.table import shape_str
 
 DEFAULT_MAX_PATHS = 100
 SHOWN_ELEMENTS = 4  # elements of a tensor shown in a summary

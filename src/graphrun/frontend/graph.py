@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import NamedTuple, Optional, Tuple
 
-from .errors import GraphError, Problem, did_you_mean
-from .ops import OPS, REQUIRED, Op, OpError, Type, shape_str
+from ..errors import GraphError, Problem, did_you_mean
+from ..ops.table import OPS, REQUIRED, Op, OpError, Type, shape_str
 from .spec import Const, GraphSpec, LeafSpec
 
 

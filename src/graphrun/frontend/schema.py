@@ -15,7 +15,7 @@ from pathlib import Path
 import jsonschema
 from jsonschema import Draft7Validator
 
-from .errors import Problem, describe, did_you_mean
+from ..errors import Problem, describe, did_you_mean
 
 
 def schema_text() -> str:
@@ -26,7 +26,7 @@ def schema_text() -> str:
     try:
         folder = resources.files("graphrun.schemas")
     except ModuleNotFoundError:
-        folder = Path(__file__).resolve().parents[2] / "schemas"
+        folder = Path(__file__).resolve().parents[3] / "schemas"
     return folder.joinpath("graph.schema.json").read_text("utf-8")
 
 

@@ -22,12 +22,12 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from .errors import GraphError, Problem
-from .executor import backward, forward, scalar_plan_for, unbroadcast
+from ..errors import GraphError, Problem
+from ..run.executor import backward, forward, scalar_plan_for, unbroadcast
 from .explain import reaches_loss
-from .graph import Program
-from .ops import Type, shape_str
-from .scalar_ops import twin
+from ..frontend.graph import Program
+from ..ops.table import Type, shape_str
+from ..ops.scalar import twin
 
 DEFAULT_EPS = 1e-6
 DEFAULT_RTOL = 1e-5

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from .. import pipeline
-from ..cli import EXIT_DIFFERENT, EXIT_OK, EXIT_TROUBLE, report
-from ..errors import GraphError
-from ..gradcheck import (DEFAULT_ATOL, DEFAULT_EPS, DEFAULT_MAX_ELEMENTS, DEFAULT_RTOL,
+from ...frontend import compiler as pipeline
+from ..main import EXIT_DIFFERENT, EXIT_OK, EXIT_TROUBLE, report
+from ...errors import GraphError
+from ...tools.gradcheck import (DEFAULT_ATOL, DEFAULT_EPS, DEFAULT_MAX_ELEMENTS, DEFAULT_RTOL,
                          DEFAULT_SEED, gradcheck, report_text)
 
 HELP = "check every param's gradient against central finite differences (in float64)"

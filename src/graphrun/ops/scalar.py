@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from .ops import OPS
+from .table import OPS
 
 
 def _sigmoid(x):

@@ -4,9 +4,9 @@ the pre-commit hook in .pre-commit-hooks.yaml runs."""
 
 from __future__ import annotations
 
-from .. import pipeline
-from ..cli import EXIT_OK, EXIT_TROUBLE, report
-from ..errors import GraphError
+from ...frontend import compiler as pipeline
+from ..main import EXIT_OK, EXIT_TROUBLE, report
+from ...errors import GraphError
 from ..report import add_format_argument, json_text, paint, problem_dicts, problems_github, \
     use_colour
 from .run import add_budget_argument, graph_files

@@ -16,8 +16,8 @@ import traceback
 import warnings
 from typing import Optional, Sequence, TextIO
 
-from .errors import GraphError
-from .load import gc_paused
+from ..errors import GraphError
+from ..frontend.load import gc_paused
 
 EXIT_OK, EXIT_DIFFERENT, EXIT_TROUBLE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -65,7 +65,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser(out: TextIO, err: TextIO) -> argparse.ArgumentParser:
-    from . import __version__
+    from .. import __version__
 
     parser = _Parser(prog="graphrun", out=out, err=err,
                      description="Run a computation graph written in YAML forward and backward.")
@@ -73,7 +73,7 @@ def build_parser(out: TextIO, err: TextIO) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND",
                                 parser_class=lambda **kw: _Parser(out=out, err=err, **kw))
     for name, module_name in COMMANDS.items():
-        module = importlib.import_module(f"graphrun.commands.{module_name}")
+        module = importlib.import_module(f"graphrun.cli.commands.{module_name}")
         command = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.add_arguments(command)
         command.add_argument("--debug", action="store_true",

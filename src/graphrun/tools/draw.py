@@ -16,9 +16,9 @@ from typing import List, Tuple
 
 import numpy as np
 
-from .executor import Results
-from .ops import shape_str
-from .writer import float_text
+from ..run.executor import Results
+from ..ops.table import shape_str
+from ..results.writer import float_text
 
 FORMATS = ("mermaid", "dot")
 

@@ -22,7 +22,7 @@ from typing import Dict, Optional, Tuple
 
 import yaml
 
-from .errors import GraphError, Problem, describe
+from ..errors import GraphError, Problem, describe
 
 MAX_BYTES = 64 * 1024 * 1024
 MAX_DEPTH = 64  # a graph needs ~5 levels plus a tensor's rank; numpy caps rank at 64

@@ -16,8 +16,8 @@ from typing import Dict, Optional
 
 import numpy as np
 
-from .errors import GraphError, Problem
-from .load import SourceMap, load_bytes
+from ..errors import GraphError, Problem
+from ..frontend.load import SourceMap, load_bytes
 from .writer import sections
 
 SECTIONS = ("values", "gradients")

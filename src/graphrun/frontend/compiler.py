@@ -14,8 +14,9 @@ import time
 from dataclasses import dataclass
 from typing import Optional
 
-from . import executor, schema
-from .errors import GraphError
+from ..run import executor
+from . import schema
+from ..errors import GraphError
 from .graph import Program, build_program
 from .load import Document, SourceMap, gc_paused, load_file
 from .spec import build_spec

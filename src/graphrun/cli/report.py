@@ -16,9 +16,9 @@ import math
 import os
 from typing import Iterable, List, Optional, Sequence
 
-from .cli import located
-from .compare import Difference
-from .errors import GraphError
+from .main import located
+from ..results.compare import Difference
+from ..errors import GraphError
 
 FORMATS = ("text", "json", "github")
 _COLOURS = {"red": "31", "green": "32", "yellow": "33", "bold": "1"}

@@ -15,8 +15,8 @@ from typing import NamedTuple, Optional, Tuple, Union
 
 import numpy as np
 
-from .errors import GraphError, Problem, describe
-from .ops import Type
+from ..errors import GraphError, Problem, describe
+from ..ops.table import Type
 
 DTYPES = {"float64": np.dtype("float64"), "float32": np.dtype("float32"),
           "int64": np.dtype("int64")}

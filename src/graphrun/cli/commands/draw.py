@@ -3,11 +3,11 @@ node's value and gradient."""
 
 from __future__ import annotations
 
-from .. import pipeline
-from ..cli import EXIT_OK, EXIT_TROUBLE
-from ..draw import FORMATS, draw
-from ..executor import run as run_program
-from ..writer import write_atomic
+from ...frontend import compiler as pipeline
+from ..main import EXIT_OK, EXIT_TROUBLE
+from ...tools.draw import FORMATS, draw
+from ...run.executor import run as run_program
+from ...results.writer import write_atomic
 
 HELP = "draw the graph with its values and gradients, as Mermaid (default) or DOT text"
 

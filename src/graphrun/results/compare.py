@@ -18,7 +18,7 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
-from .results import Entry, ResultSet
+from .reader import Entry, ResultSet
 from .writer import float_text
 
 DEFAULT_TOLERANCES = {"float64": (1e-9, 1e-12), "float32": (1e-5, 1e-6)}  # (rtol, atol)
