@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from common import paired_times, peak_bytes, table, threads_note  # noqa: E402
 
 import graphrun  # noqa: E402
-from graphrun.run.executor import backward, forward  # noqa: E402
+from graphrun.engine.executor import backward, forward  # noqa: E402
 from graphrun.frontend.load import load_bytes  # noqa: E402
 
 CLASSES = 10

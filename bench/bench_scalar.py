@@ -16,7 +16,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from common import median_time, table  # noqa: E402
 
 import graphrun  # noqa: E402
-from graphrun.run.executor import run  # noqa: E402
+from graphrun.engine.executor import run  # noqa: E402
 from graphrun.frontend.load import load_bytes  # noqa: E402
 
 X, A, B = 0.5, 0.9, 0.1

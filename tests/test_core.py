@@ -8,14 +8,11 @@ from graphrun import GraphError, compile, run
 
 
 def grads_by_name(results):
-    p = results.program
-    return {name: results.grads[i] for i, name in enumerate(p.names)
-            if name and results.grads[i] is not None}
+    return dict(results.grads)
 
 
 def values_by_name(results):
-    p = results.program
-    return {name: results.values[i] for i, name in enumerate(p.names) if name}
+    return dict(results.values)
 
 
 def test_chain_rule_lesson(root):
@@ -168,7 +165,7 @@ loss: h
 
 
 def test_unbroadcast_sums_what_broadcasting_added_and_refuses_anything_else():
-    from graphrun.run.executor import unbroadcast
+    from graphrun.engine.executor import unbroadcast
 
     g = unbroadcast(np.ones((4, 2, 3)), (2, 1))
     assert g.shape == (2, 1) and g.ravel().tolist() == [12.0, 12.0]

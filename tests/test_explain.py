@@ -11,9 +11,9 @@ import os
 import numpy as np
 import pytest
 
+import graphrun
 from graphrun.cli import main
 from graphrun.errors import GraphError
-from graphrun.run.executor import backward, forward
 from graphrun.tools.explain import explain, explanation_text
 
 from conftest import compile_text
@@ -72,7 +72,7 @@ def test_the_lesson_reads_as_written_by_hand(root):
 def test_reuse_and_broadcasting():
     """mean(4X + b) = 14 + 0.5 = 14.5; dL/dz = 1/6 everywhere; dL/db sums two rows: 1/3 each;
     dL/dsq = sum(X)/6 = 3.5; dL/ds = 3.5*s + 3.5*s + (1 - tanh(2)^2) = 7 + 7 + 0.0706508."""
-    e = explain(compile_text(REUSE).program)
+    e = explain(compile_text(REUSE))
     text = explanation_text(e)
     assert text == golden("explain_reuse_broadcast.txt")
     assert "dL/dsq = dL/dy * dy/dsq = dL/dy * X" in text
@@ -87,7 +87,7 @@ def test_reuse_and_broadcasting():
 
 
 def test_param_paths_add_up_to_the_gradient():
-    e = explain(compile_text(REUSE).program, param="s")
+    e = explain(compile_text(REUSE), param="s")
     assert e.path_count == 3
     contributions = [float(p.contribution) for p in e.paths]
     np.testing.assert_allclose(contributions, [7, 7, 1 - np.tanh(2) ** 2])
@@ -101,11 +101,11 @@ def test_param_paths_add_up_to_the_gradient():
 @pytest.mark.parametrize("param", ["W1", "b1", "W2", "b2"])
 def test_tensor_paths_add_up_to_the_backward_gradient(root, param):
     from graphrun import compile
-    program = compile(f"{root}/graphs/mlp.yaml").program
-    e = explain(program, param=param)
-    grads = backward(program, forward(program))
+    graph = compile(f"{root}/graphs/mlp.yaml")
+    e = explain(graph, param=param)
+    grads = graphrun.run(graph).grads
     total = sum(p.contribution for p in e.paths)
-    np.testing.assert_allclose(total, grads[program.slot(param)], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(total, grads[param], rtol=1e-12, atol=1e-15)
 
 
 def test_a_diamond_has_two_paths():
@@ -118,7 +118,7 @@ nodes:
   b: {op: square, args: [w]}
   L: {op: add, args: [a, b]}
 loss: L
-""").program, param="w")
+"""), param="w")
     assert [float(p.contribution) for p in e.paths] == [3.0, 4.0]
     text = explanation_text(e)
     assert "dL/da * da/dw = 1 * 3 = 3" in text
@@ -130,9 +130,8 @@ def test_too_many_paths_is_said_and_falls_back_to_the_steps():
     """Each level adds a value to itself: 2^20 paths from x0, and a gradient of 2^20."""
     levels = 20
     nodes = "\n".join(f"  x{i + 1}: {{op: add, args: [x{i}, x{i}]}}" for i in range(levels))
-    program = compile_text(f"graphrun: 1\nparams: {{x0: 1}}\nnodes:\n{nodes}\nloss: x{levels}\n"
-                           ).program
-    e = explain(program, param="x0", max_paths=100)
+    graph = compile_text(f"graphrun: 1\nparams: {{x0: 1}}\nnodes:\n{nodes}\nloss: x{levels}\n")
+    e = explain(graph, param="x0", max_paths=100)
     assert e.path_count == 2 ** levels and e.paths == ()
     text = explanation_text(e)
     assert f"paths from x{levels} down to x0: {2 ** levels} paths" in text
@@ -148,7 +147,7 @@ nodes:
   L: {op: square, args: [w]}
   after: {op: neg, args: [L]}
 loss: L
-""").program))
+""")))
     assert "not on any path to L (gradient 0): unused, after" in text
 
 
@@ -180,8 +179,7 @@ def test_mistakes_are_reported(root, tmp_path):
 
 def test_no_loss_is_a_graph_error():
     with pytest.raises(GraphError):
-        explain(compile_text("graphrun: 1\ninputs: {x: 1}\nnodes:\n  y: {op: neg, args: [x]}\n")
-                .program)
+        explain(compile_text("graphrun: 1\ninputs: {x: 1}\nnodes:\n  y: {op: neg, args: [x]}\n"))
 
 
 def test_number_literals_are_written_into_the_local_derivatives():
@@ -199,7 +197,7 @@ nodes:
   s1: {op: add, args: [b, d]}
   L: {op: add, args: [s1, e]}
 loss: L
-""").program))
+""")))
     assert "dL/da = dL/dd * dd/da = 1 * 1/(-4) = 1 * (-0.25) = -0.25" in text
     assert "via b (pow, arg 0): dL/db * db/dx = 1 * 3*x^(3-1) = 1 * 6.75 = 6.75" in text
     assert "via c (sub, arg 1): dL/dc * dc/dx = (-1) * (-1) = 1" in text

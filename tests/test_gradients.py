@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from conftest import compile_text
-from graphrun import forward, run
-from graphrun.run.executor import unbroadcast
+import graphrun
+from graphrun.engine.executor import unbroadcast
 from graphrun.ops import OPS, REQUIRED, Type
 
 BROADCAST_PAIRS = [((), ()), ((3,), (3,)), ((2, 3), (2, 3)), ((), (2, 3)), ((2, 3), ()),
@@ -355,23 +355,22 @@ def _random_graph(seed, n_nodes=14):
 @pytest.mark.parametrize("seed", range(40))
 def test_pipeline_gradients_match_finite_differences(seed):
     text, params = _random_graph(seed)
-    program = compile_text(text).program
-    results = run(program)
-    base = [np.asarray(leaf.materialize()) for leaf in program.leaves]
+    graph = compile_text(text)
+    results = graphrun.run(graph)
+    base = graph.param_values()
 
-    def loss_at(slot, flat_index, delta):
-        values = [v.copy() for v in base]
-        values[slot].reshape(-1)[flat_index] += delta
-        return float(np.reshape(forward(program, values)[program.loss], ()))
+    def loss_at(name, flat_index, delta):
+        moved = base[name].copy()
+        moved.reshape(-1)[flat_index] += delta
+        return graphrun.run(graph, params={name: moved}, gradients=False).loss
 
     eps = 1e-6
-    scale = max(1.0, abs(float(np.reshape(results.loss, ()))))
+    scale = max(1.0, abs(results.loss))
     for name in params:
-        slot = program.slot(name)
-        numeric = np.zeros(base[slot].size)
-        for j in range(base[slot].size):
-            numeric[j] = (loss_at(slot, j, eps) - loss_at(slot, j, -eps)) / (2 * eps)
-        np.testing.assert_allclose(np.reshape(results.grads[slot], -1), numeric, rtol=1e-5,
+        numeric = np.zeros(base[name].size)
+        for j in range(base[name].size):
+            numeric[j] = (loss_at(name, j, eps) - loss_at(name, j, -eps)) / (2 * eps)
+        np.testing.assert_allclose(np.reshape(results.grads[name], -1), numeric, rtol=1e-5,
                                    atol=1e-7 * scale, err_msg=f"d loss/d {name}\n{text}")
 
 

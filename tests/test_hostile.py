@@ -141,6 +141,7 @@ def test_every_file_in_the_corpus_has_an_expectation():
 # take most of a minute, so one runner imports graphrun once and forks a child per file.
 RUNNER = """
 import os, sys
+import graphrun.api, graphrun.tools.explain  # imported once, before the forks share them
 from graphrun.cli import main
 for folder in sys.argv[1:]:
     with open(os.path.join(folder, "argv")) as f:
@@ -329,12 +330,12 @@ def test_missing_output_folder_is_an_error(tmp_path):
 
 
 def test_an_internal_error_is_exit_3_with_one_line_and_a_hint(monkeypatch, tmp_path):
-    from graphrun.frontend import compiler as pipeline
+    from graphrun.frontend import compiler
 
     def broken(*args, **kwargs):
         raise ZeroDivisionError("planted")
 
-    monkeypatch.setattr(pipeline, "compile", broken)
+    monkeypatch.setattr(compiler, "compile_file", broken)
     graph = str(tmp_path / "g.yaml")
     out, err = io.StringIO(), io.StringIO()
     assert main(["run", graph], out, err) == 3

@@ -21,10 +21,7 @@ def _run(params, nodes, loss, inputs=""):
         text += "inputs:\n" + inputs
     text += "params:\n" + params + "nodes:\n" + nodes + f"loss: {loss}\n"
     results = run_text(text)
-    p = results.program
-    values = {n: results.values[i] for i, n in enumerate(p.names) if n}
-    grads = {n: results.grads[i] for i, n in enumerate(p.names) if n and results.grads[i] is not None}
-    return values, grads
+    return dict(results.values), dict(results.grads)
 
 
 def _grad(op_line, x, extra_params=""):
@@ -327,7 +324,7 @@ def test_every_op_that_claims_flows_is_covered():
 
 @pytest.mark.parametrize("name,shapes,bad", list(_flows_cases()))
 def test_nonfinite_flows_through_ops_that_claim_it(name, shapes, bad):
-    from graphrun.run.executor import unbroadcast
+    from graphrun.engine.executor import unbroadcast
     from graphrun.ops import OPS
     op, attrs = OPS[name], FLOWS_ATTRS.get(name, {})
     rng = np.random.default_rng(0)

@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 
 from conftest import compile_text
+import graphrun
 from graphrun import NumericError
-from graphrun.run import executor
-from graphrun.run.executor import backward, forward, run, scalar_plan_for
 from graphrun.ops import OPS
 from graphrun.ops.scalar import SCALAR_OPS
 
@@ -67,35 +66,32 @@ loss: L
 """
 
 
-def test_a_scalar_program_runs_on_the_scalar_path_and_matches_numpy(monkeypatch):
-    program = compile_text(SCALAR_GRAPH).program
-    assert scalar_plan_for(program) is not None
-    fast = run(program)
-    assert type(fast.values[program.slot("L")]) is float  # it did take the scalar path
-    # without a scalar plan, the numpy path runs throughout: the reference
-    monkeypatch.setattr(executor, "scalar_plan_for", lambda program: None)
-    values = forward(program)
-    grads = backward(program, values)
-    assert type(values[program.slot("L")]) is not float
-    for slot, name in enumerate(program.names):
-        if not name:
-            continue
-        assert math.isclose(fast.values[slot], float(values[slot]), rel_tol=1e-14), name
-        if grads[slot] is not None:
-            assert math.isclose(fast.grads[slot], float(grads[slot]), rel_tol=1e-14,
-                                abs_tol=1e-300), name
-    assert fast.grads[program.slot("unused")] == 0.0
+def test_a_scalar_program_runs_on_the_scalar_path_and_matches_numpy():
+    graph = compile_text(SCALAR_GRAPH)
+    assert graph.plan.scalar is not None
+    fast = graphrun.run(graph)
+    assert type(fast.slot_values[graph.program.slot("L")]) is float  # it took the scalar path
+    reference = graphrun.run(graph, fast=False)  # the public switch: numpy throughout
+    assert type(reference.slot_values[graph.program.slot("L")]) is not float
+    for name in fast.values:
+        assert type(fast.values[name]) is np.ndarray  # one type, whatever path ran
+        assert fast.values[name].dtype == reference.values[name].dtype, name
+        assert math.isclose(fast.values[name], reference.values[name], rel_tol=1e-14), name
+    for name in fast.grads:
+        assert math.isclose(fast.grads[name], reference.grads[name], rel_tol=1e-14,
+                            abs_tol=1e-300), name
+    assert fast.grads["unused"] == 0.0
 
 
 def test_tensor_programs_do_not_take_the_scalar_path():
-    program = compile_text("""
+    graph = compile_text("""
 graphrun: 1
 params: {w: [1.0, 2.0]}
 nodes:
   s: {op: sum, args: [w]}
 loss: s
-""").program
-    assert scalar_plan_for(program) is None
+""")
+    assert graph.plan.scalar is None
 
 
 @pytest.mark.parametrize("body,expected", [
@@ -105,25 +101,25 @@ loss: s
     ("y: {op: sqrt, args: [z]}", "node 'y' (sqrt): backward produced inf"),
 ])
 def test_math_errors_fall_back_to_the_numpy_path_and_its_message(body, expected):
-    program = compile_text(f"""
+    graph = compile_text(f"""
 graphrun: 1
 params: {{x: 1.0, z: 0.0, big: 1000.0}}
 nodes:
   {body}
 loss: y
-""").program
+""")
     with pytest.raises(NumericError) as e:
-        run(program)
+        graphrun.run(graph)
     assert expected in str(e.value)
     # with non-finite values allowed, the numpy path (the reference for nan and inf) writes them
-    results = run(program, check_finite=False)
-    assert not math.isfinite(float(results.values[program.slot("y")])) or \
-        not all(math.isfinite(float(g)) for g in results.grads if g is not None)
+    results = graphrun.run(graph, check_finite=False)
+    assert not math.isfinite(results.values["y"]) or \
+        not all(np.isfinite(g) for g in results.grads.values())
 
 
 def test_allowing_nonfinite_values_changes_no_finite_number():
     # --allow-nonfinite must not switch a finite scalar graph to another path (a different last
     # digit from math.tanh against numpy's tanh would make the two runs differ)
-    program = compile_text(SCALAR_GRAPH).program
-    default, allowed = run(program), run(program, check_finite=False)
-    assert default.values == allowed.values and default.grads == allowed.grads
+    graph = compile_text(SCALAR_GRAPH)
+    default, allowed = graphrun.run(graph), graphrun.run(graph, check_finite=False)
+    assert default.slot_values == allowed.slot_values and default.slot_grads == allowed.slot_grads

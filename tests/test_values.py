@@ -9,7 +9,6 @@ import pytest
 import yaml
 
 from conftest import run_text
-from graphrun import results_text
 from graphrun.cli import main
 
 
@@ -23,7 +22,7 @@ def run_file(tmp_path, text, name="g.yaml"):
 
 
 def leaf(results, name):
-    return results.values[results.program.slot(name)]
+    return results.values[name]
 
 
 def one_leaf(value_text, section="params"):
@@ -248,8 +247,8 @@ def test_labels_are_never_differentiated():
     results = run_text("graphrun: 1\ninputs:\n  y: {value: [1], dtype: int64}\n"
                        "params:\n  x: [[0.0, 1.0]]\nnodes:\n"
                        "  L: {op: cross_entropy, args: [x, y]}\nloss: L\n")
-    assert results.grads[results.program.slot("y")] is None
-    assert "y:" not in results_text(results).split("gradients:")[1]
+    assert "y" not in results.grads
+    assert "y:" not in results.text().split("gradients:")[1]
 
 
 def test_labels_out_of_range_are_an_error(tmp_path):
@@ -328,14 +327,14 @@ def test_float32_graph_computes_in_float32_end_to_end(monkeypatch):
     p = results.program
     for slot, name in enumerate(p.names):
         if p.kinds[slot] in ("param", "node"):
-            assert np.asarray(results.values[slot]).dtype == np.float32, name
-            assert np.asarray(results.grads[slot]).dtype == np.float32, name
+            assert results.values[name].dtype == np.float32, name
+            assert results.grads[name].dtype == np.float32, name
     assert promoted == []
     assert {"pow", "div", "matmul", "cross_entropy", "mse", "softplus", "concat"} <= set(seen)
 
 
 def test_float32_results_say_so():
-    text = results_text(run_text(FLOAT32_GRAPH))
+    text = run_text(FLOAT32_GRAPH).text()
     doc = yaml.safe_load(text)
     assert doc["dtype"] == "float32"
     assert list(doc)[:3] == ["graphrun", "graph", "dtype"]
@@ -346,15 +345,15 @@ def test_float32_results_say_so():
 
 
 def test_float64_results_have_no_dtype_key():
-    text = results_text(run_text("graphrun: 1\nparams: {x: 2}\nnodes:\n"
-                                 "  L: {op: square, args: [x]}\nloss: L\n"))
+    text = run_text("graphrun: 1\nparams: {x: 2}\nnodes:\n"
+                                 "  L: {op: square, args: [x]}\nloss: L\n").text()
     assert "dtype" not in yaml.safe_load(text)
 
 
 def test_float32_meeting_float64_is_mixed():
-    text = results_text(run_text("graphrun: 1\nparams:\n  x: {value: 2, dtype: float32}\n"
+    text = run_text("graphrun: 1\nparams:\n  x: {value: 2, dtype: float32}\n"
                                  "  w: 3.0\nnodes:\n  a: {op: square, args: [x]}\n"
-                                 "  L: {op: mul, args: [a, w]}\nloss: L\n"))
+                                 "  L: {op: mul, args: [a, w]}\nloss: L\n").text()
     doc = yaml.safe_load(text)
     assert doc["dtype"] == "mixed" and doc["loss"] == 12.0
 
@@ -368,10 +367,10 @@ def test_number_literals_are_constants_without_gradients():
                        "  c: {op: pow, args: [b, 2]}\n  L: {op: sum, args: [c]}\nloss: L\n")
     p = results.program
     assert [k for k in p.kinds if k == "const"] == ["const"] * 3
-    assert all(results.grads[s] is None for s, k in enumerate(p.kinds) if k == "const")
+    assert all(results.slot_grads[s] is None for s, k in enumerate(p.kinds) if k == "const")
     # L = sum((3 - v/2)^2): dL/dv = -(3 - v/2)
-    np.testing.assert_array_equal(results.grads[p.slot("v")], [-2.5, -4.0])
-    doc = yaml.safe_load(results_text(results))
+    np.testing.assert_array_equal(results.grads["v"], [-2.5, -4.0])
+    doc = yaml.safe_load(results.text())
     assert set(doc["gradients"]) == {"v", "a", "b", "c", "L"}
 
 

@@ -1,29 +1,36 @@
 """graphrun: declare a computation graph in YAML, run it forward and backward, keep its values and
 gradients honest in CI.
 
-The public API is the pipeline as two calls:
+    import graphrun
+    graph = graphrun.compile("graphs/simple.yaml")   # load and check: raises GraphError
+    results = graphrun.run(graph)                     # forward, and backward when there is a loss
+    results.loss, results.values["u"], results.grads["w"]
 
-    program = graphrun.compile("graphs/simple.yaml")   # load, schema, spec, graph: checks everything
-    results = graphrun.run(program)                     # forward, and backward when there is a loss
-    print(graphrun.results_text(results))
-
-Problems in a graph file raise GraphError; each Problem carries a document path that
-`program_source(...)`/the CLI turn into FILE:LINE:COL.
+The names below are the public API (graphrun/api.py). They are imported on first use, so that
+`import graphrun` (and `graphrun --version`) costs next to nothing.
 """
-
-from .errors import GraphError, NumericError, Problem
-from .run.executor import Results, backward, forward
-from .run.executor import run as _run
-from .frontend.compiler import Compiled, compile, compile_document
-from .results.writer import results_text
 
 __version__ = "0.1.0"
 
+_API = {
+    "Graph": "api", "Results": "engine.values", "compile": "api", "compile_text": "api",
+    "run": "api", "explain": "api", "gradcheck": "api", "draw": "api", "check": "api",
+    "read_results": "api", "diff": "api",
+    "GraphError": "errors", "NumericError": "errors", "Problem": "errors",
+}
 
-def run(program, *, check_finite: bool = True) -> Results:
-    """Run a compiled program (or a Compiled from `compile`): forward, then backward if it has a loss."""
-    return _run(getattr(program, "program", program), check_finite=check_finite)
+__all__ = sorted(_API) + ["__version__"]
 
 
-__all__ = ["compile", "compile_document", "run", "forward", "backward", "results_text",
-           "Compiled", "Results", "GraphError", "NumericError", "Problem", "__version__"]
+def __getattr__(name):
+    module = _API.get(name)
+    if module is None:
+        raise AttributeError(f"module 'graphrun' has no attribute {name!r}")
+    import importlib
+    value = getattr(importlib.import_module(f"graphrun.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__

@@ -1,46 +1,136 @@
-"""Errors are values: each problem carries a document path (or a position), never a printed line.
+"""Errors are values: each problem carries where it is (a document path in a source, or a position),
+never a printed line.
 
 Stages after `load` know nothing of YAML. They report a problem at a document path such as
-("nodes", "v", "args", 1); the CLI resolves that path through the source map to FILE:LINE:COL.
-The loader, which has no path for a bad byte or a stray tab, reports a position directly.
+("nodes", "v", "args", 1) in a source (the loaded file's source map, handed along as an opaque
+object with `.file` and `.locate(path, at_key)`). The source is bound when the error is made
+(`GraphError(problems, source)`), never patched on later; `error.located()` resolves every path to
+FILE:LINE:COL, sorted, for the CLI and for a Python caller alike (`str(error)` is those lines).
+
+A problem that a caller can get past by changing how graphrun is called names that change as a
+`fix` key; the words for it depend on who is reading (`--allow-nonfinite` on the command line,
+`check_finite=False` in Python), so the CLI and the API each supply their own (see FIX_WORDS).
 """
 
 from __future__ import annotations
 
 import difflib
 import functools
-from dataclasses import dataclass
-from typing import Iterable, Optional, Tuple
+from dataclasses import dataclass, replace
+from typing import Iterable, List, NamedTuple, Optional, Tuple
 
 Path = Tuple  # a document path: keys (str) and list indices (int)
 
 
+class Note(NamedTuple):
+    """A related place, shown under its problem: "'b' is part of the cycle", "first defined here".
+    `source` None means the problem's own source."""
+
+    message: str
+    path: Path
+    source: object = None
+
+
 @dataclass(frozen=True)
 class Problem:
-    """One problem in a graph file.
+    """One problem in a graph (or results) file.
 
     `path` is where in the document it is; `at_key` points at the mapping key rather than its value
     (for unknown or duplicated keys). `pos` is an explicit 1-based (line, col) for problems found
-    before there is a document (bad bytes, syntax errors).
+    before there is a document (bad bytes, syntax errors). `source` is the file the path or position
+    is in. `fix` names a way of calling graphrun that gets past the problem (FIX_WORDS).
+    `severity` is "error" or "warning" (a warning never changes the exit status).
     """
 
     message: str
     path: Path = ()
     at_key: bool = False
     pos: Optional[Tuple[int, int]] = None
-    notes: Tuple[Tuple[str, Path], ...] = ()  # (message, path) pairs: "first defined here", ...
+    notes: Tuple[Note, ...] = ()
+    source: object = None
+    fix: Optional[str] = None
+    severity: str = "error"
+
+
+# the words for each fix, for a Python caller, appended to the message; the CLI has its own
+# (cli/main.py)
+FIX_WORDS = {
+    "allow_nonfinite": "; pass check_finite=False to keep it anyway",
+    "memory_budget": " (raise memory_budget=..., or shrink the largest tensors)",
+}
+
+
+class Located(NamedTuple):
+    """A problem resolved to its place: what the CLI prints and a Python caller can read."""
+
+    file: str
+    line: int
+    col: int
+    severity: str
+    message: str
+    notes: Tuple[Tuple[str, int, int, str], ...]  # (file, line, col, message)
+    fix: Optional[str]
+
+    def text(self, fix_words: dict = FIX_WORDS) -> str:
+        """FILE:LINE:COL: error: message (and a line per note)."""
+        message = self.message
+        if self.fix is not None:
+            message += fix_words[self.fix]
+        lines = [f"{self.file}:{self.line}:{self.col}: {self.severity}: {message}"]
+        lines += [f"{f}:{line}:{col}: note: {note}" for f, line, col, note in self.notes]
+        return "\n".join(lines)
 
 
 class GraphError(Exception):
-    """One or more problems that make a graph file unusable (exit code 2)."""
+    """One or more problems that make a graph file unusable (exit code 2).
 
-    def __init__(self, problems: Iterable[Problem]):
-        self.problems = tuple(problems)
-        super().__init__("; ".join(p.message for p in self.problems))
+    `source` is bound into every problem that has none of its own: the code that raises knows which
+    file its paths are in."""
+
+    def __init__(self, problems: Iterable[Problem], source=None):
+        problems = tuple(problems)
+        if source is not None:
+            problems = tuple(p if p.source is not None else replace(p, source=source)
+                             for p in problems)
+        self.problems = problems
+        super().__init__(self.problems)
+
+    def located(self) -> List[Located]:
+        """Every problem at FILE:LINE:COL, sorted by file (in the order files first appear) and
+        then by position."""
+        rows = [locate(p) for p in self.problems]
+        order = {}
+        for row in rows:
+            order.setdefault(row.file, len(order))
+        return sorted(rows, key=lambda r: (order[r.file], r.line, r.col))
+
+    @property
+    def errors(self) -> Tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity == "error")
+
+    def __str__(self) -> str:
+        return "\n".join(row.text() for row in self.located())
 
 
 class NumericError(GraphError):
     """A non-finite number appeared while running a valid graph (exit code 2)."""
+
+
+def locate(p: Problem) -> Located:
+    """The problem at its FILE:LINE:COL (the one place a path becomes a position)."""
+    source = p.source
+    if p.pos is not None or source is None:
+        line, col = p.pos or (1, 1)
+    else:
+        line, col = source.locate(p.path, p.at_key)
+    file = getattr(source, "file", None) or "<graph>"
+    notes = []
+    for note in p.notes:
+        message, path = note[0], note[1]
+        where = (note[2] if len(note) > 2 else None) or source
+        nline, ncol = where.locate(path, True) if where is not None else (1, 1)
+        notes.append((getattr(where, "file", None) or file, nline, ncol, message))
+    return Located(file, line, col, p.severity, p.message, tuple(notes), p.fix)
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

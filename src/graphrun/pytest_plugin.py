@@ -15,7 +15,6 @@ the ini setting.
 
 from __future__ import annotations
 
-import io
 import os
 
 import pytest
@@ -44,7 +43,7 @@ def pytest_collect_file(file_path, parent):
     folder = _golden_folder(parent.config)
     if folder is None or file_path.suffix not in (".yaml", ".yml"):
         return None
-    from .cli.commands.run import is_results_file, results_name
+    from .results.golden import is_results_file, results_name
 
     if is_results_file(file_path.name):
         return None
@@ -73,19 +72,14 @@ class GoldenItem(pytest.Item):
         self.golden = golden
 
     def runtest(self):
-        from .cli.main import report
-        from .cli.commands.check import check_graph, outcome_text
+        import graphrun
 
         update = self.config.getoption("graphrun_update")
-        outcome = check_graph(os.path.relpath(self.path), os.path.relpath(self.golden),
-                              update=update)
-        if outcome.status in ("match", "updated", "created"):
+        outcome = graphrun.check(os.path.relpath(self.path), os.path.relpath(self.golden),
+                                 update=update)
+        if outcome.ok:
             return
-        text = outcome_text(outcome)
-        if outcome.error is not None:
-            stream = io.StringIO()
-            report(outcome.error, stream)
-            text = stream.getvalue()
+        text = outcome.text() if outcome.error is None else str(outcome.error) + "\n"
         raise GoldenMismatch(text + "(rerun with --graphrun-update to accept the new results)")
 
     def repr_failure(self, excinfo):

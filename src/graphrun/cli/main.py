@@ -1,27 +1,27 @@
 """cli: the only place that prints. `main(argv, stdout, stderr) -> exit code`.
 
 Exit codes follow diff: 0 ok, 1 differences found, 2 trouble (invalid graph, numeric failure, bad
-usage), 3 internal error. Each command lives in graphrun/commands/<name>.py with
-`add_arguments(parser)` and `execute(args, out, err) -> int`; this module dispatches and turns
-problems into FILE:LINE:COL lines.
+usage), 3 internal error. Each command lives in graphrun/cli/commands/<name>.py with
+`add_arguments(parser)` and `execute(args, out, err) -> int`, a thin adapter over the API
+(graphrun/api.py); this module dispatches and prints problems as FILE:LINE:COL lines.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import re
 import sys
 import traceback
 import warnings
 from typing import Optional, Sequence, TextIO
 
 from ..errors import GraphError
+from .args import UsageError
 from ..frontend.load import gc_paused
 
 EXIT_OK, EXIT_DIFFERENT, EXIT_TROUBLE, EXIT_INTERNAL = 0, 1, 2, 3
 
-# command name -> module in graphrun.commands; `graphrun GRAPH` means `graphrun run GRAPH`
+# command name -> module in graphrun.cli.commands; `graphrun GRAPH` means `graphrun run GRAPH`
 COMMANDS = {
     "run": "run",
     "check": "check",
@@ -33,10 +33,6 @@ COMMANDS = {
     "draw": "draw",
 }
 DEFAULT_COMMAND = "run"
-
-
-class UsageError(Exception):
-    pass
 
 
 class _Exit(Exception):
@@ -121,46 +117,17 @@ def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None,
         return EXIT_INTERNAL
 
 
-def located(error: GraphError):
-    """(file, line, col, message, notes) for each problem, sorted by position; notes are
-    (line, col, message). Resolves document paths through the error's source map."""
-    source = getattr(error, "source", None)
-    rows = []
-    for p in error.problems:
-        if p.pos is not None or source is None:
-            line, col = p.pos or (1, 1)
-        else:
-            line, col = source.locate(p.path, p.at_key)
-        notes = tuple((*(source.locate(path, True) if source else (1, 1)), message)
-                      for message, path in p.notes)
-        rows.append((line, col, p.message, notes))
-    rows.sort(key=lambda r: (r[0], r[1]))
-    filename = source.file if source is not None else "<graph>"
-    return [(filename, *row) for row in rows]
+# the words for each fix a problem names (errors.FIX_WORDS has a Python caller's)
+FIX_WORDS = {
+    "allow_nonfinite": "; use --allow-nonfinite to write it anyway",
+    "memory_budget": " (raise the budget with --memory-budget, or shrink the largest tensors)",
+}
 
 
 def report(error: GraphError, err: TextIO) -> None:
     """Print every problem as FILE:LINE:COL: error: message (and its notes) on `err`."""
-    for filename, line, col, message, notes in located(error):
-        err.write(f"{filename}:{line}:{col}: error: {message}\n")
-        for nline, ncol, note in notes:
-            err.write(f"{filename}:{nline}:{ncol}: note: {note}\n")
-
-
-_SIZE = re.compile(r"\s*([0-9]+(?:\.[0-9]*)?)\s*([KMGT]?i?B?|bytes)?\s*\Z", re.IGNORECASE)
-_UNITS = {"": 1, "B": 1, "BYTES": 1, "K": 1000, "KB": 1000, "KIB": 1024, "M": 10**6, "MB": 10**6,
-          "MIB": 2**20, "G": 10**9, "GB": 10**9, "GIB": 2**30, "T": 10**12, "TB": 10**12,
-          "TIB": 2**40}
-
-
-def parse_size(text: str) -> int:
-    """'2GiB', '500MB', '1000000' -> bytes (an argparse type)."""
-    match = _SIZE.match(text)
-    unit = (match.group(2) or "").upper() if match else None
-    if not match or unit not in _UNITS:
-        raise argparse.ArgumentTypeError(f"expected a size such as 2GiB, 500MB or 1000000; "
-                                         f"found {text!r}")
-    return int(float(match.group(1)) * _UNITS[unit])
+    for row in error.located():
+        err.write(row.text(FIX_WORDS) + "\n")
 
 
 def run_module() -> None:

@@ -16,9 +16,9 @@ import math
 import os
 from typing import Iterable, List, Optional, Sequence
 
-from .main import located
-from ..results.compare import Difference
 from ..errors import GraphError
+from ..results.compare import Difference, differences_table  # noqa: F401 (re-exported)
+from .main import FIX_WORDS
 
 FORMATS = ("text", "json", "github")
 _COLOURS = {"red": "31", "green": "32", "yellow": "33", "bold": "1"}
@@ -42,35 +42,6 @@ def paint(text: str, colour: str, on: bool) -> str:
     return f"\x1b[{_COLOURS[colour]}m{text}\x1b[0m" if on else text
 
 
-def table(header: Sequence[str], rows: Iterable[Sequence[str]], indent: str = "  ") -> str:
-    """Columns padded to their widest cell; the last column is not padded."""
-    rows = [list(header)] + [list(r) for r in rows]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    lines = []
-    for row in rows:
-        cells = [c.ljust(w) for c, w in zip(row[:-1], widths)] + [row[-1]]
-        lines.append(indent + "  ".join(cells).rstrip())
-    return "\n".join(lines) + "\n"
-
-
-def differences_table(differences: List[Difference], line_header: str = "golden line") -> str:
-    header = ("entry", "expected", "got", "abs error", "rel error", "worst at", "differ",
-              line_header)
-    return table(header, (_row(d) for d in differences))
-
-
-def _row(d: Difference) -> List[str]:
-    index = "-" if not d.index else "[" + ", ".join(map(str, d.index)) + "]"
-    differ = f"{d.count}/{d.size}" if d.kind == "value" and d.size > 1 else "-"
-    at = d.expected_at or d.got_at
-    return [d.entry, d.expected, d.got, _number(d.abs_error), _number(d.rel_error), index, differ,
-            f"{at[0]}:{at[1]}" if at else "-"]
-
-
-def _number(x: Optional[float]) -> str:
-    return "-" if x is None else f"{x:.3g}"
-
-
 def difference_dict(d: Difference) -> dict:
     def at(where):
         return None if where is None else {"file": where[0], "line": where[1], "col": where[2]}
@@ -85,17 +56,21 @@ def _finite(x: Optional[float]) -> Optional[float]:
     return None if x is None or not math.isfinite(x) else x
 
 
+def _message(row) -> str:
+    return row.message + (FIX_WORDS[row.fix] if row.fix is not None else "")
+
+
 def problem_dicts(error: GraphError) -> List[dict]:
-    return [{"file": f, "line": line, "col": col, "message": message,
-             "notes": [{"line": nl, "col": nc, "message": n} for nl, nc, n in notes]}
-            for f, line, col, message, notes in located(error)]
+    return [{"file": row.file, "line": row.line, "col": row.col, "message": _message(row),
+             "notes": [{"line": nl, "col": nc, "message": n} for _, nl, nc, n in row.notes]}
+            for row in error.located()]
 
 
 def problems_github(error: GraphError) -> str:
     lines = []
-    for f, line, col, message, notes in located(error):
-        lines.append(annotation("error", f, line, col, message))
-        lines += [annotation("notice", f, nl, nc, note) for nl, nc, note in notes]
+    for row in error.located():
+        lines.append(annotation("error", row.file, row.line, row.col, _message(row)))
+        lines += [annotation("notice", f, nl, nc, note) for f, nl, nc, note in row.notes]
     return "".join(lines)
 
 

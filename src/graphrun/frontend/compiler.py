@@ -1,6 +1,5 @@
-"""pipeline: the stages joined once, so that the CLI and every command share one way in.
-
-load (text -> data + source map) -> schema -> spec -> graph (-> Program).
+"""compiler: the front-end stages joined once: load (text -> data + source map) -> schema -> spec ->
+graph (-> Program). The API's `compile` and `compile_text` are the only callers.
 
 A file with a schema error still has its valid parts checked: the entries a problem is about are
 left out, names they define count as "known but broken" (no error for using them), and spec and
@@ -11,94 +10,74 @@ only follows from another.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Optional
 
-from ..run import executor
 from . import schema
 from ..errors import GraphError
 from .graph import Program, build_program
-from .load import Document, SourceMap, gc_paused, load_file
+from .load import Document, PartialDocument, gc_paused, load_bytes, load_file
 from .spec import build_spec
 
 
-@dataclass(frozen=True)
-class Compiled:
-    """A checked, ordered program and the source map that points its paths back at the file."""
-
-    program: Program
-    source: SourceMap
-
-
-def compile(filename: str, *, memory_budget: Optional[int] = None,
-            timings: Optional[dict] = None) -> Compiled:
-    """Load and check a graph file. Raises GraphError (with `.source` set) on any problem.
+def compile_file(filename: str, *, memory_budget: Optional[int] = None,
+                 timings: Optional[dict] = None) -> Program:
+    """Load and check a graph file. Raises GraphError (every problem, located in the file).
     `timings`, when given, receives the seconds spent in load, validate and build."""
+    return _compile(lambda: load_file(filename), memory_budget, timings)
+
+
+def compile_bytes(raw: bytes, filename: str, *, memory_budget: Optional[int] = None,
+                  timings: Optional[dict] = None) -> Program:
+    """The same for a graph's text in memory; `filename` names it in messages, and its folder is
+    where `file:` paths are looked up."""
+    return _compile(lambda: load_bytes(raw, filename), memory_budget, timings)
+
+
+def _compile(load, memory_budget, timings) -> Program:
     timings = {} if timings is None else timings
     with gc_paused():
         start = time.perf_counter()
         try:
-            document, problems = load_file(filename), []
-        except GraphError as e:
-            document, problems = getattr(e, "document", None), list(e.problems)
-            if document is None:  # nothing loaded: the problems point at the bytes themselves
-                e.source = SourceMap(filename)
-                raise
+            document, problems = load(), []
+        except PartialDocument as e:
+            document, problems = e.document, list(e.problems)
         timings["load"] = time.perf_counter() - start
         return _check(document, problems, memory_budget, timings)
 
 
-def compile_document(document: Document, *, memory_budget: Optional[int] = None,
-                     timings: Optional[dict] = None) -> Compiled:
-    """Check a loaded document (schema, spec, graph). Raises GraphError on any problem."""
-    return _check(document, [], memory_budget, {} if timings is None else timings)
-
-
-def _check(document: Document, problems: list, memory_budget, timings) -> Compiled:
+def _check(document: Document, problems: list, memory_budget, timings) -> Program:
     """Each stage checks what the problems found so far leave standing; all are raised at once."""
-    try:
-        start = time.perf_counter()
-        data, broken = _without(document.data, problems)
-        if data is not None:
-            found = _leave_unknown_ops_to_the_graph(data, schema.check(data))
-            problems += found
-            data, more = _without(data, found)
+    source = document.source
+    start = time.perf_counter()
+    data, broken = _without(document.data, problems)
+    if data is not None:
+        found = _leave_unknown_ops_to_the_graph(data, schema.check(data))
+        problems += found
+        data, more = _without(data, found)
+        broken |= more
+    timings["validate"] = time.perf_counter() - start
+    start = time.perf_counter()
+    spec = None
+    for _ in range(3):  # spec problems are about single entries: leave those out, go again
+        if data is None:
+            break
+        try:
+            spec = build_spec(data, source.file)
+            break
+        except GraphError as e:
+            problems += e.problems
+            data, more = _without(data, e.problems)
             broken |= more
-        timings["validate"] = time.perf_counter() - start
-        start = time.perf_counter()
-        spec = None
-        for _ in range(3):  # spec problems are about single entries: leave those out, go again
-            if data is None:
-                break
-            try:
-                spec = build_spec(data, document.source.file)
-                break
-            except GraphError as e:
-                problems += e.problems
-                data, more = _without(data, e.problems)
-                broken |= more
-        if spec is not None:
-            try:
-                program = build_program(spec, memory_budget, broken=frozenset(broken))
-            except GraphError as e:
-                problems += e.problems
-        if problems:
-            raise GraphError(problems)
-        timings["build"] = time.perf_counter() - start
-        return Compiled(program, document.source)
-    except GraphError as e:
-        e.source = document.source
-        raise
-
-
-def run(compiled: Compiled, **options) -> executor.Results:
-    """executor.run on a compiled graph (same options), its errors located through the compiled
-    source map: a non-finite value is reported at its node's line."""
-    try:
-        return executor.run(compiled.program, **options)
-    except GraphError as e:
-        e.source = compiled.source
-        raise
+    program = None
+    if spec is not None:
+        try:
+            program = build_program(spec, memory_budget, broken=frozenset(broken), source=source)
+        except GraphError as e:
+            problems += e.problems
+    if problems:
+        raise GraphError(problems, source)
+    timings["build"] = time.perf_counter() - start
+    return program
 
 
 def _leave_unknown_ops_to_the_graph(data, problems) -> list:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import NamedTuple, Optional, Tuple
 
-from ..errors import GraphError, Problem, did_you_mean
+from ..errors import GraphError, Note, Problem, did_you_mean
 from ..ops.table import OPS, REQUIRED, Op, OpError, Type, shape_str
 from .spec import Const, GraphSpec, LeafSpec
 
@@ -47,9 +47,20 @@ class Program:
     loss: Optional[int]  # slot of the loss, or None for a forward-only graph
     tolerance: Tuple[Tuple[str, float], ...]
     estimated_bytes: int
+    source: object = None  # the file's source map: where every path above points
+
+
+    @cached_property
+    def slots(self) -> dict:
+        """name -> slot, for every named value (leaves and nodes)."""
+        return {name: slot for slot, name in enumerate(self.names) if name}
 
     def slot(self, name: str) -> int:
-        return self.names.index(name)
+        """The slot of a named value; KeyError with a did-you-mean for a name the graph lacks."""
+        slot = self.slots.get(name)
+        if slot is None:
+            raise KeyError(f"no value named {name!r}{did_you_mean(name, self.slots)}")
+        return slot
 
     @property
     def params(self) -> Tuple[int, ...]:
@@ -63,7 +74,7 @@ class Program:
 
 
 def build_program(spec: GraphSpec, memory_budget: Optional[int] = None, *,
-                  broken: frozenset = frozenset()) -> Program:
+                  broken: frozenset = frozenset(), source=None) -> Program:
     """Check the whole graph and order it. Raises GraphError listing every independent problem.
     `broken` names entries an earlier stage already found fault with: using them is no new error."""
     problems = []
@@ -110,7 +121,7 @@ def build_program(spec: GraphSpec, memory_budget: Optional[int] = None, *,
     loss = _check_loss(spec, leaves, nodes, types, broken, problems)
     if problems or broken:  # broken entries' problems are the caller's, raised with these
         raise GraphError(problems)
-    return _assemble(spec, order, types, loss, memory_budget)
+    return _assemble(spec, order, types, loss, memory_budget, source)
 
 
 _LITERAL = Type((), None)  # a number literal's type: it takes the other arguments' dtype
@@ -207,7 +218,7 @@ def _order(spec, nodes, problems):
         cycle = cycle[first:] + cycle[:first]
         text = " -> ".join(cycle + [cycle[0]])
         problems.append(Problem(f"cycle: {text}", nodes[cycle[0]].path, at_key=True,
-                                notes=tuple((f"'{n}' is part of the cycle", nodes[n].path)
+                                notes=tuple(Note(f"'{n}' is part of the cycle", nodes[n].path)
                                             for n in cycle[1:])))
     # what is not on a cycle can still be ordered, so its shapes are checked too (what depends on
     # a cycle has no type then, and is skipped)
@@ -244,7 +255,7 @@ def _check_loss(spec, leaves, nodes, types, broken, problems):
     return spec.loss
 
 
-def _assemble(spec, ordered, types, loss, memory_budget) -> Program:
+def _assemble(spec, ordered, types, loss, memory_budget, source) -> Program:
     """Number the slots (leaves, then number literals, then nodes in program order) and make the
     steps."""
     order = [node.name for node in ordered]
@@ -270,7 +281,7 @@ def _assemble(spec, ordered, types, loss, memory_budget) -> Program:
                               loss is not None)
     return Program(spec.name, spec.description, tuple(names), tuple(slot_types), tuple(kinds),
                    tuple(paths), spec.leaves, tuple(consts), tuple(steps),
-                   None if loss is None else slot_of[loss], spec.tolerance, estimated)
+                   None if loss is None else slot_of[loss], spec.tolerance, estimated, source)
 
 
 def _check_budget(spec, memory_budget, names, kinds, types, paths, backward) -> int:
@@ -283,8 +294,8 @@ def _check_budget(spec, memory_budget, names, kinds, types, paths, backward) -> 
         raise GraphError([Problem(
             f"this graph needs about {_human(estimated)} of memory to run; the budget is "
             f"{_human(budget)}; the largest value is {what}, of shape {shape_str(t.shape)} "
-            f"{t.dtype} ({_human(math.prod(t.shape) * t.dtype.itemsize)}) (raise the budget with "
-            "--memory-budget, or shrink the largest tensors)", _shape_path(spec, paths[largest]))])
+            f"{t.dtype} ({_human(math.prod(t.shape) * t.dtype.itemsize)})",
+            _shape_path(spec, paths[largest]), fix="memory_budget")])
     return estimated
 
 

@@ -132,18 +132,30 @@ class Document:
     source: SourceMap
 
 
+class PartialDocument(GraphError):
+    """Problems found while loading (duplicate keys, bad literals) that leave the rest of the
+    document checkable: `document` is what was read."""
+
+    def __init__(self, problems, document: Document):
+        super().__init__(problems, document.source)
+        self.document = document
+
+
 def load_file(filename: str) -> Document:
-    """Read and load a graph file; every problem is raised as a GraphError."""
+    """Read and load a graph file; every problem is raised as a GraphError (a PartialDocument
+    when the rest of the document can still be checked)."""
     try:
         with open(filename, "rb") as f:
             raw = f.read(MAX_BYTES + 1)
     except FileNotFoundError:
-        raise GraphError([Problem("no such file", pos=(1, 1))]) from None
+        problem = "no such file"
     except IsADirectoryError:
-        raise GraphError([Problem("is a directory, expected a graph file", pos=(1, 1))]) from None
+        problem = "is a directory, expected a graph file"
     except OSError as e:
-        raise GraphError([Problem(f"cannot read the file: {e.strerror}", pos=(1, 1))]) from None
-    return load_bytes(raw, filename)
+        problem = f"cannot read the file: {e.strerror}"
+    else:
+        return load_bytes(raw, filename)
+    raise GraphError([Problem(problem, pos=(1, 1))], SourceMap(filename))
 
 
 def load_bytes(raw: bytes, filename: str = "<string>", *, nonfinite: bool = False,
@@ -152,6 +164,15 @@ def load_bytes(raw: bytes, filename: str = "<string>", *, nonfinite: bool = Fals
     floats: results files may hold them (run --allow-nonfinite); graph files never do.
     `positions_now` records every position as the text is read, for a caller that will ask for
     all of them (a results file's reader); otherwise they are read when first asked for."""
+    try:
+        return _load(raw, filename, nonfinite, positions_now)
+    except PartialDocument:
+        raise
+    except GraphError as e:  # the problems' positions are in this file
+        raise GraphError(e.problems, SourceMap(filename)) from None
+
+
+def _load(raw, filename, nonfinite, positions_now) -> Document:
     if len(raw) > MAX_BYTES:
         raise GraphError([Problem(f"file is larger than the {MAX_BYTES // 2**20} MiB limit; "
                                   "keep big tensors in .npy files", pos=(1, 1))])
@@ -164,9 +185,7 @@ def load_bytes(raw: bytes, filename: str = "<string>", *, nonfinite: bool = Fals
         source.marks, source.nonfinite = None, nonfinite  # recorded when first needed
     document = Document(source.root, source)
     if problems:  # duplicate keys and bad literals: the rest of the document can still be checked
-        error = GraphError(problems)
-        error.document = document
-        raise error
+        raise PartialDocument(problems, document)
     return document
 
 

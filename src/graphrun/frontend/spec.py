@@ -15,7 +15,7 @@ from typing import NamedTuple, Optional, Tuple, Union
 
 import numpy as np
 
-from ..errors import GraphError, Problem, describe
+from ..errors import GraphError, Note, Problem, describe
 from ..ops.table import Type
 
 DTYPES = {"float64": np.dtype("float64"), "float32": np.dtype("float32"),
@@ -57,23 +57,19 @@ class LeafSpec:
     init: Optional[tuple] = None  # (kind, seed, sorted (key, value) pairs) for generated values
     file: Optional[Tuple[str, Optional[str]]] = None  # (absolute path, npz key)
 
-    def materialize(self) -> np.ndarray:
-        """The leaf's array, allocated on first use (the memory budget has been checked by then)
-        and kept: every run of the program reads the same values, and nothing writes to them."""
-        array = self.__dict__.get("_array")
-        if array is None:
-            if self.literal is not None:
-                array = self.literal
-            elif self.init is not None:
-                array = _generate(self.type, *self.init)
-                if not np.isfinite(array).all():  # e.g. fill: 1e300 as float32
-                    raise GraphError([Problem(
-                        f"init: {self.init[0]} gives values that are not finite in "
-                        f"{self.type.dtype}; choose smaller numbers", self.path)])
-            else:
-                array = _read_array(self.file[0], self.file[1]).astype(self.type.dtype, copy=False)
-            self.__dict__["_array"] = array
-        return array
+    def materialize(self, source=None) -> np.ndarray:
+        """The leaf's array, allocated now (after the memory budget was checked); the compiled
+        graph keeps it (api.Graph). Problems are raised in `source`, the file the leaf is in."""
+        if self.literal is not None:
+            return self.literal
+        if self.init is not None:
+            array = _generate(self.type, *self.init)
+            if not np.isfinite(array).all():  # e.g. fill: 1e300 as float32
+                raise GraphError([Problem(
+                    f"init: {self.init[0]} gives values that are not finite in "
+                    f"{self.type.dtype}; choose smaller numbers", self.path)], source)
+            return array
+        return _read_array(self.file[0], self.file[1]).astype(self.type.dtype, copy=False)
 
 
 class NodeSpec(NamedTuple):
@@ -140,7 +136,7 @@ def _check_unique(name, path, defined, problems) -> bool:
     problems.append(Problem(
         f"name '{name}' is defined twice: as {_SECTION_WORD[first[0]]} and as "
         f"{_SECTION_WORD[path[0]]}; names must be unique across inputs, params and nodes",
-        path, at_key=True, notes=((f"'{name}' first defined here", first),)))
+        path, at_key=True, notes=(Note(f"'{name}' first defined here", first),)))
     return False
 
 

@@ -163,3 +163,35 @@ def _g(x: float) -> str:
 def _at(results: ResultSet, entry: Entry):
     return None if results.file is None or not entry.line else \
         (results.file, entry.line, entry.col)
+
+
+# ---------------------------------------------------------------------------------------------
+# text
+
+def table(header, rows, indent: str = "  ") -> str:
+    """Columns padded to their widest cell; the last column is not padded."""
+    rows = [list(header)] + [list(r) for r in rows]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    lines = []
+    for row in rows:
+        cells = [c.ljust(w) for c, w in zip(row[:-1], widths)] + [row[-1]]
+        lines.append(indent + "  ".join(cells).rstrip())
+    return "\n".join(lines) + "\n"
+
+
+def differences_table(differences: List[Difference], line_header: str = "golden line") -> str:
+    header = ("entry", "expected", "got", "abs error", "rel error", "worst at", "differ",
+              line_header)
+    return table(header, (_row(d) for d in differences))
+
+
+def _row(d: Difference) -> List[str]:
+    index = "-" if not d.index else "[" + ", ".join(map(str, d.index)) + "]"
+    differ = f"{d.count}/{d.size}" if d.kind == "value" and d.size > 1 else "-"
+    at = d.expected_at or d.got_at
+    return [d.entry, d.expected, d.got, _number(d.abs_error), _number(d.rel_error), index, differ,
+            f"{at[0]}:{at[1]}" if at else "-"]
+
+
+def _number(x: Optional[float]) -> str:
+    return "-" if x is None else f"{x:.3g}"

@@ -42,7 +42,7 @@ def from_results(results) -> ResultSet:
     p = results.program
     entries = {"graph": Entry(p.name)}
     if p.loss is not None:
-        entries["loss"] = Entry(np.asarray(results.values[p.loss]))
+        entries["loss"] = Entry(np.asarray(results.slot_values[p.loss]))
     for section, slots, values in sections(results):
         for s in slots:
             entries[f"{section}.{p.names[s]}"] = Entry(np.asarray(values[s]))
@@ -50,7 +50,8 @@ def from_results(results) -> ResultSet:
 
 
 def read_results(path: str) -> ResultSet:
-    """Read a results file and its sidecars. Raises GraphError (with `.source`) on any problem."""
+    """Read a results file and its sidecars. Raises GraphError (located in the file) on any
+    problem."""
     try:
         try:
             with open(path, "rb") as f:
@@ -68,9 +69,8 @@ def read_results(path: str) -> ResultSet:
         document = load_bytes(raw, path, nonfinite=True, positions_now=True)
         return ResultSet(path, _entries(document.data, document.source,
                                         os.path.dirname(os.path.abspath(path))))
-    except GraphError as e:
-        e.source = SourceMap(path)
-        raise
+    except GraphError as e:  # every position is in this file
+        raise GraphError(e.problems, SourceMap(path)) from None
 
 
 def _entries(data, source, folder) -> Dict[str, Entry]:

@@ -20,7 +20,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..run.executor import Results
+from ..engine.values import Results
 
 FORMAT_VERSION = 1
 SIDECAR_THRESHOLD = 1000  # elements; bigger tensors go to .npy files when writing to a file
@@ -38,9 +38,9 @@ def sections(results: Results) -> List[Tuple[str, Sequence[int], Sequence]]:
     definition of what a results file holds, shared by the writer and `results.from_results`."""
     p = results.program
     node_slots = [s.out for s in p.steps]
-    out = [("values", node_slots, results.values)]
-    if results.grads is not None:
-        out.append(("gradients", list(p.params) + node_slots, results.grads))
+    out = [("values", node_slots, results.slot_values)]
+    if results.slot_grads is not None:
+        out.append(("gradients", list(p.params) + node_slots, results.slot_grads))
     return out
 
 
@@ -59,7 +59,7 @@ def render(results: Results, threshold: Optional[int] = None,
     if dtype != "float64":
         lines.append(f"dtype: {dtype}")
     if p.loss is not None:
-        lines.append(f"loss: {tensor_text(results.values[p.loss])}")
+        lines.append(f"loss: {tensor_text(results.slot_values[p.loss])}")
     sidecars: Dict[str, np.ndarray] = {}
 
     def text(section, name, value):

@@ -6,7 +6,7 @@ shape and norm). Inputs, params, number literals and ops have shapes and classes
 loss has a thick border. Each argument is one edge, in argument order, labelled with its index when
 the op takes more than one (so `mul(x, x)` draws two edges, 0 and 1).
 
-Pure logic: `draw(results, format)` returns the text.
+Pure logic: `draw(results, format)` returns a Drawing (its `.text`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import List, Tuple
 
 import numpy as np
 
-from ..run.executor import Results
+from ..engine.values import Results
 from ..ops.table import shape_str
 from ..results.writer import float_text
 
@@ -38,25 +38,36 @@ class Edge:
     label: str  # the argument index, or "" for an op of one argument
 
 
-def draw(results: Results, format: str = "mermaid") -> str:
+@dataclass(frozen=True)
+class Drawing:
+    """A drawing's text in one format."""
+
+    format: str  # "mermaid" or "dot"
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def draw(results: Results, format: str = "mermaid") -> Drawing:
+    if format not in FORMATS:
+        raise ValueError(f"unknown format {format!r} (expected one of: {', '.join(FORMATS)})")
     boxes, edges = _layout(results)
-    title = results.program.name + (f": {results.program.description}"
-                                    if results.program.description else "")
+    p = results.program
     if format == "mermaid":
-        return mermaid(title, boxes, edges)
-    if format == "dot":
-        return dot(results.program.name, boxes, edges)
-    raise ValueError(f"unknown format {format!r} (expected one of: {', '.join(FORMATS)})")
+        title = p.name + (f": {p.description}" if p.description else "")
+        return Drawing(format, mermaid(title, boxes, edges))
+    return Drawing(format, dot(p.name, boxes, edges))
 
 
 def _layout(results: Results):
     p = results.program
-    grads = results.grads
+    grads = results.slot_grads
     boxes: List[Box] = []
     step_of = {step.out: step for step in p.steps}
     for slot, name in enumerate(p.names):
         kind = p.kinds[slot]
-        value = results.values[slot]
+        value = results.slot_values[slot]
         if kind == "const":
             boxes.append(Box(f"n{slot}", "const", (quantity(value),), False))
             continue

@@ -22,7 +22,7 @@ from typing import List, Optional, Tuple
 import numpy as np
 
 from ..errors import GraphError, Problem, did_you_mean
-from ..run.executor import backward, forward, unbroadcast
+from ..engine.executor import backward, contribution, forward, summed_axes
 from ..frontend.graph import Program, Step
 from ..ops.table import shape_str
 
@@ -80,22 +80,35 @@ class Explanation:
     def loss(self) -> str:
         return self.program.names[self.program.loss]
 
+    def text(self) -> str:
+        """The explanation for people (what `graphrun explain` prints)."""
+        return explanation_text(self)
+
+    def json(self) -> str:
+        """The same for tools, as a JSON document."""
+        return explanation_json(self)
+
     def gradient(self, name: str) -> np.ndarray:
         return next(e.gradient for e in self.entries if e.name == name)
 
 
-def explain(program: Program, param: Optional[str] = None,
+def explain(graph, param: Optional[str] = None,
             max_paths: int = DEFAULT_MAX_PATHS) -> Explanation:
-    """Run the program and explain its backward pass. Raises GraphError (no loss, unknown param)."""
+    """Run a compiled graph (api.Graph) and explain its backward pass, from the contributions the
+    backward pass records. Raises GraphError (no loss, unknown param)."""
+    program = graph.program
     if program.loss is None:
         raise GraphError([Problem("this graph has no loss, so there is no backward pass to explain "
-                                  "(add 'loss: NAME' naming a node with one element)", ())])
+                                  "(add 'loss: NAME' naming a node with one element)", ())],
+                         program.source)
     if param is not None:
         _check_param(program, param)
-    values = forward(program)
-    grads = backward(program, values)
+    plan = graph.plan
+    values = forward(plan, graph.leaf_values())
+    record = []
+    grads = backward(plan, values, record=record)
     reaches = reaches_loss(program)
-    entries, unreached = _entries(program, values, grads, reaches)
+    entries, unreached = _entries(program, values, grads, reaches, record)
     result = Explanation(program, tuple(values), entries, unreached, param, max_paths=max_paths)
     if param is None:
         return result
@@ -109,15 +122,16 @@ def _check_param(program, name):
     params = [program.names[s] for s in program.params]
     if name in params:
         return
-    if name in program.names:
-        kind = program.kinds[program.names.index(name)]
+    if name in program.slots:
+        kind = program.kinds[program.slots[name]]
         why = ("an input: inputs get no gradient" if kind == "input"
                else "a node, not a param")
         message = f"'{name}' is {why}"
     else:
         message = f"no param named '{name}'{did_you_mean(name, params)}"
     known = ", ".join(params) if params else "none"
-    raise GraphError([Problem(f"--param {name}: {message} (params: {known})", ())])
+    raise GraphError([Problem(f"param {name}: {message} (params: {known})", ())],
+                     program.source)
 
 
 def reaches_loss(program) -> List[bool]:
@@ -136,34 +150,28 @@ def _differentiable(program, step: Step, i: int) -> bool:
     return program.differentiable[step.args[i]] and step.op.vjp(i) is not None
 
 
-def _vjp(program, values, step: Step, i: int, g):
-    """Argument i's share of the cotangent g of the step's result: (that share in the argument's
-    shape, the VJP's own shape when it was summed back to the argument's, else None)."""
-    args = [values[a] for a in step.args]
-    c = np.asarray(step.op.vjp(i)(g, values[step.out], *args, **dict(step.attrs)))
-    shape = program.types[step.args[i]].shape
-    if c.shape == shape:
-        return c, None
-    return unbroadcast(c, shape), c.shape
+def _local_value(upstream, value):
+    """The local derivative d consumer / d value of a scalar step, from what backward recorded:
+    contribution / upstream (None when the upstream gradient is 0, which says nothing)."""
+    if np.size(upstream) != 1 or np.size(value) != 1:
+        return None
+    g = np.reshape(upstream, ())
+    if g == 0:
+        return None
+    return np.reshape(value, ()) / g
 
 
-def _entries(program, values, grads, reaches):
+def _entries(program, values, grads, reaches, record):
     uses: List[List[Use]] = [[] for _ in program.names]
-    for index, step in enumerate(program.steps):
-        if not reaches[step.out]:
-            continue
-        for i, slot in enumerate(step.args):
-            if not _differentiable(program, step, i):
-                continue
-            g = grads[step.out]
-            contribution, broadcast_shape = _vjp(program, values, step, i, g)
-            local_value = None
-            if np.size(values[step.out]) == 1 and np.size(values[slot]) == 1:
-                ones = np.ones(np.shape(values[step.out]), np.result_type(g))
-                local_value = _vjp(program, values, step, i, ones)[0]
-            uses[slot].append(Use(step.name, index, step.op.name, i, g,
-                                  local_symbol(program, step, i), local_value, broadcast_shape,
-                                  contribution))
+    # the record is in backward order; uses are listed in program order
+    for c in sorted(record, key=lambda c: (c.step, c.arg)):
+        step = program.steps[c.step]
+        local_value = None
+        if np.size(values[step.out]) == 1 and np.size(values[c.slot]) == 1:
+            local_value = _local_value(c.upstream, c.value)
+        uses[c.slot].append(Use(step.name, c.step, step.op.name, c.arg, c.upstream,
+                                local_symbol(program, step, c.arg), local_value, c.vjp_shape,
+                                c.value))
     first_use = {}
     for index, step in enumerate(program.steps):
         for slot in step.args:
@@ -267,7 +275,8 @@ def _paths(program, values, start, reaches):
         if slot == program.loss:
             c = np.ones(loss_type.shape, loss_type.dtype)
             for index, i in reversed(edges):
-                c = _vjp(program, values, program.steps[index], i, c)[0]
+                step = program.steps[index]
+                c = contribution(step, i, c, values, program.types[step.args[i]].shape)[0]
             slots = (start,) + tuple(program.steps[index].out for index, _ in edges)
             yield Path(slots, edges, c)
             continue
@@ -329,14 +338,8 @@ def _sum_text(texts) -> str:
     return out
 
 
-def _axes_summed(from_shape, to_shape) -> tuple:
-    extra = len(from_shape) - len(to_shape)
-    return tuple(range(extra)) + tuple(extra + i for i, d in enumerate(to_shape)
-                                       if d == 1 and from_shape[extra + i] != 1)
-
-
 def _unbroadcast_text(use: Use, to_shape) -> str:
-    axes = _axes_summed(use.broadcast_shape, to_shape)
+    axes = summed_axes(use.broadcast_shape, to_shape)
     which = f"axis {axes[0]}" if len(axes) == 1 else "axes " + ", ".join(map(str, axes))
     return (f"summed over {which}: {shape_str(use.broadcast_shape)} -> {shape_str(to_shape)} "
             "(unbroadcast)")
@@ -479,12 +482,12 @@ def _path_symbol(program, path: Path) -> str:
 
 
 def _local_number(e: Explanation, index, i) -> Optional[str]:
-    step = e.program.steps[index]
-    ans, arg = e.values[step.out], e.values[step.args[i]]
-    if np.size(ans) != 1 or np.size(arg) != 1:
-        return None
-    ones = np.ones(np.shape(ans), np.result_type(ans))
-    return number_text(_vjp(e.program, e.values, step, i, ones)[0])
+    """The recorded local derivative of edge (step index, argument i), as text."""
+    for entry in e.entries:
+        for use in entry.uses:
+            if use.step == index and use.arg == i:
+                return None if use.local_value is None else number_text(use.local_value)
+    return None
 
 
 def _gradient_of(e: Explanation, name: str):

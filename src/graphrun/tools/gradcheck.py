@@ -22,8 +22,8 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from ..errors import GraphError, Problem
-from ..run.executor import backward, forward, scalar_plan_for, unbroadcast
+from ..errors import GraphError, Problem, locate
+from ..engine.executor import compile_plan, contribution, execute, forward
 from .explain import reaches_loss
 from ..frontend.graph import Program
 from ..ops.table import Type, shape_str
@@ -71,8 +71,7 @@ class Culprit:
     op: str
     arg: int
     arg_name: str
-    line: int
-    col: int
+    path: tuple  # the node's document path
     worst: Optional[Element]  # None when the VJP raised
     error: str = ""  # the exception a VJP raised
     where: str = ""  # "scalar_ops" for the Python-float twin of the op, "" for the op table
@@ -89,27 +88,39 @@ class Report:
     params: Tuple[ParamCheck, ...]
     culprits: Tuple[Culprit, ...]
     backward_error: str = ""  # the whole backward pass raised
+    source: object = None  # the graph file's source map, where the culprits' paths point
 
     @property
     def ok(self) -> bool:
         return not self.backward_error and not any(p.failures for p in self.params)
 
+    def problems(self) -> Tuple[Problem, ...]:
+        """Each culprit as a Problem at its node."""
+        return tuple(Problem(_culprit_message(c), c.path, source=self.source)
+                     for c in self.culprits)
 
-def gradcheck(compiled, *, eps: float = DEFAULT_EPS, rtol: float = DEFAULT_RTOL,
+    def text(self) -> str:
+        return report_text(self)
+
+
+def gradcheck(graph, *, eps: float = DEFAULT_EPS, rtol: float = DEFAULT_RTOL,
               atol: float = DEFAULT_ATOL, max_elements: int = DEFAULT_MAX_ELEMENTS,
               seed: int = DEFAULT_SEED) -> Report:
     """Check d loss/d param of a compiled graph. Raises GraphError when the graph has no loss and
     NumericError when its forward or backward pass is not finite at the given point."""
-    program = float64_program(compiled.program)
+    program = float64_program(graph.program)
+    source = program.source
     if program.loss is None:
         raise GraphError([Problem("this graph has no loss, so there is no gradient to check "
-                                  "(add 'loss: NAME' naming a node with one element)", ())])
+                                  "(add 'loss: NAME' naming a node with one element)", ())],
+                         source)
+    plan = compile_plan(program)
     rng = np.random.default_rng(seed)
-    leaves = [_float64(leaf.materialize()) for leaf in program.leaves]
-    values = forward(program, leaves)
+    leaves = [_float64(x) for x in graph.leaf_values()]
+    values = forward(plan, leaves)
     failure = None
-    try:
-        grads = backward(program, values)
+    try:  # the gradients `run` gives, through the same door (the scalar path where it is taken)
+        grads = execute(plan, leaves)[1]
     except GraphError:
         raise
     except Exception as e:  # a VJP that raises: found below, among the culprits
@@ -118,14 +129,13 @@ def gradcheck(compiled, *, eps: float = DEFAULT_EPS, rtol: float = DEFAULT_RTOL,
     for slot in program.params:
         if grads is None:
             break
-        checks.append(_check_param(program, leaves, values, grads[slot], slot, eps, rtol, atol,
-                                   max_elements, rng, compiled.source))
-    report = Report(compiled.source.file, program.name, eps, rtol, atol, seed, tuple(checks), (),
-                    "" if failure is None else f"{type(failure).__name__}: {failure}")
+        checks.append(_check_param(plan, leaves, values, grads[slot], slot, eps, rtol, atol,
+                                   max_elements, rng))
+    report = Report(source.file, program.name, eps, rtol, atol, seed, tuple(checks), (),
+                    "" if failure is None else f"{type(failure).__name__}: {failure}", source)
     if report.ok:
         return report
-    culprits = tuple(_culprits(program, values, eps, rtol, atol, max_elements, rng,
-                               compiled.source))
+    culprits = tuple(_culprits(plan, values, eps, rtol, atol, max_elements, rng))
     if failure is not None and not culprits:
         raise failure  # no op is to blame: a bug in graphrun itself (the CLI says so, exit 3)
     return replace(report, culprits=culprits)
@@ -167,17 +177,18 @@ def _branches(steps, values):
     return [s.op.kink[1](*[values[a] for a in s.args], **dict(s.attrs)) for s in steps]
 
 
-def _crossed(steps, runs, source) -> str:
+def _crossed(program, steps, runs) -> str:
     """Which kink the runs (lists of branches) do not agree on, in words; '' when none."""
     for k, step in enumerate(steps):
         first = runs[0][k]
         if any(not np.array_equal(first, run[k]) for run in runs[1:]):
-            line, _ = source.locate(step.path)
+            line = locate(Problem("", step.path, source=program.source)).line
             return f"{step.op.kink[0]} in node '{step.name}' (line {line})"
     return ""
 
 
-def _check_param(program, leaves, values, grad, slot, eps, rtol, atol, max_elements, rng, source):
+def _check_param(plan, leaves, values, grad, slot, eps, rtol, atol, max_elements, rng):
+    program = plan.program
     base = leaves[slot]
     indices, sampled = _sample(base.size, max_elements, rng)
     kinks = kink_steps(program)
@@ -191,10 +202,10 @@ def _check_param(program, leaves, values, grad, slot, eps, rtol, atol, max_eleme
             moved.reshape(-1)[j] += delta
             trial = list(leaves)
             trial[slot] = moved
-            v = forward(program, trial, check_finite=False)
+            v = forward(plan, trial, check_finite=False)
             losses.append(float(np.sum(v[program.loss])))
             runs.append(_branches(kinks, v))
-        why = _crossed(kinks, runs, source)
+        why = _crossed(program, kinks, runs)
         why = why and f"at or near a kink: {why}"
         if not why and not all(np.isfinite(losses)):
             why = f"the loss is not finite within eps ({losses[0]!r}, {losses[1]!r})"
@@ -212,11 +223,12 @@ def _check_param(program, leaves, values, grad, slot, eps, rtol, atol, max_eleme
                       tuple(skipped))
 
 
-def _culprits(program, values, eps, rtol, atol, max_elements, rng, source):
+def _culprits(plan, values, eps, rtol, atol, max_elements, rng):
     """Each node's VJP against finite differences of <g, op(args)>, on its own: the op table's,
     and for a step of float64 scalars also its Python-float twin in scalar_ops, which the executor
     runs instead on graphs made only of such steps."""
-    on_twins = runs_on_scalar_twins(program)
+    program = plan.program
+    on_twins = plan.scalar is not None  # the executor runs this program on the twins
     for step in program.steps:
         args = [values[a] for a in step.args]
         attrs = dict(step.attrs)
@@ -225,35 +237,24 @@ def _culprits(program, values, eps, rtol, atol, max_elements, rng, source):
             if not program.differentiable[slot] or step.op.vjp(i) is None:
                 continue
             g = rng.standard_normal(np.shape(ans))
-            line, col = source.locate(step.path)
             name = program.names[slot]
-            for where, vjp, vjp_args, vjp_g in _vjps_to_check(step, i, args, ans, g, on_twins):
+            shape = program.types[slot].shape
+            for where in ("", "scalar_ops") if on_twins else ("",):
                 try:
-                    analytic = np.asarray(vjp(vjp_g, *vjp_args, **attrs), FLOAT64)
-                    if analytic.shape != np.shape(args[i]):
-                        analytic = unbroadcast(analytic, np.shape(args[i]))
+                    if where:  # the Python-float twin, on the same point and cotangent
+                        vjp = twin(step.op)[1 + i]
+                        analytic = np.asarray(vjp(float(g), float(ans), *map(float, args)),
+                                              FLOAT64)
+                    else:
+                        analytic = np.asarray(contribution(step, i, g, values, shape)[0], FLOAT64)
                 except Exception as e:  # noqa: BLE001 - a broken VJP is what we look for
-                    yield Culprit(step.name, step.op.name, i, name, line, col, None,
+                    yield Culprit(step.name, step.op.name, i, name, step.path, None,
                                   f"{type(e).__name__}: {e}", where)
                     continue
                 worst = _worst_element(step, args, attrs, i, g, analytic, eps, rtol, atol,
                                        max_elements, rng)
                 if worst is not None and worst.excess(rtol, atol) > 1:
-                    yield Culprit(step.name, step.op.name, i, name, line, col, worst, "", where)
-
-
-def _vjps_to_check(step, i, args, ans, g, on_twins):
-    """(where, vjp, (ans, *args), g) for the op table's VJP and, when the program runs on them,
-    its Python-float twin."""
-    yield "", step.op.vjp(i), (ans, *args), g
-    if on_twins:
-        floats = tuple(float(a) for a in args)
-        yield "scalar_ops", twin(step.op)[1 + i], (float(ans), *floats), float(g)
-
-
-def runs_on_scalar_twins(program) -> bool:
-    """Whether the executor runs this program on scalar_ops (its plan decides)."""
-    return scalar_plan_for(program) is not None
+                    yield Culprit(step.name, step.op.name, i, name, step.path, worst, "", where)
 
 
 def _worst_element(step, args, attrs, i, g, analytic, eps, rtol, atol, max_elements, rng):
@@ -331,18 +332,18 @@ def report_text(report: Report) -> str:
     failed = sum(len(p.failures) for p in report.params)
     lines.append(f"FAILED: {failed} element{'s disagree' if failed != 1 else ' disagrees'}"
                  if failed else "FAILED")
-    for c in report.culprits:
-        where = f"{report.file}:{c.line}:{c.col}: error: node '{c.node}' ({c.op})"
-        what = f"argument {c.arg + 1} ('{c.arg_name}')"  # counted from 1, as shape errors
-        if c.where:
-            what += f" in {c.where} (its Python-float twin, used for graphs of scalars)"
-        if c.worst is None:
-            lines.append(f"{where}: the VJP of {what} raised {c.error}")
-        else:
-            lines.append(f"{where}: the VJP of {what} disagrees with finite differences "
-                         f"(checked on its own, for a random cotangent): worst at "
-                         f"{_pair(c.arg_name, c.worst)}")
+    lines += [locate(problem).text() for problem in report.problems()]
     if not report.culprits:
         lines.append("every node's VJP agrees with finite differences on its own: the difference "
-                     "comes from the whole graph (try another --eps, or a looser --rtol/--atol)")
+                     "comes from the whole graph (try another eps, or a looser rtol/atol)")
     return "\n".join(lines) + "\n"
+
+
+def _culprit_message(c: Culprit) -> str:
+    what = f"argument {c.arg + 1} ('{c.arg_name}')"  # counted from 1, as shape errors
+    if c.where:
+        what += f" in {c.where} (its Python-float twin, used for graphs of scalars)"
+    if c.worst is None:
+        return f"node '{c.node}' ({c.op}): the VJP of {what} raised {c.error}"
+    return (f"node '{c.node}' ({c.op}): the VJP of {what} disagrees with finite differences "
+            f"(checked on its own, for a random cotangent): worst at {_pair(c.arg_name, c.worst)}")

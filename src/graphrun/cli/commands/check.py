@@ -12,25 +12,18 @@ goldens that differ or are missing, and exits 0.
 
 from __future__ import annotations
 
-import argparse
 import os
-from dataclasses import dataclass, field
-from typing import List, Optional
+from typing import List
 
-from ...frontend import compiler as pipeline
-from ..main import EXIT_DIFFERENT, EXIT_OK, EXIT_TROUBLE, UsageError, report
-from ...results.compare import Difference, Tolerance, compare
-from ...errors import GraphError, Problem
-from ...frontend.load import SourceMap
-from ..report import (add_format_argument, annotation, difference_dict, differences_table,
-                      json_text, paint, problem_dicts, problems_github, use_colour)
-from ...results.reader import from_results, read_results
-from ...results.writer import SIDECAR_THRESHOLD, write_results
-from .run import add_budget_argument, add_sidecar_argument, graph_files, results_paths
+from ... import api
+from ...results.golden import FAILED, Outcome
+from ..args import (UsageError, add_budget_argument, add_sidecar_argument,
+                    add_tolerance_arguments, graph_files, results_paths)
+from ..main import EXIT_DIFFERENT, EXIT_OK, EXIT_TROUBLE, report
+from ..report import (add_format_argument, annotation, difference_dict, json_text, paint,
+                      problem_dicts, problems_github, use_colour)
 
 HELP = "run graphs and compare their results with golden results files (exit 1 on a difference)"
-
-FAILED = ("differs", "missing")  # statuses that make the exit code 1
 
 
 def add_arguments(parser):
@@ -49,37 +42,6 @@ def add_arguments(parser):
     add_format_argument(parser)
 
 
-def add_tolerance_arguments(parser):
-    parser.add_argument("--rtol", type=_tolerance, metavar="R",
-                        help="relative tolerance (default: the graph's `tolerance:`, else 1e-9 "
-                             "for float64 and 1e-5 for float32)")
-    parser.add_argument("--atol", type=_tolerance, metavar="A",
-                        help="absolute tolerance (default: the graph's `tolerance:`, else 1e-12 "
-                             "for float64 and 1e-6 for float32)")
-
-
-def _tolerance(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a number >= 0; found {text!r}")
-    return value
-
-
-@dataclass
-class Outcome:
-    """What checking one graph found."""
-
-    graph: str
-    golden: str
-    status: str  # match, differs, missing, updated, created, error
-    differences: List[Difference] = field(default_factory=list)
-    error: Optional[GraphError] = None
-    entries: int = 0  # how many entries the graph's results have
-
-
 def golden_paths(paths, graphs, golden: str) -> List[str]:
     """The golden file of each graph, by the naming rule above."""
     folder = (len(graphs) > 1 or any(os.path.isdir(p) for p in paths) or os.path.isdir(golden)
@@ -92,45 +54,6 @@ def golden_paths(paths, graphs, golden: str) -> List[str]:
     return results_paths(graphs, golden)
 
 
-def check_graph(graph: str, golden: str, tolerance: Tolerance = Tolerance(), *,
-                update: bool = False, sidecar_threshold: int = SIDECAR_THRESHOLD,
-                memory_budget: Optional[int] = None, allow_nonfinite: bool = False) -> Outcome:
-    """Run one graph and compare it with its golden file (writing the golden with `update`)."""
-    try:
-        compiled = pipeline.compile(graph, memory_budget=memory_budget)
-        results = pipeline.run(compiled, check_finite=not allow_nonfinite)
-        program = compiled.program
-    except GraphError as e:
-        return Outcome(graph, golden, "error", error=e)
-    fresh = from_results(results)
-    outcome = Outcome(graph, golden, "match", entries=len(fresh.entries))
-    if not os.path.exists(golden):
-        outcome.status = "missing"
-    else:
-        try:
-            expected = read_results(golden)
-        except GraphError as e:
-            if not update:
-                return Outcome(graph, golden, "error", error=e)
-            outcome.status = "differs"  # an unreadable golden is rewritten by --update
-        else:
-            tolerance = tolerance.over(Tolerance.of_program(program))
-            outcome.differences = compare(expected, fresh, tolerance, "the golden file",
-                                          "the graph's results")
-            outcome.status = "differs" if outcome.differences else "match"
-    if update and outcome.status in FAILED:
-        try:
-            os.makedirs(os.path.dirname(os.path.abspath(golden)), exist_ok=True)
-            write_results(golden, results, sidecar_threshold)
-        except OSError as e:
-            error = GraphError([Problem(f"cannot write the golden file: "
-                                        f"{getattr(e, 'strerror', None) or e}", pos=(1, 1))])
-            error.source = SourceMap(golden)
-            return Outcome(graph, golden, "error", error=error)
-        outcome.status = "updated" if outcome.status == "differs" else "created"
-    return outcome
-
-
 def exit_code(outcomes: List[Outcome]) -> int:
     statuses = {o.status for o in outcomes}
     if "error" in statuses:
@@ -141,11 +64,10 @@ def exit_code(outcomes: List[Outcome]) -> int:
 def execute(args, out, err) -> int:
     graphs = graph_files(args.graphs)
     goldens = golden_paths(args.graphs, graphs, args.golden)
-    tolerance = Tolerance(args.rtol, args.atol)
-    outcomes = [check_graph(g, golden, tolerance, update=args.update,
-                            sidecar_threshold=args.sidecar_threshold,
-                            memory_budget=args.memory_budget,
-                            allow_nonfinite=args.allow_nonfinite)
+    outcomes = [api.check(g, golden, rtol=args.rtol, atol=args.atol, update=args.update,
+                          sidecar_threshold=args.sidecar_threshold,
+                          memory_budget=args.memory_budget,
+                          check_finite=not args.allow_nonfinite)
                 for g, golden in zip(graphs, goldens)]
     code = exit_code(outcomes)
     if args.format == "json":
@@ -158,29 +80,9 @@ def execute(args, out, err) -> int:
         for o in outcomes:
             if o.error is not None:
                 report(o.error, err)
-            out.write(outcome_text(o, colour))
+            out.write(o.text(lambda text, c: paint(text, c, colour)))
         out.write(summary(outcomes) + "\n")
     return code
-
-
-def missing_hint(o: Outcome) -> str:
-    return (f"no golden file {o.golden}; create it with: graphrun check {o.graph} "
-            f"--golden {o.golden} --update")
-
-
-def outcome_text(o: Outcome, colour: bool = False) -> str:
-    if o.status == "match":
-        return f"{paint('ok', 'green', colour)}      {o.graph}\n"
-    if o.status in ("updated", "created"):
-        return f"{paint(o.status, 'yellow', colour)} {o.graph}: wrote {o.golden}\n"
-    if o.status == "missing":
-        return f"{paint('FAIL', 'red', colour)}    {o.graph}: {missing_hint(o)}\n"
-    if o.status == "error":
-        return (f"{paint('ERROR', 'red', colour)}   {o.graph}: cannot be checked "
-                "(its errors are on stderr)\n")
-    n = len(o.differences)
-    return (f"{paint('FAIL', 'red', colour)}    {o.graph}: {n} entr{'y' if n == 1 else 'ies'} "
-            f"differ{'s' if n == 1 else ''} from {o.golden}\n" + differences_table(o.differences))
 
 
 def summary(outcomes: List[Outcome]) -> str:
@@ -197,14 +99,14 @@ def outcome_dict(o: Outcome) -> dict:
     return {"graph": o.graph, "golden": o.golden, "status": o.status, "entries": o.entries,
             "differences": [difference_dict(d) for d in o.differences],
             "problems": problem_dicts(o.error) if o.error is not None else [],
-            "message": missing_hint(o) if o.status == "missing" else None}
+            "message": o.missing_hint() if o.status == "missing" else None}
 
 
 def outcome_github(o: Outcome) -> str:
     if o.error is not None:
         return problems_github(o.error)
     if o.status == "missing":
-        return annotation("error", o.graph, 1, 1, missing_hint(o))
+        return annotation("error", o.graph, 1, 1, o.missing_hint())
     if o.status != "differs":
         return ""
     lines = []
@@ -212,4 +114,3 @@ def outcome_github(o: Outcome) -> str:
         file, line, col = d.expected_at or (o.golden, 1, 1)
         lines.append(annotation("error", file, line, col, f"{o.graph}: {d.message}"))
     return "".join(lines)
-

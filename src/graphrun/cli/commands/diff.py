@@ -6,13 +6,13 @@ when they match, 1 when anything differs, 2 when a file cannot be read.
 
 from __future__ import annotations
 
-from ..main import EXIT_DIFFERENT, EXIT_OK, EXIT_TROUBLE, report
-from ...results.compare import Tolerance, compare
+from ... import api
 from ...errors import GraphError
-from ..report import (add_format_argument, annotation, difference_dict, differences_table,
-                      json_text, paint, problem_dicts, problems_github, use_colour)
-from ...results.reader import read_results
-from .check import add_tolerance_arguments
+from ...results.compare import differences_table
+from ..args import add_tolerance_arguments
+from ..main import EXIT_DIFFERENT, EXIT_OK, EXIT_TROUBLE, report
+from ..report import (add_format_argument, annotation, difference_dict, json_text, paint,
+                      problem_dicts, problems_github, use_colour)
 
 HELP = "compare two results files with a tolerance (exit 1 on a difference)"
 
@@ -29,7 +29,7 @@ def execute(args, out, err) -> int:
     sides = []
     for path in (args.a, args.b):
         try:
-            sides.append(read_results(path))
+            sides.append(api.read_results(path))
         except GraphError as e:
             errors.append(e)
     if errors:
@@ -43,7 +43,7 @@ def execute(args, out, err) -> int:
             for e in errors:
                 report(e, err)
         return EXIT_TROUBLE
-    differences = compare(*sides, Tolerance(args.rtol, args.atol), args.a, args.b)
+    differences = api.diff(*sides, rtol=args.rtol, atol=args.atol)
     code = EXIT_DIFFERENT if differences else EXIT_OK
     if args.format == "json":
         out.write(json_text({"command": "diff", "ok": not differences, "exit_code": code,

@@ -3,11 +3,10 @@ node's value and gradient."""
 
 from __future__ import annotations
 
-from ...frontend import compiler as pipeline
-from ..main import EXIT_OK, EXIT_TROUBLE
-from ...tools.draw import FORMATS, draw
-from ...run.executor import run as run_program
+from ... import api
 from ...results.writer import write_atomic
+from ...tools.draw import FORMATS
+from ..main import EXIT_OK, EXIT_TROUBLE
 
 HELP = "draw the graph with its values and gradients, as Mermaid (default) or DOT text"
 
@@ -21,19 +20,12 @@ def add_arguments(parser):
 
 
 def execute(args, out, err) -> int:
-    compiled = pipeline.compile(args.graph)
-    try:
-        results = run_program(compiled.program)
-    except Exception as e:
-        if hasattr(e, "problems"):
-            e.source = compiled.source
-        raise
-    text = draw(results, args.format)
+    drawing = api.draw(api.compile(args.graph), args.format)
     if not args.output:
-        out.write(text)
+        out.write(drawing.text)
         return EXIT_OK
     try:
-        write_atomic(args.output, text)
+        write_atomic(args.output, drawing.text)
     except OSError as e:
         err.write(f"graphrun: error: cannot write {args.output}: "
                   f"{getattr(e, 'strerror', None) or e}\n")

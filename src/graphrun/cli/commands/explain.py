@@ -3,11 +3,10 @@ hand."""
 
 from __future__ import annotations
 
-from ...frontend import compiler as pipeline
+from ... import api
+from ...tools.explain import DEFAULT_MAX_PATHS
+from ..args import whole_number
 from ..main import EXIT_OK
-from ...errors import GraphError
-from ...tools.explain import DEFAULT_MAX_PATHS, explain, explanation_json, explanation_text
-from .gradcheck import whole_number
 
 HELP = "explain the backward pass step by step (the chain rule, node by node)"
 
@@ -25,12 +24,7 @@ def add_arguments(parser):
 
 
 def execute(args, out, err) -> int:
-    compiled = pipeline.compile(args.graph)
-    try:
-        explanation = explain(compiled.program, args.param, args.max_paths)
-    except GraphError as e:
-        e.source = compiled.source
-        raise
-    out.write(explanation_json(explanation) if args.format == "json"
-              else explanation_text(explanation))
+    explanation = api.explain(api.compile(args.graph), param=args.param,
+                              max_paths=args.max_paths)
+    out.write(explanation.json() if args.format == "json" else explanation.text())
     return EXIT_OK

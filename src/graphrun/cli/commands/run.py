@@ -6,23 +6,21 @@ One graph prints its results to stdout, or writes them to `-o FILE` (or into `-o
 results files excluded), run in one process: to stdout as one YAML document per graph (each
 after a `--- # GRAPH` line), or with `-o DIR` one `DIR/<graph file stem>.results.yaml` per graph.
 Tensors with more than --sidecar-threshold elements are written to .npy sidecars when writing to
-a file (see writer.py); stdout gets every tensor inline.
+a file (see results/writer.py); stdout gets every tensor inline.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import time
 
-from ...frontend import compiler as pipeline
-from ..main import EXIT_OK, EXIT_TROUBLE, UsageError, parse_size, report
+from ... import api
 from ...errors import GraphError
-from ...results.writer import SIDECAR_THRESHOLD, results_text, write_results
+from ..args import (UsageError, add_budget_argument, add_sidecar_argument, graph_files,
+                    results_name, results_paths)
+from ..main import EXIT_OK, EXIT_TROUBLE, report
 
 HELP = "run graphs forward and backward and write their values and gradients as YAML"
-RESULTS_SUFFIX = ".results.yaml"
-GRAPH_EXTENSIONS = (".yaml", ".yml")
 
 
 def add_arguments(parser):
@@ -39,71 +37,13 @@ def add_arguments(parser):
                         help="print the time of each stage to stderr")
 
 
-def add_budget_argument(parser):
-    parser.add_argument("--memory-budget", type=parse_size, metavar="SIZE",
-                        help="refuse graphs that need more memory than SIZE (e.g. 2GiB); "
-                             "default: 80%% of the available memory")
-
-
-def add_sidecar_argument(parser):
-    parser.add_argument("--sidecar-threshold", type=_count, default=SIDECAR_THRESHOLD,
-                        metavar="N",
-                        help="in results files, write tensors of more than N elements as .npy "
-                             f"files in <results>.arrays/ (default: {SIDECAR_THRESHOLD})")
-
-
-def _count(text: str) -> int:
-    if not text.isdigit():
-        raise argparse.ArgumentTypeError(f"expected a whole number of elements; found {text!r}")
-    return int(text)
-
-
-def graph_files(paths) -> list:
-    """The graph files named: files as given; a folder's *.yaml/*.yml files, sorted, without
-    results files (so `-o` into the same folder is never read back as a graph)."""
-    files = []
-    for path in paths:
-        if not os.path.isdir(path):
-            files.append(path)
-            continue
-        found = sorted(os.path.normpath(os.path.join(path, f)) for f in os.listdir(path)
-                       if f.endswith(GRAPH_EXTENSIONS) and not is_results_file(f)
-                       and os.path.isfile(os.path.join(path, f)))
-        if not found:
-            raise UsageError(f"no graph files (*.yaml, *.yml) in the folder {path}")
-        files += found
-    return files
-
-
-def is_results_file(name: str) -> bool:
-    return name.endswith((".results.yaml", ".results.yml"))
-
-
-def results_name(graph: str) -> str:
-    """The documented name of a graph's results file: `graphs/mlp.yaml` -> `mlp.results.yaml`."""
-    return os.path.splitext(os.path.basename(graph))[0] + RESULTS_SUFFIX
-
-
-def results_paths(graphs, folder: str) -> list:
-    """`folder/<stem>.results.yaml` for each graph; two graphs with one stem are a usage error."""
-    paths, seen = [], {}
-    for graph in graphs:
-        path = os.path.join(folder, results_name(graph))
-        if path in seen:
-            raise UsageError(f"{seen[path]} and {graph} would both write {path}; "
-                             "give the graph files different names")
-        seen[path] = graph
-        paths.append(path)
-    return paths
-
-
 def execute(args, out, err) -> int:
     single = len(args.graphs) == 1 and not os.path.isdir(args.graphs[0])
     graphs = graph_files(args.graphs)
     if single:
         target = args.output
         if target and (os.path.isdir(target) or target.endswith(("/", os.sep))):
-            # `-o out/` names a folder even before it exists (write_atomic says if it does not)
+            # `-o out/` names a folder even before it exists (the writer says if it does not)
             target = os.path.join(target, results_name(graphs[0]))
         return _run_one(graphs[0], target, args, out, err)
     targets = [None] * len(graphs)
@@ -131,18 +71,18 @@ def execute(args, out, err) -> int:
 
 def _run_one(graph, target, args, out, err, header="") -> int:
     timings = {}
-    compiled = pipeline.compile(graph, memory_budget=args.memory_budget, timings=timings)
-    results = pipeline.run(compiled, check_finite=not args.allow_nonfinite, timings=timings)
+    compiled = api.compile(graph, memory_budget=args.memory_budget, timings=timings)
+    results = api.run(compiled, check_finite=not args.allow_nonfinite, timings=timings)
     start = time.perf_counter()
     if target:
         try:
-            write_results(target, results, args.sidecar_threshold)
+            results.write(target, sidecar_threshold=args.sidecar_threshold)
         except OSError as e:
             err.write(f"graphrun: error: cannot write {target}: "
                       f"{getattr(e, 'strerror', None) or e}\n")
             return EXIT_TROUBLE
     else:
-        out.write(header + results_text(results))
+        out.write(header + results.text())
     timings["write"] = time.perf_counter() - start
     if args.timings:
         err.write("timings: " + " ".join(f"{k}={timings.get(k, 0.0):.3f}" for k in

@@ -4,12 +4,12 @@ the pre-commit hook in .pre-commit-hooks.yaml runs."""
 
 from __future__ import annotations
 
-from ...frontend import compiler as pipeline
-from ..main import EXIT_OK, EXIT_TROUBLE, report
+from ... import api
 from ...errors import GraphError
+from ..args import add_budget_argument, graph_files
+from ..main import EXIT_OK, EXIT_TROUBLE, report
 from ..report import add_format_argument, json_text, paint, problem_dicts, problems_github, \
     use_colour
-from .run import add_budget_argument, graph_files
 
 HELP = "check graph files without running them (exit 2 when one is invalid)"
 
@@ -26,7 +26,7 @@ def execute(args, out, err) -> int:
     errors = {}
     for graph in graphs:
         try:
-            pipeline.compile(graph, memory_budget=args.memory_budget)
+            api.compile(graph, memory_budget=args.memory_budget)
         except GraphError as e:
             errors[graph] = e
     code = EXIT_TROUBLE if errors else EXIT_OK

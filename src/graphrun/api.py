@@ -1,0 +1,247 @@
+"""api: the one public API. The CLI, the pytest plugin, the benchmarks and the tests all call it.
+
+    graph = graphrun.compile("graphs/simple.yaml")      # load and check: raises GraphError
+    results = graphrun.run(graph)                        # forward, and backward with a loss
+    results.loss, results.values["u"], results.grads["w"]
+    results = graphrun.run(graph, params={"w": 2.6})     # new leaf values, by name
+
+See the README's "Python API" for the rest (check, explain, gradcheck, draw, write).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Mapping, Optional
+
+import numpy as np
+
+from .errors import GraphError, did_you_mean
+from .frontend import compiler
+from .frontend.graph import Program
+from .ops import shape_str
+from .engine import executor
+from .engine.values import Results
+
+
+class Graph:
+    """A compiled graph: checked, in program order, ready to run. Made by `compile` or
+    `compile_text`; holds the program, its run plan (made on first run) and its leaves' values
+    (made on first run: a graph that is only validated allocates nothing)."""
+
+    def __init__(self, program: Program):
+        self.program = program
+        self._plan: Optional[executor.Plan] = None
+        self._leaves: Optional[list] = None
+
+    @property
+    def name(self) -> str:
+        return self.program.name
+
+    @property
+    def description(self) -> str:
+        return self.program.description
+
+    @property
+    def source(self):
+        return self.program.source
+
+    @property
+    def file(self) -> str:
+        return self.program.source.file
+
+    def _names(self, kind):
+        return tuple(n for n, k in zip(self.program.names, self.program.kinds) if k == kind)
+
+    @property
+    def params(self) -> tuple:
+        """The params' names, in file order."""
+        return self._names("param")
+
+    @property
+    def inputs(self) -> tuple:
+        """The inputs' names, in file order."""
+        return self._names("input")
+
+    @property
+    def nodes(self) -> tuple:
+        """The nodes' names, in program order."""
+        return self._names("node")
+
+    @property
+    def loss(self) -> Optional[str]:
+        """The loss node's name, or None."""
+        p = self.program
+        return None if p.loss is None else p.names[p.loss]
+
+    def shape(self, name: str) -> tuple:
+        return self.program.types[self.program.slot(name)].shape
+
+    def dtype(self, name: str) -> np.dtype:
+        return self.program.types[self.program.slot(name)].dtype
+
+    @property
+    def plan(self) -> executor.Plan:
+        """The run plan, compiled on first use."""
+        if self._plan is None:
+            self._plan = executor.compile_plan(self.program)
+        return self._plan
+
+    def leaf_values(self) -> list:
+        """Every leaf's array by slot (read-only): generated or read on first use, then kept, so
+        every run reads the same values. Values read from .npy files are checked to be finite."""
+        if self._leaves is None:
+            p = self.program
+            leaves = []
+            for leaf in p.leaves:
+                array = leaf.materialize(p.source)
+                array.flags.writeable = False
+                leaves.append(array)
+            executor.check_leaves(p, leaves, [i for i, leaf in enumerate(p.leaves)
+                                              if leaf.file is not None])
+            self._leaves = leaves
+        return self._leaves
+
+    def param_values(self) -> dict:
+        """name -> a copy of each param's value, to change and pass back to `run`."""
+        p = self.program
+        leaves = self.leaf_values()
+        return {p.names[s]: leaves[s].copy() for s in p.params}
+
+    def with_values(self, params: Optional[Mapping] = None,
+                    inputs: Optional[Mapping] = None) -> list:
+        """The leaves by slot with some replaced by name, each checked for its name, kind,
+        shape and dtype (ValueError naming what was expected)."""
+        leaves = self.leaf_values()
+        if not params and not inputs:
+            return leaves
+        leaves = list(leaves)
+        p = self.program
+        for kind, given in (("param", params), ("input", inputs)):
+            for name, value in (given or {}).items():
+                slot = p.slots.get(name)
+                if slot is None or p.kinds[slot] != kind:
+                    raise ValueError(_not_a_leaf(p, name, kind))
+                leaves[slot] = _checked(p, slot, value, f"{kind}s[{name!r}]")
+        return leaves
+
+    def __repr__(self) -> str:
+        return (f"<Graph {self.name!r} from {self.file}: {len(self.params)} params, "
+                f"{len(self.nodes)} nodes, loss {self.loss!r}>")
+
+
+def _not_a_leaf(p: Program, name, kind) -> str:
+    wanted = [n for n, k in zip(p.names, p.kinds) if k == kind]
+    known = f" ({kind}s: {', '.join(wanted) if wanted else 'none'})"
+    if name in p.slots:
+        other = p.kinds[p.slots[name]]
+        return f"'{name}' is {'an' if other == 'input' else 'a'} {other}, not {'an' if kind == 'input' else 'a'} {kind}" + known
+    return f"no {kind} named {name!r}{did_you_mean(name, wanted)}{known}"
+
+
+def _checked(p: Program, slot, value, what) -> np.ndarray:
+    t = p.types[slot]
+    if isinstance(value, np.ndarray):
+        if value.dtype != t.dtype:
+            raise ValueError(f"{what}: expected {t.dtype}; found {value.dtype} (cast it with "
+                             f".astype(np.{t.dtype}))")
+        array = value
+    else:
+        try:
+            raw = np.asarray(value)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"{what}: expected a number or a rectangular nested list; {e}") \
+                from None
+        allowed = "iuf" if t.dtype.kind == "f" else "iu"  # never cut off fractions silently
+        if raw.dtype.kind not in allowed:
+            raise ValueError(f"{what}: expected {t.dtype} numbers; found {raw.dtype} data")
+        array = raw.astype(t.dtype)
+    if array.shape != t.shape:
+        raise ValueError(f"{what}: expected shape {shape_str(t.shape)}; found "
+                         f"{shape_str(array.shape)}")
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        raise ValueError(f"{what}: holds a value that is not finite")
+    return array
+
+
+def compile(path, *, memory_budget: Optional[int] = None,
+            timings: Optional[dict] = None) -> Graph:
+    """Load and check a graph file. Raises GraphError listing every problem, each located in the
+    file (`str(error)` shows `FILE:LINE:COL: error: ...` lines)."""
+    return Graph(compiler.compile_file(os.fspath(path), memory_budget=memory_budget,
+                                       timings=timings))
+
+
+def compile_text(text: str, name: str = "<string>", *,
+                 memory_budget: Optional[int] = None) -> Graph:
+    """Compile a graph written in a string. `name` is what messages call it; `file:` paths are
+    looked up relative to its folder (the current folder for a bare name)."""
+    return Graph(compiler.compile_bytes(text.encode("utf-8"), name, memory_budget=memory_budget))
+
+
+def _graph(graph) -> Graph:
+    return graph if isinstance(graph, Graph) else compile(graph)
+
+
+def run(graph, *, params: Optional[Mapping] = None, inputs: Optional[Mapping] = None,
+        gradients: bool = True, check_finite: bool = True, fast: bool = True,
+        timings: Optional[dict] = None) -> Results:
+    """Run forward, and backward when the graph has a loss (and `gradients` is left True: False
+    runs forward only, and the results have no gradients). `graph` is a Graph (or a path).
+    `params` / `inputs` replace leaf values by name for this run. `check_finite=False` lets
+    nan/inf through instead of raising NumericError. `fast=False` runs the numpy reference even
+    where a faster path would be taken (the results are equal to the last bits the docs promise).
+    `timings` receives the seconds of "forward" and "backward"."""
+    graph = _graph(graph)
+    leaves = graph.with_values(params, inputs)
+    values, grads = executor.execute(graph.plan, leaves, gradients=gradients,
+                                     check_finite=check_finite, fast=fast, timings=timings)
+    return Results(graph.program, values, grads)
+
+
+def explain(graph, *, param: Optional[str] = None, max_paths: Optional[int] = None):
+    """The backward pass written out the way the chain rule is written by hand (tools/explain)."""
+    from .tools import explain as tool
+    return tool.explain(_graph(graph), param=param,
+                        max_paths=tool.DEFAULT_MAX_PATHS if max_paths is None else max_paths)
+
+
+def gradcheck(graph, **options):
+    """Every param's gradient against central finite differences (tools/gradcheck; options:
+    eps, rtol, atol, max_elements, seed)."""
+    from .tools import gradcheck as tool
+    return tool.gradcheck(_graph(graph), **options)
+
+
+def draw(graph_or_results, format: str = "mermaid"):
+    """A drawing of the graph with its values and gradients (tools/draw): a Drawing whose
+    `.text` is Mermaid or DOT. Takes Results, a Graph (run here) or a path."""
+    from .tools import draw as tool
+    results = graph_or_results if isinstance(graph_or_results, Results) else \
+        run(_graph(graph_or_results))
+    return tool.draw(results, format)
+
+
+def check(graph, golden, **options):
+    """Run a graph file and compare its results with a golden results file (results/golden;
+    options: rtol, atol, update, sidecar_threshold, memory_budget, check_finite)."""
+    from .results import golden as tool
+    return tool.check_graph(os.fspath(graph), os.fspath(golden), **options)
+
+
+def read_results(path):
+    """A results file and its sidecars, read back as named entries (results/reader)."""
+    from .results.reader import read_results as read
+    return read(os.fspath(path))
+
+
+def diff(expected, got, *, rtol: Optional[float] = None, atol: Optional[float] = None):
+    """The differences between two results files (paths or read results), as `graphrun diff`
+    finds them: a list, empty when they match."""
+    from .results.compare import Tolerance, compare
+    sides = [read_results(x) if isinstance(x, (str, os.PathLike)) else x for x in (expected, got)]
+    return compare(*sides, Tolerance(rtol, atol), sides[0].file or "the expected results",
+                   sides[1].file or "the results")
+
+
+__all__ = ["Graph", "Results", "GraphError", "compile", "compile_text", "run", "explain",
+           "gradcheck", "draw", "check", "read_results", "diff"]

@@ -1,0 +1,96 @@
+"""scalar: a program made only of float64 scalars, run on Python floats.
+
+A numpy ufunc call on a scalar costs several times the same arithmetic on Python floats, and a
+graph of scalars (the micrograd lesson, long chains) is all call overhead. Each op may carry a
+Python-float twin of its forward and VJPs in its table entry (`Op.scalar`), checked against the
+reference by tests/test_scalar_ops.py. This module is private to the executor: only
+`executor.execute` opens this door, and whenever math raises (log(0), exp overflow, 1/0) or a number
+is not finite, it returns None and the numpy reference runs instead, whose answer (or error
+message) is the one given.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import List, Optional
+
+import numpy as np
+
+from ..ops.scalar import twin
+
+_F64 = np.dtype("float64")
+
+
+@dataclass(frozen=True)
+class ScalarPlan:
+    loss: Optional[int]
+    differentiable: tuple
+    forward: tuple  # per step: (fn, out, a0, a1) with a1 = -1 for one argument
+    backward: tuple  # per step, reversed: (out, a0, a1, vjp0 or None, vjp1 or None)
+
+
+def compile_scalar(program) -> Optional[ScalarPlan]:
+    """The plan, or None unless every value is a float64 scalar and every op has a twin."""
+    for t in program.types:
+        if t.shape or (t.dtype is not None and t.dtype != _F64):
+            return None
+    differentiable = program.differentiable
+    fsteps, bsteps = [], []
+    for s in program.steps:
+        pair = twin(s.op)
+        if pair is None or s.attrs:
+            return None
+        fn, *vjps = pair
+        a0, a1 = (s.args + (-1,))[:2]
+        fsteps.append((fn, s.out, a0, a1))
+        bsteps.append((s.out, a0, a1, vjps[0] if differentiable[a0] else None,
+                       vjps[1] if a1 >= 0 and differentiable[a1] else None))
+    bsteps.reverse()
+    return ScalarPlan(program.loss, differentiable, tuple(fsteps), tuple(bsteps))
+
+
+def forward(plan: ScalarPlan, values) -> Optional[list]:
+    """Forward on Python floats; None when math raised or a value is not finite."""
+    floats = [v if v is None else float(v) for v in values]  # node slots are still None
+    try:
+        for fn, out, a0, a1 in plan.forward:
+            floats[out] = fn(floats[a0]) if a1 < 0 else fn(floats[a0], floats[a1])
+    except (ArithmeticError, ValueError):
+        return None
+    return floats if math.isfinite(sum(floats)) else None
+
+
+def backward(plan: ScalarPlan, floats) -> Optional[list]:
+    """d loss / d slot for params and nodes (0.0 where the loss does not depend on it), None for
+    other slots; None as a whole when the numpy path must run instead."""
+    cts: List = [None] * len(floats)
+    cts[plan.loss] = 1.0
+    try:
+        for out, a0, a1, v0, v1 in plan.backward:
+            g = cts[out]
+            if g is None:
+                continue
+            ans = floats[out]
+            if a1 < 0:
+                if v0 is None:
+                    continue  # the argument is an input (or a literal): no gradient
+                c = v0(g, ans, floats[a0])
+                previous = cts[a0]
+                cts[a0] = c if previous is None else previous + c
+                continue
+            x, y = floats[a0], floats[a1]
+            if v0 is not None:
+                c = v0(g, ans, x, y)
+                previous = cts[a0]
+                cts[a0] = c if previous is None else previous + c
+            if v1 is not None:
+                c = v1(g, ans, x, y)
+                previous = cts[a1]
+                cts[a1] = c if previous is None else previous + c
+    except (ArithmeticError, ValueError):
+        return None
+    if not math.isfinite(sum(c for c in cts if c is not None)):
+        return None
+    return [(0.0 if c is None else c) if d else None
+            for c, d in zip(cts, plan.differentiable)]
