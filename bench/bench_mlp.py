@@ -17,8 +17,6 @@ sys.path.insert(0, os.path.dirname(__file__))
 from common import paired_times, peak_bytes, table, threads_note  # noqa: E402
 
 import graphrun  # noqa: E402
-from graphrun.engine.executor import backward, forward  # noqa: E402
-from graphrun.frontend.load import load_bytes  # noqa: E402
 
 CLASSES = 10
 
@@ -91,15 +89,12 @@ def main(argv=None):
     rows = []
     for dtype in (["float64", "float32"] if args.dtype == "both" else [args.dtype]):
         text = graph_text(args.batch, args.width, dtype)
-        program = graphrun.compile_document(load_bytes(text.encode(), "mlp-bench.yaml")).program
-        leaves = [leaf.materialize() for leaf in program.leaves]
-        names = [leaf.name for leaf in program.leaves]
-        env = dict(zip(names, leaves))
+        graph = graphrun.compile_text(text, "mlp-bench.yaml")
+        first = graphrun.run(graph)  # the leaves are made once (as in a CLI run) and kept
+        env = {name: first.values[name] for name in graph.params + graph.inputs}
 
         def run_graphrun():
-            # the leaves are materialized once (as in a CLI run) and kept by the program
-            values = forward(program)
-            return backward(program, values)
+            return graphrun.run(graph).grads
 
         def run_hand():
             return by_hand(*(env[k] for k in ("X", "y", "W1", "b1", "W2", "b2", "W3", "b3")))
@@ -108,7 +103,7 @@ def main(argv=None):
         grads = run_graphrun()
         loss, hand_grads = run_hand()
         for name, g in zip(("W1", "b1", "W2", "b2", "W3", "b3"), hand_grads):
-            got = grads[program.slot(name)]
+            got = grads[name]
             assert got.dtype == g.dtype, (name, got.dtype, g.dtype)
             np.testing.assert_allclose(got, g, rtol=1e-4 if dtype == "float32" else 1e-10,
                                        atol=1e-6 if dtype == "float32" else 1e-12)

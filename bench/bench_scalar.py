@@ -16,8 +16,6 @@ sys.path.insert(0, os.path.dirname(__file__))
 from common import median_time, table  # noqa: E402
 
 import graphrun  # noqa: E402
-from graphrun.engine.executor import run  # noqa: E402
-from graphrun.frontend.load import load_bytes  # noqa: E402
 
 X, A, B = 0.5, 0.9, 0.1
 
@@ -125,16 +123,14 @@ def main(argv=None):
     args = ap.parse_args(argv)
     rows = []
     for n in map(int, args.sizes.split(",")):
-        program = graphrun.compile_document(
-            load_bytes(chain_graph_text(n).encode(), "chain.yaml")).program
+        graph = graphrun.compile_text(chain_graph_text(n), "chain.yaml")
 
         def run_graphrun():
-            return run(program)
+            return graphrun.run(graph)
 
         results = run_graphrun()
         ref = straight_python(n)
-        got = (float(results.loss), float(results.grads[program.slot("a")]),
-               float(results.grads[program.slot("b")]))
+        got = (results.loss, float(results.grads["a"]), float(results.grads["b"]))
         assert all(math.isclose(g, r, rel_tol=1e-9) for g, r in zip(got, ref)), (got, ref)
         assert all(math.isclose(g, r, rel_tol=1e-9) for g, r in zip(micrograd(n), ref))
         t_py = median_time(lambda: straight_python(n), args.repeat)

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from graphrun.cli import main
-from test_cli import call
+from conftest import call
 
 SIMPLE = textwrap.dedent("""\
     graphrun: 1

@@ -1,19 +1,14 @@
 """The CLI as users meet it: through main(argv, stdout, stderr) and through a real subprocess."""
 
-import io
 import os
 import subprocess
 import sys
 
 import yaml
 
-from graphrun.cli import main
+from conftest import call
 
 
-def call(*argv):
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), out, err)
-    return code, out.getvalue(), err.getvalue()
 
 
 def test_simple_matches_its_golden_file(root):

@@ -7,7 +7,7 @@ import numpy as np
 
 from graphrun.results.writer import write_results
 from conftest import run_text
-from test_cli import call
+from conftest import call
 
 A = "graphrun: 1\ngraph: g\nloss: 1.0\nvalues:\n  u: [1.0, 2.0, 3.0]\n  k: [1, 2, 3]\n"
 

@@ -1,14 +1,13 @@
 """graphrun draw: the Mermaid and DOT text parsed back: one node per value (leaves, number literals
 and nodes), one edge per argument, in argument order; labels escaped."""
 
-import io
 import os
 import re
 
 import pytest
 import yaml
 
-from graphrun.cli import main
+from conftest import call
 from graphrun.tools.draw import dot_escape, mermaid_escape
 
 # id, opening of the shape, "label", closing; edges with an optional "index" label
@@ -31,10 +30,6 @@ loss: L
 """
 
 
-def call(*argv):
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), out, err)
-    return code, out.getvalue(), err.getvalue()
 
 
 def expected(graph_file):

@@ -6,7 +6,6 @@ error 5e-15) before they were committed; the closed-form tests below check the l
 """
 
 import glob
-import io
 import math
 import os
 import runpy
@@ -17,7 +16,7 @@ import numpy as np
 import pytest
 import yaml
 
-from graphrun.cli import main
+from conftest import call
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GRAPHS = sorted(glob.glob(os.path.join(ROOT, "graphs", "*.yaml")))
@@ -25,10 +24,9 @@ EXAMPLES = ["simple", "neuron", "linreg", "classifier", "softmax_regression", "m
 
 
 def run(stem):
-    out, err = io.StringIO(), io.StringIO()
-    code = main([os.path.join(ROOT, "graphs", f"{stem}.yaml")], out, err)
-    assert (code, err.getvalue()) == (0, "")
-    return out.getvalue()
+    code, out, err = call(os.path.join(ROOT, "graphs", f"{stem}.yaml"))
+    assert (code, err) == (0, "")
+    return out
 
 
 def test_every_example_is_here_and_every_graph_has_a_golden():
@@ -50,9 +48,8 @@ def test_example_matches_its_golden_file(stem):
     another machine, whose BLAS may sum in another order (docs/format.md, "What is identical")."""
     graph = os.path.join(ROOT, "graphs", f"{stem}.yaml")
     golden = os.path.join(ROOT, "tests", "golden", f"{stem}.results.yaml")
-    out, err = io.StringIO(), io.StringIO()
-    code = main(["check", graph, "--golden", golden], out, err)
-    assert (code, err.getvalue()) == (0, ""), out.getvalue()
+    code, out, err = call("check", graph, "--golden", golden)
+    assert (code, err) == (0, ""), out
 
 
 @pytest.mark.parametrize("stem", EXAMPLES)

@@ -4,7 +4,6 @@ The golden files were read line by line against the hand computation in each tes
 the assertions beside them check the same numbers independently of the golden text.
 """
 
-import io
 import json
 import os
 
@@ -12,11 +11,10 @@ import numpy as np
 import pytest
 
 import graphrun
-from graphrun.cli import main
 from graphrun.errors import GraphError
 from graphrun.tools.explain import explain, explanation_text
 
-from conftest import compile_text
+from conftest import call, compile_text
 
 GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden")
 
@@ -42,10 +40,6 @@ loss: L
 """
 
 
-def call(*argv):
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), out, err)
-    return code, out.getvalue(), err.getvalue()
 
 
 def golden(name):

@@ -5,14 +5,13 @@ Derandomized with fixed settings, so CI sees the same few hundred cases every ti
 """
 
 import copy
-import io
 import re
 
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from graphrun.cli import main
+from conftest import call
 
 SCALAR_GRAPH = {
     "graphrun": 1,
@@ -101,12 +100,11 @@ def mutated_graph(draw):
 def test_mutated_graphs_never_crash(tmp_path_factory, text):
     graph = tmp_path_factory.getbasetemp() / "fuzz.yaml"
     graph.write_bytes(text)
-    out, err = io.StringIO(), io.StringIO()
-    code = main(["run", str(graph)], out, err)
-    assert code in (0, 2), err.getvalue()
+    code, out, err = call("run", str(graph))
+    assert code in (0, 2), err
     if code == 2:
-        assert err.getvalue().startswith(f"{graph}:")
-        assert ERROR_LINE.fullmatch(err.getvalue()) or all(
-            ERROR_LINE.fullmatch(line + "\n") for line in err.getvalue().splitlines()), \
-            err.getvalue()
-    assert "Traceback" not in err.getvalue()
+        assert err.startswith(f"{graph}:")
+        assert ERROR_LINE.fullmatch(err) or all(
+            ERROR_LINE.fullmatch(line + "\n") for line in err.splitlines()), \
+            err
+    assert "Traceback" not in err

@@ -3,20 +3,15 @@ kinks and says so, checks float32 graphs in float64."""
 
 import dataclasses
 import glob
-import io
 import re
 
 import pytest
 
 from graphrun import ops
 from graphrun.frontend import schema
-from graphrun.cli import main
+from conftest import call
 
 
-def call(*argv):
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), out, err)
-    return code, out.getvalue(), err.getvalue()
 
 
 def test_every_example_graph_passes(root):

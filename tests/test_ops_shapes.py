@@ -1,14 +1,12 @@
 """Shape and dtype inference: every node's type is known before anything runs, and a mismatch is
 reported at the node's line, through the CLI, naming what was expected and what was found."""
 
-import io
 
 import numpy as np
 import pytest
 
-from conftest import compile_text
+from conftest import call, compile_text
 from graphrun import GraphError
-from graphrun.cli import main
 from graphrun.ops import OPS, OpError, Type
 from graphrun.frontend.spec import LeafSpec
 
@@ -30,10 +28,9 @@ NODE_LINE = HEADER.count("\n") + 1  # the bad node is the line after the header
 def cli_error(tmp_path, node):
     path = tmp_path / "g.yaml"
     path.write_text(HEADER + f"  bad: {node}\n")
-    out, err = io.StringIO(), io.StringIO()
-    code = main([str(path)], out, err)
-    assert code == 2 and out.getvalue() == "", err.getvalue()
-    lines = err.getvalue().splitlines()
+    code, out, err = call(str(path))
+    assert code == 2 and out == "", err
+    lines = err.splitlines()
     assert len(lines) == 1, lines
     location, _, message = lines[0].partition(": error: ")
     assert location.startswith(f"{path}:{NODE_LINE}:"), lines[0]

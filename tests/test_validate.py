@@ -8,7 +8,7 @@ import re
 import yaml
 
 from graphrun.frontend.schema import schema_text
-from test_cli import call
+from conftest import call
 
 CYCLE = "graphrun: 1\nnodes:\n  a: {op: neg, args: [b]}\n  b: {op: neg, args: [a]}\n"
 

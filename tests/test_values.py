@@ -2,23 +2,19 @@
 {value, dtype}, {init, ...} with numpy's default_rng, {file: .npy} and .npz with a key; int64 only
 where an op takes it (labels), float32 end to end, number literals as constants."""
 
-import io
 
 import numpy as np
 import pytest
 import yaml
 
-from conftest import run_text
-from graphrun.cli import main
+from conftest import call, run_text
 
 
 def run_file(tmp_path, text, name="g.yaml"):
     """Write a graph next to its data files and run it through the CLI: (exit code, out, err)."""
     path = tmp_path / name
     path.write_text(text)
-    out, err = io.StringIO(), io.StringIO()
-    code = main([str(path)], out, err)
-    return code, out.getvalue(), err.getvalue()
+    return call(str(path))
 
 
 def leaf(results, name):

@@ -14,7 +14,7 @@ from conftest import run_text
 from graphrun.errors import GraphError
 from graphrun.results.reader import read_results
 from graphrun.results.writer import results_text, write_array_atomic, write_results
-from test_cli import call
+from conftest import call
 
 ODD = [1e-5, 1e16, -0.0, 5e-324, 1.7976931348623157e308, 0.1, -2.5e-310, 123456789.0]
 

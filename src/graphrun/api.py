@@ -140,11 +140,11 @@ def _not_a_leaf(p: Program, name, kind) -> str:
 
 def _checked(p: Program, slot, value, what) -> np.ndarray:
     t = p.types[slot]
-    if isinstance(value, np.ndarray):
+    if isinstance(value, (np.ndarray, np.generic)):  # numpy's own: its dtype is meant
         if value.dtype != t.dtype:
             raise ValueError(f"{what}: expected {t.dtype}; found {value.dtype} (cast it with "
                              f".astype(np.{t.dtype}))")
-        array = value
+        array = np.asarray(value)
     else:
         try:
             raw = np.asarray(value)
@@ -156,7 +156,7 @@ def _checked(p: Program, slot, value, what) -> np.ndarray:
             raise ValueError(f"{what}: expected {t.dtype} numbers; found {raw.dtype} data")
         array = raw.astype(t.dtype)
     if array.shape != t.shape:
-        raise ValueError(f"{what}: expected shape {shape_str(t.shape)}; found "
+        raise ValueError(f"{what}: expected shape {shape_str(t.shape)}; found shape "
                          f"{shape_str(array.shape)}")
     if array.dtype.kind == "f" and not np.isfinite(array).all():
         raise ValueError(f"{what}: holds a value that is not finite")

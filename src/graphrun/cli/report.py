@@ -14,10 +14,10 @@ from __future__ import annotations
 import json
 import math
 import os
-from typing import Iterable, List, Optional, Sequence
+from typing import List, Optional
 
 from ..errors import GraphError
-from ..results.compare import Difference, differences_table  # noqa: F401 (re-exported)
+from ..results.compare import Difference
 from .main import FIX_WORDS
 
 FORMATS = ("text", "json", "github")
