@@ -127,7 +127,7 @@ def build_program(spec: GraphSpec, memory_budget: Optional[int] = None, *,
 _LITERAL = Type((), None)  # a number literal's type: it takes the other arguments' dtype
 
 
-_HINT_WORK = 200_000  # name comparisons spent on did-you-mean suggestions, at most (~1 s)
+_HINT_WORK = 200_000  # name comparisons spent on did-you-mean suggestions, at most
 
 
 def _check_node(node, leaves, nodes, all_names, broken, problems) -> bool:
@@ -159,7 +159,7 @@ def _check_node(node, leaves, nodes, all_names, broken, problems) -> bool:
             ok = False
             if arg.name in broken:
                 continue  # its own problem is reported already
-            # a suggestion compares with every name (~4 us each): bound the total work
+            # a suggestion compares with every name: bound the total work
             hint = did_you_mean(arg.name, all_names) \
                 if len(problems) * len(all_names) < _HINT_WORK else ""
             problems.append(Problem(f"unknown name '{arg.name}'{hint}", arg.path))
@@ -197,7 +197,7 @@ def _order(spec, nodes, problems):
     if in_file_order:
         # file order is already topological, and then it is the order ties-by-file-order gives
         return spec.nodes
-    import networkx as nx  # here, not at the top: importing it costs more (0.4 s) than most runs
+    import networkx as nx  # here, not at the top: importing it costs more than most runs take
 
     edges = [(arg.name, node.name) for node in spec.nodes for arg in node.args
              if type(arg) is not Const and arg.name in nodes and arg.name != node.name]
