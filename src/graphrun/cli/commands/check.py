@@ -7,7 +7,8 @@ the name `graphrun run -o DIR` writes.
 
 Exit 0 when every graph matches, 1 when anything differs or a golden is missing, 2 on trouble (an
 invalid graph, a numeric failure, an unreadable golden). `--update` (re)writes, atomically, the
-goldens that differ or are missing, and exits 0.
+goldens that differ or are missing, and exits 0; it compiles every graph first and refuses, before
+anything runs, a golden that would replace a file a graph reads (results/files.py).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ...errors import GraphError, Problem
 from ...frontend.load import SourceMap
 from ..report import (add_format_argument, annotation, difference_dict, differences_table,
                       json_text, paint, problem_dicts, problems_github, use_colour)
+from ...results.files import clash, files_read, results_outputs
 from ...results.reader import from_results, read_results
 from ...results.writer import SIDECAR_THRESHOLD, write_results
 from .run import add_budget_argument, add_sidecar_argument, graph_files, results_paths
@@ -94,10 +96,17 @@ def golden_paths(paths, graphs, golden: str) -> List[str]:
 
 def check_graph(graph: str, golden: str, tolerance: Tolerance = Tolerance(), *,
                 update: bool = False, sidecar_threshold: int = SIDECAR_THRESHOLD,
-                memory_budget: Optional[int] = None, allow_nonfinite: bool = False) -> Outcome:
-    """Run one graph and compare it with its golden file (writing the golden with `update`)."""
+                memory_budget: Optional[int] = None, allow_nonfinite: bool = False,
+                compiled=None) -> Outcome:
+    """Run one graph and compare it with its golden file (writing the golden with `update`).
+    `compiled`: the graph already compiled (or the GraphError compiling it raised)."""
     try:
-        compiled = pipeline.compile(graph, memory_budget=memory_budget)
+        if isinstance(compiled, GraphError):
+            raise compiled
+        compiled = compiled or pipeline.compile(graph, memory_budget=memory_budget)
+        problem = update and clash(results_outputs(golden), files_read(compiled))
+        if problem:
+            return Outcome(graph, golden, "error", error=_golden_error(golden, problem))
         results = pipeline.run(compiled, check_finite=not allow_nonfinite)
         program = compiled.program
     except GraphError as e:
@@ -123,12 +132,33 @@ def check_graph(graph: str, golden: str, tolerance: Tolerance = Tolerance(), *,
             os.makedirs(os.path.dirname(os.path.abspath(golden)), exist_ok=True)
             write_results(golden, results, sidecar_threshold)
         except OSError as e:
-            error = GraphError([Problem(f"cannot write the golden file: "
-                                        f"{getattr(e, 'strerror', None) or e}", pos=(1, 1))])
-            error.source = SourceMap(golden)
-            return Outcome(graph, golden, "error", error=error)
+            return Outcome(graph, golden, "error", error=_golden_error(
+                golden, f"cannot write the golden file: {getattr(e, 'strerror', None) or e}"))
         outcome.status = "updated" if outcome.status == "differs" else "created"
     return outcome
+
+
+def _golden_error(golden: str, message: str) -> GraphError:
+    error = GraphError([Problem(message, pos=(1, 1))])
+    error.source = SourceMap(golden)
+    return error
+
+
+def compile_before_updating(graphs, goldens, memory_budget=None) -> list:
+    """Each graph compiled (or the GraphError compiling it raised), before any golden is written,
+    and a usage error if a golden would replace a file one of the graphs reads."""
+    compiled = []
+    for graph in graphs:
+        try:
+            compiled.append(pipeline.compile(graph, memory_budget=memory_budget))
+        except GraphError as e:
+            compiled.append(e)
+    reads = [f for graph, c in zip(graphs, compiled)
+             for f in ((graph,) if isinstance(c, GraphError) else files_read(c))]
+    problem = clash([o for golden in goldens for o in results_outputs(golden)], reads)
+    if problem:
+        raise UsageError(problem)
+    return compiled
 
 
 def exit_code(outcomes: List[Outcome]) -> int:
@@ -142,11 +172,15 @@ def execute(args, out, err) -> int:
     graphs = graph_files(args.graphs)
     goldens = golden_paths(args.graphs, graphs, args.golden)
     tolerance = Tolerance(args.rtol, args.atol)
-    outcomes = [check_graph(g, golden, tolerance, update=args.update,
-                            sidecar_threshold=args.sidecar_threshold,
-                            memory_budget=args.memory_budget,
-                            allow_nonfinite=args.allow_nonfinite)
-                for g, golden in zip(graphs, goldens)]
+    compiled = (compile_before_updating(graphs, goldens, args.memory_budget) if args.update
+                else [None] * len(graphs))
+    outcomes = []
+    for i, (g, golden) in enumerate(zip(graphs, goldens)):
+        outcomes.append(check_graph(g, golden, tolerance, update=args.update,
+                                    sidecar_threshold=args.sidecar_threshold,
+                                    memory_budget=args.memory_budget,
+                                    allow_nonfinite=args.allow_nonfinite, compiled=compiled[i]))
+        compiled[i] = None  # its arrays go once it has run
     code = exit_code(outcomes)
     if args.format == "json":
         out.write(json_text({"command": "check", "ok": code == EXIT_OK, "exit_code": code,

@@ -4,10 +4,10 @@ node's value and gradient."""
 from __future__ import annotations
 
 from ...frontend import compiler as pipeline
-from ..main import EXIT_OK, EXIT_TROUBLE
+from ..main import EXIT_OK, EXIT_TROUBLE, UsageError
 from ...tools.draw import FORMATS, draw
 from ...run.executor import run as run_program
-from ...results.writer import write_atomic
+from ...results.files import clash, files_read, write_text
 
 HELP = "draw the graph with its values and gradients, as Mermaid (default) or DOT text"
 
@@ -22,6 +22,9 @@ def add_arguments(parser):
 
 def execute(args, out, err) -> int:
     compiled = pipeline.compile(args.graph)
+    problem = args.output and clash([args.output], files_read(compiled))
+    if problem:
+        raise UsageError(problem)
     try:
         results = run_program(compiled.program)
     except Exception as e:
@@ -33,7 +36,7 @@ def execute(args, out, err) -> int:
         out.write(text)
         return EXIT_OK
     try:
-        write_atomic(args.output, text)
+        write_text(args.output, text)
     except OSError as e:
         err.write(f"graphrun: error: cannot write {args.output}: "
                   f"{getattr(e, 'strerror', None) or e}\n")
