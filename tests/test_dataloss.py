@@ -492,3 +492,16 @@ def test_a_writer_whose_sidecars_another_writer_removed_writes_them_again(tmp_pa
         b.send_signal(signal.SIGCONT)
     assert b.communicate(timeout=60) == ("", "") and b.returncode == 0
     assert snapshot(out) == expected  # B's results, every sidecar they name there
+
+
+def test_a_folder_as_the_output_keeps_today_s_rules(tmp_path):
+    graph = write(tmp_path, "g.yaml", SIMPLE)
+    (tmp_path / "out").mkdir()
+    before = snapshot(tmp_path)
+    code, _, err = call("draw", graph, "-o", str(tmp_path / "out"))
+    assert code == 2 and "Is a directory" in err
+    code, _, err = call("draw", graph, "-o", str(tmp_path / "missing") + "/")
+    assert code == 2 and "No such file or directory" in err
+    assert snapshot(tmp_path) == before  # no file named `missing`
+    assert call("run", graph, "-o", str(tmp_path / "out"))[0] == 0  # into it, by its name
+    assert os.listdir(tmp_path / "out") == ["g.results.yaml"]

@@ -228,3 +228,14 @@ def test_several_graphs_cannot_go_to_one_file(root, tmp_path):
     target.write_text("previous\n")
     code, _, err = call("run", f"{root}/graphs", "-o", str(target))
     assert code == 2 and "must be a folder" in err and target.read_text() == "previous\n"
+
+
+def test_the_readme_s_sidecar_example_is_what_graphrun_writes(root, tmp_path):
+    assert call(f"{root}/graphs/mlp.yaml", "-o", str(tmp_path / "mlp.results.yaml"),
+                "--sidecar-threshold", "10")[0] == 0
+    line = next(x for x in (tmp_path / "mlp.results.yaml").read_text().splitlines()
+                if x.startswith("  h: "))  # in values
+    readme = open(f"{root}/README.md", encoding="utf-8").read()
+    assert f"```yaml\n{line}\n```" in readme
+    name = line.split("file: ")[1].split(",")[0]
+    assert f"`out/{name}`" in readme and os.path.exists(tmp_path / name)

@@ -154,6 +154,8 @@ def _target(path: str) -> Tuple[str, bool]:
     try:
         mode = os.stat(path).st_mode  # follows links
     except FileNotFoundError:  # a new file, or a link to one: written where the link points
+        if path.endswith(("/", os.sep)):
+            raise  # names a folder, which does not exist (realpath would drop the '/')
         return os.path.realpath(path), False
     if stat.S_ISREG(mode):
         return os.path.realpath(path), False
@@ -195,9 +197,7 @@ def _replace(path: str, data) -> None:
 def _prepare(path: str, data) -> str:
     """A temporary file beside `path` holding `data`, fsynced, with the mode `path` has (or a new
     file's): renaming it over `path` is the whole write. Nothing is left behind on failure."""
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(f"the output folder {folder} does not exist")
+    folder = _output_folder(path)
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
                                dir=folder)
     try:
@@ -217,6 +217,13 @@ def _prepare(path: str, data) -> str:
     except BaseException:
         _discard(tmp)
         raise
+
+
+def _output_folder(path: str) -> str:
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):  # not made: a missing output folder is the caller's mistake
+        raise FileNotFoundError(f"the output folder {folder} does not exist")
+    return folder
 
 
 def _discard(path: str) -> None:
@@ -281,7 +288,7 @@ class _Transaction:
 
     def __init__(self, target: str, folder: str, sidecars: Dict[str, np.ndarray]):
         self.target, self.folder, self.sidecars = target, folder, sidecars
-        self.parent = os.path.dirname(target)
+        self.parent = _output_folder(target)
         self.created: List[str] = []  # sidecar names this write brought into existence
         self.made_folder = False
 
@@ -313,7 +320,7 @@ class _Transaction:
             return
         if not os.path.isdir(self.folder):
             try:
-                os.mkdir(self.folder)  # not makedirs: a missing output folder is an error
+                os.mkdir(self.folder)
                 self.made_folder = True
             except FileExistsError:
                 if not os.path.isdir(self.folder):
