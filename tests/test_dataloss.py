@@ -77,8 +77,9 @@ def _default_signals():
 
 
 def spawn(*argv, **kwargs):
+    kwargs.setdefault("stdout", subprocess.PIPE)
     return subprocess.Popen([sys.executable, "-m", "graphrun", *map(str, argv)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            stderr=subprocess.PIPE, text=True,
                             preexec_fn=kwargs.pop("preexec_fn", _default_signals), **kwargs)
 
 
@@ -274,6 +275,24 @@ def test_a_fifo_is_written_through(tmp_path, through_a_link):
     # every tensor inline: a FIFO has no folder for sidecars
     assert received == [call("run", graph)[1].encode()] and b"file:" not in received[0]
     assert snapshot(tmp_path) == before
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="Linux's /proc/self/fd")
+def test_an_open_file_named_through_proc_is_appended_to_never_replaced(tmp_path):
+    # `graphrun g.yaml -o /dev/stdout >> log`: /dev/stdout leads to /proc/self/fd/1, which leads
+    # to the log; the log is added to (the real /dev/stdout is never put at risk in a test)
+    graph = write(tmp_path, "g.yaml", big(1))
+    log = tmp_path / "log.txt"
+    log.write_text("my log\n")
+    with open(log, "a") as f:
+        proc = spawn("run", graph, "-o", "/proc/self/fd/1", "--sidecar-threshold", "1", stdout=f)
+        assert proc.communicate(timeout=60)[1] == "" and proc.returncode == 0
+    assert log.read_text() == "my log\n" + call("run", graph)[1]  # every tensor inline
+    assert sorted(os.listdir(tmp_path)) == ["g.yaml", "log.txt"]
+    with open(graph, "a") as f:  # `>> g.yaml`: the graph is what it would write to
+        proc = spawn("run", graph, "-o", "/proc/self/fd/1", stdout=f)
+        assert proc.communicate(timeout=60)[1].startswith("graphrun: error: refusing to write")
+    assert proc.returncode == 2 and (tmp_path / "g.yaml").read_text() == big(1)
 
 
 # --- only ever delete what graphrun can prove it wrote ------------------------------------------

@@ -9,9 +9,10 @@ The rules (docs/format.md, "How files are written"):
 - A regular file is replaced atomically: a temporary file in the same folder, fsync, rename, so a
   failure or an interrupt leaves the previous file byte-identical and no temporary file behind. A
   symbolic link is followed: the file it points to is written, the link stays a link. What exists
-  and is not a regular file (a character device such as /dev/null, a FIFO) is written through:
-  opened and written, never renamed over or unlinked. A block device is refused (writing through
-  it would overwrite a disk); a folder is an error, as before.
+  and is not a regular file (a character device such as /dev/null, a FIFO), and an open file
+  named through /proc/self/fd/N or /dev/fd/N (/dev/stdout), is written through: opened (to
+  append) and written, never renamed over or unlinked. A block device is refused (writing
+  through it would overwrite a disk); a folder is an error, as before.
 - A results file and its sidecars change together or not at all. A sidecar is named by its
   content (`values.h.<first 16 hex digits of the SHA-256 of the .npy file>.npy`), so a rerun
   names the same files and stays byte-identical; the new sidecars are renamed in first, then the
@@ -151,6 +152,8 @@ def npy_bytes(array: np.ndarray) -> List:
 
 def _target(path: str) -> Tuple[str, bool]:
     """(the file to write, whether to write through it rather than replace it)."""
+    if _names_an_open_file(path):
+        return path, True
     try:
         mode = os.stat(path).st_mode  # follows links
     except FileNotFoundError:  # a new file, or a link to one: written where the link points
@@ -167,20 +170,34 @@ def _target(path: str) -> Tuple[str, bool]:
     return path, True  # opened by its own name: the kernel follows links (even /proc/self/fd/1)
 
 
+_OPEN_FILE = re.compile(r"/(?:proc/(?:self|thread-self|[0-9]+)/fd|dev/fd)/[0-9]+\Z")
+
+
+def _names_an_open_file(path: str) -> bool:
+    """Whether `path` is, or leads through links to, /proc/self/fd/N or /dev/fd/N, as /dev/stdout
+    does on Linux: an open file (a pipe, a terminal, the file a shell's `>>` appends to), to be
+    written through, never replaced."""
+    for _ in range(40):  # the kernel's own limit on a chain of links
+        path = os.path.abspath(path)
+        if _OPEN_FILE.search(path):
+            return True
+        try:
+            path = os.path.join(os.path.dirname(path), os.readlink(path))
+        except OSError:  # not a link (or not there)
+            return False
+    return False
+
+
 def _write_through(path: str, data) -> None:
-    # no O_CREAT, no O_TRUNC: the target exists and is not ours to truncate or replace
-    fd = os.open(path, os.O_WRONLY | getattr(os, "O_NOCTTY", 0))
+    # no O_CREAT, no O_TRUNC: the target exists and is not ours to truncate or replace;
+    # O_APPEND: an open file (`>> log`) is added to, never overwritten from its start
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | getattr(os, "O_NOCTTY", 0))
     try:
-        if stat.S_ISREG(os.fstat(fd).st_mode):  # became a regular file since it was looked at
-            os.close(fd)
-            fd = -1
-            return _replace(os.path.realpath(path), data)
         view = memoryview(data)
         while view:  # unbuffered: an interrupted write leaves nothing to flush into a full pipe
             view = view[os.write(fd, view[:1 << 20]):]
     finally:
-        if fd >= 0:
-            os.close(fd)
+        os.close(fd)
 
 
 def _replace(path: str, data) -> None:
