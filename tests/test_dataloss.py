@@ -382,7 +382,8 @@ def test_a_failing_first_write_leaves_nothing(tmp_path):
     q = [round(0.123456789 + 0.1 * i, 9) for i in range(20)]
     nodes = "".join(f"  n{i}: {{op: mul, args: [q, s]}}\n" for i in range(30))
     text = (f"graphrun: 1\ninputs:\n  q: {q}\nparams:\n  p: {{init: normal, shape: [30], seed: 1}}"
-            f"\nnodes:\n  s: {{op: sum, args: [p]}}\n{nodes}  L: {{op: sum, args: [n0]}}\nloss: L\n")
+            f"\nnodes:\n  s: {{op: sum, args: [p]}}\n{nodes}  L: {{op: sum, args: [n0]}}\n"
+            "loss: L\n")
     graph = write(tmp_path, "g.yaml", text)
     target = tmp_path / "out" / "r.results.yaml"
     target.parent.mkdir()

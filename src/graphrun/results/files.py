@@ -80,21 +80,27 @@ def results_outputs(path: str) -> Tuple[str, str]:
 def clash(outputs: Iterable[str], inputs: Iterable[str]) -> Optional[str]:
     """Why writing `outputs` would replace a file the command reads, or write one file twice; None
     when it would not. An output is a file or a folder (anything inside it is at risk)."""
+    written: Dict[object, str] = {}  # real path, and (device, inode), -> the output writing it
     outs = [_Identity(path) for path in outputs]
-    ins = [_Identity(path) for path in inputs]
-    for i, out in enumerate(outs):
-        for other in outs[:i]:
-            how = out.covers(other)
-            how = other.covers(out) if how is None else how
-            if how is not None:
-                return (f"{other.path} and {out.path} would both be written{how}; "
-                        "nothing was run or written")
-        for source in ins:
-            how = out.covers(source)
-            if how is not None:
-                return (f"refusing to write {out.path}: it would replace {source.path}, which "
-                        f"this command reads{how}; choose another output (nothing was run or "
-                        "written)")
+    for out in outs:
+        found = out.same_as(written)
+        if found:
+            return f"{found[0]} and {out.path} would both be written{found[1]}; " \
+                   "nothing was run or written"
+        written[out.real] = out.path
+        if out.inode is not None:
+            written[out.inode] = out.path
+    for out in outs:  # an output inside another (a folder), whichever came first
+        found = out.inside(written)
+        if found:
+            return f"{found[0]} and {out.path} would both be written{found[1]}; " \
+                   "nothing was run or written"
+    for path in inputs:
+        source = _Identity(path)
+        found = source.same_as(written) or source.inside(written)
+        if found:
+            return (f"refusing to write {found[0]}: it would replace {path}, which this command "
+                    f"reads{found[1]}; choose another output (nothing was run or written)")
     return None
 
 
@@ -110,15 +116,23 @@ class _Identity:
         except OSError:
             self.inode = None
 
-    def covers(self, other: "_Identity") -> Optional[str]:
-        """How writing self would write `other`, as a note for messages; None when it would not."""
-        if self.real == other.real:
-            plain = os.path.abspath(self.path) == os.path.abspath(other.path)
-            return "" if plain else f" (through a link: both are {self.real})"
-        if self.inode is not None and self.inode == other.inode:
-            return " (they are hard links to one file)"
-        if other.real.startswith(self.real.rstrip(os.sep) + os.sep):
-            return f" (it lies inside {self.real})"
+    def same_as(self, written: dict) -> Optional[Tuple[str, str]]:
+        """(the output that is this very file, a note on how, for messages), or None."""
+        if self.real in written:
+            out = written[self.real]
+            plain = os.path.abspath(out) == os.path.abspath(self.path)
+            return out, "" if plain else f" (through a link: both are {self.real})"
+        if self.inode is not None and self.inode in written:
+            return written[self.inode], " (they are hard links to one file)"
+        return None
+
+    def inside(self, written: dict) -> Optional[Tuple[str, str]]:
+        """(the output folder this file lies in, a note), or None."""
+        folder, parent = self.real, os.path.dirname(self.real)
+        while parent != folder:  # up to the root
+            folder, parent = parent, os.path.dirname(parent)
+            if folder in written:
+                return written[folder], f" (it lies inside {folder})"
         return None
 
 

@@ -144,7 +144,7 @@ def _golden_error(golden: str, message: str) -> GraphError:
     return error
 
 
-def compile_before_updating(graphs, goldens, memory_budget=None) -> list:
+def _compile_before_updating(graphs, goldens, memory_budget=None) -> list:
     """Each graph compiled (or the GraphError compiling it raised), before any golden is written,
     and a usage error if a golden would replace a file one of the graphs reads."""
     compiled = []
@@ -172,7 +172,7 @@ def execute(args, out, err) -> int:
     graphs = graph_files(args.graphs)
     goldens = golden_paths(args.graphs, graphs, args.golden)
     tolerance = Tolerance(args.rtol, args.atol)
-    compiled = (compile_before_updating(graphs, goldens, args.memory_budget) if args.update
+    compiled = (_compile_before_updating(graphs, goldens, args.memory_budget) if args.update
                 else [None] * len(graphs))
     outcomes = []
     for i, (g, golden) in enumerate(zip(graphs, goldens)):
