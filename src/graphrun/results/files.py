@@ -217,22 +217,28 @@ def _write_through(path: str, data) -> None:
 def _replace(path: str, data) -> None:
     """Write `data` (bytes, or a list of chunks) to a temporary file beside `path`, then rename it
     into place."""
-    tmp = _prepare(path, data)
+    made: List[str] = []
     try:
+        tmp = _prepare(path, data, made)
         os.replace(tmp, path)
-    except BaseException:
-        _discard(tmp)
-        raise
+        made.clear()
+    finally:
+        _discard_all(made)
 
 
-def _prepare(path: str, data) -> str:
+def _prepare(path: str, data, made: List[str]) -> str:
     """A temporary file beside `path` holding `data`, fsynced, with the mode `path` has (or a new
-    file's): renaming it over `path` is the whole write. Nothing is left behind on failure."""
+    file's): renaming it over `path` is the whole write. Its name is added to `made` as it is
+    created, for the caller to discard if the rename does not happen."""
     folder = _output_folder(path)
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
-                               dir=folder)
+    f = None
     try:
-        with os.fdopen(fd, "wb") as f:
+        with _signals_deferred():  # the file and the record of its name appear together
+            fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
+                                       dir=folder)
+            made.append(tmp)
+            f = os.fdopen(fd, "wb")
+        with f:
             for chunk in (data if isinstance(data, list) else [data]):
                 f.write(chunk)
             f.flush()
@@ -246,7 +252,8 @@ def _prepare(path: str, data) -> str:
         os.chmod(tmp, mode)
         return tmp
     except BaseException:
-        _discard(tmp)
+        if f is not None:
+            f.close()
         raise
 
 
@@ -262,6 +269,12 @@ def _discard(path: str) -> None:
         os.unlink(path)
     except OSError:
         pass
+
+
+def _discard_all(temporaries: List[str]) -> None:
+    """Remove the temporary files (created here, under names no one else uses) not renamed."""
+    for tmp in temporaries:
+        _discard(tmp)
 
 
 def _fsync_folder(folder: str) -> None:
@@ -325,34 +338,35 @@ class _Transaction:
 
     def commit(self, text: str) -> None:
         committed = False
+        made: List[str] = []  # temporary files not yet renamed into place
         try:
             self._write_sidecars(only_missing=False)
-            tmp = _prepare(self.target, text.encode("utf-8"))
-            try:
-                with _locked(self.parent):
-                    self._write_sidecars(only_missing=True)
-                    previous = named_sidecars(self.target, os.path.basename(self.folder)) \
-                        if os.path.isdir(self.folder) else set()
-                    with _signals_deferred():
-                        os.replace(tmp, self.target)
-                        committed = True
-                        _fsync_folder(self.parent)
-                        self._remove_stale(previous - set(self.sidecars))
-            finally:
-                if not committed:
-                    _discard(tmp)
+            tmp = _prepare(self.target, text.encode("utf-8"), made)
+            with _locked(self.parent):
+                self._write_sidecars(only_missing=True)
+                previous = named_sidecars(self.target, os.path.basename(self.folder)) \
+                    if os.path.isdir(self.folder) else set()
+                with _signals_deferred():
+                    os.replace(tmp, self.target)
+                    made.clear()
+                    committed = True
+                    _fsync_folder(self.parent)
+                    self._remove_stale(previous - set(self.sidecars))
         except BaseException:
             if not committed:
                 self._roll_back()
             raise
+        finally:
+            _discard_all(made)
 
     def _write_sidecars(self, only_missing: bool) -> None:
         if not self.sidecars:
             return
         if not os.path.isdir(self.folder):
             try:
-                os.mkdir(self.folder)
-                self.made_folder = True
+                with _signals_deferred():  # made, and known to be made, in one step
+                    os.mkdir(self.folder)
+                    self.made_folder = True
             except FileExistsError:
                 if not os.path.isdir(self.folder):
                     raise NotADirectoryError(errno.ENOTDIR, "exists and is not a folder "
@@ -360,12 +374,19 @@ class _Transaction:
                         from None
         for name, array in self.sidecars.items():
             path = os.path.join(self.folder, name)
-            existed = os.path.lexists(path)
-            if only_missing and existed:
+            if only_missing and os.path.lexists(path):
                 continue
-            _replace(path, npy_bytes(array))
-            if not existed:
-                self.created.append(name)
+            made: List[str] = []
+            try:
+                tmp = _prepare(path, npy_bytes(array), made)
+                with _signals_deferred():  # renamed in, and known to be this write's, in one step
+                    existed = os.path.lexists(path)
+                    os.replace(tmp, path)
+                    made.clear()
+                    if not existed:
+                        self.created.append(name)
+            finally:
+                _discard_all(made)
         _fsync_folder(self.folder)
 
     def _remove_stale(self, names: Set[str]) -> None:
