@@ -4,8 +4,9 @@ node's value and gradient."""
 from __future__ import annotations
 
 from ... import api
-from ...results.writer import write_atomic
+from ...results.files import clash, files_read, write_text
 from ...tools.draw import FORMATS
+from ..args import UsageError
 from ..main import EXIT_OK, EXIT_TROUBLE
 
 HELP = "draw the graph with its values and gradients, as Mermaid (default) or DOT text"
@@ -20,12 +21,16 @@ def add_arguments(parser):
 
 
 def execute(args, out, err) -> int:
-    drawing = api.draw(api.compile(args.graph), args.format)
+    graph = api.compile(args.graph)
+    problem = args.output and clash([args.output], files_read(graph))
+    if problem:
+        raise UsageError(problem)
+    drawing = api.draw(graph, args.format)
     if not args.output:
         out.write(drawing.text)
         return EXIT_OK
     try:
-        write_atomic(args.output, drawing.text)
+        write_text(args.output, drawing.text)
     except OSError as e:
         err.write(f"graphrun: error: cannot write {args.output}: "
                   f"{getattr(e, 'strerror', None) or e}\n")
