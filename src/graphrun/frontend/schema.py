@@ -2,7 +2,10 @@
 
 jsonschema is the source of truth for what is valid; this module only turns its errors into
 Problems a person can act on: at the offending key or value, saying what was expected and what was
-found, with a did-you-mean for misspelt keys.
+found, with a did-you-mean for misspelt keys. The schema is generated from the op table
+(ops/schema.py); its per-op rules (which attributes, how many arguments) are for editors: the graph
+stage checks the same things and words them with the op's name, so their errors are not repeated
+here.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import jsonschema
 from jsonschema import Draft7Validator
 
 from ..errors import Problem, describe, did_you_mean
+from ..ops import OPS
 
 
 def schema_text() -> str:
@@ -60,7 +64,8 @@ def check(data) -> list:
     """All schema problems in `data`, as Problems (empty when valid), in document order."""
     problems = []
     for error in validator().iter_errors(_unproven(data)):
-        problems.extend(_explain(error))
+        if "allOf" not in error.schema_path:  # a per-op rule: the graph stage reports it
+            problems.extend(_explain(error))
     return sorted(_dedupe(problems), key=_document_order(data))
 
 
@@ -120,29 +125,17 @@ def _unproven(data):
     return reduced
 
 
-def _is_int(v):
-    return type(v) is int
-
-
-def _is_ints(v):
-    return type(v) is list and all(type(i) is int for i in v)
-
-
-def _is_shape(v):
-    return _is_ints(v) and all(i >= -1 for i in v)
-
-
-_ATTRS_THAT_FIT = {"axis": lambda v: v is None or _is_int(v) or _is_ints(v),
-                   "keepdims": lambda v: type(v) is bool,
-                   "shape": _is_shape,
-                   "axes": lambda v: v is None or _is_ints(v)}
-
-
 def _node_fits(body) -> bool:
+    """A node whose op is in the table, with as many arguments as it takes (names or numbers),
+    and only attributes it declares, each fitting its kind, the required ones present."""
     if type(body) is not dict:
         return False
-    op, args = body.get("op"), body.get("args")
-    if type(op) is not str or op not in op_names() or type(args) is not list:
+    name, args = body.get("op"), body.get("args")
+    op = OPS.get(name) if type(name) is str else None
+    if op is None or type(args) is not list:
+        return False
+    n = len(args)
+    if n == 0 or (n != len(op.vjps) and not op.variadic):
         return False
     for arg in args:
         kind = type(arg)
@@ -151,15 +144,17 @@ def _node_fits(body) -> bool:
                 return False
         elif kind is not float and kind is not int:
             return False
-    if len(body) > 2:
+    if len(body) > 2 or op.required:
+        attrs = op.attrs
         for key, value in body.items():
-            if key != "op" and key != "args" and not _ATTRS_THAT_FIT.get(key, _no)(value):
+            if key != "op" and key != "args":
+                attr = attrs.get(key)
+                if attr is None or not attr.kind.fits(value):
+                    return False
+        for key in op.required:
+            if key not in body:
                 return False
     return True
-
-
-def _no(value):
-    return False
 
 
 def _value_fits(value) -> bool:
@@ -177,10 +172,9 @@ def _value_fits(value) -> bool:
     return True
 
 
-@lru_cache(maxsize=1)
 def op_names() -> frozenset:
-    """The op names the schema allows (the op table's, kept equal by a test)."""
-    return frozenset(schema()["definitions"]["node"]["properties"]["op"]["enum"])
+    """The op names a node may have: the op table's (the schema's enum is generated from it)."""
+    return frozenset(OPS)
 
 
 def _dedupe(problems):

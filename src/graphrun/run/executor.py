@@ -14,7 +14,6 @@ import numpy as np
 from ..errors import NumericError, Problem
 from ..frontend.graph import Program
 from ..ops.table import OpError
-from ..ops.scalar import twin
 
 
 @dataclass(frozen=True)
@@ -124,7 +123,7 @@ def _compile_scalar(program: Program) -> Optional[ScalarPlan]:
     differentiable = program.differentiable
     fsteps, bsteps = [], []
     for s in program.steps:
-        pair = twin(s.op)
+        pair = s.op.scalar
         if pair is None or s.attrs:
             return None
         fn, *vjps = pair

@@ -27,7 +27,6 @@ from ..run.executor import backward, forward, scalar_plan_for, unbroadcast
 from .explain import reaches_loss
 from ..frontend.graph import Program
 from ..ops.table import Type, shape_str
-from ..ops.scalar import twin
 
 DEFAULT_EPS = 1e-6
 DEFAULT_RTOL = 1e-5
@@ -248,7 +247,7 @@ def _vjps_to_check(step, i, args, ans, g, on_twins):
     yield "", step.op.vjp(i), (ans, *args), g
     if on_twins:
         floats = tuple(float(a) for a in args)
-        yield "scalar_ops", twin(step.op)[1 + i], (float(ans), *floats), float(g)
+        yield "scalar_ops", step.op.scalar[1 + i], (float(ans), *floats), float(g)
 
 
 def runs_on_scalar_twins(program) -> bool:
