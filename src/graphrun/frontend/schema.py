@@ -125,17 +125,20 @@ def _unproven(data):
     return reduced
 
 
+_op_named = OPS.get  # bound once: the same dict, whatever a test adds to it later
+
+
 def _node_fits(body) -> bool:
     """A node whose op is in the table, with as many arguments as it takes (names or numbers),
     and only attributes it declares, each fitting its kind, the required ones present."""
     if type(body) is not dict:
         return False
     name, args = body.get("op"), body.get("args")
-    op = OPS.get(name) if type(name) is str else None
+    op = _op_named(name) if type(name) is str else None
     if op is None or type(args) is not list:
         return False
-    n = len(args)
-    if n == 0 or (n != len(op.vjps) and not op.variadic):
+    arity = op.arity
+    if len(args) != arity and (arity is not None or not args):  # None: any number but 0
         return False
     for arg in args:
         kind = type(arg)

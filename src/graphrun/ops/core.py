@@ -121,6 +121,7 @@ class Op:
     # derived from the above (so dataclasses.replace keeps them true)
     scalar: Optional[tuple] = field(init=False, repr=False, compare=False)
     required: Tuple[str, ...] = field(init=False, repr=False, compare=False)
+    arity: Optional[int] = field(init=False, repr=False, compare=False)  # None: variadic
 
     def __post_init__(self):
         t = self.twin
@@ -128,10 +129,7 @@ class Op:
         object.__setattr__(self, "scalar", t.fns if twinned else None)
         object.__setattr__(self, "required",
                            tuple(k for k, a in self.attrs.items() if a.default is REQUIRED))
-
-    @property
-    def arity(self) -> Optional[int]:
-        return None if self.variadic else len(self.vjps)
+        object.__setattr__(self, "arity", None if self.variadic else len(self.vjps))
 
     def vjp(self, i: int) -> Optional[Callable]:
         return self.vjps[0](i) if self.variadic else self.vjps[i]
