@@ -3,9 +3,9 @@
 jsonschema is the source of truth for what is valid; this module only turns its errors into
 Problems a person can act on: at the offending key or value, saying what was expected and what was
 found, with a did-you-mean for misspelt keys. The schema is generated from the op table
-(ops/schema.py); its per-op rules (which attributes, how many arguments) are for editors: the graph
-stage checks the same things and words them with the op's name, so their errors are not repeated
-here.
+(ops/schema.py); its per-op rules (the node's `allOf`: how many arguments, which attributes) are
+for editors. graphrun checks the rest of it here, and the graph stage checks what the per-op rules
+say, wording each problem with the op's name (tests/test_op_schema.py checks it misses none).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import jsonschema
 from jsonschema import Draft7Validator
 
 from ..errors import Problem, describe, did_you_mean
-from ..ops import OPS
+from ..ops import OPS, attribute_kinds
 
 
 def schema_text() -> str:
@@ -36,7 +36,12 @@ def schema_text() -> str:
 
 @lru_cache(maxsize=1)
 def schema() -> dict:
-    return json.loads(schema_text())
+    """The schema graphrun checks a file against: schemas/graph.schema.json without its per-op
+    rules, which the graph stage checks (evaluating one if/then per op would also cost 0.5 ms for
+    each node the fast path leaves to jsonschema)."""
+    full = json.loads(schema_text())
+    del full["definitions"]["node"]["allOf"]
+    return full
 
 
 def _is_integer(checker, value):
@@ -64,8 +69,7 @@ def check(data) -> list:
     """All schema problems in `data`, as Problems (empty when valid), in document order."""
     problems = []
     for error in validator().iter_errors(_unproven(data)):
-        if "allOf" not in error.schema_path:  # a per-op rule: the graph stage reports it
-            problems.extend(_explain(error))
+        problems.extend(_explain(error))
     return sorted(_dedupe(problems), key=_document_order(data))
 
 
@@ -125,20 +129,17 @@ def _unproven(data):
     return reduced
 
 
-_op_named = OPS.get  # bound once: the same dict, whatever a test adds to it later
+_ATTRIBUTES = attribute_kinds()  # name -> the widest kind ops give it: the schema's node rule
 
 
 def _node_fits(body) -> bool:
-    """A node whose op is in the table, with as many arguments as it takes (names or numbers),
-    and only attributes it declares, each fitting its kind, the required ones present."""
+    """A node with an op of the table, names or numbers as arguments, and attributes of names
+    some op takes, each fitting the widest kind ops give it (whether its own op takes it is the
+    graph stage's check, as it is jsonschema's here: see schema())."""
     if type(body) is not dict:
         return False
-    name, args = body.get("op"), body.get("args")
-    op = _op_named(name) if type(name) is str else None
-    if op is None or type(args) is not list:
-        return False
-    arity = op.arity
-    if len(args) != arity and (arity is not None or not args):  # None: any number but 0
+    op, args = body.get("op"), body.get("args")
+    if type(op) is not str or op not in OPS or type(args) is not list:
         return False
     for arg in args:
         kind = type(arg)
@@ -147,16 +148,12 @@ def _node_fits(body) -> bool:
                 return False
         elif kind is not float and kind is not int:
             return False
-    if len(body) > 2 or op.required:
-        attrs = op.attrs
+    if len(body) > 2:
         for key, value in body.items():
             if key != "op" and key != "args":
-                attr = attrs.get(key)
-                if attr is None or not attr.kind.fits(value):
+                attr = _ATTRIBUTES.get(key)
+                if attr is None or not attr.fits(value):
                     return False
-        for key in op.required:
-            if key not in body:
-                return False
     return True
 
 

@@ -9,6 +9,7 @@ gathered), schema (schemas/graph.schema.json, generated from the table).
 May import: errors, numpy. Everything else reads the table; nothing here knows of files or runs.
 """
 
-from .table import OPS, REQUIRED, Attr, Kink, Op, OpError, Type, shape_str
+from .table import OPS, REQUIRED, Attr, Kink, Op, OpError, Type, attribute_kinds, shape_str
 
-__all__ = ["OPS", "REQUIRED", "Attr", "Kink", "Op", "OpError", "Type", "shape_str"]
+__all__ = ["OPS", "REQUIRED", "Attr", "Kink", "Op", "OpError", "Type", "attribute_kinds",
+           "shape_str"]

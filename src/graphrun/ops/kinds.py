@@ -28,7 +28,7 @@ def _tuple(value):
     return tuple(value) if type(value) is list else value
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)  # a kind is itself: compared by identity
 class Kind:
     name: str
     schema: dict
@@ -136,3 +136,15 @@ def choice(*options: str) -> Kind:
     return Kind(f"one of {', '.join(options)}", {"enum": list(options)},
                 lambda v: type(v) is str and v in allowed, "one of: " + ", ".join(options),
                 coverage=tuple((repr(o), lambda v, o=o: v == o) for o in options))
+
+
+def widest(kinds) -> Kind:
+    """A kind that accepts what any of `kinds` accepts: the one that includes the others (one
+    axis is within axis), else any of them."""
+    kinds = list(dict.fromkeys(kinds))
+    for kind in kinds:
+        if all(kind.includes(other) for other in kinds):
+            return kind
+    return Kind(" or ".join(k.name for k in kinds), {"anyOf": [k.schema for k in kinds]},
+                lambda v: any(k.fits(v) for k in kinds), " or ".join(k.words for k in kinds),
+                coverage=tuple(c for k in kinds for c in k.coverage))

@@ -6,11 +6,11 @@ and commit the result (tests/test_op_schema.py fails while the committed file di
 
 The document's shape (inputs, params, leaves, init, files, tolerance; docs/format.md) is written out
 below; the node definition comes from the table: the op names, every attribute name with its
-widest kind (so that a type error is worded the same whatever the op), and one draft-07 if/then
-rule per op under the node's `allOf`, with the op's arity, the attributes it takes (each with its
-kind, default and doc) and the ones it needs. Editors read those rules and flag `axis` on `relu`.
-graphrun's own check leaves the per-op rules to the graph stage, which words each of them with the
-op's name (frontend/schema.py); nothing else in the schema may use `allOf`.
+widest kind (table.attribute_kinds), and one draft-07 if/then rule per op under the node's `allOf`,
+with the op's arity, the attributes it takes (each with its kind, default and doc) and the ones it
+needs. Editors read those rules and flag `axis` on `relu`. graphrun itself checks the file without
+them (frontend/schema.py drops the node's `allOf`, and nothing else in the schema may use one): its
+graph stage checks the same things, wording each problem with the op's name.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import json
 import sys
 
 from .core import REQUIRED
-from .table import OPS
+from .table import OPS, attribute_kinds
 
 
 def document() -> dict:
@@ -126,28 +126,14 @@ def document() -> dict:
 
 def node() -> dict:
     """The node definition, from the op table."""
-    kinds = {}  # attribute name -> the kinds ops give it, in table order, each once
-    for entry in OPS.values():
-        for key, attr in entry.attrs.items():
-            if attr.kind not in kinds.setdefault(key, []):
-                kinds[key].append(attr.kind)
     properties = {
         "op": {"description": "An op of the op table (docs/ops.md).", "enum": sorted(OPS)},
         "args": {"type": "array",
                  "items": {"anyOf": [{"$ref": "#/definitions/name"}, {"type": "number"}]}},
     }
-    properties.update((key, _widest(kinds[key])) for key in sorted(kinds))
+    properties.update((key, kind.schema) for key, kind in attribute_kinds().items())
     return {"type": "object", "required": ["op", "args"], "additionalProperties": False,
             "properties": properties, "allOf": [_rule(OPS[name]) for name in sorted(OPS)]}
-
-
-def _widest(kinds) -> dict:
-    """The fragment that accepts what any of these kinds accepts: the one kind that includes the
-    others (one axis is within axis), else any of them."""
-    for kind in kinds:
-        if all(kind.includes(other) for other in kinds):
-            return kind.schema
-    return {"anyOf": [kind.schema for kind in kinds]}
 
 
 def _rule(entry) -> dict:
