@@ -100,6 +100,9 @@ class Registry(dict):
 
 @dataclass(frozen=True)
 class Op:
+    """One op of the table, as op(...) registers it: its rules take the defaults of the
+    attributes a call leaves out, and infer has the op's name bound."""
+
     name: str
     forward: Callable
     vjps: Tuple[Optional[Callable], ...]
@@ -154,9 +157,10 @@ def op(name: str, *, forward: Callable, vjps: tuple, infer: Callable, attrs: Opt
     else:
         vjps = tuple(fill(v) for v in vjps)
     twin = None if scalar is None else Twin(tuple(fill(f) for f in scalar), (forward, vjps))
-    entry = Op(name, forward, vjps, fill(functools.partial(infer, name)), tuple(local), attrs,
-               variadic, flows, None if kink is None else Kink(kink.words, fill(kink.branch)),
-               twin, tuple(samples), tuple(edges), doc)
+    entry = Op(name, forward, vjps, infer=fill(functools.partial(infer, name)), local=tuple(local),
+               attrs=attrs, variadic=variadic, flows=flows,
+               kink=None if kink is None else Kink(kink.words, fill(kink.branch)), twin=twin,
+               samples=tuple(samples), edges=tuple(edges), doc=doc)
     OPS[name] = entry
     return entry
 

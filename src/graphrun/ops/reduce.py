@@ -10,9 +10,9 @@ from .kinds import AXIS, BOOL, ONE_AXIS
 from .samples import sample
 
 REDUCE_ATTRS = {
-    "axis": Attr(AXIS, None, "the axes to reduce over: an integer, a list, or null for every axis "
-                             "(negative counts from the end)"),
-    "keepdims": Attr(BOOL, False, "keep the reduced axes, with size 1"),
+    "axis": Attr(AXIS, default=None, doc="the axes to reduce over: an integer, a list, or null "
+                                         "for every axis (negative counts from the end)"),
+    "keepdims": Attr(BOOL, default=False, doc="keep the reduced axes, with size 1"),
 }
 
 
@@ -96,8 +96,8 @@ op("logsumexp", doc="log of the sum of e ** x over axis, computed without overfl
 # ---------------------------------------------------------------------------------------------
 # along one axis
 
-ALONG_AXIS_ATTRS = {"axis": Attr(ONE_AXIS, -1, "the axis to normalise along (negative counts "
-                                               "from the end)")}
+ALONG_AXIS_ATTRS = {"axis": Attr(ONE_AXIS, default=-1, doc="the axis to normalise along "
+                                                          "(negative counts from the end)")}
 
 
 def _along_axis_infer(name, x, axis):

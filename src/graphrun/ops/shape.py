@@ -30,8 +30,9 @@ def _transpose_vjp(g, ans, x, axes):
 
 op("transpose", doc="x with its axes permuted",
    forward=lambda x, axes: np.transpose(x, axes), vjps=(_transpose_vjp,),
-   attrs={"axes": Attr(PERMUTATION, None, "a permutation of x's axes (negative entries allowed); "
-                                          "null reverses them")},
+   attrs={"axes": Attr(PERMUTATION, default=None,
+                       doc="a permutation of x's axes (negative entries allowed); null reverses "
+                           "them")},
    infer=_transpose_infer, local=("{g} transposed back",), flows=True,
    samples=[sample((2, 3)), sample((3,)), sample(()), sample((2, 3, 4)),
             sample((2, 3, 4), attrs=dict(axes=[1, 0, 2])),
@@ -62,7 +63,7 @@ def _reshape_infer(name, x, shape):
 op("reshape", doc="x's elements in a new shape",
    forward=lambda x, shape: np.reshape(x, shape),
    vjps=(lambda g, ans, x, shape: np.reshape(g, x.shape),),
-   attrs={"shape": Attr(SHAPE, REQUIRED, "the new shape; at most one -1, inferred")},
+   attrs={"shape": Attr(SHAPE, default=REQUIRED, doc="the new shape; at most one -1, inferred")},
    infer=_reshape_infer, local=("{g} reshaped back to the shape of {0}",), flows=True,
    samples=[sample((2, 3), attrs=dict(shape=[3, 2])), sample((2, 3), attrs=dict(shape=[-1])),
             sample((6,), attrs=dict(shape=[1, -1, 2])), sample((), attrs=dict(shape=[1, 1])),
@@ -98,7 +99,8 @@ def _concat_vjp(i):
 
 op("concat", doc="the arguments joined along an axis",
    forward=lambda *xs, axis: np.concatenate(xs, axis=axis), vjps=(_concat_vjp,), variadic=True,
-   attrs={"axis": Attr(ONE_AXIS, 0, "the axis to join along (negative counts from the end)")},
+   attrs={"axis": Attr(ONE_AXIS, default=0,
+                       doc="the axis to join along (negative counts from the end)")},
    infer=_concat_infer, local=("the slice of {g} this argument filled",),
    samples=[sample((2, 3), (4, 3)), sample((2, 3), (2, 1), attrs=dict(axis=-1)),
             sample((1, 2), (3, 2), (2, 2), attrs=dict(axis=0)), sample((3,)),
