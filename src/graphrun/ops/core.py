@@ -206,8 +206,9 @@ def broadcast(*shapes, op="op"):
                       + " with ".join(shape_str(s) for s in shapes)) from None
 
 
-def elementwise(op, *types):
-    """The shape rule of elementwise ops: float arguments, broadcast together."""
+def elementwise(op, *types, **attrs):
+    """The shape rule of elementwise ops: float arguments, broadcast together (whatever the
+    attributes: gelu's approximate or clip's bounds change values, not shapes)."""
     dtype = float_dtype(types, op)  # the more basic problem first
     return Type(broadcast(*(t.shape for t in types), op=op), dtype)
 
