@@ -342,4 +342,6 @@ def test_pipeline_graphs_use_every_op_and_compose():
     assert used == set(OPS)
     assert from_nodes / args > 0.35, f"only {from_nodes} of {args} arguments are nodes' values"
     assert np.mean(depths) >= 3 and max(depths) >= 5, depths
-    assert twice >= 10 and shared >= 100, (twice, shared)
+    # bounds well below what the generator gives (twice 7-18, shared ~155, as ops are added):
+    # they catch a generator that stops reusing values, not the reshuffle a new op brings
+    assert twice >= 5 and shared >= 100, (twice, shared)
