@@ -6,7 +6,8 @@ import math
 
 import numpy as np
 
-from .core import Kink, elementwise, op
+from .core import Attr, Kink, elementwise, op
+from .kinds import NUMBER
 from .samples import ANY, AWAY_FROM_ZERO, INTEGERS, POSITIVE, Domain, binary, sample, unary
 
 
@@ -233,6 +234,19 @@ op("relu", doc="max(x, 0)",
    scalar=(lambda x: x if x > 0 else 0.0, lambda g, ans, x: g if x > 0 else 0.0),
    infer=elementwise, local=("[{0} > 0]",),  # relu'(0) = 0, as PyTorch
    kink=Kink("relu at 0", np.sign), samples=unary(AWAY_FROM_ZERO), edges=((0.0,),))
+
+op("leaky_relu", doc="x where x > 0, else slope * x (PyTorch's leaky_relu)",
+   forward=lambda x, slope: np.where(x > 0, x, slope * x),
+   vjps=(lambda g, ans, x, slope: np.where(x > 0, g, slope * g),),  # slope at 0, as PyTorch
+   attrs={"slope": Attr(NUMBER, default=0.01, doc="the slope for x <= 0")},
+   scalar=(lambda x, slope: x if x > 0 else slope * x,
+           lambda g, ans, x, slope: g if x > 0 else slope * g),
+   infer=elementwise, local=("[{0} > 0] + slope [{0} <= 0]",),
+   kink=Kink("leaky_relu at 0", lambda x, slope: np.sign(x)),
+   samples=unary(AWAY_FROM_ZERO) + unary(AWAY_FROM_ZERO, attrs={"slope": 0.2})
+   + [sample((2, 3), domain=AWAY_FROM_ZERO, attrs={"slope": -1.5}),
+      sample((), domain=AWAY_FROM_ZERO, attrs={"slope": 3})],
+   edges=((0.0,),))
 
 op("softplus", doc="log(1 + e ** x); x itself above 20",
    forward=_softplus, vjps=(_softplus_vjp,),
