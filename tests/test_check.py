@@ -187,21 +187,30 @@ def test_json_format_is_one_document(project):
     assert outcome["status"] == "differs" and outcome["golden"] == str(golden)
     w = next(d for d in outcome["differences"] if d["entry"] == "gradients.w")
     # dL/dw = 2 (w x + b) x = 2 * 13 * 3 = 78
-    assert (w["expected"], w["got"], w["abs_error"]) == ("40.0", "78.0", 38.0)
+    # numbers are JSON numbers; the text written stays beside them
+    assert (w["expected"], w["got"], w["abs_error"]) == (40.0, 78.0, 38.0)
+    assert (w["expected_text"], w["got_text"]) == ("40.0", "78.0")
+    # where the graph defines it: param 'w' on line 4 of SIMPLE
+    assert w["graph_at"] == {"file": str(graph), "line": 4, "col": 10}
+    assert outcome["summary"]["count"] == len(outcome["differences"])
     assert w["expected_at"] == {"file": str(golden), "line": golden_line(golden, "gradients", "w"),
                                 "col": 3}
 
 
-def test_github_format_annotates_the_golden_lines(project):
+def test_github_format_is_one_annotation_per_graph_at_the_graph_line(project):
     graph, golden = project / "graphs" / "simple.yaml", project / "golden" / "simple.results.yaml"
     graph.write_text(SIMPLE.replace("b: 4", "b: 4.5"))
     code, out, _ = call("check", str(graph), "--golden", str(golden), "--format", "github")
-    pattern = re.compile(r"::error file=([^,]+),line=(\d+),col=(\d+)::(.*)")
-    found = [pattern.fullmatch(line) for line in out.splitlines()]
-    assert code == 1 and found and all(found)
-    by_entry = {m.group(4).split(": ")[1]: m for m in found}
-    w = by_entry["gradients.w"]
-    assert w.group(1) == str(golden) and int(w.group(2)) == golden_line(golden, "gradients", "w")
+    pattern = re.compile(r"::error file=([^,]+),line=(\d+),col=(\d+),title=([^:]*)::(.*)")
+    (line,) = out.splitlines()
+    found = pattern.fullmatch(line)
+    assert code == 1 and found
+    # 7 entries differ; the worst (furthest beyond its tolerance) is the loss, whose graph line
+    # is `loss: L` (line 9), the file a pull request changes
+    assert found.group(1, 2, 3) == (str(graph), "9", "1")
+    assert found.group(4) == "graphrun check%3A 7 entries differ"
+    assert found.group(5).startswith("worst: loss: expected 100.0, got 110.25")
+    assert "7 entries differ" in found.group(5)
     # invalid graphs are annotated at their own line
     graph.write_text(SIMPLE.replace("args: [u, b]", "args: [u, bb]"))
     code, out, _ = call("check", str(graph), "--golden", str(golden), "--format", "github")

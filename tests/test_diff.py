@@ -47,10 +47,12 @@ def test_integers_compare_exactly_and_shapes_must_match(tmp_path):
     code, out, _ = call("diff", a, b, "--atol", "100", "--format", "json")
     (d,) = json.loads(out)["differences"]
     assert code == 1
-    assert (d["entry"], d["expected"], d["got"], d["index"]) == ("values.k", "3", "4", [2])
+    assert (d["entry"], d["expected"], d["got"], d["index"]) == ("values.k", 3, 4, [2])
     b = write(tmp_path, "b.yaml", A.replace("[1.0, 2.0, 3.0]", "[[1.0, 2.0, 3.0]]"))
     (d,) = json.loads(call("diff", a, b, "--format", "json")[1])["differences"]
-    assert (d["kind"], d["expected"], d["got"]) == ("shape", "shape [3]", "shape [1, 3]")
+    assert (d["kind"], d["expected_text"], d["got_text"]) == ("shape", "shape [3]",
+                                                              "shape [1, 3]")
+    assert (d["expected"], d["got"]) == (None, None)  # no number to give
 
 
 def test_nan_equals_nan_but_not_a_number(tmp_path):
@@ -58,7 +60,8 @@ def test_nan_equals_nan_but_not_a_number(tmp_path):
     assert call("diff", a, write(tmp_path, "b.yaml", A.replace("3.0]", ".nan]")))[0] == 0
     code, out, _ = call("diff", a, write(tmp_path, "c.yaml", A), "--format", "json")
     (d,) = json.loads(out)["differences"]
-    assert code == 1 and d["abs_error"] is None and (d["expected"], d["got"]) == (".nan", "3.0")
+    assert code == 1 and d["abs_error"] is None and (d["expected"], d["got"]) == (None, 3.0)
+    assert (d["expected_text"], d["got_text"]) == (".nan", "3.0")  # JSON has no NaN
 
 
 def test_missing_and_new_entries(tmp_path):
@@ -100,6 +103,6 @@ def test_github_annotations_point_at_b(tmp_path):
     b = write(tmp_path, "b.yaml", "# changed\n" + A.replace("loss: 1.0", "loss: 2.0"))
     code, out, _ = call("diff", a, b, "--format", "github")
     (line,) = out.splitlines()
-    match = re.fullmatch(r"::error file=([^,]+),line=(\d+),col=(\d+)::(.*)", line)
+    match = re.fullmatch(r"::error file=([^,]+),line=(\d+),col=(\d+),title=[^:]*::(.*)", line)
     assert code == 1 and match.group(1, 2, 3) == (b, "4", "1")
-    assert match.group(4).startswith("loss: expected 1.0, got 2.0")
+    assert match.group(4).startswith("worst: loss: expected 1.0, got 2.0")

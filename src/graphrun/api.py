@@ -164,18 +164,35 @@ def _checked(p: Program, slot, value, what) -> np.ndarray:
 
 
 def compile(path, *, memory_budget: Optional[int] = None,
-            timings: Optional[dict] = None) -> Graph:
+            timings: Optional[dict] = None, outputs=None) -> Graph:
     """Load and check a graph file. Raises GraphError listing every problem, each located in the
-    file (`str(error)` shows `FILE:LINE:COL: error: ...` lines)."""
+    file (`str(error)` shows `FILE:LINE:COL: error: ...` lines). `outputs` overrides the file's
+    `outputs:` section key by key (text as `--outputs` takes it, or a mapping)."""
     return Graph(compiler.compile_file(os.fspath(path), memory_budget=memory_budget,
-                                       timings=timings))
+                                       timings=timings, outputs=_outputs(outputs)))
 
 
-def compile_text(text: str, name: str = "<string>", *,
-                 memory_budget: Optional[int] = None) -> Graph:
-    """Compile a graph written in a string. `name` is what messages call it; `file:` paths are
-    looked up relative to its folder (the current folder for a bare name)."""
-    return Graph(compiler.compile_bytes(text.encode("utf-8"), name, memory_budget=memory_budget))
+def compile_text(text, name: str = "<string>", *, memory_budget: Optional[int] = None,
+                 timings: Optional[dict] = None, outputs=None) -> Graph:
+    """Compile a graph written in a string (or bytes, as read from a file or stdin). `name` is
+    what messages call it; `file:` paths are looked up relative to its folder (the current
+    folder for a bare name)."""
+    raw = text.encode("utf-8") if isinstance(text, str) else bytes(text)
+    return Graph(compiler.compile_bytes(raw, name, memory_budget=memory_budget,
+                                        timings=timings, outputs=_outputs(outputs)))
+
+
+def _outputs(outputs):
+    """`outputs=` as compile takes it -> an OutputsSpec (or None)."""
+    if outputs is None:
+        return None
+    from .frontend.outputs import OutputsSpec, parse_option
+    if isinstance(outputs, OutputsSpec):
+        return outputs
+    if isinstance(outputs, Mapping):
+        import json
+        outputs = json.dumps(dict(outputs))  # JSON is YAML: one parser, one set of messages
+    return parse_option(outputs)
 
 
 def _graph(graph) -> Graph:
@@ -223,7 +240,7 @@ def draw(graph_or_results, format: str = "mermaid"):
 
 def check(graph, golden, **options):
     """Run a graph file and compare its results with a golden results file (results/golden;
-    options: rtol, atol, update, sidecar_threshold, memory_budget, check_finite)."""
+    options: rtol, atol, update, sidecar_threshold, memory_budget, check_finite, outputs)."""
     from .results import golden as tool
     return tool.check_graph(os.fspath(graph), os.fspath(golden), **options)
 

@@ -1,15 +1,20 @@
-"""args: the arguments several commands share, and how a command finds its graph files."""
+"""args: the arguments several commands share, and how a command finds its graph files (files,
+folders, `-` for stdin)."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import re
+import sys
 
-from ..results.golden import is_results_file, results_name
+from ..frontend.recognise import GRAPH, file_kind
+from ..results.golden import results_name
 from ..results.writer import SIDECAR_THRESHOLD
 
 GRAPH_EXTENSIONS = (".yaml", ".yml")
+STDIN = "-"  # a graph read from standard input
+STDIN_NAME = "<stdin>"  # what messages call it; its `file:` paths are relative to the cwd
 
 
 class UsageError(Exception):
@@ -36,6 +41,36 @@ def add_tolerance_arguments(parser):
     parser.add_argument("--atol", type=tolerance, metavar="A",
                         help="absolute tolerance (default: the graph's `tolerance:`, else 1e-12 "
                              "for float64 and 1e-6 for float32)")
+
+
+def add_outputs_argument(parser):
+    parser.add_argument("--outputs", metavar="SECTION",
+                        help="what results hold, as a graph file's outputs: section says it "
+                             "(overrides it key by key), e.g. 'values: [L, h], gradients: "
+                             "params, digits: 6'")
+
+
+def outputs_option(args):
+    """The parsed `--outputs` (an OutputsSpec), or None; a GraphError located in its text."""
+    text = getattr(args, "outputs", None)
+    if text is None:
+        return None
+    from ..frontend.outputs import parse_option
+    return parse_option(text)
+
+
+def add_max_rows_argument(parser):
+    parser.add_argument("--max-rows", type=whole_number(0), default=10, metavar="N",
+                        help="differences shown per graph, worst first (default 10; 0: all)")
+
+
+def compile_graph(path: str, **options):
+    """api.compile, or for `-` api.compile_text of standard input's bytes (read once: a command
+    takes `-` at most once)."""
+    from .. import api
+    if path == STDIN:
+        return api.compile_text(sys.stdin.buffer.read(), STDIN_NAME, **options)
+    return api.compile(path, **options)
 
 
 def count(text: str) -> int:
@@ -98,20 +133,43 @@ def parse_size(text: str) -> int:
 
 
 def graph_files(paths) -> list:
-    """The graph files named: files as given; a folder's *.yaml/*.yml files, sorted, without
-    results files (so `-o` into the same folder is never read back as a graph)."""
+    """The graph files named: files as given (`-`, standard input, at most once); a folder's
+    graph files, sorted: its *.yaml/*.yml files that frontend/recognise.py takes for graphs
+    (not results files, so `-o` into the same folder is never read back as a graph; not block
+    libraries; not YAML files that do not declare `graphrun:`)."""
     files = []
+    if list(paths).count(STDIN) > 1:
+        raise UsageError("'-' (standard input) can be given once")
     for path in paths:
-        if not os.path.isdir(path):
+        if path == STDIN or not os.path.isdir(path):
             files.append(path)
             continue
         found = sorted(os.path.normpath(os.path.join(path, f)) for f in os.listdir(path)
-                       if f.endswith(GRAPH_EXTENSIONS) and not is_results_file(f)
-                       and os.path.isfile(os.path.join(path, f)))
+                       if f.endswith(GRAPH_EXTENSIONS) and os.path.isfile(os.path.join(path, f))
+                       and file_kind(os.path.join(path, f)) == GRAPH)
         if not found:
-            raise UsageError(f"no graph files (*.yaml, *.yml) in the folder {path}")
+            raise UsageError(f"no graph files (*.yaml, *.yml that declare graphrun:) in the "
+                             f"folder {path}")
         files += found
     return files
+
+
+def parse_shard(text: str):
+    """'I/N' -> (I, N), 1 <= I <= N (an argparse type)."""
+    match = re.fullmatch(r"\s*([0-9]+)\s*/\s*([0-9]+)\s*", text)
+    if not match or not 1 <= int(match.group(1)) <= int(match.group(2)):
+        raise argparse.ArgumentTypeError(f"expected I/N with 1 <= I <= N, e.g. 2/4; found "
+                                         f"{text!r}")
+    return int(match.group(1)), int(match.group(2))
+
+
+def shard(items: list, which) -> list:
+    """The items of shard I of N: every N-th, starting at the I-th (by the sorted order the
+    graphs are listed in, so each graph is in exactly one shard, on every machine)."""
+    if which is None:
+        return items
+    i, n = which
+    return items[i - 1::n]
 
 
 def results_paths(graphs, folder: str) -> list:

@@ -4,6 +4,11 @@ Exit codes follow diff: 0 ok, 1 differences found, 2 trouble (invalid graph, num
 usage), 3 internal error. Each command lives in graphrun/cli/commands/<name>.py with
 `add_arguments(parser)` and `execute(args, out, err) -> int`, a thin adapter over the API
 (graphrun/api.py); this module dispatches and prints problems as FILE:LINE:COL lines.
+
+`graphrun GRAPH` is `graphrun run GRAPH` when GRAPH exists (or is `-`, or looks like a graph file:
+a name ending in .yaml/.yml, or a path); a word close to a command (`valdate`) is a mistyped
+command, an error with a did-you-mean that runs nothing. Every command takes `-q/--quiet` (only
+what failed is printed), `--color auto|always|never` and `--debug`.
 """
 
 from __future__ import annotations
@@ -15,8 +20,8 @@ import traceback
 import warnings
 from typing import Optional, Sequence, TextIO
 
-from ..errors import GraphError
-from .args import UsageError
+from ..errors import GraphError, did_you_mean
+from .args import GRAPH_EXTENSIONS, STDIN, UsageError
 from ..frontend.load import gc_paused
 
 EXIT_OK, EXIT_DIFFERENT, EXIT_TROUBLE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -72,10 +77,31 @@ def build_parser(out: TextIO, err: TextIO) -> argparse.ArgumentParser:
         module = importlib.import_module(f"graphrun.cli.commands.{module_name}")
         command = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.add_arguments(command)
+        command.add_argument("-q", "--quiet", action="store_true",
+                             help="print only what failed (no ok lines, no summary)")
+        command.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                             help="colour the text output: auto (default: on a terminal, or "
+                                  "with FORCE_COLOR; never with NO_COLOR), always, never")
         command.add_argument("--debug", action="store_true",
                              help="show the Python traceback of an internal error")
-        command.set_defaults(execute=module.execute)
+        command.set_defaults(execute=module.execute, command_name=name)
     return parser
+
+
+def _command_or_graph(word: str) -> Optional[str]:
+    """For a first argument that is no command: None to run it as a graph, or why it is taken
+    for a mistyped command."""
+    import os
+
+    if word == STDIN or os.path.exists(word):
+        return None
+    hint = did_you_mean(word, COMMANDS)
+    if hint:
+        return f"unknown command '{word}'{hint}"
+    if word.endswith(GRAPH_EXTENSIONS) or os.sep in word or "/" in word or "." in word:
+        return None  # a graph file that is not there: `run` says so, at FILE:1:1
+    return (f"unknown command '{word}' (commands: {', '.join(COMMANDS)}); to run a graph file, "
+            "name the file")
 
 
 def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None,
@@ -83,12 +109,19 @@ def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None,
     argv = list(sys.argv[1:] if argv is None else argv)
     out = sys.stdout if stdout is None else stdout
     err = sys.stderr if stderr is None else stderr
-    if argv and argv[0] not in COMMANDS and not argv[0].startswith("-"):
-        argv.insert(0, DEFAULT_COMMAND)
     debug = "--debug" in argv
     try:
+        if argv and argv[0] not in COMMANDS and (argv[0] == STDIN or not argv[0].startswith("-")):
+            mistyped = _command_or_graph(argv[0])
+            if mistyped:
+                raise UsageError(f"{mistyped} (see 'graphrun --help')")
+            argv.insert(0, DEFAULT_COMMAND)
         parser = build_parser(out, err)
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra:  # named by the subcommand's help, not graphrun's
+            where = f"graphrun {args.command_name}" if args.command else "graphrun"
+            raise UsageError(f"unrecognized arguments: {' '.join(extra)} "
+                             f"(see '{where} --help')")
         if args.command is None:
             parser.print_usage(err)
             err.write("graphrun: error: name a graph file or a command (see 'graphrun --help')\n")

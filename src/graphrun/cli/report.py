@@ -3,10 +3,14 @@
 Nothing here prints: each function returns text (or a JSON-ready dict) that a command writes to
 the stream it was given.
 
-- text: a table a person reads at a glance; colour only on a terminal, never when NO_COLOR is set.
-- json: one JSON document (strict JSON: no NaN; non-finite errors become null).
+- text: a table a person reads at a glance; colour by `--color auto|always|never` (auto: on a
+  terminal, or when FORCE_COLOR is set; never when NO_COLOR is set, which wins).
+- json: one JSON document (strict JSON: no NaN; non-finite numbers become null, their text is
+  kept beside them).
 - github: `::error file=F,line=L,col=C::message` workflow commands, which GitHub shows on the
-  pull request's diff at that line.
+  pull request's diff at that line. GitHub shows at most 10 annotations of each level (error,
+  warning, notice) per step and drops the rest silently, so at most 10 of each are printed, the
+  10th saying how many more there were; the full table goes to $GITHUB_STEP_SUMMARY.
 """
 
 from __future__ import annotations
@@ -21,7 +25,10 @@ from ..results.compare import Difference
 from .main import FIX_WORDS
 
 FORMATS = ("text", "json", "github")
+COLOURS = ("auto", "always", "never")
 _COLOURS = {"red": "31", "green": "32", "yellow": "33", "bold": "1"}
+ANNOTATIONS_PER_LEVEL = 10  # what GitHub shows of each level per step (error, warning, notice)
+SUMMARY_BYTES = 1024 * 1024  # GitHub refuses a step summary larger than this
 
 
 def add_format_argument(parser) -> None:
@@ -30,10 +37,16 @@ def add_format_argument(parser) -> None:
                              "github: ::error annotations for GitHub Actions")
 
 
-def use_colour(stream) -> bool:
-    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+def use_colour(stream, choice: str = "auto") -> bool:
+    """Whether to colour `stream`: `--color always|never` decides; with auto, never when NO_COLOR
+    is set (https://no-color.org), always when FORCE_COLOR is (https://force-color.org), else
+    only on a terminal. An empty variable counts as unset, as both conventions say."""
+    if choice != "auto":
+        return choice == "always"
     if os.environ.get("NO_COLOR"):
         return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())
 
@@ -42,14 +55,22 @@ def paint(text: str, colour: str, on: bool) -> str:
     return f"\x1b[{_COLOURS[colour]}m{text}\x1b[0m" if on else text
 
 
-def difference_dict(d: Difference) -> dict:
-    def at(where):
-        return None if where is None else {"file": where[0], "line": where[1], "col": where[2]}
-    return {"entry": d.entry, "kind": d.kind, "expected": d.expected, "got": d.got,
-            "abs_error": _finite(d.abs_error), "rel_error": _finite(d.rel_error),
-            "index": None if d.index is None else list(d.index), "count": d.count,
-            "size": d.size, "rtol": d.rtol, "atol": d.atol, "message": d.message,
-            "expected_at": at(d.expected_at), "got_at": at(d.got_at)}
+def position(where) -> Optional[dict]:
+    return None if where is None else {"file": where[0], "line": where[1], "col": where[2]}
+
+
+def difference_dict(d: Difference, graph_at=None) -> dict:
+    """A difference for --format json: numbers as JSON numbers (null when not a finite number:
+    `expected_text`/`got_text` keep what was written, `.nan`, a shape, a name)."""
+    document = {"entry": d.entry, "kind": d.kind, "expected": d.expected_number,
+                "got": d.got_number, "expected_text": d.expected, "got_text": d.got,
+                "abs_error": _finite(d.abs_error), "rel_error": _finite(d.rel_error),
+                "index": None if d.index is None else list(d.index), "count": d.count,
+                "size": d.size, "rtol": d.rtol, "atol": d.atol, "message": d.message,
+                "expected_at": position(d.expected_at), "got_at": position(d.got_at)}
+    if graph_at is not None:
+        document["graph_at"] = position(graph_at)
+    return document
 
 
 def _finite(x: Optional[float]) -> Optional[float]:
@@ -66,18 +87,49 @@ def problem_dicts(error: GraphError) -> List[dict]:
             for row in error.located()]
 
 
-def problems_github(error: GraphError) -> str:
-    lines = []
+def problems_github(error: GraphError) -> List[tuple]:
+    """Every problem as an error annotation, its notes as notices (see `github`)."""
+    found = []
     for row in error.located():
-        lines.append(annotation("error", row.file, row.line, row.col, _message(row)))
-        lines += [annotation("notice", f, nl, nc, note) for f, nl, nc, note in row.notes]
+        found.append(("error", row.file, row.line, row.col, _message(row), None))
+        found += [("notice", f, nl, nc, note, None) for f, nl, nc, note in row.notes]
+    return found
+
+
+def github(annotations: List[tuple]) -> str:
+    """Annotations (level, file, line, col, message, title) as workflow commands, at most
+    ANNOTATIONS_PER_LEVEL of each level: past that GitHub drops them without a word, so the
+    last one shown says how many more there are and where to find them."""
+    by_level = {}
+    for a in annotations:
+        by_level.setdefault(a[0], []).append(a)
+    keep = set()
+    extra = {}
+    for level, items in by_level.items():
+        if len(items) <= ANNOTATIONS_PER_LEVEL:
+            keep.update(map(id, items))
+        else:
+            keep.update(map(id, items[:ANNOTATIONS_PER_LEVEL - 1]))
+            extra[level] = (items[ANNOTATIONS_PER_LEVEL - 1], len(items) - ANNOTATIONS_PER_LEVEL + 1)
+    lines = []
+    for a in annotations:
+        if id(a) in keep:
+            lines.append(annotation(*a))
+    for level, (first, more) in extra.items():
+        lines.append(annotation(level, first[1], first[2], first[3],
+                                f"... and {more} more {level}s not shown here (GitHub shows "
+                                f"{ANNOTATIONS_PER_LEVEL} per step): see the job summary or "
+                                "the log", "graphrun: more"))
     return "".join(lines)
 
 
-def annotation(level: str, file: str, line: int, col: int, message: str) -> str:
+def annotation(level: str, file: str, line: int, col: int, message: str,
+               title: Optional[str] = None) -> str:
     """One GitHub Actions workflow command, escaped as GitHub documents it."""
-    props = ",".join(f"{k}={_escape(str(v), True)}" for k, v in
-                     (("file", file), ("line", line), ("col", col)))
+    fields = [("file", file), ("line", line), ("col", col)]
+    if title:
+        fields.append(("title", title))
+    props = ",".join(f"{k}={_escape(str(v), True)}" for k, v in fields)
     return f"::{level} {props}::{_escape(message, False)}\n"
 
 

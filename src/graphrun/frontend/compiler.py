@@ -9,31 +9,36 @@ only follows from another.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Optional
 
-from . import schema
-from ..errors import GraphError
+from . import outputs as outputs_section, schema
+from ..errors import GraphError, Problem
 from .graph import Program, build_program
 from .load import Document, PartialDocument, gc_paused, load_bytes, load_file
+from .outputs import OutputsSpec
 from .spec import build_spec
 
 
 def compile_file(filename: str, *, memory_budget: Optional[int] = None,
-                 timings: Optional[dict] = None) -> Program:
+                 timings: Optional[dict] = None,
+                 outputs: Optional[OutputsSpec] = None) -> Program:
     """Load and check a graph file. Raises GraphError (every problem, located in the file).
-    `timings`, when given, receives the seconds spent in load, validate and build."""
-    return _compile(lambda: load_file(filename), memory_budget, timings)
+    `timings`, when given, receives the seconds spent in load, validate and build. `outputs`
+    (from `--outputs`) overrides what the file's `outputs:` section says, key by key."""
+    return _compile(lambda: load_file(filename), memory_budget, timings, outputs)
 
 
 def compile_bytes(raw: bytes, filename: str, *, memory_budget: Optional[int] = None,
-                  timings: Optional[dict] = None) -> Program:
+                  timings: Optional[dict] = None,
+                  outputs: Optional[OutputsSpec] = None) -> Program:
     """The same for a graph's text in memory; `filename` names it in messages, and its folder is
     where `file:` paths are looked up."""
-    return _compile(lambda: load_bytes(raw, filename), memory_budget, timings)
+    return _compile(lambda: load_bytes(raw, filename), memory_budget, timings, outputs)
 
 
-def _compile(load, memory_budget, timings) -> Program:
+def _compile(load, memory_budget, timings, outputs=None) -> Program:
     timings = {} if timings is None else timings
     with gc_paused():
         start = time.perf_counter()
@@ -42,13 +47,30 @@ def _compile(load, memory_budget, timings) -> Program:
         except PartialDocument as e:
             document, problems = e.document, list(e.problems)
         timings["load"] = time.perf_counter() - start
-        return _check(document, problems, memory_budget, timings)
+        return _check(document, problems, memory_budget, timings, outputs)
 
 
-def _check(document: Document, problems: list, memory_budget, timings) -> Program:
+# A results file read as a graph would be a list of unknown keys; it is one mistake, said once.
+_RESULTS_KEYS = ("graph", "values", "gradients")
+
+
+def _not_a_results_file(data) -> list:
+    if type(data) is dict and "nodes" not in data and any(k in data for k in _RESULTS_KEYS):
+        return [Problem("this is a results file, not a graph file (`graphrun diff A B` compares "
+                        "two results files; `graphrun check GRAPH --golden RESULTS` a graph "
+                        "with its golden)", pos=(1, 1))]
+    return []
+
+
+def _check(document: Document, problems: list, memory_budget, timings,
+           outputs: Optional[OutputsSpec] = None) -> Program:
     """Each stage checks what the problems found so far leave standing; all are raised at once."""
     source = document.source
     start = time.perf_counter()
+    if not problems:
+        results = _not_a_results_file(document.data)
+        if results:
+            raise GraphError(results, source)
     data, broken = _without(document.data, problems)
     if data is not None:
         found = _leave_unknown_ops_to_the_graph(data, schema.check(data))
@@ -74,6 +96,15 @@ def _check(document: Document, problems: list, memory_budget, timings) -> Progra
             program = build_program(spec, memory_budget, broken=frozenset(broken), source=source)
         except GraphError as e:
             problems += e.problems
+    if program is not None:
+        chosen = spec.outputs if outputs is None else outputs.over(spec.outputs)
+        try:
+            selection = outputs_section.resolve(chosen, program)
+        except GraphError as e:
+            problems += e.problems
+        else:
+            if selection is not None:
+                program = dataclasses.replace(program, outputs=selection)
     if problems:
         raise GraphError(problems, source)
     timings["build"] = time.perf_counter() - start
@@ -93,8 +124,10 @@ def _leave_unknown_ops_to_the_graph(data, problems) -> list:
                     and type(data["nodes"][p.path[1]]["op"]) is str)]
 
 
-_TOP_KEYS = ("graphrun", "name", "description", "inputs", "params", "nodes", "loss", "tolerance")
-_HARMLESS = ("name", "description", "tolerance", "loss")  # no other check depends on these
+_TOP_KEYS = ("graphrun", "name", "description", "inputs", "params", "nodes", "loss", "tolerance",
+             "outputs")
+# no other check depends on these
+_HARMLESS = ("name", "description", "tolerance", "loss", "outputs")
 
 
 def _without(data: dict, problems) -> tuple:

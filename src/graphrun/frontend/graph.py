@@ -48,6 +48,7 @@ class Program:
     tolerance: Tuple[Tuple[str, float], ...]
     estimated_bytes: int
     source: object = None  # the file's source map: where every path above points
+    outputs: object = None  # what results files hold (frontend/outputs.Selection); None: all
 
 
     @cached_property

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import GraphError, Note, Problem, describe
 from ..ops import OPS, Type
+from .outputs import OutputsSpec, parse as parse_outputs
 
 DTYPES = {"float64": np.dtype("float64"), "float32": np.dtype("float32"),
           "int64": np.dtype("int64")}
@@ -87,6 +88,7 @@ class GraphSpec:
     nodes: Tuple[NodeSpec, ...]
     loss: Optional[str]
     tolerance: Tuple[Tuple[str, float], ...]  # (("atol", 0.0), ("rtol", 1e-9)) as written
+    outputs: OutputsSpec = OutputsSpec()  # the `outputs:` section as written
 
 
 def build_spec(data: dict, filename: str) -> GraphSpec:
@@ -117,7 +119,8 @@ def build_spec(data: dict, filename: str) -> GraphSpec:
     stem = os.path.splitext(os.path.basename(filename))[0]
     return GraphSpec(name=data.get("name", stem), description=data.get("description", ""),
                      leaves=tuple(leaves), nodes=tuple(nodes), loss=data.get("loss"),
-                     tolerance=tuple(sorted((data.get("tolerance") or {}).items())))
+                     tolerance=tuple(sorted((data.get("tolerance") or {}).items())),
+                     outputs=parse_outputs(data.get("outputs")))
 
 
 def _attrs(body) -> tuple:

@@ -59,6 +59,7 @@ def document() -> dict:
                 "properties": {"rtol": {"type": "number", "minimum": 0},
                                "atol": {"type": "number", "minimum": 0}},
             },
+            "outputs": outputs(),
         },
         "definitions": {
             "name": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
@@ -120,6 +121,32 @@ def document() -> dict:
                                "dtype": {"$ref": "#/definitions/dtype"}},
             },
             "node": node(),
+            "selection": {
+                "description": "A pattern (nodes, params, inputs, loss, none), a name, a glob "
+                               "such as 'h*', or a list of them.",
+                "type": ["string", "array"],
+                "minItems": 1,
+                "items": {"type": "string"},
+            },
+        },
+    }
+
+
+def outputs() -> dict:
+    """The `outputs:` section (frontend/outputs.py): what results files hold."""
+    return {
+        "description": "What results files (and goldens) hold; default: every node's value and "
+                       "every gradient, every digit.",
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "values": {"description": "Whose values are written; default: nodes.",
+                       "$ref": "#/definitions/selection"},
+            "gradients": {"description": "Whose gradients are written; default: [params, "
+                                         "nodes].", "$ref": "#/definitions/selection"},
+            "digits": {"description": "Round every number written to this many significant "
+                                      "digits (lossy; check widens its tolerance to match).",
+                       "type": "integer", "minimum": 1, "maximum": 17},
         },
     }
 

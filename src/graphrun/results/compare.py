@@ -30,15 +30,35 @@ class Tolerance:
 
     rtol: Optional[float] = None
     atol: Optional[float] = None
+    rounding: float = 0.0  # added to rtol: room for numbers written rounded (`digits`)
 
     def over(self, fallback: "Tolerance") -> "Tolerance":
         """This tolerance, with what it leaves unset taken from `fallback`."""
         return Tolerance(fallback.rtol if self.rtol is None else self.rtol,
-                         fallback.atol if self.atol is None else self.atol)
+                         fallback.atol if self.atol is None else self.atol,
+                         max(self.rounding, fallback.rounding))
+
+    def for_digits(self, digits: Optional[int]) -> "Tolerance":
+        """This tolerance with room for numbers rounded to `digits` significant digits.
+
+        Rounding to d digits moves a number x by at most half a unit of its d-th digit, at most
+        u/2 |x| with u = 10^(1-d) (and at most u/2 of the rounded number). With both sides
+        rounded, |r_got - r_expected| <= |got - expected| + u/2 (|got| + |expected|), which is
+        within atol (1 + u) + (rtol + 2u) |r_expected| whenever |got - expected| <= atol +
+        rtol |expected| (for rtol <= 1). So rtol grows by 2u and atol by the factor 1 + u: two
+        results within the tolerance before rounding are within it after, whichever sides were
+        rounded (tests/test_outputs.py checks this on random numbers)."""
+        if digits is None:
+            return self
+        return Tolerance(self.rtol, self.atol, max(self.rounding, 2 * 10.0 ** (1 - digits)))
 
     def resolved(self, dtype) -> Tuple[float, float]:
         rtol, atol = DEFAULT_TOLERANCES["float32" if dtype == np.float32 else "float64"]
-        return (rtol if self.rtol is None else self.rtol, atol if self.atol is None else self.atol)
+        rtol = rtol if self.rtol is None else self.rtol
+        atol = atol if self.atol is None else self.atol
+        if not self.rounding:
+            return rtol, atol
+        return rtol + self.rounding, atol * (1 + self.rounding / 2)
 
     @classmethod
     def of_program(cls, program) -> "Tolerance":
@@ -53,10 +73,13 @@ class Difference:
     results), new (only in the results compared)."""
 
     entry: str
-    kind: str
+    kind: str  # value, shape, type, missing, new
     expected: str  # text of the expected value (the worst element's, for a tensor)
     got: str
     message: str
+    expected_number: Optional[float] = None  # the same as a number (None: not a finite number)
+    got_number: Optional[float] = None
+    score: float = float("inf")  # how far beyond its allowance: |error| / (atol + rtol |x|)
     abs_error: Optional[float] = None
     rel_error: Optional[float] = None
     index: Optional[Tuple[int, ...]] = None  # the worst element; () for a scalar
@@ -71,7 +94,10 @@ class Difference:
 def compare(expected: ResultSet, got: ResultSet, tolerance: Tolerance = Tolerance(),
             expected_label: str = "the expected results",
             got_label: str = "the results") -> List[Difference]:
-    """Every difference, in the expected file's order, then the entries only `got` has."""
+    """Every difference, in the expected file's order, then the entries only `got` has. Numbers
+    written rounded (`digits` on either side) are compared with room for the rounding."""
+    rounded = [d for d in (expected.digits, got.digits) if d is not None]
+    tolerance = tolerance.for_digits(min(rounded) if rounded else None)
     differences = []
     for name, e in expected.entries.items():
         g = got.entries.get(name)
@@ -79,7 +105,8 @@ def compare(expected: ResultSet, got: ResultSet, tolerance: Tolerance = Toleranc
         if g is None:
             differences.append(Difference(
                 name, "missing", _summary(e.value), "-",
-                f"{name}: in {expected_label} but not in {got_label}", expected_at=where[0]))
+                f"{name}: in {expected_label} but not in {got_label}",
+                expected_number=_scalar_number(e.value), expected_at=where[0]))
             continue
         found = _compare_entry(name, e.value, g.value, tolerance)
         if found is not None:
@@ -88,7 +115,8 @@ def compare(expected: ResultSet, got: ResultSet, tolerance: Tolerance = Toleranc
         if name not in expected.entries:
             differences.append(Difference(
                 name, "new", "-", _summary(g.value),
-                f"{name}: in {got_label} but not in {expected_label}", got_at=_at(got, g)))
+                f"{name}: in {got_label} but not in {expected_label}",
+                got_number=_scalar_number(g.value), got_at=_at(got, g)))
     return differences
 
 
@@ -127,6 +155,7 @@ def _compare_entry(name, e, g, tolerance) -> Optional[dict]:
         score = diff / (atol + rtol * np.abs(a))
         score = np.where(bad, np.nan_to_num(score, nan=np.inf, posinf=np.inf), -1.0)
         flat = int(np.argmax(score))
+        worst = float(score.reshape(-1)[flat])
         index = tuple(int(i) for i in np.unravel_index(flat, a.shape)) if a.ndim else ()
         ea = a.reshape(-1)[flat]
         abs_error = float(diff.reshape(-1)[flat])
@@ -140,8 +169,23 @@ def _compare_entry(name, e, g, tolerance) -> Optional[dict]:
     message = (f"{name}: {where}expected {et}, got {gt} (abs error {_g(abs_error)}, "
                f"rel error {_g(rel_error)}; {rule})")
     return dict(entry=name, kind="value", expected=et, got=gt, message=message,
+                expected_number=_number(e.reshape(-1)[flat]),
+                got_number=_number(g.reshape(-1)[flat]), score=worst,
                 abs_error=abs_error, rel_error=rel_error, index=index, count=count, size=size,
                 rtol=None if integers else rtol, atol=None if integers else atol)
+
+
+def _number(x):
+    """An element as a JSON number: int for integers, float for finite floats, else None."""
+    x = np.asarray(x)
+    if x.dtype.kind in "iub":
+        return int(x)
+    value = float(x)
+    return value if value - value == 0.0 else None
+
+
+def _scalar_number(value):
+    return None if isinstance(value, str) or value.ndim else _number(value)
 
 
 def _element(x) -> str:
@@ -179,19 +223,99 @@ def table(header, rows, indent: str = "  ") -> str:
     return "\n".join(lines) + "\n"
 
 
-def differences_table(differences: List[Difference], line_header: str = "golden line") -> str:
+MAX_ROWS = 10  # differences shown per graph in text; the rest are summarised
+
+
+def worst_first(differences: List[Difference]) -> List[Difference]:
+    """The differences ordered by how far each is beyond its allowance, worst first (an entry
+    missing, new, of another shape or type first of all); ties keep file order."""
+    return sorted(differences, key=lambda d: -d.score)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What a set of differences comes to: how many, and the largest errors with their entries."""
+
+    count: int
+    max_abs_error: Optional[Tuple[float, str]]  # (error, entry)
+    max_rel_error: Optional[Tuple[float, str]]
+
+    def text(self) -> str:
+        parts = [f"{label} {_g(e[0])} ({e[1]})" for label, e in
+                 (("largest abs error", self.max_abs_error),
+                  ("largest rel error", self.max_rel_error)) if e is not None]
+        return "; ".join(parts)
+
+    def json(self) -> dict:
+        def pair(e):
+            return None if e is None else {"entry": e[1], "error": _finite(e[0])}
+        return {"count": self.count, "max_abs_error": pair(self.max_abs_error),
+                "max_rel_error": pair(self.max_rel_error)}
+
+
+def summarise(differences: List[Difference]) -> Summary:
+    def largest(field):
+        found = [(getattr(d, field), d.entry) for d in differences
+                 if getattr(d, field) is not None]
+        return max(found, key=lambda e: (e[0] != e[0], e[0])) if found else None
+    return Summary(len(differences), largest("abs_error"), largest("rel_error"))
+
+
+def _finite(x):
+    return None if x is None or x != x or x in (float("inf"), float("-inf")) else x
+
+
+def differences_table(differences: List[Difference], line_header: str = "golden line",
+                      max_rows: Optional[int] = MAX_ROWS) -> str:
+    """The worst `max_rows` differences (all with None or 0), worst first, and a line saying how
+    many more there are."""
     header = ("entry", "expected", "got", "abs error", "rel error", "worst at", "differ",
               line_header)
-    return table(header, (_row(d) for d in differences))
+    shown = worst_first(differences)
+    rest = 0
+    if max_rows and len(shown) > max_rows:
+        shown, rest = shown[:max_rows], len(shown) - max_rows
+    text = table(header, (_row(d) for d in shown))
+    if rest:
+        text += (f"  ... and {rest} more entr{'y' if rest == 1 else 'ies'} (--max-rows 0 "
+                 "shows all; --format json lists every one)\n")
+    return text
+
+
+def markdown_table(differences: List[Difference], line_header: str = "golden line",
+                   budget: int = 10**6) -> str:
+    """The differences as a GitHub-flavoured Markdown table, worst first, cut (with a row
+    saying so) before it passes `budget` characters."""
+    header = ("entry", "expected", "got", "abs error", "rel error", "worst at", "differ",
+              line_header)
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    size = sum(len(line) + 1 for line in lines)
+    ordered = worst_first(differences)
+    for i, d in enumerate(ordered):
+        line = "| " + " | ".join(_markdown_cell(c) for c in _row(d)) + " |"
+        if size + len(line) + 1 > budget:
+            lines.append(f"| ... and {len(ordered) - i} more | | | | | | | |")
+            break
+        lines.append(line)
+        size += len(line) + 1
+    return "\n".join(lines) + "\n"
+
+
+SUMMARY_NOTE = ("\n(The rest does not fit in the 1 MiB GitHub takes for a step's summary: "
+                "`graphrun check --format json` lists every difference.)\n")
+
+
+def _markdown_cell(text: str) -> str:
+    return "`" + text.replace("|", "\\|").replace("`", "'") + "`" if text != "-" else "-"
 
 
 def _row(d: Difference) -> List[str]:
     index = "-" if not d.index else "[" + ", ".join(map(str, d.index)) + "]"
     differ = f"{d.count}/{d.size}" if d.kind == "value" and d.size > 1 else "-"
     at = d.expected_at or d.got_at
-    return [d.entry, d.expected, d.got, _number(d.abs_error), _number(d.rel_error), index, differ,
+    return [d.entry, d.expected, d.got, _cell(d.abs_error), _cell(d.rel_error), index, differ,
             f"{at[0]}:{at[1]}" if at else "-"]
 
 
-def _number(x: Optional[float]) -> str:
+def _cell(x: Optional[float]) -> str:
     return "-" if x is None else f"{x:.3g}"

@@ -392,19 +392,7 @@ class _Transaction:
 
     def _remove_stale(self, names: Set[str]) -> None:
         """Remove the previous sidecars this write no longer names, by the proof above."""
-        if not names or not _real_folder(self.folder):
-            return
-        for name in sorted(names):
-            path = os.path.join(self.folder, name)
-            try:
-                if not stat.S_ISREG(os.lstat(path).st_mode):
-                    continue
-                digest = _DIGEST.search(name)
-                if digest and _file_digest(path) != digest.group(1):
-                    continue  # not the bytes graphrun wrote under this name
-                os.unlink(path)
-            except OSError:
-                continue
+        _remove_proven(self.folder, names)
         if not self.sidecars:
             _remove_if_empty(self.folder)
 
@@ -423,6 +411,93 @@ class _Transaction:
                     _remove_if_empty(self.folder)
         except OSError:
             pass  # the original failure is the one to report
+
+
+def _remove_proven(folder: str, names: Set[str]) -> None:
+    """Remove the sidecars `names` in `folder` that pass the proof above (a real folder, regular
+    files, the bytes their digest names)."""
+    if not names or not _real_folder(folder):
+        return
+    for name in sorted(names):
+        path = os.path.join(folder, name)
+        try:
+            if not stat.S_ISREG(os.lstat(path).st_mode):
+                continue
+            digest = _DIGEST.search(name)
+            if digest and _file_digest(path) != digest.group(1):
+                continue  # not the bytes graphrun wrote under this name
+            os.unlink(path)
+        except OSError:
+            continue
+
+
+def remove_results(path: str) -> None:
+    """Remove a results file graphrun wrote (a stale golden, `check --update`) and the sidecars
+    it names, by the same proof as above: a file that does not start with `graphrun: 1` is
+    refused (OSError). The YAML goes first: an interrupt then leaves sidecars nothing names,
+    never a YAML naming a missing sidecar."""
+    with sigterm_as_interrupt():
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            return
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file: graphrun removes only results "
+                                        "files it wrote", path)
+        with open(path, "rb") as f:
+            if f.read(len(RESULTS_MAGIC)) != RESULTS_MAGIC:
+                raise OSError(errno.EINVAL, "does not start with 'graphrun: 1': not a results "
+                                            "file graphrun wrote, so it is left alone", path)
+        folder = sidecar_folder(path)
+        names = named_sidecars(path, os.path.basename(folder))
+        os.unlink(path)
+        _fsync_folder(os.path.dirname(os.path.abspath(path)))
+        _remove_proven(folder, names)
+        _remove_if_empty(folder)
+
+
+# --- text added to a file another program reads (GitHub's $GITHUB_STEP_SUMMARY) ----------------
+
+def append_problem(path: str, inputs: Iterable[str] = ()) -> Optional[str]:
+    """Why text cannot be appended to `path` (checked before anything runs); None when it can: a
+    regular file, or a new one in an existing folder, that is none of the files the command
+    reads."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        folder = os.path.dirname(os.path.abspath(path))
+        if path.endswith(("/", os.sep)) or not os.path.isdir(folder):
+            return f"{path}: its folder does not exist"
+        return None
+    except OSError as e:
+        return f"{path}: {e.strerror or e}"
+    if stat.S_ISDIR(mode):
+        return f"{path} is a folder, not a file"
+    if not stat.S_ISREG(mode):
+        return f"{path} is not a regular file (a device, a FIFO or a socket)"
+    if not os.access(path, os.W_OK):
+        return f"{path}: no permission to write it"
+    problem = clash([path], inputs)
+    if problem:
+        return problem
+    return None
+
+
+def append_text(path: str, text: str) -> None:
+    """Append `text` to the regular file `path` (made if missing) in one write where the system
+    allows, as GitHub's step summary file expects; the caller checked it with append_problem."""
+    data = memoryview(text.encode("utf-8"))
+    with sigterm_as_interrupt():
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOCTTY", 0),
+                     0o666)
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):  # changed since it was checked
+                raise OSError(errno.EINVAL, "not a regular file", path)
+            with _signals_deferred():
+                while data:
+                    data = data[os.write(fd, data):]
+        finally:
+            os.close(fd)
 
 
 def named_sidecars(results_file: str, folder_name: str) -> Set[str]:

@@ -5,7 +5,8 @@ its YAML, plus the .npy sidecars its big-tensor entries name (read with numpy, n
 YAML). Each entry read from a file keeps the line and column it was written at, so a difference
 can point at the golden file's line.
 
-Entry names: `graph` (the graph's name, a string), `loss`, `values.<node>`, `gradients.<name>`.
+Entry names: `graph` (the graph's name, a string), `digits` (the significant digits the numbers
+were rounded to, as text, when they were), `loss`, `values.<node>`, `gradients.<name>`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 
 from ..errors import GraphError, Problem
 from ..frontend.load import SourceMap, load_bytes
-from .writer import sections
+from .writer import digits_of, sections
 
 SECTIONS = ("values", "gradients")
 _FLOAT_DTYPES = {"float64": np.float64, "float32": np.float32}
@@ -36,11 +37,20 @@ class ResultSet:
     file: Optional[str]  # the results file read, or None for the results of a run
     entries: Dict[str, Entry]  # in file order
 
+    @property
+    def digits(self) -> Optional[int]:
+        """The significant digits the numbers were rounded to, or None (every digit)."""
+        entry = self.entries.get("digits")
+        return None if entry is None else int(entry.value)
+
 
 def from_results(results) -> ResultSet:
     """The entries of a run, in the order the writer writes them."""
     p = results.program
     entries = {"graph": Entry(p.name)}
+    digits = digits_of(results)
+    if digits is not None:
+        entries["digits"] = Entry(str(digits))
     if p.loss is not None:
         entries["loss"] = Entry(np.asarray(results.slot_values[p.loss]))
     for section, slots, values in sections(results):
@@ -79,6 +89,11 @@ def _entries(data, source, folder) -> Dict[str, Entry]:
     def keys(path):
         return source.locate(path, at_key=True)
 
+    if type(data) is dict and "nodes" in data and not any(s in data for s in SECTIONS):
+        raise GraphError([Problem("this is a graph file, not a results file (`graphrun check "
+                                  "GRAPH --golden RESULTS` compares a graph with its golden; "
+                                  "`graphrun run GRAPH -o RESULTS` writes its results)",
+                                  pos=keys(("nodes",)))])
     if data.get("graphrun") != 1:
         raise GraphError([Problem("not a graphrun results file: expected a mapping that starts "
                                   "with 'graphrun: 1'", pos=keys(("graphrun",)))])
@@ -87,6 +102,14 @@ def _entries(data, source, folder) -> Dict[str, Entry]:
     entries = {}
     if "graph" in data:
         entries["graph"] = Entry(str(data["graph"]), *keys(("graph",)))
+    if "digits" in data:
+        digits = data["digits"]
+        if type(digits) is not int or not 1 <= digits <= 17:
+            problems.append(Problem("'digits' must be a whole number from 1 to 17 (the "
+                                    "significant digits the numbers were rounded to)",
+                                    pos=keys(("digits",))))
+        else:
+            entries["digits"] = Entry(str(digits), *keys(("digits",)))
     if "loss" in data:
         entries["loss"] = _entry(data["loss"], keys(("loss",)), folder, float_dtype, problems)
     for section in SECTIONS:

@@ -33,15 +33,41 @@ _F64 = np.dtype(np.float64)
 
 
 def sections(results: Results) -> List[Tuple[str, Sequence[int], Sequence]]:
-    """(section, slots, slot -> value) of the results file after the loss: the values of the
-    nodes in program order, then the gradients of the params and of the nodes. The one
-    definition of what a results file holds, shared by the writer and `results.from_results`."""
+    """(section, slots, slot -> value) of the results file after the loss: by default the values
+    of the nodes in program order, then the gradients of the params and of the nodes; a graph's
+    `outputs:` (Program.outputs, frontend/outputs.py) selects fewer or others, always in slot
+    order. The one definition of what a results file holds, shared by the writer and
+    `results.from_results`."""
     p = results.program
-    node_slots = [s.out for s in p.steps]
-    out = [("values", node_slots, results.slot_values)]
+    selection = p.outputs
+    if selection is None:
+        node_slots = [s.out for s in p.steps]
+        value_slots, grad_slots = node_slots, list(p.params) + node_slots
+    else:
+        value_slots, grad_slots = selection.values, selection.gradients
+    out = [("values", value_slots, results.slot_values)]
     if results.slot_grads is not None:
-        out.append(("gradients", list(p.params) + node_slots, results.slot_grads))
+        out.append(("gradients", grad_slots, results.slot_grads))
     return out
+
+
+def digits_of(results: Results) -> Optional[int]:
+    """The significant digits a results file is rounded to (`outputs: {digits: N}`), or None."""
+    selection = results.program.outputs
+    return None if selection is None else selection.digits
+
+
+def round_significant(value, digits: int):
+    """`value` rounded to `digits` significant digits (what `outputs: {digits: N}` writes),
+    through decimal text so that the number written is exactly the rounded decimal: a float
+    for a Python float, else an array of the same dtype. Integers are left as they are."""
+    if type(value) is float:
+        return float(f"{value:.{digits}g}")
+    array = np.asarray(value)
+    if array.dtype.kind != "f":
+        return value
+    flat = [float(f"{x:.{digits}g}") for x in array.astype(np.float64).ravel().tolist()]
+    return np.array(flat, dtype=np.float64).reshape(array.shape).astype(array.dtype)
 
 
 def results_text(results: Results) -> str:
@@ -58,8 +84,15 @@ def render(results: Results, threshold: Optional[int] = None,
     dtype = float_dtype(results)
     if dtype != "float64":
         lines.append(f"dtype: {dtype}")
+    digits = digits_of(results)
+    if digits is not None:
+        lines.append(f"digits: {digits}")
+
+    def rounded(value):
+        return value if digits is None else round_significant(value, digits)
+
     if p.loss is not None:
-        lines.append(f"loss: {tensor_text(results.slot_values[p.loss])}")
+        lines.append(f"loss: {tensor_text(rounded(results.slot_values[p.loss]))}")
     sidecars: Dict[str, np.ndarray] = {}
 
     def text(section, name, value):
@@ -80,7 +113,7 @@ def render(results: Results, threshold: Optional[int] = None,
             if s not in names:
                 names[s] = quote(p.names[s])
         for s in slots:
-            value = values[s]
+            value = rounded(values[s])
             if type(value) is float and value - value == 0.0:  # finite: a scalar graph's values
                 entry = _repr_float64(value)
             elif threshold is None:

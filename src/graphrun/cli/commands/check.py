@@ -3,12 +3,19 @@
 Golden files: for one graph, PATH is the golden results file itself (unless PATH is an existing
 folder or ends in '/'). For several graphs, or a folder of graphs, PATH is a folder holding
 `<graph file stem>.results.yaml` for each graph (graphs/mlp.yaml -> PATH/mlp.results.yaml),
-the name `graphrun run -o DIR` writes.
+the name `graphrun run -o DIR` writes. When every GRAPH is a folder, a results file in the golden
+folder that none of their graphs makes is stale (its graph is gone): a failure, which `--update`
+removes (with its sidecars).
 
-Exit 0 when every graph matches, 1 when anything differs or a golden is missing, 2 on trouble (an
-invalid graph, a numeric failure, an unreadable golden). `--update` (re)writes, atomically, the
-goldens that differ or are missing, and exits 0; it compiles every graph first and refuses, before
-anything runs, a golden that would replace a file a graph reads (results/files.py).
+Exit 0 when every graph matches, 1 when anything differs, a golden is missing or stale, 2 on
+trouble (an invalid graph, a numeric failure, an unreadable golden, a bad $GITHUB_STEP_SUMMARY).
+`--update` (re)writes, atomically, the goldens that differ or are missing, removes the stale ones,
+and exits 0; it compiles every graph first and refuses, before anything runs, a golden that would
+replace a file a graph reads (results/files.py), and stale goldens it has no permission to remove.
+
+`--format github` prints one annotation per failing graph, at the graph file's line of its worst
+entry (the file a pull request changes), and appends the full tables to $GITHUB_STEP_SUMMARY as
+Markdown when that is set; the path is checked before anything runs.
 """
 
 from __future__ import annotations
@@ -18,30 +25,39 @@ from typing import List
 
 from ... import api
 from ...errors import GraphError
-from ...results.files import clash, files_read, results_outputs
-from ...results.golden import FAILED, Outcome
-from ..args import (UsageError, add_budget_argument, add_sidecar_argument,
-                    add_tolerance_arguments, graph_files, results_paths)
+from ...results.compare import SUMMARY_NOTE, markdown_table
+from ...results.files import append_problem, append_text, clash, files_read, results_outputs
+from ...results.golden import (FAILED, Outcome, check_stale, golden_problem, stale_goldens,
+                               stale_problem)
+from ..args import (STDIN, UsageError, add_budget_argument, add_max_rows_argument,
+                    add_outputs_argument, add_sidecar_argument, add_tolerance_arguments,
+                    compile_graph, graph_files, outputs_option, parse_shard, results_paths, shard)
 from ..main import EXIT_DIFFERENT, EXIT_OK, EXIT_TROUBLE, report
-from ..report import (add_format_argument, annotation, difference_dict, json_text, paint,
-                      problem_dicts, problems_github, use_colour)
+from ..report import (SUMMARY_BYTES, add_format_argument, difference_dict, github, json_text,
+                      paint, problem_dicts, problems_github, use_colour)
 
 HELP = "run graphs and compare their results with golden results files (exit 1 on a difference)"
 
 
 def add_arguments(parser):
     parser.add_argument("graphs", nargs="+", metavar="GRAPH",
-                        help="graph files (.yaml), or folders of them")
+                        help="graph files (.yaml), folders of them, or - (standard input)")
     parser.add_argument("--golden", required=True, metavar="PATH",
                         help="the golden results file (one graph), or a folder of "
                              "<graph file stem>.results.yaml files")
     parser.add_argument("--update", action="store_true",
-                        help="write the goldens that differ or are missing, and exit 0")
+                        help="write the goldens that differ or are missing, remove stale ones, "
+                             "and exit 0")
     add_tolerance_arguments(parser)
     parser.add_argument("--allow-nonfinite", action="store_true",
                         help="let graphs produce nan/inf (compared as values: nan equals nan)")
+    add_outputs_argument(parser)
+    parser.add_argument("--shard", type=parse_shard, metavar="I/N",
+                        help="check only shard I of N (every N-th graph from the I-th, in "
+                             "sorted order): one CI job per shard")
     add_budget_argument(parser)
     add_sidecar_argument(parser)
+    add_max_rows_argument(parser)
     add_format_argument(parser)
 
 
@@ -64,77 +80,150 @@ def exit_code(outcomes: List[Outcome]) -> int:
     return EXIT_DIFFERENT if statuses & set(FAILED) else EXIT_OK
 
 
-def _compile_before_updating(graphs, goldens, memory_budget=None) -> list:
-    """Each graph compiled (or the GraphError compiling it raised), before any golden is written,
-    and a usage error if a golden would replace a file one of the graphs reads."""
+def _compile_all(graphs, memory_budget, outputs) -> list:
+    """Each graph compiled (or the GraphError compiling it raised), before anything is run or
+    written."""
     compiled = []
     for graph in graphs:
         try:
-            compiled.append(api.compile(graph, memory_budget=memory_budget))
+            compiled.append(compile_graph(graph, memory_budget=memory_budget, outputs=outputs))
         except GraphError as e:
             compiled.append(e)
-    reads = [f for graph, c in zip(graphs, compiled)
-             for f in ((graph,) if isinstance(c, GraphError) else files_read(c))]
-    problem = clash([o for golden in goldens for o in results_outputs(golden)], reads)
-    if problem:
-        raise UsageError(problem)
     return compiled
 
 
+def _reads(graphs, compiled) -> list:
+    return [f for graph, c in zip(graphs, compiled)
+            for f in ((graph,) if isinstance(c, GraphError) else files_read(c))]
+
+
 def execute(args, out, err) -> int:
-    graphs = graph_files(args.graphs)
-    goldens = golden_paths(args.graphs, graphs, args.golden)
-    compiled = (_compile_before_updating(graphs, goldens, args.memory_budget) if args.update
+    outputs = outputs_option(args)
+    listed = graph_files(args.graphs)
+    goldens = golden_paths(args.graphs, listed, args.golden)
+    stale = []
+    if all(os.path.isdir(p) for p in args.graphs) and os.path.isdir(args.golden) and \
+            (args.shard is None or args.shard[0] == 1):  # one shard reports them, not each
+        stale = stale_goldens(args.golden, goldens)
+    pairs = shard(list(zip(listed, goldens)), args.shard)
+    graphs, goldens = [g for g, _ in pairs], [g for _, g in pairs]
+    summary_file = os.environ.get("GITHUB_STEP_SUMMARY") if args.format == "github" else None
+    # what has to be known before anything runs: the files read, to refuse writing over them
+    upfront = args.update or bool(summary_file) or STDIN in graphs
+    compiled = (_compile_all(graphs, args.memory_budget, outputs) if upfront
                 else [None] * len(graphs))
+    if args.update:
+        problem = (clash([o for golden in goldens for o in results_outputs(golden)],
+                         _reads(graphs, compiled))
+                   or next(filter(None, map(golden_problem, goldens)), None)
+                   or stale_problem(stale))
+        if problem:
+            raise UsageError(problem)
+    if summary_file:
+        problem = append_problem(summary_file, _reads(graphs, compiled) + goldens + stale)
+        if problem:
+            raise UsageError(f"$GITHUB_STEP_SUMMARY: {problem} (nothing was run or written)")
     outcomes = []
-    for i, (g, golden) in enumerate(zip(graphs, goldens)):
-        outcomes.append(api.check(g, golden, rtol=args.rtol, atol=args.atol, update=args.update,
-                                  sidecar_threshold=args.sidecar_threshold,
+    for i, (graph, golden) in enumerate(zip(graphs, goldens)):
+        prepared = compiled[i]
+        if prepared is None:
+            try:
+                prepared = compile_graph(graph, memory_budget=args.memory_budget,
+                                         outputs=outputs)
+            except GraphError as e:
+                prepared = e
+        outcomes.append(api.check(graph, golden, rtol=args.rtol, atol=args.atol,
+                                  update=args.update, sidecar_threshold=args.sidecar_threshold,
                                   memory_budget=args.memory_budget,
-                                  check_finite=not args.allow_nonfinite, compiled=compiled[i]))
-        compiled[i] = None  # its arrays go once it has run
+                                  check_finite=not args.allow_nonfinite, compiled=prepared))
+        compiled[i] = prepared = None  # its arrays go once it has run
+    outcomes += [check_stale(golden, args.update) for golden in stale]
     code = exit_code(outcomes)
     if args.format == "json":
         out.write(json_text({"command": "check", "ok": code == EXIT_OK, "exit_code": code,
                              "graphs": [outcome_dict(o) for o in outcomes]}))
     elif args.format == "github":
-        out.write("".join(outcome_github(o) for o in outcomes))
+        out.write(github([a for o in outcomes for a in outcome_github(o)]))
+        if summary_file:
+            append_text(summary_file, markdown_summary(outcomes, summary_file))
     else:
-        colour = use_colour(out)
+        colour = use_colour(out, args.color)
         for o in outcomes:
             if o.error is not None:
                 report(o.error, err)
-            out.write(o.text(lambda text, c: paint(text, c, colour)))
-        out.write(summary(outcomes) + "\n")
+            if args.quiet and o.ok:
+                continue
+            out.write(o.text(lambda text, c: paint(text, c, colour), max_rows=args.max_rows))
+        if not args.quiet:
+            out.write(summary(outcomes) + "\n")
     return code
+
+
+WORDS = {"match": "ok", "differs": "differ", "missing": "missing a golden",
+         "updated": "updated", "created": "created", "stale": "stale goldens",
+         "removed": "stale goldens removed", "error": "in error"}
 
 
 def summary(outcomes: List[Outcome]) -> str:
     counts = {}
     for o in outcomes:
         counts[o.status] = counts.get(o.status, 0) + 1
-    words = {"match": "ok", "differs": "differ", "missing": "missing a golden",
-             "updated": "updated", "created": "created", "error": "in error"}
-    parts = [f"{counts[s]} {words[s]}" for s in words if s in counts]
-    return f"{len(outcomes)} graph{'s' if len(outcomes) != 1 else ''} checked: {', '.join(parts)}"
+    graphs = sum(1 for o in outcomes if o.graph)
+    parts = [f"{counts[s]} {WORDS[s]}" for s in WORDS if s in counts]
+    return f"{graphs} graph{'s' if graphs != 1 else ''} checked: {', '.join(parts)}"
 
 
 def outcome_dict(o: Outcome) -> dict:
-    return {"graph": o.graph, "golden": o.golden, "status": o.status, "entries": o.entries,
-            "differences": [difference_dict(d) for d in o.differences],
+    return {"graph": o.graph or None, "golden": o.golden, "status": o.status,
+            "entries": o.entries, "summary": o.summary.json(),
+            "differences": [difference_dict(d, o.graph_at.get(d.entry))
+                            for d in o.differences],
             "problems": problem_dicts(o.error) if o.error is not None else [],
-            "message": o.missing_hint() if o.status == "missing" else None}
+            "message": (o.missing_hint() if o.status == "missing" else
+                        o.stale_hint() if o.status == "stale" else None)}
 
 
-def outcome_github(o: Outcome) -> str:
+def outcome_github(o: Outcome) -> list:
+    """The annotations of one outcome (report.github prints them within GitHub's limits): one
+    per failing graph, at the graph file's line of its worst entry."""
     if o.error is not None:
         return problems_github(o.error)
     if o.status == "missing":
-        return annotation("error", o.graph, 1, 1, o.missing_hint())
+        return [("error", o.graph, 1, 1, o.missing_hint(), "graphrun check: no golden file")]
+    if o.status == "stale":
+        return [("error", o.golden, 1, 1, o.stale_hint(), "graphrun check: stale golden")]
     if o.status != "differs":
-        return ""
-    lines = []
-    for d in o.differences:
-        file, line, col = d.expected_at or (o.golden, 1, 1)
-        lines.append(annotation("error", file, line, col, f"{o.graph}: {d.message}"))
-    return "".join(lines)
+        return []
+    worst = o.worst
+    file, line, col = o.graph_at.get(worst.entry) or (o.graph, 1, 1)
+    n = len(o.differences)
+    title = f"graphrun check: {n} entr{'y' if n == 1 else 'ies'} differ{'s' if n == 1 else ''}"
+    return [("error", file, line, col, f"worst: {worst.message}; {o.headline()}", title)]
+
+
+def markdown_summary(outcomes: List[Outcome], path: str) -> str:
+    """The job summary: a line per failing graph, then each one's full table (worst first),
+    within what GitHub takes of one step (SUMMARY_BYTES, counting what the file holds)."""
+    try:
+        used = os.path.getsize(path)
+    except OSError:
+        used = 0
+    budget = max(0, SUMMARY_BYTES - used - 4096)  # room for the headings and the cut note
+    failing = [o for o in outcomes if not o.ok]
+    lines = [f"## graphrun check: {summary(outcomes)}", ""]
+    if failing:
+        lines += ["| graph | golden | status | what |", "|---|---|---|---|"]
+        lines += [f"| `{o.graph or '-'}` | `{o.golden}` | {o.status} | "
+                  f"{o.headline().split(': ', 1)[-1].replace('|', '/')} |" for o in failing]
+        lines.append("")
+    text = "\n".join(lines) + "\n"
+    for o in failing:
+        if not o.differences:
+            continue
+        section = f"### `{o.graph}`\n\n{o.headline()}\n\n"
+        room = budget - len(text.encode("utf-8")) - len(section.encode("utf-8"))
+        if room < 200:
+            text += SUMMARY_NOTE
+            break
+        text += section + markdown_table(o.differences, budget=room) + "\n"
+    return text

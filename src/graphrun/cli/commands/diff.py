@@ -1,17 +1,19 @@
 """graphrun diff A B: compare two results files (and their .npy sidecars) the way `check` does.
 
 A is the expected side: the table's line column and the json `expected_at` point into A. Exit 0
-when they match, 1 when anything differs, 2 when a file cannot be read.
+when they match, 1 when anything differs, 2 when a file cannot be read (or is a graph file, not a
+results file). Text shows the worst differences (--max-rows), with the count and the largest
+errors; github one annotation, at B's line of the worst entry.
 """
 
 from __future__ import annotations
 
 from ... import api
 from ...errors import GraphError
-from ...results.compare import differences_table
-from ..args import add_tolerance_arguments
+from ...results.compare import differences_table, summarise, worst_first
+from ..args import add_max_rows_argument, add_tolerance_arguments
 from ..main import EXIT_DIFFERENT, EXIT_OK, EXIT_TROUBLE, report
-from ..report import (add_format_argument, annotation, difference_dict, json_text, paint,
+from ..report import (add_format_argument, difference_dict, github, json_text, paint,
                       problem_dicts, problems_github, use_colour)
 
 HELP = "compare two results files with a tolerance (exit 1 on a difference)"
@@ -21,6 +23,7 @@ def add_arguments(parser):
     parser.add_argument("a", metavar="A", help="the expected results file")
     parser.add_argument("b", metavar="B", help="the results file to compare with A")
     add_tolerance_arguments(parser)
+    add_max_rows_argument(parser)
     add_format_argument(parser)
 
 
@@ -38,27 +41,33 @@ def execute(args, out, err) -> int:
                                  "a": args.a, "b": args.b, "differences": [],
                                  "problems": [p for e in errors for p in problem_dicts(e)]}))
         elif args.format == "github":
-            out.write("".join(problems_github(e) for e in errors))
+            out.write(github([a for e in errors for a in problems_github(e)]))
         else:
             for e in errors:
                 report(e, err)
         return EXIT_TROUBLE
     differences = api.diff(*sides, rtol=args.rtol, atol=args.atol)
     code = EXIT_DIFFERENT if differences else EXIT_OK
+    n = len(differences)
+    summary = summarise(differences)
+    headline = (f"{args.b}: {n} entr{'y' if n == 1 else 'ies'} differ{'s' if n == 1 else ''} "
+                f"from {args.a}" + (f"; {summary.text()}" if summary.text() else ""))
     if args.format == "json":
         out.write(json_text({"command": "diff", "ok": not differences, "exit_code": code,
-                             "a": args.a, "b": args.b,
+                             "a": args.a, "b": args.b, "summary": summary.json(),
                              "differences": [difference_dict(d) for d in differences],
                              "problems": []}))
     elif args.format == "github":
-        for d in differences:  # on B's line when B has the entry: B is the file that changed
-            file, line, col = d.got_at or d.expected_at or (args.b, 1, 1)
-            out.write(annotation("error", file, line, col, d.message))
+        if differences:  # one annotation, on B's line when B has the entry: B is what changed
+            worst = worst_first(differences)[0]
+            file, line, col = worst.got_at or worst.expected_at or (args.b, 1, 1)
+            out.write(github([("error", file, line, col, f"worst: {worst.message}; {headline}",
+                               f"graphrun diff: {n} entr{'y' if n == 1 else 'ies'} differ")]))
     elif differences:
-        n = len(differences)
-        out.write(f"{paint('FAIL', 'red', use_colour(out))} {args.b}: {n} "
-                  f"entr{'y' if n == 1 else 'ies'} differ{'s' if n == 1 else ''} from {args.a}\n")
-        out.write(differences_table(differences, line_header=f"line in {args.a}"))
-    else:
-        out.write(f"{paint('ok', 'green', use_colour(out))} {args.a} and {args.b} match\n")
+        out.write(f"{paint('FAIL', 'red', use_colour(out, args.color))} {headline}\n")
+        out.write(differences_table(differences, line_header=f"line in {args.a}",
+                                    max_rows=args.max_rows))
+    elif not args.quiet:
+        out.write(f"{paint('ok', 'green', use_colour(out, args.color))} {args.a} and {args.b} "
+                  "match\n")
     return code

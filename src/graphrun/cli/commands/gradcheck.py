@@ -1,4 +1,6 @@
-"""graphrun gradcheck GRAPH...: every param's gradient against central finite differences."""
+"""graphrun gradcheck GRAPH...: every param's gradient against central finite differences. Takes
+files, folders (their graph files) and `-` (standard input), as run and check do; with -q only
+the graphs that disagree are printed."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ from ... import api
 from ...errors import GraphError
 from ...tools.gradcheck import (DEFAULT_ATOL, DEFAULT_EPS, DEFAULT_MAX_ELEMENTS, DEFAULT_RTOL,
                                 DEFAULT_SEED)
-from ..args import number, whole_number
+from ..args import compile_graph, graph_files, number, whole_number
 from ..main import EXIT_DIFFERENT, EXIT_OK, EXIT_TROUBLE, report
 
 HELP = "check every param's gradient against central finite differences (in float64)"
@@ -14,7 +16,8 @@ HELP = "check every param's gradient against central finite differences (in floa
 
 def add_arguments(parser):
     parser.add_argument("graphs", metavar="GRAPH", nargs="+",
-                        help="graph files (.yaml) with a loss")
+                        help="graph files (.yaml) with a loss, folders of them, or - "
+                             "(standard input)")
     parser.add_argument("--eps", type=number(0, False), default=DEFAULT_EPS, metavar="E",
                         help=f"the finite-difference step (default {DEFAULT_EPS:g})")
     parser.add_argument("--rtol", type=number(0, True), default=DEFAULT_RTOL, metavar="R",
@@ -31,16 +34,17 @@ def add_arguments(parser):
 
 def execute(args, out, err) -> int:
     status = EXIT_OK
-    for graph in args.graphs:
+    for graph in graph_files(args.graphs):
         try:
-            result = api.gradcheck(api.compile(graph), eps=args.eps, rtol=args.rtol,
+            result = api.gradcheck(compile_graph(graph), eps=args.eps, rtol=args.rtol,
                                    atol=args.atol, max_elements=args.max_elements,
                                    seed=args.seed)
         except GraphError as e:
             report(e, err)
             status = EXIT_TROUBLE
             continue
-        out.write(result.text())
+        if not (args.quiet and result.ok):
+            out.write(result.text())
         if not result.ok:
             status = max(status, EXIT_DIFFERENT)
     return status

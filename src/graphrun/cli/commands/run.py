@@ -1,8 +1,9 @@
 """graphrun run GRAPH...: run graphs forward (and backward when they have a loss); print or write
 their results YAML.
 
-One graph prints its results to stdout, or writes them to `-o FILE` (or into `-o DIR` as
-`<stem>.results.yaml`). Several graphs, or a folder of them (its *.yaml and *.yml files, sorted,
+One graph (a file, or `-` for standard input) prints its results to stdout, or writes them to
+`-o FILE` (or into `-o DIR` as `<stem>.results.yaml`; `-o DIR/` names a folder, created when
+missing). `--outputs` selects what the results hold, over the graph's `outputs:` section. Several graphs, or a folder of them (its *.yaml and *.yml files, sorted,
 results files excluded), run in one process: to stdout as one YAML document per graph (each
 after a `--- # GRAPH` line), or with `-o DIR` one `DIR/<graph file stem>.results.yaml` per graph.
 Tensors with more than --sidecar-threshold elements are written to .npy sidecars when writing to
@@ -19,8 +20,9 @@ import time
 from ... import api
 from ...errors import GraphError
 from ...results.files import clash, files_read, results_outputs
-from ..args import (UsageError, add_budget_argument, add_sidecar_argument, graph_files,
-                    results_name, results_paths)
+from ..args import (STDIN, UsageError, add_budget_argument, add_outputs_argument,
+                    add_sidecar_argument, compile_graph, graph_files, outputs_option, results_name,
+                    results_paths)
 from ..main import EXIT_OK, EXIT_TROUBLE, report
 
 HELP = "run graphs forward and backward and write their values and gradients as YAML"
@@ -28,12 +30,14 @@ HELP = "run graphs forward and backward and write their values and gradients as 
 
 def add_arguments(parser):
     parser.add_argument("graphs", nargs="+", metavar="GRAPH",
-                        help="a graph file (.yaml), several, or a folder of them")
+                        help="a graph file (.yaml), several, a folder of them, or - "
+                             "(standard input)")
     parser.add_argument("-o", "--output", metavar="FILE|DIR",
                         help="write the results to FILE (atomically) instead of stdout; for "
                              "several graphs a folder DIR that gets one <stem>.results.yaml each")
     parser.add_argument("--allow-nonfinite", action="store_true",
                         help="write nan/inf values as .nan/.inf instead of failing")
+    add_outputs_argument(parser)
     add_budget_argument(parser)
     add_sidecar_argument(parser)
     parser.add_argument("--timings", action="store_true",
@@ -41,14 +45,17 @@ def add_arguments(parser):
 
 
 def execute(args, out, err) -> int:
-    single = len(args.graphs) == 1 and not os.path.isdir(args.graphs[0])
+    args.outputs_spec = outputs_option(args)
+    single = len(args.graphs) == 1 and (args.graphs[0] == STDIN or not os.path.isdir(args.graphs[0]))
     graphs = graph_files(args.graphs)
     if single:
         target = args.output
         if target and (os.path.isdir(target) or target.endswith(("/", os.sep))):
-            # `-o out/` names a folder even before it exists (writing says if it does not)
+            # `-o out/` names a folder even before it exists: made once the graph compiled
             target = os.path.join(target, results_name(graphs[0]))
         (compiled,) = _compile_before_writing(graphs, [target], args)
+        if target and target != args.output and not _made(args.output, err):
+            return EXIT_TROUBLE
         return _run_one(graphs[0], target, args, out, err, prepared=compiled)
     targets = [None] * len(graphs)
     if args.output:
@@ -57,13 +64,8 @@ def execute(args, out, err) -> int:
                              "folder (it gets one <graph file stem>.results.yaml per graph)")
         targets = results_paths(graphs, args.output)
     compiled = _compile_before_writing(graphs, targets, args)
-    if args.output:
-        try:
-            os.makedirs(args.output, exist_ok=True)
-        except OSError as e:
-            err.write(f"graphrun: error: cannot create {args.output}: "
-                      f"{getattr(e, 'strerror', None) or e}\n")
-            return EXIT_TROUBLE
+    if args.output and not _made(args.output, err):
+        return EXIT_TROUBLE
     status = EXIT_OK
     for i, (graph, target) in enumerate(zip(graphs, targets)):
         try:
@@ -76,6 +78,18 @@ def execute(args, out, err) -> int:
     return status
 
 
+def _made(folder: str, err) -> bool:
+    """Make the output folder (and its parents) if missing; False (said on `err`) if it cannot
+    be made."""
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as e:
+        err.write(f"graphrun: error: cannot create {folder}: "
+                  f"{getattr(e, 'strerror', None) or e}\n")
+        return False
+    return True
+
+
 def _compile_before_writing(graphs, targets, args) -> list:
     """When results are to be written: each graph compiled, as (Graph or its GraphError,
     timings), before anything runs, and a usage error if an output would replace a file one of
@@ -86,8 +100,8 @@ def _compile_before_writing(graphs, targets, args) -> list:
     for graph in graphs:
         timings = {}
         try:
-            compiled.append((api.compile(graph, memory_budget=args.memory_budget,
-                                         timings=timings), timings))
+            compiled.append((compile_graph(graph, memory_budget=args.memory_budget,
+                                           timings=timings, outputs=args.outputs_spec), timings))
         except GraphError as e:
             compiled.append((e, timings))
     reads = [f for graph, (c, _) in zip(graphs, compiled)
@@ -101,7 +115,8 @@ def _compile_before_writing(graphs, targets, args) -> list:
 def _run_one(graph, target, args, out, err, header="", prepared=None) -> int:
     compiled, timings = prepared or (None, {})
     if compiled is None:
-        compiled = api.compile(graph, memory_budget=args.memory_budget, timings=timings)
+        compiled = compile_graph(graph, memory_budget=args.memory_budget, timings=timings,
+                                 outputs=args.outputs_spec)
     elif isinstance(compiled, GraphError):
         raise compiled
     results = api.run(compiled, check_finite=not args.allow_nonfinite, timings=timings)

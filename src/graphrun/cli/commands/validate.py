@@ -1,32 +1,76 @@
 """graphrun validate GRAPH...: every check short of computing (syntax, schema, references, cycles,
-arity, shapes, the loss, the memory budget). Exit 0 when all are valid, 2 otherwise. This is what
-the pre-commit hook in .pre-commit-hooks.yaml runs."""
+arity, shapes, the loss, the memory budget). Exit 0 when all are valid, 2 otherwise.
+
+`--changed FILE...` is what the pre-commit hook in .pre-commit-hooks.yaml runs on the files a
+commit changes: of those, the graph files are validated (frontend/recognise.py: other YAML, results
+files and block libraries are left alone), and a changed .npy/.npz file validates every graph
+under the current folder that reads it (its shape or dtype may no longer fit).
+"""
 
 from __future__ import annotations
 
-from ... import api
+import os
+
 from ...errors import GraphError
-from ..args import add_budget_argument, graph_files
+from ...frontend.recognise import GRAPH, file_kind
+from ...results.files import files_read
+from ..args import GRAPH_EXTENSIONS, add_budget_argument, compile_graph, graph_files
 from ..main import EXIT_OK, EXIT_TROUBLE, report
-from ..report import add_format_argument, json_text, paint, problem_dicts, problems_github, \
-    use_colour
+from ..report import (add_format_argument, github, json_text, paint, problem_dicts,
+                      problems_github, use_colour)
 
 HELP = "check graph files without running them (exit 2 when one is invalid)"
+DATA_EXTENSIONS = (".npy", ".npz")
 
 
 def add_arguments(parser):
     parser.add_argument("graphs", nargs="+", metavar="GRAPH",
-                        help="graph files (.yaml), or folders of them")
+                        help="graph files (.yaml), folders of them, or - (standard input)")
+    parser.add_argument("--changed", action="store_true",
+                        help="the arguments are changed files (a pre-commit hook's): validate "
+                             "the graph files among them and the graphs under the current "
+                             "folder that read a changed .npy/.npz; skip other files")
     add_budget_argument(parser)
     add_format_argument(parser)
 
 
+def changed_graphs(paths) -> list:
+    """The graphs to validate when `paths` changed (see the module docstring), sorted, each
+    once."""
+    graphs = {os.path.normpath(p) for p in paths
+              if p.endswith(GRAPH_EXTENSIONS) and file_kind(p) == GRAPH}
+    data = {os.path.realpath(p) for p in paths if p.endswith(DATA_EXTENSIONS)}
+    if data:
+        for graph in _graphs_under(os.curdir):
+            if graph in graphs:
+                continue
+            try:
+                reads = files_read(compile_graph(graph))
+            except GraphError:
+                continue  # its own problems are not this commit's (unless it changed too)
+            if any(os.path.realpath(f) in data for f in reads[1:]):
+                graphs.add(graph)
+    return sorted(graphs)
+
+
+def _graphs_under(folder: str):
+    """Every graph file under `folder`, skipping hidden folders (.git, .venv) and the
+    conventional homes of installed code."""
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".")
+                         and d not in ("node_modules", "__pycache__", "venv"))
+        for name in sorted(files):
+            path = os.path.normpath(os.path.join(root, name))
+            if name.endswith(GRAPH_EXTENSIONS) and file_kind(path) == GRAPH:
+                yield path
+
+
 def execute(args, out, err) -> int:
-    graphs = graph_files(args.graphs)
+    graphs = changed_graphs(args.graphs) if args.changed else graph_files(args.graphs)
     errors = {}
     for graph in graphs:
         try:
-            api.compile(graph, memory_budget=args.memory_budget)
+            compile_graph(graph, memory_budget=args.memory_budget)
         except GraphError as e:
             errors[graph] = e
     code = EXIT_TROUBLE if errors else EXIT_OK
@@ -36,12 +80,14 @@ def execute(args, out, err) -> int:
                                          "problems": problem_dicts(errors[g]) if g in errors
                                          else []} for g in graphs]}))
     elif args.format == "github":
-        out.write("".join(problems_github(e) for e in errors.values()))
+        out.write(github([a for e in errors.values() for a in problems_github(e)]))
     else:
         for e in errors.values():
             report(e, err)
+        if args.quiet:
+            return code
         n, bad = len(graphs), len(errors)
-        colour = use_colour(out)
+        colour = use_colour(out, args.color)
         out.write(paint(f"{bad} of {n} graph{'s' if n != 1 else ''} invalid", "red", colour)
                   if bad else
                   paint(f"{n} graph{'s' if n != 1 else ''} valid", "green", colour))
