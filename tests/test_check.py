@@ -249,41 +249,6 @@ def test_updated_goldens_are_byte_identical_across_runs(tmp_path, root):
             assert open(a, "rb").read() == open(b, "rb").read()
 
 
-# --- the pytest plugin ------------------------------------------------------------------------
-
-def test_the_plugin_is_registered_as_a_pytest_entry_point():
-    from importlib.metadata import entry_points
-
-    assert any(e.value == "graphrun.pytest_plugin" for e in entry_points(group="pytest11"))
-
-
-def _pytest(folder, *args):
-    env = dict(os.environ, PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
-    return subprocess.run([sys.executable, "-m", "pytest", "-p", "graphrun.pytest_plugin",
-                           "-p", "no:cacheprovider", *args], cwd=folder, env=env,
-                          capture_output=True, text=True, timeout=120)
-
-
-def test_the_plugin_turns_each_graph_with_a_golden_into_a_test_item(project):
-    (project / "graphs" / "orphan.yaml").write_text(SIMPLE)  # no golden: not collected
-    (project / "pyproject.toml").write_text(
-        '[tool.pytest.ini_options]\ntestpaths = ["graphs"]\ngraphrun_golden = "golden"\n')
-    proc = _pytest(project, "-v")
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "graphs/simple.yaml::golden PASSED" in proc.stdout and "orphan" not in proc.stdout
-    (project / "graphs" / "simple.yaml").write_text(SIMPLE.replace("w: 3", "w: 2"))
-    proc = _pytest(project)
-    assert proc.returncode == 1 and "gradients.w" in proc.stdout
-    assert "--graphrun-update" in proc.stdout
-    assert _pytest(project, "--graphrun-update").returncode == 0
-    assert _pytest(project).returncode == 0
-
-
-def test_the_plugin_does_nothing_until_configured(project):
-    proc = _pytest(project, "graphs")
-    assert proc.returncode == 5 and "no tests ran" in proc.stdout  # 5: nothing collected
-
-
 def test_float32_results_match_their_golden_exactly(tmp_path):
     # float32 numbers are written as their shortest float32 text, which is not float64-exact:
     # the comparison must happen in float32 for a zero tolerance to pass
@@ -307,10 +272,3 @@ def test_a_numeric_failure_is_trouble_at_the_node_line(tmp_path):
     graph.write_text("graphrun: 1\ninputs:\n  x: [-1.0, 4.0]\nnodes:\n  y: {op: log, args: [x]}\n")
     code, out, err = call("check", str(graph), "--golden", str(tmp_path / "g.results.yaml"))
     assert code == 2 and err.startswith(f"{graph}:5:") and "ERROR" in out
-
-
-def test_the_plugin_golden_folder_can_be_given_on_the_command_line(project):
-    (project / "graphs" / "simple.yaml").write_text(SIMPLE.replace("x: 2", "x: 1"))
-    proc = _pytest(project, "graphs", "--graphrun-golden", "golden")
-    assert proc.returncode == 1 and "graphs/simple.yaml::golden" in proc.stdout
-    assert re.search(r"gradients\.w\s+40\.0\s+14\.0", proc.stdout)  # 2 (3*1 + 4) * 1
