@@ -75,7 +75,9 @@ def test_every_example_graph_names_its_schema(root):
 
 def test_the_pre_commit_hook_runs_validate(root):
     (hook,) = yaml.safe_load(open(f"{root}/.pre-commit-hooks.yaml"))
-    assert hook["id"] == "graphrun-validate" and hook["entry"] == "graphrun validate"
+    assert hook["id"] == "graphrun-validate" and hook["entry"] == "graphrun validate --changed"
     assert hook["language"] == "python"
     assert re.search(hook["files"], "graphs/simple.yaml")
+    assert re.search(hook["files"], "graphs/data/blobs_X.npy")  # data a graph reads, too
     assert re.search(hook["exclude"], "graphs/simple.results.yaml")
+    # (tests/test_precommit.py runs it through pre-commit itself)

@@ -13,8 +13,10 @@ dependency for a dozen lines).
 from __future__ import annotations
 
 import ctypes
+import math
 import os
 import sys
+from contextlib import contextmanager
 from typing import Optional
 
 # the variables BLAS and OpenMP libraries read when they load
@@ -42,27 +44,59 @@ def limit_before_import(threads: int) -> bool:
 def limit(threads: int) -> Optional[int]:
     """Set the threads of the OpenBLAS numpy loaded; the number it had, or None when no OpenBLAS
     is loaded (another BLAS, or numpy not imported)."""
-    for library in _openblas_libraries():
-        for name in _SETTERS:
-            setter = getattr(library, name, None)
-            if setter is None:
-                continue
-            getter = getattr(library, name.replace("set_num_threads", "get_num_threads"), None)
-            before = getter() if getter is not None else None
-            setter(ctypes.c_int(threads))
-            return before
-    return None
+    calls = _calls()
+    if calls is None:
+        return None
+    get, set_ = calls
+    before = get()
+    set_(threads)
+    return before
 
 
 def threads() -> Optional[int]:
     """The threads the loaded OpenBLAS uses now, or None (no OpenBLAS loaded)."""
+    calls = _calls()
+    return None if calls is None else calls[0]()
+
+
+SMALL = 1 << 16  # elements: below this OpenBLAS's kernels are single-threaded work anyway
+
+
+@contextmanager
+def one_thread_if_small(program):
+    """Run a graph whose tensors are all small (at most SMALL elements) with one BLAS thread,
+    restoring the count after: threads it cannot use would only spin beside it, and take a core
+    from the next graph's process. A bigger graph keeps every thread."""
+    largest = max((math.prod(t.shape) for t in program.types), default=0)
+    before = limit(1) if largest <= SMALL else None
+    try:
+        yield
+    finally:
+        if before is not None and before != 1:
+            limit(before)
+
+
+_CACHE = []
+
+
+def _calls():
+    """(get, set) of the loaded OpenBLAS's thread count, found once numpy has loaded it."""
+    if _CACHE:
+        return _CACHE[0]
+    if "numpy" not in sys.modules:
+        return None  # not loaded yet: look again later
+    found = None
     for library in _openblas_libraries():
-        for name in ("openblas_get_num_threads", "scipy_openblas_get_num_threads64_",
-                     "openblas_get_num_threads64_", "scipy_openblas_get_num_threads"):
-            getter = getattr(library, name, None)
-            if getter is not None:
-                return int(getter())
-    return None
+        for name in _SETTERS:
+            setter = getattr(library, name, None)
+            getter = getattr(library, name.replace("set_num_threads", "get_num_threads"), None)
+            if setter is not None and getter is not None:
+                found = (lambda g=getter: int(g()), lambda n, s=setter: s(ctypes.c_int(n)))
+                break
+        if found:
+            break
+    _CACHE.append(found)
+    return found
 
 
 def _openblas_libraries():

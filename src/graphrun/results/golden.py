@@ -17,6 +17,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Iterable, List, Optional, Tuple
 
+from .. import blas
 from ..errors import GraphError, Problem
 from .compare import (MAX_ROWS, Difference, Summary, Tolerance, compare, differences_table,
                       summarise, worst_first)
@@ -146,7 +147,8 @@ def check_graph(graph: str, golden: str, *, rtol: Optional[float] = None,
                               or golden_problem(golden))
         if problem:
             return Outcome(graph, golden, "error", error=_golden_error(golden, problem))
-        results = api.run(compiled, check_finite=check_finite)
+        with blas.one_thread_if_small(compiled.program):
+            results = api.run(compiled, check_finite=check_finite)
     except GraphError as e:
         return Outcome(graph, golden, "error", error=e)
     fresh = from_results(results)

@@ -39,18 +39,28 @@ def changed_graphs(paths) -> list:
     once."""
     graphs = {os.path.normpath(p) for p in paths
               if p.endswith(GRAPH_EXTENSIONS) and file_kind(p) == GRAPH}
-    data = {os.path.realpath(p) for p in paths if p.endswith(DATA_EXTENSIONS)}
-    if data:
-        for graph in _graphs_under(os.curdir):
-            if graph in graphs:
-                continue
-            try:
-                reads = files_read(compile_graph(graph))
-            except GraphError:
-                continue  # its own problems are not this commit's (unless it changed too)
-            if any(os.path.realpath(f) in data for f in reads[1:]):
-                graphs.add(graph)
+    data = {os.path.realpath(p): os.path.basename(p) for p in paths
+            if p.endswith(DATA_EXTENSIONS)}
+    for graph in (_graphs_under(os.curdir) if data else ()):
+        if graph in graphs or not _mentions(graph, data.values()):
+            continue  # a graph that reads x.npy names it in a `file:` value
+        try:
+            reads = files_read(compile_graph(graph))
+        except GraphError:
+            graphs.add(graph)  # it names the file and is broken now: validating says why
+            continue
+        if any(os.path.realpath(f) in data for f in reads[1:]):
+            graphs.add(graph)
     return sorted(graphs)
+
+
+def _mentions(graph: str, names) -> bool:
+    try:
+        with open(graph, "rb") as f:
+            text = f.read().decode("utf-8", errors="replace")
+    except OSError:
+        return False
+    return any(name in text for name in names)
 
 
 def _graphs_under(folder: str):
