@@ -1,26 +1,33 @@
-"""graphrun draw GRAPH: the graph as a Mermaid flowchart (default) or Graphviz DOT, with every
-node's value and gradient."""
+"""graphrun draw GRAPH: the graph as a Mermaid flowchart (default), Graphviz DOT, or SVG rendered by
+Graphviz, with every node's value and gradient."""
 
 from __future__ import annotations
 
 from ... import api
 from ...results.writer import write_atomic
-from ...tools.draw import FORMATS
+from ...tools.draw import FORMATS, GraphvizFailed, GraphvizMissing
 from ..main import EXIT_OK, EXIT_TROUBLE
 
-HELP = "draw the graph with its values and gradients, as Mermaid (default) or DOT text"
+HELP = "draw the graph with its values and gradients, as Mermaid (default), DOT or SVG"
 
 
 def add_arguments(parser):
     parser.add_argument("graph", metavar="GRAPH", help="a graph file (.yaml)")
     parser.add_argument("--format", choices=FORMATS, default="mermaid",
-                        help="mermaid (GitHub renders it in Markdown; default) or dot (Graphviz)")
+                        help="mermaid (GitHub renders it in Markdown; default), dot (Graphviz's "
+                             "text) or svg (rendered by Graphviz's dot, which must be installed)")
     parser.add_argument("-o", "--output", metavar="FILE",
                         help="write the drawing to FILE (atomically) instead of stdout")
 
 
 def execute(args, out, err) -> int:
-    drawing = api.draw(api.compile(args.graph), args.format)
+    try:
+        drawing = api.draw(api.compile(args.graph), args.format)
+    except (GraphvizMissing, GraphvizFailed) as e:
+        err.write(f"graphrun: error: {e}\n")
+        return EXIT_TROUBLE
+    for warning in drawing.warnings:
+        err.write(f"graphrun: warning: {warning}\n")
     if not args.output:
         out.write(drawing.text)
         return EXIT_OK
