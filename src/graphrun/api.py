@@ -128,6 +128,11 @@ class Graph:
         return (f"<Graph {self.name!r} from {self.file}: {len(self.params)} params, "
                 f"{len(self.nodes)} nodes, loss {self.loss!r}>")
 
+    def _repr_html_(self) -> str:
+        """A notebook shows every value's kind, op, shape and dtype (tools/view)."""
+        from .tools.view import graph_html
+        return graph_html(self.program)
+
 
 def _not_a_leaf(p: Program, name, kind) -> str:
     wanted = [n for n, k in zip(p.names, p.kinds) if k == kind]
@@ -221,6 +226,21 @@ def draw(graph_or_results, format: str = "mermaid"):
     return tool.draw(results, format)
 
 
+def view(graph_or_results, *, max_paths: Optional[int] = None):
+    """A page to step through (tools/view): the graph, each node's value and gradient, the
+    forward pass and then the backward pass one step at a time with explain's lines, and each
+    param's paths to the loss. Takes a Graph (run here), a path, or Results (the page shows that
+    run: its leaf values). Returns a Page: `.html`, `.write(path)`; a notebook displays it."""
+    from .tools import explain as explain_tool, view as tool
+    cap = explain_tool.DEFAULT_MAX_PATHS if max_paths is None else max_paths
+    if isinstance(graph_or_results, Results):
+        program = graph_or_results.program
+        leaves = [np.asarray(v, t.dtype) for v, t in
+                  zip(graph_or_results.slot_values[:len(program.leaves)], program.types)]
+        return tool.view(Graph(program), leaves=leaves, max_paths=cap)
+    return tool.view(_graph(graph_or_results), max_paths=cap)
+
+
 def check(graph, golden, **options):
     """Run a graph file and compare its results with a golden results file (results/golden;
     options: rtol, atol, update, sidecar_threshold, memory_budget, check_finite)."""
@@ -244,4 +264,4 @@ def diff(expected, got, *, rtol: Optional[float] = None, atol: Optional[float] =
 
 
 __all__ = ["Graph", "Results", "GraphError", "compile", "compile_text", "run", "explain",
-           "gradcheck", "draw", "check", "read_results", "diff"]
+           "gradcheck", "draw", "view", "check", "read_results", "diff"]

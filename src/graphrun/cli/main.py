@@ -31,6 +31,7 @@ COMMANDS = {
     "explain": "explain",
     "gradcheck": "gradcheck",
     "draw": "draw",
+    "view": "view",
 }
 DEFAULT_COMMAND = "run"
 

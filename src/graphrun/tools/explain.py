@@ -19,6 +19,7 @@ and in the json, which keeps every float.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from dataclasses import dataclass, replace
@@ -92,6 +93,10 @@ class Explanation:
     def json(self) -> str:
         """The same for tools, as a JSON document."""
         return explanation_json(self)
+
+    def _repr_html_(self) -> str:
+        """A notebook shows the text, as `graphrun explain` prints it."""
+        return f"<pre>{html.escape(self.text())}</pre>"
 
     def gradient(self, name: str) -> np.ndarray:
         return next(e.gradient for e in self.entries if e.name == name)
