@@ -315,3 +315,20 @@ def test_page_write_is_atomic(tmp_path):
     graphrun.view(SIMPLE).write(target)
     assert target.read_text(encoding="utf-8") == graphrun.view(SIMPLE).html
     assert os.listdir(tmp_path) == ["page.html"]
+
+
+def test_the_readme_notebook_cells_show_real_outputs():
+    """The README's "lesson as notebook cells": each output is what the cell really displays."""
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        readme = f.read()
+
+    def output(name):  # from the marker to the next cell (or the end of the section)
+        start = readme.index(f"<!-- output: {name} -->\n") + len(f"<!-- output: {name} -->\n")
+        end = min(i for i in (readme.find("```python", start), readme.find("\n## ", start))
+                  if i >= 0)
+        return readme[start:end].strip("\n") + "\n"
+    graph = graphrun.compile(SIMPLE)
+    assert output("graph") == graph._repr_html_()
+    assert output("results") == graphrun.run(graph)._repr_html_()
+    assert output("explain") == "```text\n" + graphrun.explain(graph).text() + "```\n"
+    assert output("view").startswith(f"`{graphrun.view(graph)!r}`")

@@ -78,6 +78,7 @@ class Page:
 
     title: str
     html: str
+    steps: int = 0  # the forward and backward steps the page walks through
 
     def write(self, path) -> None:
         """Write the page atomically (a failure leaves any previous file as it was)."""
@@ -91,7 +92,8 @@ class Page:
                 f'#d1d5db;border-radius:6px" sandbox="allow-scripts"></iframe>')
 
     def __repr__(self) -> str:
-        return f"<Page {self.title!r}: {len(self.html)} characters of HTML>"
+        return (f"<Page {self.title!r}: {self.steps} steps; .write(path) saves it, a notebook "
+                f"shows it>")
 
 
 def view(graph, *, leaves: Optional[list] = None, max_paths: int = DEFAULT_MAX_PATHS,
@@ -186,7 +188,8 @@ def build(program, values, grads, explanation: Optional[Explanation], *,
             "unreached": unreached, "width": geometry.width, "height": geometry.height,
             "history": _history_data(history) if history else None}
     title = program.name
-    return Page(title, _html(program, values, explanation, geometry, nodes, data, history))
+    return Page(title, _html(program, values, explanation, geometry, nodes, data, history),
+                len(steps) - 1)
 
 
 def _node_data(program, slot, values, grads, geometry, computed_at, blamed_at) -> dict:
@@ -504,7 +507,8 @@ def _quantity_html(value) -> str:
 
 
 def results_html(results) -> str:
-    """A run's values and gradients as a table (small tensors' numbers, bigger ones' summary)."""
+    """A run's values and gradients as a table (small tensors' numbers, bigger ones' summary),
+    one row per line."""
     p = results.program
     grads = results.slot_grads
     head = f"<p><b>{_esc(p.name)}</b>"
@@ -517,14 +521,15 @@ def results_html(results) -> str:
         grad = "" if grads is None or grads[slot] is None else _quantity_html(grads[slot])
         rows.append(f"<tr><td><b>{_esc(name)}</b></td><td>{_esc(p.kinds[slot])}</td>"
                     f"<td>{_quantity_html(results.slot_values[slot])}</td><td>{grad}</td></tr>")
-    return (head + "</p><table><thead><tr><th>name</th><th>kind</th><th>value</th>"
-            "<th>gradient</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
-            "<p><small>numbers rounded for reading: <code>results.text()</code> has every digit"
-            "</small></p>")
+    return "\n".join([head + "</p>", "<table>", "<thead><tr><th>name</th><th>kind</th>"
+                      "<th>value</th><th>gradient</th></tr></thead>", "<tbody>"] + rows +
+                     ["</tbody>", "</table>", "<p><small>numbers rounded for reading: "
+                      "<code>results.text()</code> has every digit</small></p>"]) + "\n"
 
 
 def graph_html(program) -> str:
-    """A compiled graph: every value with its kind, op, shape and dtype, and the loss."""
+    """A compiled graph: every value with its kind, op, shape and dtype, and the loss; one row
+    per line."""
     rows = []
     ops = {step.out: step for step in program.steps}
     for slot, name in enumerate(program.names):
@@ -540,9 +545,10 @@ def graph_html(program) -> str:
     loss = "no loss (forward only)" if program.loss is None else \
         f"loss {_esc(program.names[program.loss])}"
     desc = f": {_esc(program.description)}" if program.description else ""
-    return (f"<p><b>{_esc(program.name)}</b>{desc} ({loss})</p><table><thead><tr><th>name</th>"
-            "<th>kind</th><th>op</th><th>shape</th><th>dtype</th></tr></thead><tbody>"
-            + "".join(rows) + "</tbody></table>")
+    return "\n".join([f"<p><b>{_esc(program.name)}</b>{desc} ({loss})</p>", "<table>",
+                      "<thead><tr><th>name</th><th>kind</th><th>op</th><th>shape</th>"
+                      "<th>dtype</th></tr></thead>", "<tbody>"] + rows +
+                     ["</tbody>", "</table>"]) + "\n"
 
 
 def training_html(history: Sequence[HistoryRow], params=None) -> str:
