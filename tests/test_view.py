@@ -332,3 +332,12 @@ def test_the_readme_notebook_cells_show_real_outputs():
     assert output("results") == graphrun.run(graph)._repr_html_()
     assert output("explain") == "```text\n" + graphrun.explain(graph).text() + "```\n"
     assert output("view").startswith(f"`{graphrun.view(graph)!r}`")
+
+
+def test_the_page_never_replaces_the_graph(tmp_path):
+    graph = tmp_path / "g.yaml"
+    graph.write_text("graphrun: 1\nparams: {w: 1}\nnodes:\n  L: {op: square, args: [w]}\nloss: L\n")
+    before = graph.read_bytes()
+    code, out, err = call("view", str(graph), "-o", str(graph))
+    assert (code, out) == (2, "") and "refusing to write" in err and "nothing was run" in err
+    assert graph.read_bytes() == before

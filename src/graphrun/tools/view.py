@@ -81,9 +81,10 @@ class Page:
     steps: int = 0  # the forward and backward steps the page walks through
 
     def write(self, path) -> None:
-        """Write the page atomically (a failure leaves any previous file as it was)."""
-        from ..results.writer import write_atomic
-        write_atomic(str(path), self.html)
+        """Write the page atomically (a failure leaves any previous file as it was), through the
+        project's one writer (results/files.py)."""
+        from ..results.files import write_text
+        write_text(str(path), self.html)
 
     def _repr_html_(self) -> str:
         # its own document in an iframe: the page's styles, keys and script stay its own

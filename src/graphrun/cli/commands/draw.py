@@ -4,8 +4,9 @@ Graphviz, with every node's value and gradient."""
 from __future__ import annotations
 
 from ... import api
-from ...results.writer import write_atomic
+from ...results.files import clash, files_read, write_text
 from ...tools.draw import FORMATS, GraphvizFailed, GraphvizMissing
+from ..args import UsageError
 from ..main import EXIT_OK, EXIT_TROUBLE
 
 HELP = "draw the graph with its values and gradients, as Mermaid (default), DOT or SVG"
@@ -21,8 +22,12 @@ def add_arguments(parser):
 
 
 def execute(args, out, err) -> int:
+    graph = api.compile(args.graph)
+    problem = args.output and clash([args.output], files_read(graph))
+    if problem:
+        raise UsageError(problem)
     try:
-        drawing = api.draw(api.compile(args.graph), args.format)
+        drawing = api.draw(graph, args.format)
     except (GraphvizMissing, GraphvizFailed) as e:
         err.write(f"graphrun: error: {e}\n")
         return EXIT_TROUBLE
@@ -32,7 +37,7 @@ def execute(args, out, err) -> int:
         out.write(drawing.text)
         return EXIT_OK
     try:
-        write_atomic(args.output, drawing.text)
+        write_text(args.output, drawing.text)
     except OSError as e:
         err.write(f"graphrun: error: cannot write {args.output}: "
                   f"{getattr(e, 'strerror', None) or e}\n")

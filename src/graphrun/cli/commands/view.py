@@ -5,6 +5,7 @@ and each param's paths to the loss."""
 from __future__ import annotations
 
 from ... import api
+from ...results.files import clash, files_read
 from ...tools.explain import DEFAULT_MAX_PATHS
 from ..args import UsageError, whole_number
 from ..main import EXIT_OK, EXIT_TROUBLE
@@ -26,7 +27,11 @@ def execute(args, out, err) -> int:
     if not args.output and _is_terminal(out):
         raise UsageError("view writes an HTML page: name the file with -o FILE (for example "
                          "-o graph.html), or redirect stdout to a file")
-    page = api.view(api.compile(args.graph), max_paths=args.max_paths)
+    graph = api.compile(args.graph)
+    problem = args.output and clash([args.output], files_read(graph))
+    if problem:  # the page must never replace the graph or its data
+        raise UsageError(problem)
+    page = api.view(graph, max_paths=args.max_paths)
     if not args.output:
         out.write(page.html)
         return EXIT_OK
