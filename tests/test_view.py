@@ -341,3 +341,17 @@ def test_the_page_never_replaces_the_graph(tmp_path):
     code, out, err = call("view", str(graph), "-o", str(graph))
     assert (code, out) == (2, "") and "refusing to write" in err and "nothing was run" in err
     assert graph.read_bytes() == before
+
+
+@pytest.mark.parametrize("command", ["view", "explain", "draw"])
+def test_allow_nonfinite_is_a_flag_the_message_can_name(command, tmp_path):
+    """log(0) = -inf: the error names --allow-nonfinite, and each of these commands has it."""
+    graph = os.path.join(ROOT, "tests", "hostile", "log_zero.yaml")
+    code, out, err = call(command, graph)
+    assert code == 2 and out == "" and "use --allow-nonfinite" in err
+    code, out, err = call(command, graph, "--allow-nonfinite")
+    assert (code, err) == (0, "") and "-inf" in out
+    if command == "view":
+        by_name = {n["name"]: n for n in page_data(out)["nodes"]}
+        assert by_name["u"]["value"]["table"] == [["0", "-inf"]]
+        assert by_name["w"]["grad"]["text"] == "(2,) norm inf [1, inf]"

@@ -203,11 +203,14 @@ def run(graph, *, params: Optional[Mapping] = None, inputs: Optional[Mapping] = 
     return Results(graph.program, values, grads)
 
 
-def explain(graph, *, param: Optional[str] = None, max_paths: Optional[int] = None):
-    """The backward pass written out the way the chain rule is written by hand (tools/explain)."""
+def explain(graph, *, param: Optional[str] = None, max_paths: Optional[int] = None,
+            check_finite: bool = True):
+    """The backward pass written out the way the chain rule is written by hand (tools/explain).
+    `check_finite=False` explains a run that produces nan or inf instead of raising."""
     from .tools import explain as tool
     return tool.explain(_graph(graph), param=param,
-                        max_paths=tool.DEFAULT_MAX_PATHS if max_paths is None else max_paths)
+                        max_paths=tool.DEFAULT_MAX_PATHS if max_paths is None else max_paths,
+                        check_finite=check_finite)
 
 
 def gradcheck(graph, **options):
@@ -217,28 +220,31 @@ def gradcheck(graph, **options):
     return tool.gradcheck(_graph(graph), **options)
 
 
-def draw(graph_or_results, format: str = "mermaid"):
+def draw(graph_or_results, format: str = "mermaid", *, check_finite: bool = True):
     """A drawing of the graph with its values and gradients (tools/draw): a Drawing whose
-    `.text` is Mermaid or DOT. Takes Results, a Graph (run here) or a path."""
+    `.text` is Mermaid, DOT or SVG (rendered by Graphviz), and `.warnings` (Mermaid's limits).
+    Takes Results, a Graph (run here, with `check_finite`) or a path."""
     from .tools import draw as tool
     results = graph_or_results if isinstance(graph_or_results, Results) else \
-        run(_graph(graph_or_results))
+        run(_graph(graph_or_results), check_finite=check_finite)
     return tool.draw(results, format)
 
 
-def view(graph_or_results, *, max_paths: Optional[int] = None):
+def view(graph_or_results, *, max_paths: Optional[int] = None, check_finite: bool = True):
     """A page to step through (tools/view): the graph, each node's value and gradient, the
     forward pass and then the backward pass one step at a time with explain's lines, and each
     param's paths to the loss. Takes a Graph (run here), a path, or Results (the page shows that
-    run: its leaf values). Returns a Page: `.html`, `.write(path)`; a notebook displays it."""
+    run: its leaf values). `check_finite=False` shows a run that produces nan or inf instead of
+    raising. Returns a Page: `.html`, `.write(path)`; a notebook displays it."""
     from .tools import explain as explain_tool, view as tool
     cap = explain_tool.DEFAULT_MAX_PATHS if max_paths is None else max_paths
     if isinstance(graph_or_results, Results):
         program = graph_or_results.program
         leaves = [np.asarray(v, t.dtype) for v, t in
                   zip(graph_or_results.slot_values[:len(program.leaves)], program.types)]
-        return tool.view(Graph(program), leaves=leaves, max_paths=cap)
-    return tool.view(_graph(graph_or_results), max_paths=cap)
+        return tool.view(Graph(program), leaves=leaves, max_paths=cap,
+                         check_finite=check_finite)
+    return tool.view(_graph(graph_or_results), max_paths=cap, check_finite=check_finite)
 
 
 def check(graph, golden, **options):

@@ -103,10 +103,11 @@ class Explanation:
 
 
 def explain(graph, param: Optional[str] = None, max_paths: int = DEFAULT_MAX_PATHS, *,
-            leaves: Optional[list] = None) -> Explanation:
+            leaves: Optional[list] = None, check_finite: bool = True) -> Explanation:
     """Run a compiled graph (api.Graph) and explain its backward pass, from the contributions the
     backward pass records. `leaves` (by slot) replaces the graph's own leaf values. Raises
-    GraphError (no loss, unknown param)."""
+    GraphError (no loss, unknown param), and NumericError for nan or inf unless `check_finite`
+    is False."""
     program = graph.program
     if program.loss is None:
         raise GraphError([Problem("this graph has no loss, so there is no backward pass to explain "
@@ -115,9 +116,10 @@ def explain(graph, param: Optional[str] = None, max_paths: int = DEFAULT_MAX_PAT
     if param is not None:
         _check_param(program, param)
     plan = graph.plan
-    values = forward(plan, graph.leaf_values() if leaves is None else leaves)
+    values = forward(plan, graph.leaf_values() if leaves is None else leaves,
+                     check_finite=check_finite)
     record = []
-    grads = backward(plan, values, record=record)
+    grads = backward(plan, values, record=record, check_finite=check_finite)
     reaches = reaches_loss(program)
     entries, unreached = _entries(program, values, grads, reaches, record)
     result = Explanation(program, tuple(values), entries, unreached, max_paths=max_paths)

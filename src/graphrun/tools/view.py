@@ -98,15 +98,18 @@ class Page:
 
 
 def view(graph, *, leaves: Optional[list] = None, max_paths: int = DEFAULT_MAX_PATHS,
-         history: Optional[Sequence[HistoryRow]] = None) -> Page:
+         history: Optional[Sequence[HistoryRow]] = None, check_finite: bool = True) -> Page:
     """The page of a compiled graph (api.Graph), run with its own leaf values or `leaves` (by
-    slot); `history` adds a training run's loss curve."""
+    slot); `history` adds a training run's loss curve. NumericError for nan or inf unless
+    `check_finite` is False."""
     program = graph.program
     leaves = graph.leaf_values() if leaves is None else leaves
     if program.loss is None:
-        explanation, values, grads = None, forward(graph.plan, leaves), None
+        explanation = grads = None
+        values = forward(graph.plan, leaves, check_finite=check_finite)
     else:
-        explanation = explain(graph, max_paths=max_paths, leaves=leaves)
+        explanation = explain(graph, max_paths=max_paths, leaves=leaves,
+                              check_finite=check_finite)
         values = explanation.values
         grads = _grads(explanation)
     return build(program, values, grads, explanation, history=history, max_paths=max_paths)

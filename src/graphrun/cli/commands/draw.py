@@ -17,6 +17,8 @@ def add_arguments(parser):
     parser.add_argument("--format", choices=FORMATS, default="mermaid",
                         help="mermaid (GitHub renders it in Markdown; default), dot (Graphviz's "
                              "text) or svg (rendered by Graphviz's dot, which must be installed)")
+    parser.add_argument("--allow-nonfinite", action="store_true",
+                        help="draw nan and inf values instead of failing at the first")
     parser.add_argument("-o", "--output", metavar="FILE",
                         help="write the drawing to FILE (atomically) instead of stdout")
 
@@ -27,7 +29,7 @@ def execute(args, out, err) -> int:
     if problem:
         raise UsageError(problem)
     try:
-        drawing = api.draw(graph, args.format)
+        drawing = api.draw(graph, args.format, check_finite=not args.allow_nonfinite)
     except (GraphvizMissing, GraphvizFailed) as e:
         err.write(f"graphrun: error: {e}\n")
         return EXIT_TROUBLE

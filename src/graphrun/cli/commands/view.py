@@ -1,6 +1,6 @@
-"""graphrun view GRAPH -o FILE: a page to step through (one self-contained HTML file): the graph with
-every value and gradient, the forward and backward passes one step at a time with explain's lines,
-and each param's paths to the loss."""
+"""graphrun view GRAPH -o FILE: a page to step through (one self-contained HTML file): the graph
+with every value and gradient, the forward and backward passes one step at a time with explain's
+lines, and each param's paths to the loss."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ HELP = "write a page to step through the forward and backward passes (one HTML f
 
 def add_arguments(parser):
     parser.add_argument("graph", metavar="GRAPH", help="a graph file (.yaml)")
+    parser.add_argument("--allow-nonfinite", action="store_true",
+                        help="show nan and inf values instead of failing at the first")
     parser.add_argument("-o", "--output", metavar="FILE",
                         help="write the page to FILE, e.g. graph.html (atomically); without it the "
                              "page goes to stdout when stdout is not a terminal")
@@ -31,7 +33,7 @@ def execute(args, out, err) -> int:
     problem = args.output and clash([args.output], files_read(graph))
     if problem:  # the page must never replace the graph or its data
         raise UsageError(problem)
-    page = api.view(graph, max_paths=args.max_paths)
+    page = api.view(graph, max_paths=args.max_paths, check_finite=not args.allow_nonfinite)
     if not args.output:
         out.write(page.html)
         return EXIT_OK
