@@ -160,7 +160,8 @@ def quantity_lines(what: str, value) -> List[str]:
         lines = []
         for row in rows:
             numbers = [number_text(x) for x in row]
-            lines += ["[" + ", ".join(numbers[k:k + ROW]) + "]" for k in range(0, len(numbers), ROW)]
+            lines += ["[" + ", ".join(numbers[k:k + ROW]) + "]"
+                      for k in range(0, len(numbers), ROW)]
         if a.ndim == 1 and len(lines) == 1:
             return [f"{what} {lines[0]}"]
         return [f"{what} {shape_str(a.shape)}"] + lines

@@ -9,12 +9,15 @@ layers, deterministically (the same program always gives the same integers).
   nodes in program order), then a few sweeps that sort each column by the mean position of its
   neighbours (the barycentre heuristic, which removes most crossings), ties kept in program
   order. Pure arithmetic on small integers and their means: no randomness, no hashing.
-- Coordinates: columns of boxes of fixed width, stacked with their own heights and centred on
-  the tallest column; all integers.
+- Coordinates: columns of boxes of fixed width; within a column, boxes keep their order and
+  never overlap, each node level with its arguments (a chain is one straight row) and each leaf
+  level with the place it enters its user (nodes are placed first, leaves fit around them: the
+  priority method of layered drawing); all integers.
 
-No library: a layered layout of a DAG whose order is already known is a few dozen lines, and the
-page must be byte-identical for the same file (graphviz or a JS layout engine would add a
-dependency, or a non-deterministic layout in the browser, for no gain at this size).
+No library: a layered layout of a DAG whose order is already known is about a hundred lines, and
+the page must be byte-identical for the same file (Graphviz would be a system dependency, a
+JavaScript layout engine would have to be inlined and would lay out in the browser, not in the
+file, for no gain at the sizes a page can show).
 """
 
 from __future__ import annotations
@@ -85,7 +88,8 @@ def layout(program, height_of: Callable[[int], int]) -> Layout:
 
 def _place(program, columns, preds, succs, heights) -> List[int]:
     """slot -> top edge: each column in its order, a node level with its arguments (the nodes
-    among them, so a chain is one straight row), a leaf level with the port of the user it feeds. Nodes (ops) go first and leaves fit around them (the priority method of layered
+    among them, so a chain is one straight row), a leaf level with the port of the user it
+    feeds. Nodes (ops) go first and leaves fit around them (the priority method of layered
     drawing); within a column the order never changes and boxes never overlap."""
     n = len(heights)
     is_node = [kind == "node" for kind in program.kinds]

@@ -98,15 +98,18 @@
     if (slot === null || slot === undefined) { return; }
     var n = data.nodes[slot];
     var h = document.createElement("h2");
-    h.textContent = n.name + (n.op ? " = " + n.op : " (" + (n.kind === "const" ? "literal" : n.kind) + ")") +
-      ": " + (n.shape === "()" ? "scalar" : n.shape) + " " + n.dtype;
+    var what = n.op ? " = " + n.op : " (" + (n.kind === "const" ? "literal" : n.kind) + ")";
+    h.textContent = n.name + what + ": " + (n.shape === "()" ? "scalar" : n.shape) + " " + n.dtype;
     box.appendChild(h);
     var k = current;
     if (n.f <= k) { box.appendChild(quantity("value", n.value)); }
     else { box.appendChild(note("value: not computed yet (step " + n.f + ")")); }
     if (n.grad) {
-      if (n.b !== null && n.b <= k) { box.appendChild(quantity("gradient d" + lossName() + "/d" + n.name, n.grad)); }
-      else if (n.b !== null) { box.appendChild(note("gradient: not known yet (step " + n.b + ")")); }
+      if (n.b !== null && n.b <= k) {
+        box.appendChild(quantity("gradient d" + lossName() + "/d" + n.name, n.grad));
+      } else if (n.b !== null) {
+        box.appendChild(note("gradient: not known yet (step " + n.b + ")"));
+      }
     }
   }
   function note(text) { var p = document.createElement("p"); p.textContent = text; return p; }
@@ -225,7 +228,10 @@
     drag = null;
     stage.classList.remove("panning");
   });
-  function zoomCentre(f) { var r = stage.getBoundingClientRect(); zoomAt(r.width / 2, r.height / 2, f); }
+  function zoomCentre(f) {
+    var r = stage.getBoundingClientRect();
+    zoomAt(r.width / 2, r.height / 2, f);
+  }
   $("zoom-in").addEventListener("click", function () { zoomCentre(1.25); });
   $("zoom-out").addEventListener("click", function () { zoomCentre(0.8); });
   $("zoom-fit").addEventListener("click", fit);

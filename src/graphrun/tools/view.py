@@ -138,11 +138,12 @@ def _edge_id(step_index: int, arg: int) -> str:
 def build(program, values, grads, explanation: Optional[Explanation], *,
           history: Optional[Sequence[HistoryRow]] = None,
           max_paths: int = DEFAULT_MAX_PATHS) -> Page:
+    then = (" then the backward pass hands the blame back from the loss, in reverse."
+            if explanation else " this graph has no loss, so there is no backward pass.")
     steps = [{"phase": "start", "node": None, "edges": [], "near": [], "lines": [
         "before the forward pass.",
         "Step on (→, Next or the slider) to see the inputs and params, then each node computed "
-        "from its arguments, in program order;" + (" then the backward pass hands the blame back from the loss, in reverse."
-                    if explanation else " this graph has no loss, so no backward pass.")]}]
+        "from its arguments, in program order;" + then]}]
     computed_at = [0] * len(program.names)  # literals are known from the start
     step_of = {step.out: (index, step) for index, step in enumerate(program.steps)}
     for slot, line in forward_lines(program, values):
@@ -172,8 +173,9 @@ def build(program, values, grads, explanation: Optional[Explanation], *,
 
     geometry = layouts.layout(program, lambda s: CONST_HEIGHT if program.kinds[s] == "const"
                               else BOX_HEIGHT)
-    nodes = [_node_data(program, slot, values, grads, geometry, computed_at[slot],
-                        blamed_at[slot]) for slot in range(len(program.names))]
+    nodes = [_node_data(program, slot, step_of.get(slot, (None, None))[1], values, grads,
+                        geometry, computed_at[slot], blamed_at[slot])
+             for slot in range(len(program.names))]
     params = {}
     if explanation is not None:
         for slot in program.params:
@@ -187,22 +189,22 @@ def build(program, values, grads, explanation: Optional[Explanation], *,
     if explanation is not None and explanation.unreached:
         unreached = (f"not on any path to {explanation.loss} (gradient 0): "
                      f"{', '.join(explanation.unreached)}")
-    data = {"graph": program.name, "loss": None if program.loss is None else program.loss,
+    data = {"graph": program.name, "loss": program.loss,
             "steps": steps, "nodes": nodes, "params": params, "caption": caption,
             "unreached": unreached, "width": geometry.width, "height": geometry.height,
             "history": _history_data(history) if history else None}
-    title = program.name
-    return Page(title, _html(program, values, explanation, geometry, nodes, data, history),
+    return Page(program.name, _html(program, values, geometry, nodes, data, history),
                 len(steps) - 1)
 
 
-def _node_data(program, slot, values, grads, geometry, computed_at, blamed_at) -> dict:
+def _node_data(program, slot, step, values, grads, geometry, computed_at, blamed_at) -> dict:
+    """What the page knows of one value: its name, op, numbers, box, and the steps at which its
+    value and its gradient become known."""
     kind = program.kinds[slot]
     value = values[slot]
     grad = None if grads is None else grads[slot]
     op = None
-    if kind == "node":
-        step = next(s for s in program.steps if s.out == slot)
+    if step is not None:
         op = f"{step.op.name}({', '.join(arg_name(program, a) for a in step.args)}" + \
             "".join(f", {k}={v}" for k, v in step.attrs) + ")"
     return {
@@ -440,7 +442,7 @@ def _asset(name: str) -> str:
     return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
 
 
-def _html(program, values, explanation, geometry, nodes, data, history) -> str:
+def _html(program, values, geometry, nodes, data, history) -> str:
     loss = ""
     if program.loss is not None:
         loss = (f'<span class="loss-value">loss {_esc(program.names[program.loss])} = '
@@ -469,23 +471,34 @@ def _html(program, values, explanation, geometry, nodes, data, history) -> str:
 <main>
 <section id="stage" aria-label="the graph: drag to pan, wheel or +/- to zoom">
 {graph_svg(program, geometry, nodes)}
-<div id="zoom"><button id="zoom-in" title="zoom in (+)">+</button><button id="zoom-out" title="zoom out (-)">−</button><button id="zoom-fit" title="fit the graph (0)">fit</button></div>
+<div id="zoom"><button id="zoom-in" title="zoom in (+)">+</button>
+<button id="zoom-out" title="zoom out (-)">−</button>
+<button id="zoom-fit" title="fit the graph (0)">fit</button></div>
 </section>
 <aside id="panel">
 <div id="controls">
-<button id="first" title="first step (Home)">« first</button><button id="prev" title="previous step (←)">◀ prev</button><button id="next" title="next step (→)">next ▶</button><button id="last" title="last step (End)">last »</button>
+<button id="first" title="first step (Home)">« first</button>
+<button id="prev" title="previous step (←)">◀ prev</button>
+<button id="next" title="next step (→)">next ▶</button>
+<button id="last" title="last step (End)">last »</button>
 <input id="slider" type="range" min="0" max="{last}" value="0" aria-label="step">
 <div id="step-label">step 0 of {last}</div>
 </div>
 <pre id="line"></pre>
 <p id="caption"></p>
-<section id="paths" hidden><pre id="paths-heading"></pre><ol id="path-list"></ol><pre id="paths-total"></pre><pre id="paths-steps"></pre></section>
+<section id="paths" hidden><pre id="paths-heading"></pre><ol id="path-list"></ol>
+<pre id="paths-total"></pre><pre id="paths-steps"></pre></section>
 <section id="details"></section>
 {training}
 <footer>
-<p class="legend"><span class="swatch input"></span>input <span class="swatch param"></span>param <span class="swatch const"></span>literal <span class="swatch op"></span>op <span class="swatch loss"></span>loss</p>
-<p>Numbers on edges: argument positions, counted from 1. Keys: → / ← step, Home / End, Esc clears a selection, + / − / 0 zoom. Click a node for its numbers; click a param for its paths to the loss.</p>
-<p>Numbers are rounded for reading; <code>graphrun run</code> writes every digit. Made by graphrun {_esc(__version__)}.</p>
+<p class="legend"><span class="swatch input"></span>input <span class="swatch param"></span>param
+<span class="swatch const"></span>literal <span class="swatch op"></span>op
+<span class="swatch loss"></span>loss</p>
+<p>Numbers on edges: argument positions, counted from 1. Keys: → / ← step, Home / End, Esc clears
+a selection, + / − / 0 zoom. Click a node for its numbers; click a param for its paths to the
+loss.</p>
+<p>Numbers are rounded for reading; <code>graphrun run</code> writes every digit. Made by graphrun
+{_esc(__version__)}.</p>
 </footer>
 </aside>
 </main>
