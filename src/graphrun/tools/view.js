@@ -187,7 +187,7 @@
   function fit() {
     var r = stage.getBoundingClientRect();
     s = Math.min(r.width / data.width, r.height / data.height, 1.5);
-    if (s < 0.45) {  // too small to read: start readable, at the left, and let the steps lead
+    if (s < 0.6) {  // too small to read: start readable, at the left, and let the steps lead
       s = 0.8;
       tx = 0;
       ty = Math.min(0, (r.height - data.height * s) / 2);

@@ -17,6 +17,10 @@ The SVG is drawn here too, so the page reads without JavaScript (every value and
 and a notebook can show the same picture; the script adds the stepping, the paths and pan/zoom.
 A layered picture of a long chain is long (500 columns), so the stage pans and zooms (drag, wheel,
 buttons, keys) and follows the step; a scrolling page would lose the step and the panel.
+
+A training run meets this module in one place, `history_rows` (any records with step, lr, loss
+and reported values): `view(graph, leaves=trained, history=history_rows(t.history))` is its page,
+`training_html(history_rows(t.history), t.params)` its notebook display.
 """
 
 from __future__ import annotations
