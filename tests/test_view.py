@@ -355,3 +355,12 @@ def test_allow_nonfinite_is_a_flag_the_message_can_name(command, tmp_path):
         by_name = {n["name"]: n for n in page_data(out)["nodes"]}
         assert by_name["u"]["value"]["table"] == [["0", "-inf"]]
         assert by_name["w"]["grad"]["text"] == "(2,) norm inf [1, inf]"
+
+
+def test_a_training_run_displays_itself_as_its_curve_and_params():
+    rows = [tool.HistoryRow(1, 0.01, 100.0), tool.HistoryRow(2, 0.01, 81.0)]
+    html = tool.training_html(rows, {"w": np.float64(2.6), "b": np.array([3.8, 1.5])})
+    assert '<svg class="curve"' in html and 'points="30,30 350,120"' in html
+    assert "step 1: loss 100; step 2: loss 81 (lr 0.01)" in html
+    assert "<tr><td><b>w</b></td><td>2.6</td></tr>" in html
+    assert "<td>3.8</td><td>1.5</td>" in html
