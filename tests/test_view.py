@@ -364,3 +364,32 @@ def test_a_training_run_displays_itself_as_its_curve_and_params():
     assert "step 1: loss 100; step 2: loss 81 (lr 0.01)" in html
     assert "<tr><td><b>w</b></td><td>2.6</td></tr>" in html
     assert "<td>3.8</td><td>1.5</td>" in html
+
+
+def test_a_training_run_has_a_page_with_its_trained_params_and_curve():
+    """What graphrun.train returns (engine/train's TrainingResults: its program, history records
+    and trained params by name) and a training results file read back (history.<step>.<column>
+    entries) both give the page its loss curve; the graph is shown at the trained params."""
+    from collections import namedtuple
+    from graphrun.results.reader import Entry, ResultSet
+    Record = namedtuple("Record", "step lr loss reported")
+    graph = graphrun.compile(SIMPLE)
+
+    class Training:  # the attributes the train issue's TrainingResults has
+        program = graph.program
+        history = [Record(1, 0.01, 100.0, {}), Record(2, 0.01, 81.0, {})]
+        params = {"w": np.float64(2.6), "b": np.float64(3.8)}
+    data = page_data(graphrun.view(Training()).html)
+    assert [r["loss"] for r in data["history"]["rows"]] == ["100", "81"]
+    by_name = {n["name"]: n for n in data["nodes"]}
+    assert by_name["w"]["value"]["short"] == "2.6" and by_name["L"]["value"]["short"] == "81"
+    read_back = ResultSet("t.yaml", {
+        "graph": Entry("chain-rule"), "history.1.lr": Entry(np.float64(0.01)),
+        "history.1.loss": Entry(np.float64(100.0)), "history.2.lr": Entry(np.float64(0.01)),
+        "history.2.loss": Entry(np.float64(81.0)), "history.2.acc": Entry(np.float64(0.5)),
+        "params.w": Entry(np.float64(2.6))})
+    assert tool.history_rows(read_back) == [tool.HistoryRow(1, 0.01, 100.0),
+                                            tool.HistoryRow(2, 0.01, 81.0, (("acc", 0.5),))]
+    page = graphrun.view(graph, params={"w": 2.6, "b": 3.8}, history=read_back).html
+    assert page_data(page)["history"]["rows"][1]["reported"] == [["acc", "0.5"]]
+    assert "loss L = 81" in page

@@ -230,21 +230,38 @@ def draw(graph_or_results, format: str = "mermaid", *, check_finite: bool = True
     return tool.draw(results, format)
 
 
-def view(graph_or_results, *, max_paths: Optional[int] = None, check_finite: bool = True):
+def view(graph_or_results, *, params: Optional[Mapping] = None, history=None,
+         max_paths: Optional[int] = None, check_finite: bool = True):
     """A page to step through (tools/view): the graph, each node's value and gradient, the
     forward pass and then the backward pass one step at a time with explain's lines, and each
-    param's paths to the loss. Takes a Graph (run here), a path, or Results (the page shows that
-    run: its leaf values). `check_finite=False` shows a run that produces nan or inf instead of
-    raising. Returns a Page: `.html`, `.write(path)`; a notebook displays it."""
+    param's paths to the loss. Takes a Graph (run here, with `params` by name if given), a path,
+    Results (the page shows that run: its leaf values), or a training run (its trained params and
+    its loss curve). `history` adds a loss curve: a training run's history records, or a training
+    results file read with read_results. `check_finite=False` shows a run that produces nan or
+    inf instead of raising. Returns a Page: `.html`, `.write(path)`; a notebook displays it."""
     from .tools import explain as explain_tool, view as tool
     cap = explain_tool.DEFAULT_MAX_PATHS if max_paths is None else max_paths
-    if isinstance(graph_or_results, Results):
-        program = graph_or_results.program
-        leaves = [np.asarray(v, t.dtype) for v, t in
-                  zip(graph_or_results.slot_values[:len(program.leaves)], program.types)]
-        return tool.view(Graph(program), leaves=leaves, max_paths=cap,
-                         check_finite=check_finite)
-    return tool.view(_graph(graph_or_results), max_paths=cap, check_finite=check_finite)
+    source = graph_or_results
+    if isinstance(source, Results) or _is_training(source):
+        graph = Graph(source.program)
+        if isinstance(source, Results):
+            program = source.program
+            leaves = [np.asarray(v, t.dtype) for v, t in
+                      zip(source.slot_values[:len(program.leaves)], program.types)]
+        else:  # a training run: the graph at its trained params, and its history
+            leaves = graph.with_values(source.params)
+            history = source.history if history is None else history
+    else:
+        graph = _graph(source)
+        leaves = graph.with_values(params)
+    rows = None if history is None else tool.history_rows(history)
+    return tool.view(graph, leaves=leaves, max_paths=cap, history=rows or None,
+                     check_finite=check_finite)
+
+
+def _is_training(obj) -> bool:
+    """A training run (engine/train's TrainingResults): its program, history and trained params."""
+    return all(hasattr(obj, name) for name in ("program", "history", "params"))
 
 
 def check(graph, golden, **options):

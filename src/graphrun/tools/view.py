@@ -61,7 +61,11 @@ class HistoryRow:
 def history_rows(records) -> List[HistoryRow]:
     """HistoryRows from a training history: each record a mapping or an object with `step`,
     `lr` and `loss`; its other numeric fields (or a `reported` mapping) are the reported nodes.
-    The one place the page meets the training results' own types."""
+    A training results file read back (results/reader's ResultSet, whose entries are named
+    `history.<step>.<column>`) is read row by row. The one place the page meets the training
+    results' own types."""
+    if hasattr(records, "entries"):
+        records = _rows_of_entries(records.entries)
     rows = []
     for record in records:
         fields = dict(record) if isinstance(record, dict) else dict(vars(record)) \
@@ -74,6 +78,17 @@ def history_rows(records) -> List[HistoryRow]:
         rows.append(HistoryRow(int(step), float(lr), float(loss),
                                tuple((k, float(v)) for k, v in reported.items())))
     return rows
+
+
+def _rows_of_entries(entries) -> List[dict]:
+    """`history.<step>.<column>` entries (in file order) as one mapping per step."""
+    rows: dict = {}
+    for name, entry in entries.items():
+        parts = name.split(".", 2)
+        if len(parts) == 3 and parts[0] == "history" and parts[1].isdigit():
+            row = rows.setdefault(int(parts[1]), {"step": int(parts[1])})
+            row[parts[2]] = float(np.reshape(entry.value, -1)[0])
+    return list(rows.values())
 
 
 @dataclass(frozen=True)
