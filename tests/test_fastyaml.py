@@ -337,3 +337,19 @@ def test_texts_in_the_fast_forms(text):
 def test_texts_near_the_fast_forms(text):
     for nonfinite in (False, True):
         assert_same(text.encode(), nonfinite)
+
+
+@pytest.mark.parametrize("chunk", [1, 300, fastyaml._CHUNK])
+def test_one_entry_per_line_mappings_are_read_in_bulk(monkeypatch, chunk):
+    """The bulk reading is the point of the fast reader: a file of sections of one `key: value`
+    per line never goes line by line (were it to, it would still be right, only slow)."""
+    monkeypatch.setattr(fastyaml, "_CHUNK", chunk)
+    monkeypatch.setattr(fastyaml, "_block", None)  # calling it fails
+    lines = [f"  n{i}: {{op: mul, args: [n{i - 1}, p{i}]}}  # {i}" for i in range(1, 200)]
+    params = [f"  p{i}: {i / 8}" for i in range(1, 200)]
+    text = "\n".join(["graphrun: 1", "inputs:", "  n0: 0.5", "params:", *params,
+                      "", "nodes:", *lines, "loss: n199", ""])
+    assert_same(text.encode())
+    assert accepted(text.encode())
+    with open(os.path.join(ROOT, "graphs", "mlp.yaml"), "rb") as f:
+        assert accepted(f.read())

@@ -49,8 +49,9 @@ _BARE_WORD = "(?:true|True|TRUE|false|False|FALSE|null|Null|NULL)(?=[,\\]}\\n]|\
 _NAME_TOKEN = re.compile(" ((?!" + _BARE_WORD + ")" + _NAME + ")(?=[,:\\]}\\n]|\\Z)")
 _OTHER_WORDS = ((" True", " true"), (" TRUE", " true"), (" False", " false"),
                 (" FALSE", " false"), (" Null", " null"), (" NULL", " null"), (" ~", " null"))
-_BRACKETS = frozenset("[]{}\n")
-_DIGITS = frozenset("0123456789")
+# every byte but brackets and line breaks: deleted from a text's UTF-8, they leave its brackets
+# and line breaks (no other character's UTF-8 holds those bytes)
+_NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}\n"))
 # what json would read differently: an integer beyond int64, a float beyond float64 (refused
 # with some to spare: a number whose integer part has 19 digits, any exponent of three digits)
 _BIG_NUMBER = re.compile("(?<![.0-9])[0-9]{19}|[eE][-+]?[0-9]{3}")
@@ -61,9 +62,10 @@ _COMMENT = re.compile("(?<=[ \n])#[^\n]*")
 _TRAILING_SPACES = re.compile(" +(?=\n|\\Z)")
 _BLANK_LINES = re.compile("\n\n+")
 _FLOW_TOKEN = re.compile("[\\[\\]{}]|([^ ,:\\[\\]{}]+)(:?)")
+_SPACES = re.compile(" *")
 
 _CHUNK = 1 << 20  # characters of a block mapping turned into JSON at a time: bounds the
-#                   memory the intermediate strings take, whatever the file's size
+#                   memory its pieces take (a list of strings per name), whatever its size
 
 _NO = object()  # a part of the text that the fast reader refuses
 
@@ -191,7 +193,7 @@ def _flow(text: str, budget: int):
 def _mapping(body: str, budget: int, nonfinite: bool):
     """The block mapping of the lines below `key:` (cleaned; "\\n"-led), using up to `budget`
     levels of nesting, itself included."""
-    indent = len(body) - 1 - len(body[1:].lstrip(" "))
+    indent = _SPACES.match(body, 1).end() - 1
     if budget < 1 or indent == 0:
         return _NO
     below = "\n" + " " * indent
@@ -204,13 +206,14 @@ def _mapping(body: str, budget: int, nonfinite: bool):
 
 
 def _bulk(body: str, below: str, budget: int) -> Optional[dict]:
-    """A block mapping whose every line is `key: value` (each line after `below`), read as JSON
-    objects of a chunk of lines each. Nothing here looks at a line on its own: a line that is
-    not one `key: value` pair makes the json text invalid, or the count of pairs differ."""
-    mapping = {}
-    lines = 0
+    """A block mapping whose every line is `key: value` (each line after `below`), read as one
+    JSON object. Nothing here looks at a line on its own: a line that is not one `key: value`
+    pair makes the JSON text invalid or the number of pairs differ from the number of lines, and
+    a duplicate key (which json keeps silently, the last one) the number of keys."""
+    pieces = []
+    lines = keys = inner = 0
     start = 0
-    while start < len(body):
+    while start < len(body):  # the text is turned into JSON a chunk of lines at a time
         end = body.find(below, start + _CHUNK)
         end = len(body) if end < 0 else end
         chunk = body[start + len(below):end].replace(below, "\n ")
@@ -218,31 +221,28 @@ def _bulk(body: str, below: str, budget: int) -> Optional[dict]:
         json_text = _json_text(" " + chunk, budget)
         if json_text is None:
             return None
-        try:
-            part = _DECODE("{" + json_text.replace("\n", ",") + "}")
-        except ValueError:
-            return None
-        count = chunk.count("\n") + 1
-        if len(part) != count or json_text.count('":') != _keys_in_part(part, json_text):
-            return None  # two pairs on a line, or a duplicate key
-        if lines:
-            mapping.update(part)
-        else:
-            mapping = part
-        lines += count
-    return mapping if len(mapping) == lines else None  # a key repeated across chunks
+        pieces.append(json_text.replace("\n", ","))
+        lines += chunk.count("\n") + 1
+        keys += json_text.count('":')
+        inner += json_text.count("{")
+    pieces[0] = "{" + pieces[0]
+    pieces[-1] += "}"
+    try:
+        mapping = _DECODE(",".join(pieces))
+    except ValueError:
+        return None
+    return mapping if keys == _keys_in(mapping, inner) and len(mapping) == lines else None
 
 
-def _keys_in_part(part: dict, json_text: str) -> int:
-    """The keys of every mapping in `part`, a chunk of a block mapping. Usually its values are
-    scalars, lists and mappings of those, whose keys are counted without looking inside."""
-    inner = json_text.count("{")
+def _keys_in(mapping: dict, inner: int) -> int:
+    """The keys of every mapping in `mapping`, which holds `inner` mappings at any depth. Usually
+    they are its values, whose keys are counted without looking inside."""
     if not inner:
-        return len(part)
-    mappings = list(filter(_is_mapping, part.values()))
+        return len(mapping)
+    mappings = list(filter(_is_mapping, mapping.values()))
     if inner == len(mappings):
-        return len(part) + sum(map(len, mappings))
-    return _count_keys(part)
+        return len(mapping) + sum(map(len, mappings))
+    return _count_keys(mapping)
 
 
 _is_mapping = dict.__instancecheck__  # json makes dicts, never subclasses
@@ -270,10 +270,9 @@ def _json_text(text: str, budget: int) -> Optional[str]:
         return None  # a quote json would read, or `a:b` (a scalar, to YAML)
     parts = _NAME_TOKEN.split(text.replace("[", "[ ").replace("{", "{ "))
     between = "".join(parts[::2])
-    seen = set(between)
-    if not _fits(between.translate(dict.fromkeys(map(ord, seen - _BRACKETS))), budget):
+    if not _fits(between.encode().translate(None, _NOT_BRACKETS), budget):
         return None
-    if seen & _DIGITS and _BIG_NUMBER.search(between):
+    if any(digit in between for digit in "0123456789") and _BIG_NUMBER.search(between):
         return None
     json_text = '"'.join(parts)
     for word, json_word in _OTHER_WORDS:
@@ -282,13 +281,13 @@ def _json_text(text: str, budget: int) -> Optional[str]:
     return json_text
 
 
-def _fits(brackets: str, budget: int) -> bool:
+def _fits(brackets: bytes, budget: int) -> bool:
     """Whether every line of `brackets` (only brackets and line breaks) is balanced and nested
     at most `budget` deep. Each round removes the innermost pairs; no recursion, no stack."""
     for _ in range(budget + 1):
-        if len(brackets) == brackets.count("\n"):
+        if len(brackets) == brackets.count(b"\n"):
             return True
-        shorter = brackets.replace("[]", "\0").replace("{}", "\0").replace("\0", "")
+        shorter = brackets.replace(b"[]", b"\0").replace(b"{}", b"\0").replace(b"\0", b"")
         if len(shorter) == len(brackets):
             return False  # unbalanced, or a `[` closed by `}`
         brackets = shorter
