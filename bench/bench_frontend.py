@@ -36,10 +36,21 @@ from graphrun.frontend.load import load_bytes  # noqa: E402
 STAGES = ("load", "validate", "build", "forward", "backward", "write")
 MiB = 2**20
 
-# the CLI in a fresh process, with the fast reader refusing everything (the loader before it)
-PYYAML_ONLY = ("import sys; from graphrun.frontend import fastyaml; "
-               "fastyaml.read = lambda *args, **kwargs: None; "
-               "from graphrun.cli import main; sys.exit(main(sys.argv[1:]))")
+# The CLI in a fresh process, with the fast reader or PyYAML alone (the loader before the fast
+# reader: the fast reader refuses everything), reporting its peak memory: VmHWM, as ru_maxrss
+# of a child started by fork or vfork counts the parent's memory too.
+CHILD = """import sys
+if sys.argv[1] == "pyyaml":
+    from graphrun.frontend import fastyaml
+    fastyaml.read = lambda *args, **kwargs: None
+from graphrun.cli import main
+try:
+    sys.exit(main(sys.argv[2:]))
+finally:
+    with open("/proc/self/status") as status:
+        peak = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+    print(f"peak: {peak} kB", file=sys.stderr)
+"""
 
 
 def loader_rows(sizes, repeat):
@@ -91,22 +102,17 @@ def traced(load):
 
 
 def run_once(graph: str, output: str, fast: bool) -> dict:
-    command = ["-m", "graphrun"] if fast else ["-c", PYYAML_ONLY]
-    with tempfile.TemporaryFile("w+") as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, *command, "run", "--timings", graph,
-                                 "-o", output], stdout=subprocess.DEVNULL, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)  # wait4: the child's own peak memory
-        wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        err.seek(0)
-        stderr = err.read()
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", CHILD, "fast" if fast else "pyyaml", "run",
+                           "--timings", graph, "-o", output], capture_output=True, text=True)
+    wall = time.perf_counter() - start
     if proc.returncode != 0:
-        raise SystemExit(stderr)
-    line = next(l for l in stderr.splitlines() if l.startswith("timings: "))
-    stages = dict(item.split("=") for item in line[len("timings: "):].split())
-    return {**{k: float(v) for k, v in stages.items()}, "wall": wall,
-            "peak": usage.ru_maxrss * 1024 / MiB}
+        raise SystemExit(proc.stderr)
+    lines = proc.stderr.splitlines()
+    timings = next(l for l in lines if l.startswith("timings: "))[len("timings: "):]
+    stages = {k: float(v) for k, v in (item.split("=") for item in timings.split())}
+    peak = next(l for l in lines if l.startswith("peak: ")).split()[1]
+    return {**stages, "wall": wall, "peak": int(peak) * 1024 / MiB}
 
 
 def cli_rows(sizes, repeat):

@@ -36,11 +36,16 @@ def typed(value):
 
 def all_positions(source, data):
     """Every position the source map gives for this document: of the top, of each value and key,
-    and of a path that goes one step past each collection (its nearest ancestor's)."""
+    of a path that goes one step past each collection (its nearest ancestor's), and of each
+    string's first, middle and last character (with how the string was written)."""
     found = {((), False): source.locate(())}
     todo = [((), data)]
     while todo:
         path, value = todo.pop()
+        if type(value) is str:
+            found[(path, "scalar")] = source.scalar(path), tuple(
+                source.scalar_position(path, k) for k in {0, len(value) // 2, len(value) - 1})
+            continue
         if type(value) is dict:
             items = list(value.items())
             found[(path + ("no such key",), False)] = source.locate(path + ("no such key",))
