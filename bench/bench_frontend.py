@@ -62,13 +62,13 @@ def loader_rows(sizes, repeat):
                    "pyyaml": lambda: load_bytes(raw, fast=False).data,
                    "yaml.load": lambda: yaml.load(text, Loader=yaml.CSafeLoader)}
         times = {kind: [] for kind in readers}
+        read = {}  # the documents of a round, kept until its end (freeing them is not timed)
         for round_ in range(repeat):  # interleaved: a drift of the machine's speed hits all three
-            read = {}
             for kind, reader in readers.items():
                 times[kind].append(timed(lambda: read.setdefault(kind, reader())))
             if round_ == 0:  # all three read the same document (it needs no YAML 1.2 reading)
                 assert read["fast"] == read["pyyaml"] == read["yaml.load"]
-            del read
+            read.clear()
         median = {k: statistics.median(v) for k, v in times.items()}
         ratio = {k: statistics.median(a / b for a, b in zip(v, times["yaml.load"]))
                  for k, v in times.items()}

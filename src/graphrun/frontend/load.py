@@ -33,10 +33,7 @@ import yaml
 
 from . import fastyaml
 from ..errors import GraphError, Problem, describe
-from .scalars import INT64_MAX, NONFINITE, NUMBER_START, WORDS, resolve_nonfinite, resolve_plain
-
-__all__ = ["Document", "SourceMap", "load_file", "load_bytes", "resolve_plain", "gc_paused",
-           "MAX_BYTES", "MAX_DEPTH", "INT64_MAX"]
+from .scalars import NONFINITE, NUMBER_START, WORDS, resolve_nonfinite, resolve_plain
 
 MAX_BYTES = 64 * 1024 * 1024
 MAX_DEPTH = 64  # a graph needs ~5 levels plus a tensor's rank; numpy caps rank at 64
