@@ -18,14 +18,15 @@ What is read (all else is refused):
 - lines end in \\n or \\r\\n; no tab anywhere; the document is a block mapping at column 0;
 - a key is a *name*: it starts with a letter, `_` or a non-ASCII character, and holds no space,
   no quote or backslash, and none of `,:[]{}#?`;
-- an entry is `key: value`, or `key:` (null, or a block mapping on the lines below: one entry
-  per line, the entries of one mapping at one indentation);
-- a value there is a plain scalar (the YAML 1.2 core schema of `scalars`), a quoted scalar
-  without escapes and on one line ('it''s' and "a\\tb" are refused), or a flow collection on
-  one line;
-- inside a flow collection (and in a block mapping read in bulk): names, JSON numbers (`0.5`,
-  `-3`, `1e-3`; not `.5`, `+1`, `017`, `0x1F`), `true`/`false`/`null` in any of YAML's three
-  spellings, `~`, and flow collections, after `, ` and `: `;
+- an entry is `key: value`, or `key:` (null, or a block mapping on the lines below, the entries
+  of one mapping at one indentation);
+- a value is a flow collection on one line, or a plain scalar (the YAML 1.2 core schema of
+  `scalars`) or a quoted scalar without escapes and on one line ('it''s' and "a\\tb" are
+  refused); but a block mapping whose every line is `key: value` at one indentation is read in
+  bulk, and its values are as in a flow collection:
+- in a flow collection: names, JSON numbers (`0.5`, `-3`, `1e-3`; not `.5`, `+1`, `017`,
+  `0x1F`), `true`/`false`/`null` in any of YAML's three spellings, `~`, and flow collections,
+  after `, ` and `: `;
 - comments fill a line or follow a space, and blank lines go anywhere.
 As in YAML 1.2, U+0085, U+2028 and U+2029 are characters like any other, in names and comments
 alike (a lone \\r, which breaks a line, is left to PyYAML).
@@ -194,16 +195,18 @@ def _flow(text: str, budget: int):
 
 def _mapping(body: str, budget: int, nonfinite: bool):
     """The block mapping of the lines below `key:` (cleaned; "\\n"-led), using up to `budget`
-    levels of nesting, itself included."""
+    levels of nesting, itself included. One `key: value` per line, all at one indentation, is
+    read in bulk or not at all: a big file's sections are such, and going through them again
+    line by line, should bulk reading fail, would nearly always end in a refusal all the same,
+    seconds later (a duplicate key in the last of a million lines)."""
     indent = _SPACES.match(body, 1).end() - 1
     if budget < 1 or indent == 0:
         return _NO
     below = "\n" + " " * indent
     if (body.count("\n") == body.count(below) and below + " " not in body
             and ":\n" not in body and body[-1] != ":"):
-        mapping = _bulk(body, below, budget - 1)  # one `key: value` per line, all at one indent
-        if mapping is not None:
-            return mapping
+        mapping = _bulk(body, below, budget - 1)
+        return _NO if mapping is None else mapping
     return _block(body, budget, nonfinite)
 
 
