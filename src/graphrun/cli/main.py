@@ -36,6 +36,7 @@ COMMANDS = {
     "explain": "explain",
     "gradcheck": "gradcheck",
     "draw": "draw",
+    "view": "view",
 }
 DEFAULT_COMMAND = "run"
 
