@@ -1,7 +1,8 @@
 """Goal 5: golden checks at the scale of a CI repo: 200 small graph files (three-layer tanh MLPs,
-batch 16, widths 8-32-32-3, cross_entropy) and their goldens.
+cross_entropy; batch 64, widths 8-256-256-3 by default: matmuls big enough for OpenBLAS to start
+its threads) and their goldens (the loss, the logits and the params' gradients: `outputs:`).
 
-    python bench/bench_golden.py [--graphs 200] [--repeat 3]
+    python bench/bench_golden.py [--graphs 200] [--repeat 3] [--batch 64] [--width 256]
 
 Measures, each in fresh processes, runs alternating so that the host's drift hits both sides:
 
@@ -27,14 +28,14 @@ GRAPH = """\
 graphrun: 1
 name: mlp{i}
 inputs:
-  X: {{init: normal, shape: [16, 8], seed: {i}}}
-  y: {{value: [0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2, 0], dtype: int64}}
+  X: {{init: normal, shape: [{batch}, 8], seed: {i}}}
+  y: {{value: {labels}, dtype: int64}}
 params:
-  W1: {{init: normal, shape: [8, 32], seed: {s1}, std: 0.3}}
-  b1: {{init: zeros, shape: [32]}}
-  W2: {{init: normal, shape: [32, 32], seed: {s2}, std: 0.3}}
-  b2: {{init: zeros, shape: [32]}}
-  W3: {{init: normal, shape: [32, 3], seed: {s3}, std: 0.3}}
+  W1: {{init: normal, shape: [8, {width}], seed: {s1}, std: 0.3}}
+  b1: {{init: zeros, shape: [{width}]}}
+  W2: {{init: normal, shape: [{width}, {width}], seed: {s2}, std: 0.3}}
+  b2: {{init: zeros, shape: [{width}]}}
+  W3: {{init: normal, shape: [{width}, 3], seed: {s3}, std: 0.3}}
 nodes:
   z1: {{op: matmul, args: [X, W1]}}
   a1: {{op: add, args: [z1, b1]}}
@@ -45,15 +46,18 @@ nodes:
   logits: {{op: matmul, args: [h2, W3]}}
   L: {{op: cross_entropy, args: [logits, y]}}
 loss: L
+outputs: {{values: [L, logits], gradients: params}}
 """
 INI = '[tool.pytest.ini_options]\ntestpaths = ["graphs"]\ngraphrun_golden = "golden"\n'
 
 
-def make_project(folder: str, n: int) -> None:
+def make_project(folder: str, n: int, batch: int, width: int) -> None:
     os.makedirs(os.path.join(folder, "graphs"))
+    labels = [i % 3 for i in range(batch)]
     for i in range(n):
         with open(os.path.join(folder, "graphs", f"g{i:03d}.yaml"), "w") as f:
-            f.write(GRAPH.format(i=i, s1=i + 1, s2=i + 2, s3=i + 3))
+            f.write(GRAPH.format(i=i, s1=i + 1, s2=i + 2, s3=i + 3, batch=batch, width=width,
+                                 labels=labels))
     with open(os.path.join(folder, "pyproject.toml"), "w") as f:
         f.write(INI)
     run(folder, [sys.executable, "-m", "graphrun", "check", "graphs", "--golden", "golden/",
@@ -61,8 +65,12 @@ def make_project(folder: str, n: int) -> None:
 
 
 def environment(**overrides) -> dict:
+    """The environment of a CI job: BLAS threads as the machine has them, and Python's bytecode
+    cache on (this workplace sets PYTHONDONTWRITEBYTECODE, which makes every process, each xdist
+    worker included, compile graphrun from source again)."""
     env = {k: v for k, v in os.environ.items()
-           if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "PYTEST_ADDOPTS")}
+           if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "PYTEST_ADDOPTS",
+                        "PYTHONDONTWRITEBYTECODE")}
     env.update(overrides)
     return env
 
@@ -91,12 +99,17 @@ def main(argv=None):
     parser = argparse.ArgumentParser()
     parser.add_argument("--graphs", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--width", type=int, default=256)
     args = parser.parse_args(argv)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     folder = tempfile.mkdtemp(prefix="bench_golden_")
     try:
-        make_project(folder, args.graphs)
-        pytest = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+        make_project(folder, args.graphs, args.batch, args.width)
+        # hypothesis's pytest plugin (graphrun's own tests use it; a repository of graphs would
+        # not have it) imports all of hypothesis at the end of every session: 1-3 s here
+        pytest = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                  "-p", "no:hypothesispytest"]
         variants = {
             "pytest (serial)": (pytest, None),
             "pytest -n 2": (pytest + ["-n", "2"], None),
@@ -108,11 +121,14 @@ def main(argv=None):
         variants["graphrun check"] = (check, None)
         variants["graphrun check, OPENBLAS_NUM_THREADS=1"] = \
             (check, environment(OPENBLAS_NUM_THREADS="1"))
+        alternate(folder, variants, 1)  # warm: bytecode caches, the page cache
         times = alternate(folder, variants, args.repeat)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     median = {name: statistics.median(t) for name, t in times.items()}
-    print(f"{args.graphs} graphs, {cores} cores, medians of {args.repeat} alternating runs")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"{args.graphs} graphs (batch {args.batch}, width {args.width}), {cores} cores, "
+          f"medians of {args.repeat} alternating runs; load average {load:.1f} at the end")
     for name, seconds in median.items():
         print(f"  {name:48s} {seconds:7.2f} s   (runs: "
               f"{', '.join(f'{t:.2f}' for t in times[name])})")

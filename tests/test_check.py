@@ -272,3 +272,30 @@ def test_a_numeric_failure_is_trouble_at_the_node_line(tmp_path):
     graph.write_text("graphrun: 1\ninputs:\n  x: [-1.0, 4.0]\nnodes:\n  y: {op: log, args: [x]}\n")
     code, out, err = call("check", str(graph), "--golden", str(tmp_path / "g.results.yaml"))
     assert code == 2 and err.startswith(f"{graph}:5:") and "ERROR" in out
+
+
+# --- BLAS threads ------------------------------------------------------------------------------
+
+def test_small_graphs_run_on_one_blas_thread_and_big_ones_keep_theirs(monkeypatch):
+    from types import SimpleNamespace
+
+    from graphrun import blas
+    from graphrun.ops import Type
+
+    if blas.threads() is None:
+        pytest.skip("numpy here does not use OpenBLAS")
+    monkeypatch.setattr(blas, "USER_SET", False)
+    before = blas.limit(2)
+    try:
+        def program(*shapes):
+            return SimpleNamespace(types=[Type(s, np.dtype("float64")) for s in shapes])
+        with blas.one_thread_if_small(program((16, 32), (256, 1024))):
+            assert blas.threads() == 1
+        assert blas.threads() == 2
+        with blas.one_thread_if_small(program((257, 1024))):
+            assert blas.threads() == 2
+        monkeypatch.setattr(blas, "USER_SET", True)  # OPENBLAS_NUM_THREADS set by the user
+        with blas.one_thread_if_small(program((2, 2))):
+            assert blas.threads() == 2
+    finally:
+        blas.limit(before)

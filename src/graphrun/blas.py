@@ -26,6 +26,10 @@ _SETTERS = ("openblas_set_num_threads", "scipy_openblas_set_num_threads64_",
             "openblas_set_num_threads64_", "scipy_openblas_set_num_threads")
 
 
+# whether the user chose the thread count (as the process started): then graphrun keeps it
+USER_SET = any(os.environ.get(name) for name in ENVIRONMENT)
+
+
 def cores() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -59,16 +63,20 @@ def threads() -> Optional[int]:
     return None if calls is None else calls[0]()
 
 
-SMALL = 1 << 16  # elements: below this OpenBLAS's kernels are single-threaded work anyway
+# elements of a graph's largest value (256 x 1024) up to which it runs on one thread: a matmul of
+# such operands takes milliseconds, which a second thread shortens by at most half on an idle
+# machine, and lengthens several times when the cores are shared (bench/README.md, goal 5)
+SMALL = 1 << 18
 
 
 @contextmanager
 def one_thread_if_small(program):
     """Run a graph whose tensors are all small (at most SMALL elements) with one BLAS thread,
-    restoring the count after: threads it cannot use would only spin beside it, and take a core
-    from the next graph's process. A bigger graph keeps every thread."""
+    restoring the count after: threads it can hardly use would only spin beside it, and take a
+    core from another process. A bigger graph keeps every thread, and a count the user set
+    (OPENBLAS_NUM_THREADS and the like, when the process started) is kept."""
     largest = max((math.prod(t.shape) for t in program.types), default=0)
-    before = limit(1) if largest <= SMALL else None
+    before = limit(1) if largest <= SMALL and not USER_SET else None
     try:
         yield
     finally:

@@ -1,5 +1,9 @@
 """writer: Results -> results YAML text (+ .npy sidecars for big tensors).
 
+What is written is what the graph's `outputs:` selects (Program.outputs, frontend/outputs.py;
+by default every node's value and every gradient), in slot order, rounded to `digits` significant
+digits when the selection says so (the file then says `digits: N`).
+
 The text is emitted directly (not through yaml.dump): keys in program order, tensors as flow lists,
 floats as the shortest text that round-trips, written so that both YAML 1.2 readers and PyYAML's
 YAML 1.1 `safe_load` read back the same numbers (PyYAML needs a '.' in `1.0e-05`).
