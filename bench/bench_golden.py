@@ -1,8 +1,9 @@
 """Goal 5: golden checks at the scale of a CI repo: 200 small graph files (three-layer tanh MLPs,
-cross_entropy; batch 64, widths 8-256-256-3 by default: matmuls big enough for OpenBLAS to start
-its threads) and their goldens (the loss, the logits and the params' gradients: `outputs:`).
+cross_entropy; batch 256, widths 8-512-512-3 by default, about 40 ms each: matmuls big enough for
+OpenBLAS to start its threads) and their goldens (the loss, the logits and the params' gradients,
+selected with `outputs:`).
 
-    python bench/bench_golden.py [--graphs 200] [--repeat 3] [--batch 64] [--width 256]
+    python bench/bench_golden.py [--graphs 200] [--repeat 3] [--batch 256] [--width 512]
 
 Measures, each in fresh processes, runs alternating so that the host's drift hits both sides:
 
@@ -99,8 +100,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser()
     parser.add_argument("--graphs", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--width", type=int, default=256)
+    parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--width", type=int, default=512)
     args = parser.parse_args(argv)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     folder = tempfile.mkdtemp(prefix="bench_golden_")

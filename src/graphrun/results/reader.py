@@ -203,9 +203,12 @@ def _value(text: str, float_dtype, folder) -> Optional[np.ndarray]:
             return None  # the loader's path words the problem, at its line
     if text.count("[") > MAX_DEPTH:
         return None
+    infinite = ".inf" in text
+    if infinite or ".nan" in text:  # rare: the regex costs as much as the parse
+        text = _NONFINITE.sub(lambda m: m.group(1) + ("Infinity" if m.group(2) == "inf"
+                                                      else "NaN"), text)
     try:
-        parsed = json.loads(_NONFINITE.sub(
-            lambda m: m.group(1) + ("Infinity" if m.group(2) == "inf" else "NaN"), text))
+        parsed = json.loads(text)
     except (ValueError, RecursionError):
         return None
     if type(parsed) is float:
@@ -219,7 +222,7 @@ def _value(text: str, float_dtype, folder) -> Optional[np.ndarray]:
             return None
         if array.dtype.kind == "f":
             array = array.astype(float_dtype)
-    if array.dtype.kind == "f" and "inf" not in text and not np.isfinite(array).all():
+    if array.dtype.kind == "f" and not infinite and not np.isfinite(array).all():
         return None  # a literal beyond float64 (1e400): the loader's error
     return array
 
