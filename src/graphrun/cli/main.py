@@ -130,6 +130,13 @@ def report(error: GraphError, err: TextIO) -> None:
         err.write(row.text(FIX_WORDS) + "\n")
 
 
+def warn(graph, err: TextIO) -> None:
+    """Print a compiled graph's warnings as FILE:LINE:COL: warning: message on `err`; they never
+    change the exit status."""
+    if graph.program.warnings:
+        report(GraphError(graph.program.warnings), err)
+
+
 def run_module() -> None:
     """Entry point of `python -m graphrun` and the `graphrun` console script."""
     from ..results.files import sigterm_as_interrupt

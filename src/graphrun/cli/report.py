@@ -69,7 +69,7 @@ def problem_dicts(error: GraphError) -> List[dict]:
 def problems_github(error: GraphError) -> str:
     lines = []
     for row in error.located():
-        lines.append(annotation("error", row.file, row.line, row.col, _message(row)))
+        lines.append(annotation(row.severity, row.file, row.line, row.col, _message(row)))
         lines += [annotation("notice", f, nl, nc, note) for f, nl, nc, note in row.notes]
     return "".join(lines)
 

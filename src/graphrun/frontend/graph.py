@@ -14,6 +14,7 @@ from functools import cached_property
 from typing import NamedTuple, Optional, Tuple
 
 from ..errors import GraphError, Note, Problem, did_you_mean
+from ..ops import synonyms
 from ..ops.table import OPS, Op, OpError, Type, shape_str
 from .spec import Const, GraphSpec, LeafSpec
 
@@ -48,7 +49,9 @@ class Program:
     tolerance: Tuple[Tuple[str, float], ...]
     estimated_bytes: int
     source: object = None  # the file's source map: where every path above points
-
+    # problems of severity "warning" (a param the loss does not depend on): printed, never
+    # changing an exit status
+    warnings: Tuple[Problem, ...] = ()
 
     @cached_property
     def slots(self) -> dict:
@@ -68,9 +71,13 @@ class Program:
 
     @cached_property
     def differentiable(self) -> Tuple[bool, ...]:
-        """slot -> whether d loss / d slot is computed: for params and nodes, not for inputs and
-        number literals."""
-        return tuple(kind == "param" or kind == "node" for kind in self.kinds)
+        """slot -> whether d loss / d slot is computed: for params and for float nodes of ops
+        with a gradient; not for inputs, number literals, bool or int64 values (comparisons,
+        argmax) and the results of ops without a gradient (accuracy, one_hot)."""
+        out = [kind == "param" for kind in self.kinds]
+        for step in self.steps:
+            out[step.out] = _has_gradient(step.op, self.types[step.out])
+        return tuple(out)
 
 
 def build_program(spec: GraphSpec, memory_budget: Optional[int] = None, *,
@@ -116,15 +123,93 @@ def build_program(spec: GraphSpec, memory_budget: Optional[int] = None, *,
         if type(result) is Type:
             types[name] = result
         else:
-            problems.append(Problem(f"node '{name}': {result}", _error_path(node, result)))
+            problems.append(Problem(f"node '{name}': {result}{_source_hint(node, result, nodes)}",
+                                    _error_path(node, result)))
 
     loss = _check_loss(spec, leaves, nodes, types, broken, problems)
     if problems or broken:  # broken entries' problems are the caller's, raised with these
         raise GraphError(problems)
-    return _assemble(spec, order, types, loss, memory_budget, source)
+    warnings = _unreached_params(spec, order, types, loss, source)
+    return _assemble(spec, order, types, loss, memory_budget, source, warnings)
+
+
+def _source_hint(node, error: OpError, nodes) -> str:
+    """Where a wrongly typed argument came from, when its maker explains it: argmax's int64
+    indices, a comparison's bools (ops/synonyms.py FROM)."""
+    if not error.dtype or error.arg is None or error.arg >= len(node.args):
+        return ""
+    arg = node.args[error.arg]
+    maker = nodes.get(arg.name) if type(arg) is not Const else None
+    words = None if maker is None else synonyms.FROM.get(maker.op)
+    return "" if words is None else f" (node '{arg.name}' holds {words.format(op=maker.op)})"
+
+
+def _unreached_params(spec, order, types, loss, source) -> tuple:
+    """A warning for each param the loss does not depend on: its gradient is 0 for every value,
+    which is rarely what was meant (a param used only through a comparison or argmax, or by no
+    node on the loss's side). Found from the program's structure, before anything runs."""
+    if loss is None:
+        return ()
+    params = [leaf for leaf in spec.leaves if leaf.kind == "param"]
+    if not params:
+        return ()
+    by_name = {node.name: node for node in order}
+    reached = {loss}  # what d loss / d value flows back to
+    feeds_loss = {loss}  # what the loss's value depends on, with or without a gradient
+    for node in reversed(order):
+        if node.name not in feeds_loss:
+            continue
+        op = OPS[node.op]
+        through = node.name in reached and _has_gradient(op, types[node.name])
+        for i, arg in enumerate(node.args):
+            if type(arg) is Const:
+                continue
+            feeds_loss.add(arg.name)
+            differentiable = arg.name not in by_name or _has_gradient(OPS[by_name[arg.name].op],
+                                                                      types[arg.name])
+            if through and op.vjp(i) is not None and differentiable:
+                reached.add(arg.name)
+    warnings = []
+    for leaf in params:
+        if leaf.name in reached:
+            continue
+        if leaf.name in feeds_loss:
+            why = f"it reaches the loss only through {_blocker(leaf.name, order, types, reached)}"
+        elif any(type(a) is not Const and a.name == leaf.name for n in order for a in n.args):
+            why = "the nodes that use it do not lead to the loss"
+        else:
+            why = "no node uses it"
+        warnings.append(Problem(f"param '{leaf.name}': the loss does not depend on it, so its "
+                                f"gradient is 0 for every value ({why})", leaf.path, at_key=True,
+                                severity="warning", source=source))
+    return tuple(warnings)
+
+
+def _blocker(name, order, types, reached) -> str:
+    """The first node, in program order, where the values made from `name` stop carrying a
+    gradient towards the loss, in words."""
+    made = {name}
+    for node in order:
+        uses = [i for i, a in enumerate(node.args) if type(a) is not Const and a.name in made]
+        if not uses:
+            continue
+        made.add(node.name)
+        op = OPS[node.op]
+        if not op.differentiable:
+            return f"node '{node.name}' ({node.op}), which has no gradient"
+        if not _has_gradient(op, types[node.name]):
+            return f"node '{node.name}' ({node.op}), whose {types[node.name].dtype} values " \
+                "carry no gradient"
+        if all(op.vjp(i) is None for i in uses):
+            return f"node '{node.name}' ({node.op}), which has no gradient for that argument"
+    return "ops without a gradient"
 
 
 _LITERAL = Type((), None)  # a number literal's type: it takes the other arguments' dtype
+
+
+def _has_gradient(op: Op, t: Type) -> bool:
+    return op.differentiable and t.dtype is not None and t.dtype.kind == "f"
 
 
 _HINT_WORK = 200_000  # name comparisons spent on did-you-mean suggestions, at most
@@ -134,17 +219,20 @@ def _check_node(node, leaves, nodes, all_names, broken, problems) -> bool:
     ok = True
     op = OPS.get(node.op)
     if op is None:
-        hint = did_you_mean(node.op, OPS)
-        problems.append(Problem(f"unknown op '{node.op}'{hint}"
-                                + ("" if hint else f" (known ops: {', '.join(sorted(OPS))})"),
-                                node.path + ("op",)))
+        problems.append(Problem(unknown_op_message(node.op), node.path + ("op",)))
         ok = False
     else:
         n = len(node.args)
-        if n < 1 if op.variadic else n != len(op.vjps):
-            want = "at least 1 argument" if op.variadic else \
-                f"{op.arity} argument{'s' if op.arity != 1 else ''}"
-            problems.append(Problem(f"{node.op} takes {want}; found {n}", node.path + ("args",)))
+        if n < op.min_arity or (not op.variadic and n > op.arity):
+            if op.variadic:
+                want = "at least 1 argument"
+            elif op.min_arity < op.arity:
+                want = f"{op.min_arity} to {op.arity} arguments"
+            else:
+                want = f"{op.arity} argument{'s' if op.arity != 1 else ''}"
+            hint = synonyms.BY_ARITY.get((node.op, n))
+            problems.append(Problem(f"{node.op} takes {want}; found {n}"
+                                    + (f" ({hint})" if hint else ""), node.path + ("args",)))
             ok = False
         if node.attrs or op.attrs:
             ok = _check_attrs(node, op, problems) and ok
@@ -164,6 +252,20 @@ def _check_node(node, leaves, nodes, all_names, broken, problems) -> bool:
                 if len(problems) * len(all_names) < _HINT_WORK else ""
             problems.append(Problem(f"unknown name '{arg.name}'{hint}", arg.path))
     return ok
+
+
+def unknown_op_message(name: str) -> str:
+    """"unknown op 'clamp'; did you mean 'clip'? (PyTorch's clamp)": what people call the op
+    (ops/synonyms.py) before spelling distance, and the known ops when neither helps."""
+    known = synonyms.unknown_op(name)
+    if known is not None:
+        suggestion, why = known
+        single = suggestion.count("'") == 2 and suggestion.startswith("'") \
+            and suggestion.endswith("'")
+        text = f"did you mean {suggestion}?" if single else f"use {suggestion}"
+        return f"unknown op '{name}'; {text}" + (f" ({why})" if why else "")
+    hint = did_you_mean(name, OPS)
+    return f"unknown op '{name}'{hint}" + ("" if hint else f" (known ops: {', '.join(sorted(OPS))})")
 
 
 def _check_attrs(node, op, problems) -> bool:
@@ -257,10 +359,16 @@ def _check_loss(spec, leaves, nodes, types, broken, problems):
     if t is not None and math.prod(t.shape) != 1:
         problems.append(Problem(f"loss '{spec.loss}' has shape {shape_str(t.shape)}; the loss must "
                                 "have exactly one element (reduce it with sum or mean)", path))
+    elif t is not None and not _has_gradient(OPS[nodes[spec.loss].op], t):
+        op = nodes[spec.loss].op
+        what = f"{t.dtype} values" if t.dtype.kind != "f" else f"{op}, which has no gradient"
+        problems.append(Problem(f"loss '{spec.loss}' is {what}; backward needs a loss with a "
+                                "gradient (write the value as a node and leave it out of loss:, "
+                                "or make the loss a float op of it)", path))
     return spec.loss
 
 
-def _assemble(spec, ordered, types, loss, memory_budget, source) -> Program:
+def _assemble(spec, ordered, types, loss, memory_budget, source, warnings=()) -> Program:
     """Number the slots (leaves, then number literals, then nodes in program order) and make the
     steps."""
     order = [node.name for node in ordered]
@@ -286,7 +394,8 @@ def _assemble(spec, ordered, types, loss, memory_budget, source) -> Program:
                               loss is not None)
     return Program(spec.name, spec.description, tuple(names), tuple(slot_types), tuple(kinds),
                    tuple(paths), spec.leaves, tuple(consts), tuple(steps),
-                   None if loss is None else slot_of[loss], spec.tolerance, estimated, source)
+                   None if loss is None else slot_of[loss], spec.tolerance, estimated, source,
+                   warnings)
 
 
 def _check_budget(spec, memory_budget, names, kinds, types, paths, backward) -> int:

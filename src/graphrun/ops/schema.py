@@ -138,7 +138,7 @@ def node() -> dict:
 
 def _rule(entry) -> dict:
     """What one op allows: its number of arguments and its attributes."""
-    args = {"minItems": 1} if entry.variadic else {"minItems": entry.arity,
+    args = {"minItems": 1} if entry.variadic else {"minItems": entry.min_arity,
                                                   "maxItems": entry.arity}
     properties = {"op": True, "args": args}
     for key, attr in entry.attrs.items():

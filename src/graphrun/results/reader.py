@@ -121,9 +121,23 @@ def _array(value, float_dtype) -> np.ndarray:
         array = np.array(value)
     except (ValueError, OverflowError):
         array = None
-    if array is None or array.dtype.kind not in "if":
-        raise ValueError("expected a number or a rectangular nested list of numbers")
+    if array is None or array.dtype.kind not in "ifb":
+        raise ValueError("expected a number, true or false, or a rectangular nested list of them")
+    if array.dtype.kind != "b" and type(value) is list and _has_bool(value):
+        # numpy would read [true, 2] as [1, 2]: a bool value (a comparison's) is never a number
+        raise ValueError("expected numbers or booleans, not both in one tensor")
     return array.astype(float_dtype) if array.dtype.kind == "f" else array
+
+
+def _has_bool(value) -> bool:
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if type(v) is list:
+            stack.extend(v)
+        elif type(v) is bool:
+            return True
+    return False
 
 
 def _sidecar(entry: dict, folder: str) -> np.ndarray:
@@ -141,8 +155,8 @@ def _sidecar(entry: dict, folder: str) -> np.ndarray:
         raise ValueError(f"sidecar file {file} does not exist") from None
     except (OSError, ValueError, EOFError) as e:
         raise ValueError(f"cannot read sidecar file {file}: {e}") from None
-    if not isinstance(array, np.ndarray) or array.dtype.kind not in "if":
-        raise ValueError(f"sidecar file {file} does not hold a numeric array")
+    if not isinstance(array, np.ndarray) or array.dtype.kind not in "ifb":
+        raise ValueError(f"sidecar file {file} does not hold a numeric or bool array")
     shape, dtype = entry.get("shape"), entry.get("dtype")
     if shape is not None and list(array.shape) != shape:
         raise ValueError(f"sidecar file {file} holds shape {list(array.shape)}; "

@@ -40,7 +40,10 @@ def sections(results: Results) -> List[Tuple[str, Sequence[int], Sequence]]:
     node_slots = [s.out for s in p.steps]
     out = [("values", node_slots, results.slot_values)]
     if results.slot_grads is not None:
-        out.append(("gradients", list(p.params) + node_slots, results.slot_grads))
+        # bool and int64 nodes (comparisons, argmax) and forward-only ops have no gradient
+        differentiable = p.differentiable
+        out.append(("gradients", list(p.params) + [s for s in node_slots if differentiable[s]],
+                    results.slot_grads))
     return out
 
 
@@ -157,7 +160,9 @@ def tensor_text(value) -> str:
         if x - x == 0.0:  # finite
             return _repr_float64(x)
     array = np.asarray(value)
-    if array.dtype.kind in "iub":
+    if array.dtype.kind == "b":  # comparisons: YAML's own booleans
+        return _nested(array, _bool_text) if array.ndim else _bool_text(array)
+    if array.dtype.kind in "iu":
         return _nested(array, str) if array.ndim else str(int(array))
     dtype = array.dtype
     if array.ndim == 0:
@@ -168,6 +173,10 @@ def tensor_text(value) -> str:
         def fmt(x):
             return float_text(x, dtype)
     return _nested(array, fmt)
+
+
+def _bool_text(x) -> str:
+    return "true" if x else "false"
 
 
 def _repr_float64(x):

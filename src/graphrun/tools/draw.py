@@ -100,7 +100,9 @@ def quantity(value) -> str:
     """A scalar in full (the shortest text that reads back exactly); a tensor as shape and norm."""
     a = np.asarray(value)
     if a.ndim == 0:
-        return str(int(a)) if a.dtype.kind in "iub" else float_text(a, a.dtype)
+        if a.dtype.kind == "b":  # a comparison's result
+            return "true" if a else "false"
+        return str(int(a)) if a.dtype.kind in "iu" else float_text(a, a.dtype)
     if a.dtype.kind in "iub":
         return f"{shape_str(a.shape)} {a.dtype}"
     return f"{shape_str(a.shape)} norm {float(np.linalg.norm(a.reshape(-1))):.6g}"

@@ -21,7 +21,7 @@ from ...errors import GraphError
 from ...results.files import clash, files_read, results_outputs
 from ..args import (UsageError, add_budget_argument, add_sidecar_argument, graph_files,
                     results_name, results_paths)
-from ..main import EXIT_OK, EXIT_TROUBLE, report
+from ..main import EXIT_OK, EXIT_TROUBLE, report, warn
 
 HELP = "run graphs forward and backward and write their values and gradients as YAML"
 
@@ -104,6 +104,7 @@ def _run_one(graph, target, args, out, err, header="", prepared=None) -> int:
         compiled = api.compile(graph, memory_budget=args.memory_budget, timings=timings)
     elif isinstance(compiled, GraphError):
         raise compiled
+    warn(compiled, err)
     results = api.run(compiled, check_finite=not args.allow_nonfinite, timings=timings)
     start = time.perf_counter()
     if target:

@@ -24,22 +24,30 @@ def add_arguments(parser):
 def execute(args, out, err) -> int:
     graphs = graph_files(args.graphs)
     errors = {}
+    warnings = {}  # graph -> its warnings, as a GraphError (never changing the exit status)
     for graph in graphs:
         try:
-            api.compile(graph, memory_budget=args.memory_budget)
+            compiled = api.compile(graph, memory_budget=args.memory_budget)
         except GraphError as e:
             errors[graph] = e
+        else:
+            if compiled.program.warnings:
+                warnings[graph] = GraphError(compiled.program.warnings)
     code = EXIT_TROUBLE if errors else EXIT_OK
     if args.format == "json":
         out.write(json_text({"command": "validate", "ok": not errors, "exit_code": code,
                              "graphs": [{"graph": g, "ok": g not in errors,
                                          "problems": problem_dicts(errors[g]) if g in errors
+                                         else [],
+                                         "warnings": problem_dicts(warnings[g]) if g in warnings
                                          else []} for g in graphs]}))
     elif args.format == "github":
         out.write("".join(problems_github(e) for e in errors.values()))
+        out.write("".join(problems_github(w) for w in warnings.values()))
     else:
-        for e in errors.values():
-            report(e, err)
+        for g in graphs:
+            if g in errors or g in warnings:
+                report(errors.get(g) or warnings[g], err)
         n, bad = len(graphs), len(errors)
         colour = use_colour(out)
         out.write(paint(f"{bad} of {n} graph{'s' if n != 1 else ''} invalid", "red", colour)
