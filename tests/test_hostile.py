@@ -129,6 +129,21 @@ EXPECTED = {
     "divide_by_zero.yaml": (5, 6, ["node 'u' (div)", "forward", "inf"]),
     "pow_nan.yaml": (4, 6, ["node 'u' (pow)", "forward", "nan"]),
     "label_out_of_range.yaml": (2, 13, ["node 'u' (cross_entropy)", "label 5", "0..1"]),
+    # the ops of issue 14: losses never broadcast; shapes, indices and dtypes at their places
+    "mse_broadcast.yaml": (7, 29, ["node 'L'", "mse", "pred (3,1)", "target (3,)",
+                                   "(3,3)", "squeeze"]),
+    "bce_target_shape.yaml": (7, 55, ["binary_cross_entropy_with_logits", "logits (4,)",
+                                      "target (4,1)", "squeeze the target"]),
+    "nll_labels_shape.yaml": (8, 34, ["nll_loss", "(2,3)", "labels of shape (2,)", "(2,1)",
+                                      "squeeze"]),
+    "unknown_op_synonym.yaml": (4, 11, ["unknown op 'clamp'", "did you mean 'clip'"]),
+    "conv2d_channels.yaml": (7, 29, ["node 'y'", "conv2d", "3 channels", "expects 2"]),
+    "index_out_of_range.yaml": (5, 38, ["node 'row'", "index 2", "out of range", "-2..1"]),
+    "take_index_out_of_range.yaml": (3, 6, ["node 't' (take)", "index 5", "-3..2"]),
+    "loss_without_gradient.yaml": (8, 7, ["loss 'acc'", "accuracy", "no gradient"]),
+    "where_float_condition.yaml": (6, 25, ["where", "bool condition", "float64"]),
+    "argmax_into_float.yaml": (6, 23, ["sum takes floating-point", "int64", "node 'am'",
+                                       "argmax"]),
 }
 
 

@@ -361,10 +361,11 @@ def _check_loss(spec, leaves, nodes, types, broken, problems):
                                 "have exactly one element (reduce it with sum or mean)", path))
     elif t is not None and not _has_gradient(OPS[nodes[spec.loss].op], t):
         op = nodes[spec.loss].op
-        what = f"{t.dtype} values" if t.dtype.kind != "f" else f"{op}, which has no gradient"
-        problems.append(Problem(f"loss '{spec.loss}' is {what}; backward needs a loss with a "
-                                "gradient (write the value as a node and leave it out of loss:, "
-                                "or make the loss a float op of it)", path))
+        what = f"holds {t.dtype} values" if t.dtype.kind != "f" else \
+            f"is computed by {op}, which has no gradient"
+        problems.append(Problem(f"loss '{spec.loss}' {what}, so backward cannot start there "
+                                f"(keep '{spec.loss}' as a value to read, and make the loss an op "
+                                "with a gradient, such as cross_entropy)", path))
     return spec.loss
 
 

@@ -456,8 +456,9 @@ for _name, _fn, _words in (("gt", np.greater, "x > y"), ("ge", np.greater_equal,
 
 def _where_infer(name, cond, a, b):
     if cond.dtype != BOOL:
-        raise OpError(f"{name} expects a bool condition as argument 1 (made by gt, ge, lt, le, "
-                      f"eq or ne); found {dtype_words(cond)}", arg=0)
+        raise OpError(f"{name} expects a bool condition as argument 1, made by a comparison (gt, "
+                      f"ge, lt, le, eq or ne: {{op: gt, args: [m, 0]}}); found "
+                      f"{dtype_words(cond)}", arg=0, dtype=True)
     dtype = float_dtype([a, b], name)
     return Type(broadcast(cond.shape, a.shape, b.shape, op=name), dtype)
 

@@ -168,7 +168,7 @@ def _check_range(indices, size, what="index", arg=1):
     bad = (indices < -size) | (indices >= size)
     if bad.any():
         at = tuple(int(i) for i in np.argwhere(bad)[0])
-        where = f" at index {list(at)}" if indices.ndim else ""
+        where = f" (at {list(at)} of the indices)" if indices.ndim else ""
         raise OpError(f"{what} {int(indices[at])}{where} is out of range for an axis of size "
                       f"{size} (expected {-size}..{size - 1})", arg=arg)
 

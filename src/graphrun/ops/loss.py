@@ -22,13 +22,13 @@ def _squeezed(shape):
     return tuple(d for d in shape if d != 1)
 
 
-def _fix(pred, target) -> str:
+def _fix(pred, target, names) -> str:
     """How to make two shapes the same, in words a learner can act on."""
     p, t = pred.shape, target.shape
     if _squeezed(p) == _squeezed(t):
         # (3, 1) against (3,): an axis of size 1 on one side
         one, other = (p, t) if len(p) > len(t) else (t, p)
-        which = "pred" if one is p else "target"
+        which = names[0] if one is p else names[1]
         axes = [i for i, d in enumerate(one) if d == 1]
         axis = axes[-1] if len(one) == len(other) + 1 else axes
         return (f"; squeeze the {which} ({{op: squeeze, args: [...], axis: {axis}}}) or "
@@ -37,7 +37,7 @@ def _fix(pred, target) -> str:
     return f"; reshape one side to the other's shape ({{op: reshape, args: [...], shape: {list(p)}}})"
 
 
-def matching(name, pred, target) -> np.dtype:
+def matching(name, pred, target, names=("pred", "target")) -> np.dtype:
     """The rule of the elementwise losses: both float, of one shape (or a literal target)."""
     dtype = float_dtype([pred, target], name)
     if pred.dtype is None or target.dtype is None or pred.shape == target.shape:
@@ -47,9 +47,9 @@ def matching(name, pred, target) -> np.dtype:
         why = f" (broadcasting would compare every pair, {hidden}, and give a wrong number)"
     except ValueError:
         why = ""
-    raise OpError(f"shape mismatch: {name} compares pred {shape_str(pred.shape)} with target "
-                  f"{shape_str(target.shape)} element by element, so their shapes must be "
-                  f"equal{why}{_fix(pred, target)}", arg=1)
+    raise OpError(f"shape mismatch: {name} compares {names[0]} {shape_str(pred.shape)} with "
+                  f"{names[1]} {shape_str(target.shape)} element by element, so their shapes "
+                  f"must be equal{why}{_fix(pred, target, names)}", arg=1)
 
 
 def _mean_loss_infer(name, pred, target, **attrs):
@@ -127,7 +127,8 @@ def _binary_infer(name, x, target):
                           + (" (targets are 0.0 or 1.0, floats, as in PyTorch: write them as "
                              "floats, or make them with one_hot)" if i == 1 else ""), arg=i,
                           dtype=True)
-    return _mean_loss_infer(name, x, target)
+    names = ("logits" if "logits" in name else "p", "target")
+    return Type((), matching(name, x, target, names))
 
 
 def _log_sigmoid_neg(x):
