@@ -1,10 +1,10 @@
 """nn: the layers of a small network that are more than one op: layer_norm, dropout, conv2d and
 the 2-D pools (max_pool2d, avg_pool2d), in PyTorch's NCHW layout.
 
-conv2d is im2col: the input's windows are a strided view (no copy), contracted with the kernel in
-one BLAS call (np.tensordot); its VJPs are one contraction each, plus a loop over the kernel's
-kH * kW offsets to add the windows' gradients back (col2im). bench/bench_conv.py measures it
-against the same numpy written by hand.
+conv2d is im2col: the input's windows copied into columns (one strided copy per kernel offset),
+then one batched matrix product with the kernel; its VJPs are one product each, and col2im adds
+the columns' gradients back (one strided addition per offset). The pools loop over the kernel's
+offsets the same way. bench/bench_conv.py measures it against the same numpy written by hand.
 """
 
 from __future__ import annotations
@@ -176,11 +176,43 @@ def _out(name, spatial, kernel, stride, padding):
     return tuple(out)
 
 
-def _windows(x, kernel, stride):
-    """x (N, C, H, W) -> a view (N, C, oH, oW, kH, kW) of its windows: no copy."""
-    kernel, stride = _pair(kernel), _pair(stride)
-    v = np.lib.stride_tricks.sliding_window_view(x, kernel, axis=(2, 3))
-    return v[:, :, ::stride[0], ::stride[1]]
+def _offsets(kernel, stride, out):
+    """For each kernel offset (i, j), the strided slice of the (padded) input that its windows
+    read: rows i, i + sH, ... (oH of them), and likewise for the columns."""
+    (kh, kw), (sh, sw), (oh, ow) = _pair(kernel), _pair(stride), out
+    for i in range(kh):
+        for j in range(kw):
+            yield i, j, (slice(None), slice(None), slice(i, i + sh * (oh - 1) + 1, sh),
+                         slice(j, j + sw * (ow - 1) + 1, sw))
+
+
+def _out_size(shape, kernel, stride):
+    (kh, kw), (sh, sw) = _pair(kernel), _pair(stride)
+    return (shape[2] - kh) // sh + 1, (shape[3] - kw) // sw + 1
+
+
+def _im2col(xp, kernel, stride):
+    """The windows of a padded input (N, C, H, W) as columns (N, C kH kW, oH oW): one strided
+    copy per kernel offset, each a block of whole rows (np.tensordot of a view of all the windows
+    copies it across its strides, 20x slower: bench/README.md)."""
+    kh, kw = _pair(kernel)
+    oh, ow = _out_size(xp.shape, kernel, stride)
+    n, c = xp.shape[:2]
+    cols = np.empty((n, c, kh, kw, oh, ow), xp.dtype)
+    for i, j, where in _offsets(kernel, stride, (oh, ow)):
+        cols[:, :, i, j] = xp[where]
+    return cols.reshape(n, c * kh * kw, oh * ow)
+
+
+def _col2im(d_cols, shape, kernel, stride, padding, dtype):
+    """The gradients of the columns (N, C, kH, kW, oH, oW) added back into a tensor of `shape`
+    (N, C, H, W): one strided addition per kernel offset (windows overlap)."""
+    n, c, h, w = shape
+    ph, pw = _pair(padding)
+    out = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype)
+    for i, j, where in _offsets(kernel, stride, d_cols.shape[4:]):
+        out[where] += d_cols[:, :, i, j]
+    return out[:, :, ph:ph + h, pw:pw + w]
 
 
 def _pad(x, padding):
@@ -188,20 +220,6 @@ def _pad(x, padding):
     if not ph and not pw:
         return x
     return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-
-
-def _add_windows(d_windows, shape, kernel, stride, padding, dtype):
-    """col2im: the gradients of the windows (N, C, oH, oW, kH, kW) added back into a tensor of
-    `shape` (N, C, H, W): one strided addition per kernel offset (windows overlap)."""
-    n, c, h, w = shape
-    (ph, pw), (sh, sw), kernel = _pair(padding), _pair(stride), _pair(kernel)
-    oh, ow = d_windows.shape[2:4]
-    out = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype)
-    for i in range(kernel[0]):
-        for j in range(kernel[1]):
-            out[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw] += \
-                d_windows[:, :, :, :, i, j]
-    return out[:, :, ph:ph + h, pw:pw + w]
 
 
 def _conv2d_infer(name, x, w, *bias, stride, padding):
@@ -225,23 +243,27 @@ def _conv2d_infer(name, x, w, *bias, stride, padding):
 
 
 def _conv2d(x, w, bias=None, *, stride, padding):
-    windows = _windows(_pad(x, padding), w.shape[2:], stride)
-    # (N, oH, oW, O): the windows copied once into rows (im2col) inside tensordot, one matmul
-    out = np.tensordot(windows, w, axes=([1, 4, 5], [1, 2, 3]))
-    if bias is not None:
-        out = out + bias
-    return np.ascontiguousarray(out.transpose(0, 3, 1, 2))
+    xp = _pad(x, padding)
+    oh, ow = _out_size(xp.shape, w.shape[2:], stride)
+    # (O, C kH kW) @ (N, C kH kW, oH oW): one batched matrix product, already in NCHW order
+    out = np.matmul(w.reshape(w.shape[0], -1), _im2col(xp, w.shape[2:], stride))
+    out = out.reshape(x.shape[0], w.shape[0], oh, ow)
+    return out if bias is None else out + bias[:, None, None]
 
 
 def _conv2d_vjp_x(g, ans, x, w, bias=None, *, stride, padding):
-    d_windows = np.tensordot(g, w, axes=([1], [0]))  # (N, oH, oW, C, kH, kW)
-    return _add_windows(d_windows.transpose(0, 3, 1, 2, 4, 5), x.shape, w.shape[2:], stride,
-                        padding, np.result_type(g, w))
+    n, o, oh, ow = g.shape
+    d_cols = np.matmul(w.reshape(o, -1).T, g.reshape(n, o, oh * ow))  # (N, C kH kW, oH oW)
+    return _col2im(d_cols.reshape((n,) + w.shape[1:] + (oh, ow)), x.shape, w.shape[2:], stride,
+                   padding, d_cols.dtype)
 
 
 def _conv2d_vjp_w(g, ans, x, w, bias=None, *, stride, padding):
-    windows = _windows(_pad(x, padding), w.shape[2:], stride)
-    return np.tensordot(g, windows, axes=([0, 2, 3], [0, 2, 3]))  # (O, C, kH, kW)
+    n, o, oh, ow = g.shape
+    cols = _im2col(_pad(x, padding), w.shape[2:], stride)  # (N, C kH kW, oH oW)
+    # the sum over the batch of g[n] @ cols[n]^T: one product over (N, oH oW)
+    d_w = np.tensordot(g.reshape(n, o, oh * ow), cols, axes=([0, 2], [0, 2]))
+    return d_w.reshape(w.shape)
 
 
 op("conv2d", doc="the 2-D convolution (cross-correlation) of x (N,C,H,W) with w (O,C,kH,kW), "
@@ -273,21 +295,61 @@ def _pool_infer(name, x, kernel, stride):
     return Type(x.shape[:2] + (oh, ow), dtype)
 
 
-def _pool_windows(x, kernel, stride):
-    """(N, C, oH, oW, kH * kW): each window's elements in row-major order (a copy)."""
-    v = _windows(x, kernel, kernel if stride is None else stride)
-    return v.reshape(v.shape[:4] + (-1,))
+def _pool_offsets(x, kernel, stride):
+    """The kernel's offsets (i, j) and the slice of x each reads (stride null: the kernel)."""
+    stride = kernel if stride is None else stride
+    return _offsets(kernel, stride, _out_size(np.shape(x), kernel, stride))
+
+
+def _max_pool2d(x, kernel, stride):
+    out = None
+    for _, _, where in _pool_offsets(x, kernel, stride):
+        out = x[where] if out is None else np.maximum(out, x[where])
+    return out
+
+
+def _first_max(x, kernel, stride):
+    """Each window's first largest element, as its offset i * kW + j in row-major order: PyTorch's
+    max_pool2d index (a later element takes over only when strictly larger)."""
+    kw = _pair(kernel)[1]
+    best = first = None
+    for i, j, where in _pool_offsets(x, kernel, stride):
+        v = x[where]
+        if best is None:
+            best, first = v, np.zeros(v.shape, np.int64)
+        else:
+            larger = v > best
+            best = np.where(larger, v, best)
+            first = np.where(larger, i * kw + j, first)
+    return first
 
 
 def _max_pool2d_vjp(g, ans, x, kernel, stride):
-    # the whole g of a window goes to its first largest element, in row-major order: PyTorch's
-    # max_pool2d (its index of the max), not shared among ties as the max reduction does
-    kernel = _pair(kernel)
-    stride = kernel if stride is None else stride
-    first = np.argmax(_pool_windows(x, kernel, stride), axis=-1)
-    k = np.arange(kernel[0] * kernel[1]).reshape(kernel)
-    d_windows = (first[..., None, None] == k) * g[..., None, None]
-    return _add_windows(d_windows, x.shape, kernel, stride, (0, 0), np.result_type(g))
+    # the whole g of a window goes to its first largest element: PyTorch's max_pool2d, not shared
+    # among ties as the max reduction shares it; added up where windows overlap
+    kw = _pair(kernel)[1]
+    first = _first_max(x, kernel, stride)
+    out = np.zeros(np.shape(x), np.result_type(g))
+    for i, j, where in _pool_offsets(x, kernel, stride):
+        out[where] += np.where(first == i * kw + j, g, 0)
+    return out
+
+
+def _avg_pool2d(x, kernel, stride):
+    total = None
+    for _, _, where in _pool_offsets(x, kernel, stride):
+        total = x[where] if total is None else total + x[where]
+    kh, kw = _pair(kernel)
+    return total / (kh * kw)
+
+
+def _avg_pool2d_vjp(g, ans, x, kernel, stride):
+    kh, kw = _pair(kernel)
+    share = g / (kh * kw)
+    out = np.zeros(np.shape(x), np.result_type(g))
+    for _, _, where in _pool_offsets(x, kernel, stride):
+        out[where] += share
+    return out
 
 
 POOL_ATTRS = {"kernel": Attr(PAIR, default=REQUIRED, doc="the window: an integer or "
@@ -301,23 +363,10 @@ _POOL_SAMPLES = [sample((2, 2, 4, 4), attrs=dict(kernel=2)),
                  sample((2, 1, 5, 4), attrs=dict(kernel=2, stride=None))]
 
 op("max_pool2d", doc="the largest element of each window of x (N,C,H,W) (PyTorch's max_pool2d)",
-   forward=lambda x, kernel, stride: np.max(_pool_windows(x, kernel, stride), axis=-1),
-   vjps=(_max_pool2d_vjp,), attrs=POOL_ATTRS, infer=_pool_infer,
+   forward=_max_pool2d, vjps=(_max_pool2d_vjp,), attrs=POOL_ATTRS, infer=_pool_infer,
    local=("{g} to the first largest element of each window",),
-   kink=Kink("a tie in a max_pool2d window", lambda x, kernel, stride:
-             np.argmax(_pool_windows(x, kernel, stride), axis=-1)),
-   samples=_POOL_SAMPLES)
-
-
-def _avg_pool2d_vjp(g, ans, x, kernel, stride):
-    kernel = _pair(kernel)
-    stride = kernel if stride is None else stride
-    share = g / (kernel[0] * kernel[1])
-    d_windows = np.broadcast_to(share[..., None, None], share.shape + tuple(kernel))
-    return _add_windows(d_windows, x.shape, kernel, stride, (0, 0), np.result_type(g))
-
+   kink=Kink("a tie in a max_pool2d window", _first_max), samples=_POOL_SAMPLES)
 
 op("avg_pool2d", doc="the mean of each window of x (N,C,H,W) (PyTorch's avg_pool2d)",
-   forward=lambda x, kernel, stride: np.mean(_pool_windows(x, kernel, stride), axis=-1),
-   vjps=(_avg_pool2d_vjp,), attrs=POOL_ATTRS, infer=_pool_infer,
+   forward=_avg_pool2d, vjps=(_avg_pool2d_vjp,), attrs=POOL_ATTRS, infer=_pool_infer,
    local=("{g} / (kH kW) to every element of each window",), samples=_POOL_SAMPLES)
