@@ -244,20 +244,23 @@ def _mse_infer(pred, target):
     return Type((), dtype)
 
 
-def _cross_entropy_infer(logits, labels):
-    dtype = _float_dtype([logits], "cross_entropy")
-    if len(logits.shape) != 2:
-        raise OpError("cross_entropy expects logits of shape (N, C); "
-                      f"found {shape_str(logits.shape)}", arg=0)
-    if labels.dtype != np.dtype("int64"):
-        raise OpError("cross_entropy expects int64 class labels as argument 2; found "
-                      + ("a number literal" if labels.dtype is None else str(labels.dtype))
-                      + " (write labels as {value: [...], dtype: int64})", arg=1)
-    if labels.shape != logits.shape[:1]:
-        raise OpError(f"shape mismatch: cross_entropy logits {shape_str(logits.shape)} need "
-                      f"labels of shape {shape_str(logits.shape[:1])}; found "
-                      f"{shape_str(labels.shape)}", arg=1)
-    return Type((), dtype)
+def _labels_infer(op):
+    """The shape rule of ops of (logits (N, C), int64 labels (N,)) -> a scalar of logits' dtype."""
+    def infer(logits, labels):
+        dtype = _float_dtype([logits], op)
+        if len(logits.shape) != 2:
+            raise OpError(f"{op} expects logits of shape (N, C); "
+                          f"found {shape_str(logits.shape)}", arg=0)
+        if labels.dtype != np.dtype("int64"):
+            raise OpError(f"{op} expects int64 class labels as argument 2; found "
+                          + ("a number literal" if labels.dtype is None else str(labels.dtype))
+                          + " (write labels as {value: [...], dtype: int64})", arg=1)
+        if labels.shape != logits.shape[:1]:
+            raise OpError(f"shape mismatch: {op} logits {shape_str(logits.shape)} need "
+                          f"labels of shape {shape_str(logits.shape[:1])}; found "
+                          f"{shape_str(labels.shape)}", arg=1)
+        return Type((), dtype)
+    return infer
 
 
 # ---------------------------------------------------------------------------------------------
@@ -331,13 +334,24 @@ def _log_softmax(x, axis=-1):
     return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
-def _cross_entropy(logits, labels):
-    n, c = logits.shape
+def _check_labels(labels, c):
     if labels.size and (labels.min() < 0 or labels.max() >= c):
         bad = int(np.flatnonzero((labels < 0) | (labels >= c))[0])
         raise OpError(f"label {int(labels[bad])} at index {bad} is out of range for {c} classes "
                       f"(expected 0..{c - 1})", arg=1)
+
+
+def _cross_entropy(logits, labels):
+    n, c = logits.shape
+    _check_labels(labels, c)
     return -np.mean(_log_softmax(logits, axis=-1)[np.arange(n), labels])
+
+
+def _accuracy(logits, labels):
+    # the fraction of rows whose largest logit is at the label; a tie goes to the first of the
+    # tied classes (numpy's and PyTorch's argmax)
+    _check_labels(labels, logits.shape[1])
+    return np.asarray(np.mean(np.argmax(logits, axis=-1) == labels), logits.dtype)
 
 
 def _cross_entropy_vjp(g, ans, logits, labels):
@@ -524,4 +538,7 @@ _op("mse", lambda p, t: np.mean(np.square(np.subtract(p, t))),
     lambda g, ans, p, t: 2.0 / np.broadcast(p, t).size * np.subtract(t, p) * g,
     infer=_mse_infer, local=("2({0} - {1})/n", "-2({0} - {1})/n"))
 _op("cross_entropy", _cross_entropy, _cross_entropy_vjp, None,
-    infer=_cross_entropy_infer, local=("(softmax({0}) - onehot({1}))/N", "none (labels)"))
+    infer=_labels_infer("cross_entropy"), local=("(softmax({0}) - onehot({1}))/N", "none (labels)"))
+# a measure to watch, never to descend: argmax is piecewise constant, so it has no gradient
+_op("accuracy", _accuracy, None, None,
+    infer=_labels_infer("accuracy"), local=("none (argmax)", "none (labels)"))
