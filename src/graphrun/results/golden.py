@@ -70,15 +70,18 @@ class Outcome:
 def check_graph(graph: str, golden: str, *, rtol: Optional[float] = None,
                 atol: Optional[float] = None, update: bool = False,
                 sidecar_threshold: int = SIDECAR_THRESHOLD,
-                memory_budget: Optional[int] = None, check_finite: bool = True) -> Outcome:
+                memory_budget: Optional[int] = None, check_finite: bool = True,
+                params: Optional[str] = None) -> Outcome:
     """Run one graph file and compare it with its golden file (writing the golden with
     `update` when it differs or is missing). `rtol`/`atol` override the graph's `tolerance:`,
-    which overrides the defaults."""
+    which overrides the defaults. `params` names a training results file whose params replace
+    the graph's."""
     from .. import api
 
     try:
         compiled = api.compile(graph, memory_budget=memory_budget)
-        results = api.run(compiled, check_finite=check_finite)
+        values = None if params is None else api.trained_params(params, compiled)
+        results = api.run(compiled, params=values, check_finite=check_finite)
     except GraphError as e:
         return Outcome(graph, golden, "error", error=e)
     fresh = from_results(results)

@@ -122,10 +122,17 @@ def sidecar_folder(path: str) -> str:
 
 
 def write_results(path: str, results: Results, threshold: int = SIDECAR_THRESHOLD) -> None:
-    """Write the results file (and its sidecars) atomically. Sidecars are written first, so the
-    YAML never names a file that is not there; stale sidecars of an earlier run are removed."""
+    """Write the results file (and its sidecars) atomically."""
+    write_rendered(path, lambda folder: render(results, threshold, folder))
+
+
+def write_rendered(path: str, render) -> None:
+    """Write a results file and its sidecars atomically: `render(folder)` gives the YAML text and
+    its sidecars ({file name: array}), the text naming each `folder/<file name>`. Sidecars are
+    written first, so the YAML never names a file that is not there; stale sidecars of an earlier
+    run are removed."""
     folder = sidecar_folder(path)
-    text, sidecars = render(results, threshold, os.path.basename(folder))
+    text, sidecars = render(os.path.basename(folder))
     if sidecars:
         if not os.path.isdir(folder):
             os.mkdir(folder)  # not makedirs: a missing output folder is the caller's mistake
@@ -205,7 +212,12 @@ def _nested(array, fmt) -> str:
 def write_atomic(path: str, text: str) -> None:
     """Write `text` to `path` through a temporary file in the same folder, renamed into place: a
     failure leaves the previous file byte-identical and no temporary file behind."""
-    _replace(path, lambda f: f.write(text.encode("utf-8")))
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_bytes_atomic(path: str, data: bytes) -> None:
+    """The same for bytes (a plot's PNG)."""
+    _replace(path, lambda f: f.write(data))
 
 
 def write_array_atomic(path: str, array: np.ndarray) -> None:

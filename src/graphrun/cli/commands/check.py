@@ -8,6 +8,10 @@ the name `graphrun run -o DIR` writes.
 Exit 0 when every graph matches, 1 when anything differs or a golden is missing, 2 on trouble (an
 invalid graph, a numeric failure, an unreadable golden). `--update` (re)writes, atomically, the
 goldens that differ or are missing, and exits 0.
+
+With --train, each graph is trained as its train section says and its training results (history
+and params) are compared with a golden training results file (a folder holds
+`<graph file stem>.train.results.yaml` for each graph, the name `graphrun train -o DIR` writes).
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ import os
 from typing import List
 
 from ... import api
-from ...results.golden import FAILED, Outcome
-from ..args import (UsageError, add_budget_argument, add_sidecar_argument,
+from ...results.golden import FAILED, Outcome, results_name
+from ...results.training import training_name
+from ..args import (UsageError, add_budget_argument, add_params_argument, add_sidecar_argument,
                     add_tolerance_arguments, graph_files, results_paths)
 from ..main import EXIT_DIFFERENT, EXIT_OK, EXIT_TROUBLE, report
 from ..report import (add_format_argument, annotation, difference_dict, json_text, paint,
@@ -40,9 +45,13 @@ def add_arguments(parser):
     add_budget_argument(parser)
     add_sidecar_argument(parser)
     add_format_argument(parser)
+    add_params_argument(parser)
+    parser.add_argument("--train", action="store_true",
+                        help="train each graph (its train section) and compare the training "
+                             "results, history and params, with golden training results files")
 
 
-def golden_paths(paths, graphs, golden: str) -> List[str]:
+def golden_paths(paths, graphs, golden: str, name=results_name) -> List[str]:
     """The golden file of each graph, by the naming rule above."""
     folder = (len(graphs) > 1 or any(os.path.isdir(p) for p in paths) or os.path.isdir(golden)
               or golden.endswith(("/", os.sep)))
@@ -51,7 +60,7 @@ def golden_paths(paths, graphs, golden: str) -> List[str]:
     if os.path.exists(golden) and not os.path.isdir(golden):
         raise UsageError(f"--golden {golden} is a file; with several graphs it must be a folder "
                          "(holding <graph file stem>.results.yaml for each graph)")
-    return results_paths(graphs, golden)
+    return results_paths(graphs, golden, name)
 
 
 def exit_code(outcomes: List[Outcome]) -> int:
@@ -63,12 +72,23 @@ def exit_code(outcomes: List[Outcome]) -> int:
 
 def execute(args, out, err) -> int:
     graphs = graph_files(args.graphs)
-    goldens = golden_paths(args.graphs, graphs, args.golden)
-    outcomes = [api.check(g, golden, rtol=args.rtol, atol=args.atol, update=args.update,
-                          sidecar_threshold=args.sidecar_threshold,
-                          memory_budget=args.memory_budget,
-                          check_finite=not args.allow_nonfinite)
-                for g, golden in zip(graphs, goldens)]
+    goldens = golden_paths(args.graphs, graphs, args.golden,
+                           training_name if args.train else results_name)
+    if args.train:
+        if args.allow_nonfinite:
+            raise UsageError("--allow-nonfinite does not go with --train: training stops at "
+                             "the first value that is not finite")
+        outcomes = [api.check_training(g, golden, rtol=args.rtol, atol=args.atol,
+                                       update=args.update,
+                                       sidecar_threshold=args.sidecar_threshold,
+                                       memory_budget=args.memory_budget, params=args.params)
+                    for g, golden in zip(graphs, goldens)]
+    else:
+        outcomes = [api.check(g, golden, rtol=args.rtol, atol=args.atol, update=args.update,
+                              sidecar_threshold=args.sidecar_threshold,
+                              memory_budget=args.memory_budget,
+                              check_finite=not args.allow_nonfinite, params=args.params)
+                    for g, golden in zip(graphs, goldens)]
     code = exit_code(outcomes)
     if args.format == "json":
         out.write(json_text({"command": "check", "ok": code == EXIT_OK, "exit_code": code,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from ... import api
 from ...results.writer import write_atomic
 from ...tools.draw import FORMATS
+from ..args import add_params_argument
 from ..main import EXIT_OK, EXIT_TROUBLE
 
 HELP = "draw the graph with its values and gradients, as Mermaid (default) or DOT text"
@@ -17,10 +18,14 @@ def add_arguments(parser):
                         help="mermaid (GitHub renders it in Markdown; default) or dot (Graphviz)")
     parser.add_argument("-o", "--output", metavar="FILE",
                         help="write the drawing to FILE (atomically) instead of stdout")
+    add_params_argument(parser)
 
 
 def execute(args, out, err) -> int:
-    drawing = api.draw(api.compile(args.graph), args.format)
+    graph = api.compile(args.graph)
+    if args.params is not None:
+        graph = graph.with_params(api.trained_params(args.params, graph))
+    drawing = api.draw(graph, args.format)
     if not args.output:
         out.write(drawing.text)
         return EXIT_OK

@@ -16,8 +16,8 @@ import time
 
 from ... import api
 from ...errors import GraphError
-from ..args import (UsageError, add_budget_argument, add_sidecar_argument, graph_files,
-                    results_name, results_paths)
+from ..args import (UsageError, add_budget_argument, add_params_argument, add_sidecar_argument,
+                    graph_files, results_name, results_paths)
 from ..main import EXIT_OK, EXIT_TROUBLE, report
 
 HELP = "run graphs forward and backward and write their values and gradients as YAML"
@@ -35,6 +35,7 @@ def add_arguments(parser):
     add_sidecar_argument(parser)
     parser.add_argument("--timings", action="store_true",
                         help="print the time of each stage to stderr")
+    add_params_argument(parser)
 
 
 def execute(args, out, err) -> int:
@@ -72,7 +73,9 @@ def execute(args, out, err) -> int:
 def _run_one(graph, target, args, out, err, header="") -> int:
     timings = {}
     compiled = api.compile(graph, memory_budget=args.memory_budget, timings=timings)
-    results = api.run(compiled, check_finite=not args.allow_nonfinite, timings=timings)
+    params = None if args.params is None else api.trained_params(args.params, compiled)
+    results = api.run(compiled, params=params, check_finite=not args.allow_nonfinite,
+                      timings=timings)
     start = time.perf_counter()
     if target:
         try:
