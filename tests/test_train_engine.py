@@ -28,6 +28,7 @@ def test_each_inline_expression_is_its_twin_to_the_bit(name):
     arity = len(fns) - 1
     points = [tuple(rng.uniform(-3, 3, arity)) for _ in range(200)]
     points += [(0.0,) * arity, (-0.0,) * arity, (1e300,) * arity, (-2.5,) * arity]
+    points += [(x,) * arity for x in (5.0, -5.0, 4.999999999, 7.3, -12.0, 19.1)]  # tanh's wide
     if arity == 2:
         points += [(1.5, 1.5), (0.0, 2.0), (3.0, -0.0)]
     for point in points:
@@ -44,7 +45,8 @@ def test_each_inline_expression_is_its_twin_to_the_bit(name):
             operands = [f"v[{k}]" for k in range(arity)]
             expr = text.format(*operands, g="c[0]", ans=f"v[{arity}]")
             want = fn(*point) if i == 0 else fn(0.7, env["v"][arity], *point)
-            assert _bits(eval(expr, {}, env)) == _bits(want), (name, i, point)
+            assert _bits(eval(expr, dict(scalar_step._INLINE_NAMES), env)) == _bits(want), \
+                (name, i, point)
 
 
 GRAPH = """\
@@ -96,12 +98,19 @@ def test_a_replaced_twin_is_called_not_inlined(monkeypatch):
     assert c[p.slot("w")] == 3 * 1.0 * 2.0
 
 
-def test_a_param_the_loss_does_not_depend_on_keeps_its_value():
+def test_a_param_the_loss_does_not_depend_on_keeps_its_value(compiled):
     result = graphrun.train(compile_text(GRAPH), lr=0.1, steps=5, optimizer="adam")
     assert float(result.params["unused"]) == 1.0  # its gradient is 0: Adam's step is 0 / eps
 
 
-def test_a_sum_that_overflows_sends_the_step_to_the_reference_which_goes_on():
+@pytest.fixture
+def compiled(monkeypatch):
+    """Every run of a scalar graph takes the compiled loop, however short."""
+    from graphrun.engine import train
+    monkeypatch.setattr(train, "COMPILED_FROM", 1)
+
+
+def test_a_sum_that_overflows_sends_the_step_to_the_reference_which_goes_on(compiled):
     """Values near the top of float64 make the one-sum finite check overflow, though each is
     finite: the reference runs those steps, and the run goes on as on numpy throughout."""
     graph = compile_text("graphrun: 1\ninputs: {big: 1.0e308}\nparams: {w: 0.5}\nnodes:\n"
@@ -118,7 +127,7 @@ def test_a_sum_that_overflows_sends_the_step_to_the_reference_which_goes_on():
     assert math.isinf(sum([1.0e308, 0.9e308]))  # why the fast check could not vouch for it
 
 
-def test_a_math_error_on_the_fast_path_is_the_references_located_error():
+def test_a_math_error_on_the_fast_path_is_the_references_located_error(compiled):
     graph = compile_text("graphrun: 1\nparams: {w: 2.0}\nnodes:\n  l: {op: log, args: [w]}\n"
                          "  L: {op: square, args: [l]}\nloss: L\n")
     with pytest.raises(graphrun.NumericError) as e:  # w steps to a negative number, log fails
@@ -127,14 +136,48 @@ def test_a_math_error_on_the_fast_path_is_the_references_located_error():
     assert "training diverged at step 2 of 5 (lr 10)" in str(e.value)
 
 
-def test_the_fast_path_is_taken_for_scalar_graphs_only():
+def _loops(graph):
+    return [k for k in graph._train_plans if isinstance(k, tuple) and k[0] == "scalar loop"]
+
+
+def test_a_long_run_of_a_scalar_graph_compiles_its_loop_and_a_short_one_interprets():
+    from graphrun.engine import train
     scalar_graph = compile_text(GRAPH)
-    graphrun.train(scalar_graph, lr=0.01, steps=2)
-    assert "scalar step" in scalar_graph._train_plans
+    short = graphrun.train(scalar_graph, lr=0.001, steps=train.COMPILED_FROM - 1)
+    assert _loops(scalar_graph) == []
+    long = graphrun.train(scalar_graph, lr=0.001, steps=train.COMPILED_FROM)
+    assert len(_loops(scalar_graph)) == 1
+    assert long.history[:-1] == short.history  # both ways: the same bits
+    graphrun.train(scalar_graph, lr=0.02, steps=3)  # compiled already: taken for a short run
+    assert len(_loops(scalar_graph)) == 1
+    graphrun.train(scalar_graph, lr=0.02, steps=train.COMPILED_FROM, optimizer="adam")
+    assert len(_loops(scalar_graph)) == 2
+
+
+def test_the_fast_path_is_taken_for_scalar_graphs_only(monkeypatch):
+    from graphrun.engine import train
+    monkeypatch.setattr(train, "COMPILED_FROM", 1)
     tensors = compile_text("graphrun: 1\nparams: {w: [1.0, 2.0]}\nnodes:\n"
                            "  s: {op: sum, args: [w]}\n  L: {op: square, args: [s]}\nloss: L\n")
     graphrun.train(tensors, lr=0.01, steps=2)
-    assert "scalar step" not in tensors._train_plans
+    assert _loops(tensors) == []
     reference = compile_text(GRAPH)
     graphrun.train(reference, lr=0.01, steps=2, fast=False)
-    assert "scalar step" not in reference._train_plans
+    assert _loops(reference) == []
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_the_loop_on_lists_gives_the_bits_of_the_loop_on_locals(monkeypatch, optimizer):
+    from graphrun.engine import train
+    monkeypatch.setattr(train, "COMPILED_FROM", 1)
+    """A program of more than LOCALS_UP_TO slots keeps its values in lists: the same float
+    operations, so the same bits."""
+    text = GRAPH + "train: {lr: 0.01, steps: 25, momentum: 0.9}\n" if optimizer == "sgd" else \
+        GRAPH + "train: {lr: 0.01, steps: 25, optimizer: adam, weight_decay: 0.1}\n"
+    on_locals = graphrun.train(compile_text(text))
+    monkeypatch.setattr(scalar_step, "LOCALS_UP_TO", 0)
+    on_lists = graphrun.train(compile_text(text))
+    assert on_lists.text() == on_locals.text()
+    reference = graphrun.train(compile_text(text), fast=False)
+    for a, b in zip(on_lists.history, reference.history):
+        assert a.loss == pytest.approx(b.loss, rel=1e-13)

@@ -222,9 +222,18 @@ loss: L
 """
 
 
+@pytest.fixture(params=["compiled", "interpreted"])
+def scalar_path(request, monkeypatch):
+    """Both fast paths of a scalar graph: the compiled loop, and executor.execute's interpreter
+    (taken by runs shorter than COMPILED_FROM)."""
+    from graphrun.engine import train
+    monkeypatch.setattr(train, "COMPILED_FROM", 1 if request.param == "compiled" else 10**9)
+    return request.param
+
+
 @pytest.mark.parametrize("section", OPTIMIZERS)
 @pytest.mark.parametrize("schedule", ["{kind: constant}", "{kind: cosine, t_max: 7}"])
-def test_the_scalar_path_gives_the_numpy_reference_bits(section, schedule):
+def test_the_scalar_path_gives_the_numpy_reference_bits(section, schedule, scalar_path):
     """A graph of scalars trains on Python floats (fast=True) or on numpy (fast=False): the same
     history and params, bit for bit, for every optimizer (the twins of these ops compute the
     same float operations as numpy; the optimizer's lines are the same on both)."""
@@ -238,7 +247,7 @@ def test_the_scalar_path_gives_the_numpy_reference_bits(section, schedule):
 
 
 @pytest.mark.parametrize("section", OPTIMIZERS)
-def test_the_scalar_path_agrees_with_numpy_on_ops_that_call_their_twins(section):
+def test_the_scalar_path_agrees_with_numpy_on_ops_that_call_their_twins(section, scalar_path):
     """tanh, exp, softplus run their twins, which agree with numpy to an ulp or two."""
     graph = compile_text(with_train(SCALAR_GRAPH, f"{section}\nlr: 0.01\nsteps: 40"))
     fast, reference = graphrun.train(graph), graphrun.train(graph, fast=False)

@@ -1,116 +1,126 @@
 """optim: torch.optim's SGD, Adam and AdamW, and its StepLR and CosineAnnealingLR, formula for
 formula (the algorithms torch documents, in the order its CPU implementation applies them).
 
-One definition serves both paths. An optimizer's `step(values, grads, lr, t)` reads `grads[slot]`
-and updates `values[slot]` for the params' slots, with arithmetic operators and `sqrt` only, so
-the same lines run
-- on numpy arrays (the reference): in place where torch works in place (`p -= lr * d` costs one
-  temporary, as the same loop written by hand), and
-- on Python floats (a graph of scalars, engine/train.py's fast path): `-=` on a list entry
-  rebinds it.
+Each update is written once, as Python source for one param (`_sgd`, `_adam` below), the param's
+value, gradient and state being names the caller chooses, and the options constants in the text.
+The same lines serve both paths:
+- on numpy arrays (the reference) they are compiled into `Optimizer.step`: augmented assignments
+  work in place where torch does (`p -= lr * d` costs one temporary, as the loop written by hand);
+- on Python floats (a graph of scalars) engine/scalar_step.py writes them into its training loop,
+  where `-=` on a list entry rebinds it.
 A float64 array and a Python float take the same IEEE operations in the same order, so both paths
-give the same bits. Nothing here allocates per step beyond the temporaries of the formulas.
+give the same bits. Constants are written with repr(), which reads back as the same float.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, List, Sequence
 
 import numpy as np
 
 
-def _copy(x):
-    """A value the optimizer may change in place later (numpy scalars and floats are immutable)."""
-    return x.copy() if isinstance(x, np.ndarray) else x
-
-
-class SGD:
+def _sgd(o: dict, value: str, grad: str, state: Callable[[int], str]) -> List[str]:
     """torch.optim.SGD: with weight_decay, d = g + weight_decay * p; with momentum, the buffer
-    b = d on the first step, else b = momentum * b + (1 - dampening) * d, and d = d + momentum *
-    b (nesterov) or d = b; then p = p - lr * d."""
+    (the velocity) b = d on the first step, else b = momentum * b + (1 - dampening) * d, and
+    d = d + momentum * b (nesterov) or d = b; then p = p - lr * d."""
+    mu, tau, wd = o["momentum"], o["dampening"], o["weight_decay"]
+    lines = [f"d = {grad}"]
+    if wd != 0:
+        lines.append(f"d = d + {wd!r} * {value}")
+    if mu != 0:
+        b = state(0)
+        lines += [f"if {b} is None:",  # torch starts the buffer at the first step's gradient
+                  f"    {b} = copy(d)",
+                  "else:",
+                  f"    {b} *= {mu!r}",
+                  f"    {b} += {1 - tau!r} * d"]
+        lines.append(f"d = d + {mu!r} * {b}" if o["nesterov"] else f"d = {b}")
+    lines.append(f"{value} -= lr * d")
+    return lines
 
-    def __init__(self, slots: Sequence[int], momentum=0.0, dampening=0.0, nesterov=False,
-                 weight_decay=0.0, sqrt=None):
+
+def _adam(o: dict, decoupled: bool, value: str, grad: str,
+          state: Callable[[int], str]) -> List[str]:
+    """torch.optim.Adam (L2 weight decay: g = g + weight_decay * p) and, `decoupled`,
+    torch.optim.AdamW (p = p * (1 - lr * weight_decay) first). Then m = beta1 * m +
+    (1 - beta1) * g, v = beta2 * v + (1 - beta2) * g * g, and with the bias corrections of the
+    step's prelude: p = p - (lr / (1 - beta1^t)) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)."""
+    (b1, b2), eps, wd = o["betas"], o["eps"], o["weight_decay"]
+    m, v = state(0), state(1)
+    lines = [f"d = {grad}"]
+    if wd != 0:
+        lines.append(f"{value} *= 1 - lr * {wd!r}" if decoupled else f"d = d + {wd!r} * {value}")
+    return lines + [f"{m} *= {b1!r}",
+                    f"{m} += {1 - b1!r} * d",
+                    f"{v} *= {b2!r}",
+                    f"{v} += {1 - b2!r} * d * d",
+                    f"{value} -= step_size * {m} / (sqrt({v}) / c2_sqrt + {eps!r})"]
+
+
+def _adam_prelude(o: dict) -> List[str]:
+    """What Adam computes once per step: its step size and sqrt(1 - beta2^t), as torch does (a
+    Python float's ** 0.5)."""
+    b1, b2 = o["betas"]
+    return [f"step_size = lr / (1 - {b1!r} ** t)", f"c2_sqrt = (1 - {b2!r} ** t) ** 0.5"]
+
+
+STATE = {"sgd": ("velocity",), "adam": ("m", "v"), "adamw": ("m", "v")}
+
+
+class Optimizer:
+    """The update the settings name, over the params at `slots`, with its state per param
+    (SGD's velocity, None until the first step; Adam's m and v, zeros of the param's shape)."""
+
+    def __init__(self, settings, slots: Sequence[int], values, arrays: bool = True):
+        self.name, self.options = settings.optimizer, dict(settings.options)
         self.slots = tuple(slots)
-        self.momentum, self.dampening = momentum, dampening
-        self.nesterov, self.weight_decay = nesterov, weight_decay
-        self.buffers = [None] * len(self.slots)  # the momentum buffers ("velocity"), by param
+        self.state_names = STATE[self.name] if self._stateful() else ()
+        self.state: List[list] = []
+        for s in self.slots:
+            if self.name == "sgd":
+                self.state.append([None] * len(self.state_names))
+            else:
+                zero = np.zeros_like(values[s]) if arrays else 0.0
+                self.state.append([zero, np.copy(zero) if arrays else 0.0])
+        self.sqrt = np.sqrt if arrays else math.sqrt
+        self.copy = np.array if arrays else float  # float() of a float is that float
+        self.step = self._compile()
 
-    def step(self, values, grads, lr: float, t: int) -> None:
-        mu, wd = self.momentum, self.weight_decay
-        keep = 1 - self.dampening
+    def _stateful(self) -> bool:
+        return self.name != "sgd" or self.options["momentum"] != 0
+
+    def lines(self, value: Callable[[int], str], grad: Callable[[int], str],
+              state: Callable[[int, int], str]) -> List[str]:
+        """The source of one step of the update for every param: value(slot), grad(slot) and
+        state(k, j) name the param's value, its gradient and its state's j-th entry."""
+        out = _adam_prelude(self.options) if self.name != "sgd" else []
         for k, s in enumerate(self.slots):
-            d = grads[s]
-            if wd != 0:
-                d = d + wd * values[s]
-            if mu != 0:
-                b = self.buffers[k]
-                if b is None:  # torch starts the buffer at the first step's gradient
-                    b = _copy(d)
-                else:
-                    b *= mu
-                    b += keep * d
-                self.buffers[k] = b
-                d = d + mu * b if self.nesterov else b
-            values[s] -= lr * d
+            def named(j, k=k):
+                return state(k, j)
+            if self.name == "sgd":
+                out += _sgd(self.options, value(s), grad(s), named)
+            else:
+                out += _adam(self.options, self.name == "adamw", value(s), grad(s), named)
+        return out
 
-    def state(self, k: int) -> dict:
-        return {} if self.momentum == 0 else {"velocity": self.buffers[k]}
+    def _compile(self):
+        """step(values, grads, lr, t): the update of every param, in place for arrays."""
+        body = self.lines(lambda s: f"values[{s}]", lambda s: f"grads[{s}]",
+                          lambda k, j: f"state[{k}][{j}]")
+        source = ("def step(values, grads, lr, t, state=state, sqrt=sqrt, copy=copy):\n"
+                  + "".join(f"    {line}\n" for line in body))
+        namespace = {"state": self.state, "sqrt": self.sqrt, "copy": self.copy}
+        exec(compile(source, f"<graphrun: {self.name} update>", "exec"), namespace)
+        return namespace["step"]
 
-
-class Adam:
-    """torch.optim.Adam (L2 weight decay: g = g + weight_decay * p) and, with `decoupled`,
-    torch.optim.AdamW (p = p * (1 - lr * weight_decay) first). Then m = beta1 * m + (1 - beta1) * g,
-    v = beta2 * v + (1 - beta2) * g * g, and with the bias corrections c1 = 1 - beta1^t,
-    c2 = 1 - beta2^t: p = p - (lr / c1) * m / (sqrt(v) / sqrt(c2) + eps)."""
-
-    def __init__(self, slots: Sequence[int], betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 decoupled=False, sqrt=math.sqrt):
-        self.slots = tuple(slots)
-        self.beta1, self.beta2 = betas
-        self.eps, self.weight_decay, self.decoupled = eps, weight_decay, decoupled
-        self.sqrt = sqrt  # math.sqrt on floats, np.sqrt on arrays: both correctly rounded
-        self.m = [None] * len(self.slots)  # first moments, by param
-        self.v = [None] * len(self.slots)  # second moments
-
-    def step(self, values, grads, lr: float, t: int) -> None:
-        b1, b2, eps, wd, sqrt = self.beta1, self.beta2, self.eps, self.weight_decay, self.sqrt
-        step_size = lr / (1 - b1 ** t)
-        c2_sqrt = (1 - b2 ** t) ** 0.5  # as torch: a Python float's ** 0.5
-        for k, s in enumerate(self.slots):
-            g = grads[s]
-            if wd != 0:
-                if self.decoupled:
-                    values[s] *= 1 - lr * wd
-                else:
-                    g = g + wd * values[s]
-            m, v = self.m[k], self.v[k]
-            if m is None:  # torch's zeros_like(param)
-                m = np.zeros_like(values[s]) if isinstance(values[s], np.ndarray) else 0.0
-                v = _copy(m)
-            m *= b1
-            m += (1 - b1) * g
-            v *= b2
-            v += (1 - b2) * g * g
-            self.m[k], self.v[k] = m, v
-            values[s] -= step_size * m / (sqrt(v) / c2_sqrt + eps)
-
-    def state(self, k: int) -> dict:
-        return {"m": self.m[k], "v": self.v[k]}
-
-
-def make(settings, slots: Sequence[int], sqrt=np.sqrt):
-    """The optimizer the settings name, over the params at `slots`."""
-    options = dict(settings.options)
-    if settings.optimizer == "sgd":
-        return SGD(slots, **options)
-    return Adam(slots, tuple(options["betas"]), options["eps"], options["weight_decay"],
-                decoupled=settings.optimizer == "adamw", sqrt=sqrt)
+    def state_of(self, k: int) -> dict:
+        """The k-th param's state, by name (velocity; m and v)."""
+        return dict(zip(self.state_names, self.state[k]))
 
 
 def bias_corrections(settings, t: int):
-    """Adam's (1 - beta1^t, 1 - beta2^t) at step t, as Adam.step computes them."""
+    """Adam's (1 - beta1^t, 1 - beta2^t) at step t, as its prelude computes them."""
     b1, b2 = dict(settings.options)["betas"]
     return 1 - b1 ** t, 1 - b2 ** t
 

@@ -15,11 +15,13 @@ param. Only params change; inputs never do.
 - Divergence: the first step whose loss or any gradient (or any value on the way) is not finite
   stops the run with a NumericError at the node that produced it, naming the step and the learning
   rate, and how the loss went until then.
-- `train(..., fast=True)` is the one door to the fast path: a program of float64 scalars (which
-  has no batches) runs its steps as straight-line Python on floats (engine/scalar_step), with the
-  optimizer on floats too (engine/optim: the same lines as on arrays). Whenever that path meets a
-  math error or a number that is not finite, the step runs again on the numpy reference, whose
-  answer (or located error) is the one given. `fast=False` runs the reference throughout.
+- `run(..., fast=True)` is the one door to the fast paths: a program of float64 scalars (which
+  has no batches) runs its steps as one compiled loop of straight-line Python on floats
+  (engine/scalar_step), the optimizer's lines on floats too (engine/optim: the same lines as on
+  arrays); a short run goes through executor.execute, which interprets the scalar plan. Whenever
+  a fast path meets a math error or a number that is not finite, the step runs again on the numpy
+  reference, whose answer (or located error) is the one given. `fast=False` runs the reference
+  throughout.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ import numpy as np
 from ..errors import NumericError
 from ..frontend.graph import Program, rebatched
 from . import executor, optim
-from .scalar_step import compile_step
+from .scalar_step import compile_loop
 
 
 class Record(NamedTuple):
@@ -51,7 +53,8 @@ class Record(NamedTuple):
 class Run:
     """What the engine's loop produced, by slot."""
 
-    history: List[Record]
+    rows: list  # the history as (step, lr, loss, reported values) tuples: cheap to record
+    report: tuple  # the names of the reported nodes
     values: list  # slot -> the trained value of each param (other entries are the leaves)
     first_loss: float
     last_loss: float
@@ -59,6 +62,12 @@ class Run:
     best_step: int
     optimizer: object  # with its state after the last step
     grads: Optional[list] = None  # d loss / d slot of the last step (when asked for)
+
+    @property
+    def history(self) -> List[Record]:
+        names = self.report
+        return [Record(t, lr, loss, dict(zip(names, values)))
+                for t, lr, loss, values in self.rows]
 
 
 class Progress(NamedTuple):
@@ -68,19 +77,29 @@ class Progress(NamedTuple):
     seconds: float
 
 
+COMPILED_FROM = 256  # steps: a shorter run of a scalar graph is interpreted (see run)
+
+
 def run(program: Program, leaves: list, settings, plans: dict, *, fast: bool = True,
         progress: Optional[Callable[[Progress], None]] = None, steps: Optional[int] = None,
         keep_grads: bool = False) -> Run:
     """Train the params of `program` from `leaves` (by slot) with `settings` (frontend.train).
-    `plans` caches a plan per batch size (None: the full data) and is filled here. `steps` stops
-    after that many steps of the run (explain shows one). `progress` is called about every 0.1 s."""
+    `plans` caches a plan per batch size (None: the full data) and the compiled loops, and is
+    filled here. `steps` stops after that many steps of the run (explain shows one).
+    `progress` is called about every 0.1 s.
+
+    A graph of scalars (fast) runs as one compiled loop on floats (scalar_step.compile_loop)
+    when the run is long enough to pay for compiling it (about 70 us a node, what ~250 steps
+    save), or when that loop is compiled already; otherwise each step goes through
+    executor.execute, whose own fast path interprets the scalar plan."""
     full = plans.get(None)
     if full is None:
         full = plans[None] = executor.compile_plan(program)
     total = settings.steps if steps is None else min(steps, settings.steps)
-    loop = _scalar_loop if fast and full.scalar is not None and settings.batch is None \
-        else _numpy_loop
-    return loop(program, leaves, settings, plans, total, progress, keep_grads)
+    if fast and full.scalar is not None and settings.batch is None and \
+            (total >= COMPILED_FROM or _loop_key(program, settings) in plans):
+        return _compiled_loop(program, leaves, settings, plans, total, progress, keep_grads)
+    return _loop(program, leaves, settings, plans, total, progress, keep_grads, fast)
 
 
 def _plan(program, settings, plans, rows):
@@ -116,11 +135,11 @@ def batches(program: Program, settings, leaves):
 class _Tracker:
     """The losses seen so far: the first, the last, the best; and the history rows."""
 
-    __slots__ = ("settings", "report", "history", "first", "last", "best", "best_step")
+    __slots__ = ("names", "rows", "first", "last", "best", "best_step")
 
-    def __init__(self, settings, report):
-        self.settings, self.report = settings, report
-        self.history: List[Record] = []
+    def __init__(self, program, settings):
+        self.names = tuple(settings.report)
+        self.rows: list = []
         self.first = self.last = self.best = math.inf
         self.best_step = 0
 
@@ -140,20 +159,22 @@ class _Tracker:
                             + list(error.problems[1:]), program.source)
 
     def run(self, values, optimizer, grads) -> Run:
-        return Run(self.history, values, self.first, self.last, self.best, self.best_step,
-                   optimizer, grads)
+        return Run(self.rows, self.names, values, self.first, self.last, self.best,
+                   self.best_step, optimizer, grads)
 
 
-def _numpy_loop(program, leaves, settings, plans, total, progress, keep_grads) -> Run:
+def _loop(program, leaves, settings, plans, total, progress, keep_grads, fast) -> Run:
+    """The steps in Python, each through executor.execute (numpy, or its interpreted scalar
+    path), the optimizer compiled for arrays."""
     loss_slot, report = program.loss, [program.slots[n] for n in settings.report]
     params = list(program.params)
     values = list(leaves)
     for s in params:
         values[s] = np.array(leaves[s])  # owned and writeable: the updates are made in place
-    optimizer = optim.make(settings, params, np.sqrt)
+    optimizer = optim.Optimizer(settings, params, values)
     lrs = optim.learning_rates(settings)
     feed = batches(program, settings, leaves)
-    track = _Tracker(settings, report)
+    track = _Tracker(program, settings)
     logged = settings.logged
     start = next_report = time.perf_counter()
     grads = None
@@ -167,19 +188,17 @@ def _numpy_loop(program, leaves, settings, plans, total, progress, keep_grads) -
             for s, array in batch.items():
                 step_leaves[s] = array
         try:
-            computed = executor.forward(plan, step_leaves)
-            grads = executor.backward(plan, computed)
+            computed, grads = executor.execute(plan, step_leaves, fast=fast)
         except NumericError as e:
             raise track.diverged(e, program, t, total, lr) from None
-        loss = np.asarray(computed[loss_slot]).item()
+        loss = _number(computed[loss_slot])
         if t == 1:
             track.first = loss
         track.last = loss
         if loss < track.best:
             track.best, track.best_step = loss, t
         if logged(t):
-            track.history.append(Record(t, lr, loss, {program.names[s]: np.asarray(computed[s])
-                                                      .item() for s in report}))
+            track.rows.append((t, lr, loss, tuple(_number(computed[s]) for s in report)))
         optimizer.step(values, grads, lr, t)
         if progress is not None:
             now = time.perf_counter()
@@ -189,50 +208,46 @@ def _numpy_loop(program, leaves, settings, plans, total, progress, keep_grads) -
     return track.run(values, optimizer, grads if keep_grads else None)
 
 
-def _scalar_loop(program, leaves, settings, plans, total, progress, keep_grads) -> Run:
+def _number(x) -> float:
+    """A one-element value (an array, a numpy scalar or a float) as a Python float."""
+    return x if type(x) is float else np.asarray(x).item()
+
+
+def _loop_key(program, settings) -> tuple:
+    """What a compiled loop depends on besides the plan (the rate and the steps are arguments)."""
+    return ("scalar loop", settings.optimizer, settings.options,
+            tuple(program.slots[n] for n in settings.report), settings.log_every,
+            dict(settings.schedule)["kind"] == "constant")
+
+
+def _compiled_loop(program, leaves, settings, plans, total, progress, keep_grads) -> Run:
+    """The steps as straight-line Python on floats (scalar_step.compile_loop), compiled once per
+    graph and optimizer settings; a step it cannot vouch for runs on the reference."""
     plan = plans[None]
-    step = plans.get("scalar step")
-    if step is None:
-        step = plans["scalar step"] = compile_step(plan.scalar)
-    loss_slot, report = program.loss, [program.slots[n] for n in settings.report]
-    report_names = [program.names[s] for s in report]
     params = list(program.params)
     v = [0.0 if x is None else float(x) for x in executor.initial_values(program, leaves)]
     c = [0.0] * len(v)
-    optimizer = optim.make(settings, params, math.sqrt)
-    lrs = optim.learning_rates(settings)
-    track = _Tracker(settings, report)
-    history = track.history
-    log_every, last = settings.log_every, total
-    first = best = math.inf
-    best_step = 0
-    loss = math.nan
-    start = next_report = time.perf_counter()
-    for t in range(1, total + 1):
-        lr = next(lrs)
-        try:
-            step(v, c)
-            check = sum(v) + sum(c)  # one finite check of every value and gradient at once
-            ok = check - check == 0.0
-        except (ArithmeticError, ValueError):
-            ok = False
-        if not ok:  # the reference runs this step: it names what went wrong, if anything did
-            track.first, track.last = first, loss
-            _reference_step(program, plan, v, c, track, t, total, lr)
-        loss = v[loss_slot]
-        if t == 1:
-            first = loss
-        if loss < best:
-            best, best_step = loss, t
-        if t % log_every == 0 or t == 1 or t == last:
-            history.append(Record(t, lr, loss, dict(zip(report_names, [v[s] for s in report]))))
-        optimizer.step(v, c, lr, t)
-        if progress is not None:
-            now = time.perf_counter()
-            if now >= next_report:
-                progress(Progress(t, total, loss, now - start))
-                next_report = now + 0.1
-    track.first, track.last, track.best, track.best_step = first, loss, best, best_step
+    optimizer = optim.Optimizer(settings, params, v, arrays=False)
+    key = _loop_key(program, settings)
+    report, constant = key[3], key[5]
+    compiled = plans.get(key)
+    if compiled is None:
+        compiled = plans[key] = compile_loop(plan.scalar, optimizer, report, settings.log_every,
+                                             constant)
+    track = _Tracker(program, settings)
+
+    def fallback(t, lr, first, last):
+        track.first, track.last = first, last
+        _reference_step(program, plan, v, c, track, t, total, lr)
+
+    def report_progress(t, steps, loss, seconds):
+        progress(Progress(t, steps, loss, seconds))
+
+    first, last, best, best_step = compiled(
+        v, c, optimizer.state, settings.lr if constant else optim.learning_rates(settings),
+        track.rows, total, fallback,
+        None if progress is None else report_progress, time.perf_counter)
+    track.first, track.last, track.best, track.best_step = first, last, best, best_step
     return track.run(v, optimizer, list(c) if keep_grads else None)
 
 
@@ -258,6 +273,7 @@ class TrainingResults:
     def __init__(self, program: Program, settings, run: Run, seconds: float):
         self.program, self.settings, self.seconds = program, settings, seconds
         self._run = run
+        self._history: Optional[List[Record]] = None
 
     @property
     def name(self) -> str:
@@ -265,7 +281,10 @@ class TrainingResults:
 
     @property
     def history(self) -> List[Record]:
-        return self._run.history
+        """One Record per recorded step (made when first asked for: recording stays cheap)."""
+        if self._history is None:
+            self._history = self._run.history
+        return self._history
 
     @property
     def params(self) -> Dict[str, np.ndarray]:

@@ -61,7 +61,7 @@ def explain_training(graph, *, optimizer=None, lr=None) -> TrainingExplanation:
     first = run.history[0]
     after = _loss_after(program, settings, plans, run.values, leaves)
     steps = tuple(ParamStep(program.names[s], np.asarray(leaves[s]), np.asarray(run.grads[s]),
-                            np.asarray(run.values[s]), run.optimizer.state(k))
+                            np.asarray(run.values[s]), run.optimizer.state_of(k))
                   for k, s in enumerate(program.params))
     rows = (0, 0) if settings.batch is None else \
         (min(settings.batch.size, settings.rows), settings.rows)
