@@ -200,6 +200,10 @@ def _loop(program, leaves, settings, plans, total, progress, keep_grads, fast) -
         if logged(t):
             track.rows.append((t, lr, loss, tuple(_number(computed[s]) for s in report)))
         optimizer.step(values, grads, lr, t)
+        if not keep_grads or t < total:
+            # let this step's arrays go before the next is computed, as a loop by hand does:
+            # holding them would double the memory the step touches
+            computed = grads = step_leaves = None
         if progress is not None:
             now = time.perf_counter()
             if now >= next_report:
