@@ -159,13 +159,28 @@ def test_big_params_go_to_sidecars_and_come_back(tmp_path):
     graph.write_text(text)
     path = trained(tmp_path, "--steps", "3", graph=str(graph), name="big.train.results.yaml")
     written = open(path).read()
-    assert "  big: {file: big.train.results.arrays/params.big.npy}\n" in written
-    array = np.load(tmp_path / "big.train.results.arrays" / "params.big.npy")
+    folder = tmp_path / "big.train.results.arrays"
+    (name,) = os.listdir(folder)  # named by its content, as results files' sidecars are
+    assert name.startswith("params.big.") and name.endswith(".npy")
+    assert f"  big: {{file: big.train.results.arrays/{name}}}\n" in written
+    array = np.load(folder / name)
     assert array.shape == (40, 30)
     params = graphrun.trained_params(path, graphrun.compile(str(graph)))
     np.testing.assert_array_equal(params["big"], array)
     code, out, err = call("train", str(graph), "--steps", "3", "-q")  # stdout: every param inline
-    assert "params.big.npy" not in out and len(out) > len(written) + 1200 * 10
+    assert "params.big" not in out and len(out) > len(written) + 1200 * 10
+    trained(tmp_path, "--steps", "4", graph=str(graph), name="big.train.results.yaml")
+    (again,) = os.listdir(folder)  # the stale sidecar went with the file that named it
+    assert again != name
+
+
+def test_an_output_that_is_an_input_is_refused_before_training(tmp_path):
+    path = trained(tmp_path, "--lr", "0.01", "--steps", "2")
+    before = open(path).read()
+    for argv in (["-o", path, "--params", path], ["-o", SIMPLE], ["--plot", SIMPLE]):
+        code, out, err = call("train", SIMPLE, "--lr", "0.1", "--steps", "2", *argv)
+        assert code == 2 and "refusing to write" in err and "nothing was run" in err, err
+    assert open(path).read() == before
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 """The results file: round trip through yaml.safe_load, determinism, .npy sidecars, reading back,
 and `graphrun run` on several graphs."""
 
+import hashlib
 import math
 import os
+import re
 import subprocess
 import sys
 
@@ -13,8 +15,9 @@ import yaml
 from conftest import run_text
 from graphrun.errors import GraphError
 from graphrun.results.reader import read_results
-from graphrun.results.writer import results_text, write_array_atomic, write_results
 from conftest import call
+from graphrun.results import files
+from graphrun.results.writer import results_text, write_results
 
 ODD = [1e-5, 1e16, -0.0, 5e-324, 1.7976931348623157e308, 0.1, -2.5e-310, 123456789.0]
 
@@ -71,17 +74,23 @@ def test_big_tensors_go_to_sidecars_with_a_summary(tmp_path):
     path = tmp_path / "big.results.yaml"
     write_results(str(path), results, threshold=1000)
     folder = tmp_path / "big.results.arrays"
-    assert sorted(os.listdir(folder)) == ["gradients.W.npy", "gradients.t.npy", "values.t.npy"]
+    names = sorted(os.listdir(folder))
+    assert [re.sub(r"\.[0-9a-f]{16}\.npy$", ".npy", n) for n in names] == \
+        ["gradients.W.npy", "gradients.t.npy", "values.t.npy"]
+    for name in names:  # each named by the first 16 hex digits of its bytes' SHA-256
+        digest = hashlib.sha256((folder / name).read_bytes()).hexdigest()
+        assert name.endswith(f".{digest[:16]}.npy")
     doc = yaml.safe_load(path.read_text())
     entry = doc["values"]["t"]
+    values_t = next(n for n in names if n.startswith("values.t."))
     t = results.values["t"]  # what was computed, bit for bit
     np.testing.assert_allclose(t, np.tanh(results.values["W"]), rtol=1e-15)
-    assert entry["file"] == "big.results.arrays/values.t.npy"
+    assert entry["file"] == f"big.results.arrays/{values_t}"
     assert (entry["shape"], entry["dtype"]) == ([50, 40], "float64")
     assert (entry["min"], entry["max"]) == (t.min(), t.max())
     assert entry["mean"] == pytest.approx(t.mean(), rel=1e-12)
     assert entry["norm"] == pytest.approx(np.linalg.norm(t), rel=1e-12)
-    assert np.array_equal(np.load(folder / "values.t.npy"), t)
+    assert np.array_equal(np.load(folder / values_t), t)
     assert doc["values"]["c"] == [float(np.sum(t)), 2 * float(np.sum(t))]  # small: inline
     back = read_results(str(path))
     assert np.array_equal(back.entries["values.t"].value, t)
@@ -92,7 +101,8 @@ def test_big_tensors_go_to_sidecars_with_a_summary(tmp_path):
 def test_stale_sidecars_are_removed(tmp_path):
     path = tmp_path / "big.results.yaml"
     write_results(str(path), run_text(BIG), threshold=10)
-    assert "values.c.npy" not in os.listdir(tmp_path / "big.results.arrays")  # 2 elements
+    assert not [n for n in os.listdir(tmp_path / "big.results.arrays")
+                if n.startswith("values.c.")]  # 2 elements
     write_results(str(path), run_text(BIG), threshold=10**6)
     assert sorted(os.listdir(tmp_path)) == ["big.results.yaml"]
     assert "file:" not in path.read_text()
@@ -100,15 +110,15 @@ def test_stale_sidecars_are_removed(tmp_path):
 
 def test_a_failed_sidecar_write_leaves_the_old_file(tmp_path, monkeypatch):
     path = tmp_path / "a.npy"
-    write_array_atomic(str(path), np.arange(3.0))
+    files.write_array(str(path), np.arange(3.0))
     before = path.read_bytes()
+    assert np.array_equal(np.load(path), np.arange(3.0))
 
-    def broken(f, *args, **kwargs):
-        f.write(b"partial")
+    def broken(fd):  # the data went into the temporary file; making it durable fails
         raise OSError("disk full")
-    monkeypatch.setattr(np.lib.format, "write_array", broken)
+    monkeypatch.setattr(os, "fsync", broken)
     with pytest.raises(OSError):
-        write_array_atomic(str(path), np.arange(5.0))
+        files.write_array(str(path), np.arange(5.0))
     assert path.read_bytes() == before and os.listdir(tmp_path) == ["a.npy"]
 
 
@@ -218,3 +228,14 @@ def test_several_graphs_cannot_go_to_one_file(root, tmp_path):
     target.write_text("previous\n")
     code, _, err = call("run", f"{root}/graphs", "-o", str(target))
     assert code == 2 and "must be a folder" in err and target.read_text() == "previous\n"
+
+
+def test_the_readme_s_sidecar_example_is_what_graphrun_writes(root, tmp_path):
+    assert call(f"{root}/graphs/mlp.yaml", "-o", str(tmp_path / "mlp.results.yaml"),
+                "--sidecar-threshold", "10")[0] == 0
+    line = next(x for x in (tmp_path / "mlp.results.yaml").read_text().splitlines()
+                if x.startswith("  h: "))  # in values
+    readme = open(f"{root}/README.md", encoding="utf-8").read()
+    assert f"```yaml\n{line}\n```" in readme
+    name = line.split("file: ")[1].split(",")[0]
+    assert f"`out/{name}`" in readme and os.path.exists(tmp_path / name)

@@ -105,9 +105,9 @@ def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None,
     except GraphError as e:
         report(e, err)
         return EXIT_TROUBLE
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:  # SIGINT: 130; SIGTERM (results.files.Terminated): 143
         err.write("graphrun: interrupted\n")
-        return 130
+        return getattr(e, "exit_code", 130)
     except Exception as e:  # a bug in graphrun, not the user's mistake
         if debug:
             traceback.print_exc(file=err)
@@ -134,4 +134,8 @@ def report(error: GraphError, err: TextIO) -> None:
 
 def run_module() -> None:
     """Entry point of `python -m graphrun` and the `graphrun` console script."""
-    sys.exit(main())
+    from ..results.files import sigterm_as_interrupt
+
+    with sigterm_as_interrupt():  # SIGTERM cleans up like SIGINT, wherever it arrives
+        status = main()
+    sys.exit(status)

@@ -328,9 +328,19 @@ class TrainingResults:
         from ..results.training import training_text
         return training_text(self)
 
-    def write(self, path: str, *, sidecar_threshold: Optional[int] = None) -> None:
+    def write(self, path, *, sidecar_threshold: Optional[int] = None) -> None:
+        """Write the training results file (params of more than `sidecar_threshold` elements,
+        default 1,000, as .npy sidecars) as one atomic change (results/files.py). A path that is
+        (or leads to) a file the graph reads is refused with ValueError."""
+        import os
+
+        from ..results.files import clash, files_read, results_outputs
         from ..results.training import write_training
         from ..results.writer import SIDECAR_THRESHOLD
+        path = os.fspath(path)
+        problem = clash(results_outputs(path), files_read(self.program))
+        if problem:
+            raise ValueError(problem)
         write_training(path, self, SIDECAR_THRESHOLD if sidecar_threshold is None
                        else sidecar_threshold)
 

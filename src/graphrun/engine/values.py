@@ -85,10 +85,18 @@ class Results:
         from ..results.writer import results_text
         return results_text(self)
 
-    def write(self, path: str, *, sidecar_threshold: Optional[int] = None) -> None:
+    def write(self, path, *, sidecar_threshold: Optional[int] = None) -> None:
         """Write the results file (tensors of more than `sidecar_threshold` elements, default
-        1,000, as .npy sidecars), atomically."""
+        1,000, as .npy sidecars) and its sidecars as one atomic change (results/files.py). A path
+        that is (or leads to) a file the graph reads is refused with ValueError."""
+        import os
+
+        from ..results.files import clash, files_read, results_outputs
         from ..results.writer import SIDECAR_THRESHOLD, write_results
+        path = os.fspath(path)
+        problem = clash(results_outputs(path), files_read(self.program))
+        if problem:
+            raise ValueError(problem)
         write_results(path, self, SIDECAR_THRESHOLD if sidecar_threshold is None
                       else sidecar_threshold)
 

@@ -14,6 +14,7 @@ from typing import List, Optional
 
 from ..errors import GraphError, Problem
 from .compare import Difference, Tolerance, compare, differences_table
+from .files import clash, files_read, results_outputs
 from .reader import from_results, read_results
 from .writer import SIDECAR_THRESHOLD, write_results
 
@@ -71,15 +72,22 @@ def check_graph(graph: str, golden: str, *, rtol: Optional[float] = None,
                 atol: Optional[float] = None, update: bool = False,
                 sidecar_threshold: int = SIDECAR_THRESHOLD,
                 memory_budget: Optional[int] = None, check_finite: bool = True,
-                params: Optional[str] = None) -> Outcome:
+                compiled=None, params: Optional[str] = None) -> Outcome:
     """Run one graph file and compare it with its golden file (writing the golden with
     `update` when it differs or is missing). `rtol`/`atol` override the graph's `tolerance:`,
-    which overrides the defaults. `params` names a training results file whose params replace
-    the graph's."""
+    which overrides the defaults. `compiled`: the graph already compiled (or the GraphError
+    compiling it raised). A golden that would replace a file the graph reads is refused.
+    `params` names a training results file whose params replace the graph's."""
     from .. import api
 
     try:
-        compiled = api.compile(graph, memory_budget=memory_budget)
+        if isinstance(compiled, GraphError):
+            raise compiled
+        compiled = compiled or api.compile(graph, memory_budget=memory_budget)
+        reads = files_read(compiled) + (() if params is None else (params,))
+        problem = update and clash(results_outputs(golden), reads)
+        if problem:
+            return Outcome(graph, golden, "error", error=_golden_error(golden, problem))
         values = None if params is None else api.trained_params(params, compiled)
         results = api.run(compiled, params=values, check_finite=check_finite)
     except GraphError as e:
@@ -105,10 +113,12 @@ def check_graph(graph: str, golden: str, *, rtol: Optional[float] = None,
             os.makedirs(os.path.dirname(os.path.abspath(golden)), exist_ok=True)
             write_results(golden, results, sidecar_threshold)
         except OSError as e:
-            from ..frontend.load import SourceMap
-            error = GraphError([Problem(f"cannot write the golden file: "
-                                        f"{getattr(e, 'strerror', None) or e}", pos=(1, 1))],
-                               SourceMap(golden))
-            return Outcome(graph, golden, "error", error=error)
+            return Outcome(graph, golden, "error", error=_golden_error(
+                golden, f"cannot write the golden file: {getattr(e, 'strerror', None) or e}"))
         outcome.status = "updated" if outcome.status == "differs" else "created"
     return outcome
+
+
+def _golden_error(golden: str, message: str) -> GraphError:
+    from ..frontend.load import SourceMap
+    return GraphError([Problem(message, pos=(1, 1))], SourceMap(golden))

@@ -67,8 +67,10 @@ def read_results(path: str) -> ResultSet:
         # the graph files' loader (safe, positions, no duplicate keys), with .nan/.inf allowed;
         # positions recorded as it reads: every entry's line is looked up
         document = load_bytes(raw, path, nonfinite=True, positions_now=True)
+        # sidecars lie beside the file itself: a results file written through a link has them
+        # beside the file the link points to
         return ResultSet(path, _entries(document.data, document.source,
-                                        os.path.dirname(os.path.abspath(path))))
+                                        os.path.dirname(os.path.realpath(path))))
     except GraphError as e:  # every position is in this file
         raise GraphError(e.problems, SourceMap(path)) from None
 

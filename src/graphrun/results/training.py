@@ -13,7 +13,8 @@
 `history` has a row per recorded step: the step (from 1), its learning rate, the loss before the
 step's update and each reported node. `params` holds the trained value of every param in the forms
 a graph file accepts (a number, a nested list, `{value: ..., dtype: float32}`, and for a tensor of
-more than the sidecar threshold, written to a file, `{file: <file>.arrays/params.<name>.npy}`), so
+more than the sidecar threshold, written to a file, `{file: <file>.arrays/params.<name>.<digest>.npy}`,
+named by its content as results files' sidecars are), so
 the section can be pasted into a graph file, and `--params FILE` reads it. The text is
 deterministic: a rerun writes the same bytes.
 
@@ -37,7 +38,8 @@ from ..ops.table import shape_str
 from .compare import Tolerance, compare
 from .golden import FAILED, Outcome
 from .reader import Entry, ResultSet, read_results
-from .writer import FORMAT_VERSION, float_text, quote, tensor_text, write_rendered
+from . import files
+from .writer import FORMAT_VERSION, float_text, quote, tensor_text
 
 SUFFIX = ".train.results.yaml"
 _DTYPES = {"float64": np.dtype("float64"), "float32": np.dtype("float32")}
@@ -101,8 +103,9 @@ def render(training, threshold: Optional[int] = None,
     sidecars = {}
     for name, value in training.params.items():
         if threshold is not None and value.size > threshold:
-            file = f"params.{name}.npy"
-            sidecars[file] = np.ascontiguousarray(value)
+            array = np.ascontiguousarray(value)
+            file = files.sidecar_name(f"params.{name}", array)
+            sidecars[file] = array
             entry = f"{{file: {quote(f'{folder}/{file}' if folder else file)}}}"
         elif value.dtype == np.float64:
             entry = tensor_text(value)
@@ -118,8 +121,10 @@ def training_text(training) -> str:
 
 
 def write_training(path: str, training, threshold: int) -> None:
-    """Write the training results file and its sidecars, atomically (results/writer)."""
-    write_rendered(path, lambda folder: render(training, threshold, folder))
+    """Write the training results file and its sidecars (results/files: atomically, the pair
+    as one, every param inline for a device or a FIFO)."""
+    files.write_results(path, lambda folder: render(training, None if folder is None
+                                                    else threshold, folder))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -298,14 +303,23 @@ def trained_params(path: str, program) -> Dict[str, np.ndarray]:
 
 def check_training(graph: str, golden: str, *, rtol=None, atol=None, update: bool = False,
                    sidecar_threshold: int = 1000, memory_budget=None, params=None,
-                   fast: bool = True) -> "TrainingOutcome":
+                   fast: bool = True, compiled=None) -> "TrainingOutcome":
     """Train a graph as its train section says (from the params of the training results file
     `params`, when given) and compare the training results with a golden training results file,
-    writing it with `update` when it differs or is missing: the statuses of `graphrun check`."""
+    writing it with `update` when it differs or is missing: the statuses of `graphrun check`.
+    `compiled`: the graph already compiled (or the GraphError compiling it raised). A golden
+    that would replace a file the run reads is refused."""
     from .. import api
 
     try:
-        compiled = api.compile(graph, memory_budget=memory_budget)
+        if isinstance(compiled, GraphError):
+            raise compiled
+        compiled = compiled or api.compile(graph, memory_budget=memory_budget)
+        reads = files.files_read(compiled) + (() if params is None else (params,))
+        problem = update and files.clash(files.results_outputs(golden), reads)
+        if problem:
+            return TrainingOutcome(graph, golden, "error", error=GraphError(
+                [Problem(problem, pos=(1, 1))], SourceMap(golden)))
         start = None if params is None else api.trained_params(params, compiled)
         try:
             training = api.train(compiled, params=start, fast=fast)

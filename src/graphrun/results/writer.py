@@ -1,30 +1,30 @@
-"""writer: Results -> results YAML text (+ .npy sidecars for big tensors), and atomic writes.
+"""writer: Results -> results YAML text (+ .npy sidecars for big tensors).
 
 The text is emitted directly (not through yaml.dump): keys in program order, tensors as flow lists,
 floats as the shortest text that round-trips, written so that both YAML 1.2 readers and PyYAML's
 YAML 1.1 `safe_load` read back the same numbers (PyYAML needs a '.' in `1.0e-05`).
 
 A tensor with more than `threshold` elements, written to a file, goes to a .npy sidecar in the
-folder `<results file without .yaml>.arrays/` (e.g. `out/mlp.results.arrays/values.h.npy`); its
-YAML entry holds the file name, shape, dtype and summary numbers (min, max, mean, norm) so a text
-diff still says something, and `graphrun check`/`diff` compare the full arrays.
+folder `<results file without .yaml>.arrays/`, named by its content (e.g.
+`out/mlp.results.arrays/values.h.1f0c9b1d3e5a7c42.npy`); its YAML entry holds the file name,
+shape, dtype and summary numbers (min, max, mean, norm) so a text diff still says something, and
+`graphrun check`/`diff` compare the full arrays. How the files are written (atomically, the YAML
+and its sidecars together, never over an input) is files.py's job.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from ..engine.values import Results
+from . import files
 
 FORMAT_VERSION = 1
 SIDECAR_THRESHOLD = 1000  # elements; bigger tensors go to .npy files when writing to a file
-SIDECAR_SUFFIX = ".arrays"
 
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_./\-]*\Z")
 # words some YAML reader would take for something other than a string
@@ -65,9 +65,10 @@ def render(results: Results, threshold: Optional[int] = None,
     def text(section, name, value):
         if type(value) is float or np.ndim(value) == 0 or np.size(value) <= threshold:
             return tensor_text(value)
-        file = f"{section}.{name}.npy"
-        sidecars[file] = np.ascontiguousarray(value)
-        return sidecar_entry(f"{folder}/{file}" if folder else file, sidecars[file])
+        array = np.ascontiguousarray(value)
+        file = files.sidecar_name(f"{section}.{name}", array)
+        sidecars[file] = array
+        return sidecar_entry(f"{folder}/{file}" if folder else file, array)
 
     names = {}
     for section, slots, values in sections(results):
@@ -115,36 +116,11 @@ def sidecar_entry(file: str, array: np.ndarray) -> str:
     return "{" + ", ".join(fields) + "}"
 
 
-def sidecar_folder(path: str) -> str:
-    """The folder of the sidecars of the results file `path`: x.results.yaml -> x.results.arrays."""
-    stem, ext = os.path.splitext(path)
-    return (stem if ext in (".yaml", ".yml") else path) + SIDECAR_SUFFIX
-
-
 def write_results(path: str, results: Results, threshold: int = SIDECAR_THRESHOLD) -> None:
-    """Write the results file (and its sidecars) atomically."""
-    write_rendered(path, lambda folder: render(results, threshold, folder))
-
-
-def write_rendered(path: str, render) -> None:
-    """Write a results file and its sidecars atomically: `render(folder)` gives the YAML text and
-    its sidecars ({file name: array}), the text naming each `folder/<file name>`. Sidecars are
-    written first, so the YAML never names a file that is not there; stale sidecars of an earlier
-    run are removed."""
-    folder = sidecar_folder(path)
-    text, sidecars = render(os.path.basename(folder))
-    if sidecars:
-        if not os.path.isdir(folder):
-            os.mkdir(folder)  # not makedirs: a missing output folder is the caller's mistake
-        for file, array in sidecars.items():
-            write_array_atomic(os.path.join(folder, file), array)
-    write_atomic(path, text)
-    if os.path.isdir(folder):
-        stale = [f for f in os.listdir(folder) if f.endswith(".npy") and f not in sidecars]
-        for file in stale:
-            os.unlink(os.path.join(folder, file))
-        if not os.listdir(folder):
-            os.rmdir(folder)
+    """Write the results file `path` and its sidecars (tensors of more than `threshold`
+    elements); files.write_results says how nothing is lost on the way."""
+    files.write_results(path, lambda folder: render(results, None if folder is None else threshold,
+                                                    folder))
 
 
 def quote(text: str) -> str:
@@ -207,48 +183,3 @@ def _nested(array, fmt) -> str:
         items = array.tolist() if fmt is _repr_float64 else array
         return "[" + ", ".join(map(fmt, items)) + "]"
     return "[" + ", ".join(_nested(sub, fmt) for sub in array) + "]"
-
-
-def write_atomic(path: str, text: str) -> None:
-    """Write `text` to `path` through a temporary file in the same folder, renamed into place: a
-    failure leaves the previous file byte-identical and no temporary file behind."""
-    write_bytes_atomic(path, text.encode("utf-8"))
-
-
-def write_bytes_atomic(path: str, data: bytes) -> None:
-    """The same for bytes (a plot's PNG)."""
-    _replace(path, lambda f: f.write(data))
-
-
-def write_array_atomic(path: str, array: np.ndarray) -> None:
-    """Write `array` as a .npy file, atomically. Format version 1.0 and a C-ordered copy, so the
-    same array always gives the same bytes."""
-    array = np.ascontiguousarray(array)
-    _replace(path, lambda f: np.lib.format.write_array(f, array, version=(1, 0),
-                                                      allow_pickle=False))
-
-
-def _replace(path: str, write) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(f"the output folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
-                               dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        if os.path.exists(path):
-            os.chmod(tmp, os.stat(path).st_mode & 0o7777)
-        else:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise

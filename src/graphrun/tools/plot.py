@@ -2,7 +2,7 @@
 
 matplotlib is an optional extra (`pip install 'graphrun[plot]'`); nothing else in graphrun needs
 it, and it is imported only here, only when a plot is asked for. The figure is drawn without
-pyplot (no window, no global state) and rendered to bytes, which results/writer writes atomically.
+pyplot (no window, no global state) and rendered to bytes, which results/files writes atomically.
 The format follows the file's extension: .png, .svg or .pdf. SVG and PDF are written without a
 date, so that a rerun writes the same file.
 """
@@ -73,5 +73,5 @@ def render(training, fmt: str) -> bytes:
 
 def plot(training, path: str) -> None:
     """Draw TrainingResults to `path`, atomically."""
-    from ..results.writer import write_bytes_atomic
-    write_bytes_atomic(path, render(training, check(path)))
+    from ..results.files import write_bytes
+    write_bytes(path, render(training, check(path)))

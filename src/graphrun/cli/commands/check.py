@@ -7,7 +7,8 @@ the name `graphrun run -o DIR` writes.
 
 Exit 0 when every graph matches, 1 when anything differs or a golden is missing, 2 on trouble (an
 invalid graph, a numeric failure, an unreadable golden). `--update` (re)writes, atomically, the
-goldens that differ or are missing, and exits 0.
+goldens that differ or are missing, and exits 0; it compiles every graph first and refuses, before
+anything runs, a golden that would replace a file a graph reads (results/files.py).
 
 With --train, each graph is trained as its train section says and its training results (history
 and params) are compared with a golden training results file (a folder holds
@@ -20,6 +21,8 @@ import os
 from typing import List
 
 from ... import api
+from ...errors import GraphError
+from ...results.files import clash, files_read, results_outputs
 from ...results.golden import FAILED, Outcome, results_name
 from ...results.training import training_name
 from ..args import (UsageError, add_budget_argument, add_params_argument, add_sidecar_argument,
@@ -70,25 +73,45 @@ def exit_code(outcomes: List[Outcome]) -> int:
     return EXIT_DIFFERENT if statuses & set(FAILED) else EXIT_OK
 
 
+def _compile_before_updating(graphs, goldens, memory_budget=None, params=None) -> list:
+    """Each graph compiled (or the GraphError compiling it raised), before any golden is written,
+    and a usage error if a golden would replace a file one of the graphs reads (or the --params
+    file)."""
+    compiled = []
+    for graph in graphs:
+        try:
+            compiled.append(api.compile(graph, memory_budget=memory_budget))
+        except GraphError as e:
+            compiled.append(e)
+    reads = [f for graph, c in zip(graphs, compiled)
+             for f in ((graph,) if isinstance(c, GraphError) else files_read(c))]
+    reads += [] if params is None else [params]
+    problem = clash([o for golden in goldens for o in results_outputs(golden)], reads)
+    if problem:
+        raise UsageError(problem)
+    return compiled
+
+
 def execute(args, out, err) -> int:
     graphs = graph_files(args.graphs)
     goldens = golden_paths(args.graphs, graphs, args.golden,
                            training_name if args.train else results_name)
-    if args.train:
-        if args.allow_nonfinite:
-            raise UsageError("--allow-nonfinite does not go with --train: training stops at "
-                             "the first value that is not finite")
-        outcomes = [api.check_training(g, golden, rtol=args.rtol, atol=args.atol,
-                                       update=args.update,
-                                       sidecar_threshold=args.sidecar_threshold,
-                                       memory_budget=args.memory_budget, params=args.params)
-                    for g, golden in zip(graphs, goldens)]
-    else:
-        outcomes = [api.check(g, golden, rtol=args.rtol, atol=args.atol, update=args.update,
-                              sidecar_threshold=args.sidecar_threshold,
-                              memory_budget=args.memory_budget,
-                              check_finite=not args.allow_nonfinite, params=args.params)
-                    for g, golden in zip(graphs, goldens)]
+    if args.train and args.allow_nonfinite:
+        raise UsageError("--allow-nonfinite does not go with --train: training stops at the "
+                         "first value that is not finite")
+    compiled = (_compile_before_updating(graphs, goldens, args.memory_budget, args.params)
+                if args.update else [None] * len(graphs))
+    outcomes = []
+    for i, (g, golden) in enumerate(zip(graphs, goldens)):
+        options = dict(rtol=args.rtol, atol=args.atol, update=args.update,
+                       sidecar_threshold=args.sidecar_threshold, memory_budget=args.memory_budget,
+                       compiled=compiled[i], params=args.params)
+        if args.train:
+            outcomes.append(api.check_training(g, golden, **options))
+        else:
+            outcomes.append(api.check(g, golden, check_finite=not args.allow_nonfinite,
+                                      **options))
+        compiled[i] = None  # its arrays go once it has run
     code = exit_code(outcomes)
     if args.format == "json":
         out.write(json_text({"command": "check", "ok": code == EXIT_OK, "exit_code": code,

@@ -4,9 +4,9 @@ node's value and gradient."""
 from __future__ import annotations
 
 from ... import api
-from ...results.writer import write_atomic
+from ...results.files import clash, files_read, write_text
 from ...tools.draw import FORMATS
-from ..args import add_params_argument
+from ..args import UsageError, add_params_argument
 from ..main import EXIT_OK, EXIT_TROUBLE
 
 HELP = "draw the graph with its values and gradients, as Mermaid (default) or DOT text"
@@ -25,14 +25,21 @@ def execute(args, out, err) -> int:
     graph = api.compile(args.graph)
     if args.params is not None:
         graph = graph.with_params(api.trained_params(args.params, graph))
+    problem = args.output and clash([args.output], files_read(graph) + _params(args))
+    if problem:
+        raise UsageError(problem)
     drawing = api.draw(graph, args.format)
     if not args.output:
         out.write(drawing.text)
         return EXIT_OK
     try:
-        write_atomic(args.output, drawing.text)
+        write_text(args.output, drawing.text)
     except OSError as e:
         err.write(f"graphrun: error: cannot write {args.output}: "
                   f"{getattr(e, 'strerror', None) or e}\n")
         return EXIT_TROUBLE
     return EXIT_OK
+
+
+def _params(args) -> tuple:
+    return () if args.params is None else (args.params,)

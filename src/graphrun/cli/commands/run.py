@@ -6,7 +6,9 @@ One graph prints its results to stdout, or writes them to `-o FILE` (or into `-o
 results files excluded), run in one process: to stdout as one YAML document per graph (each
 after a `--- # GRAPH` line), or with `-o DIR` one `DIR/<graph file stem>.results.yaml` per graph.
 Tensors with more than --sidecar-threshold elements are written to .npy sidecars when writing to
-a file (see results/writer.py); stdout gets every tensor inline.
+a file (see results/writer.py); stdout gets every tensor inline. When results are written, every
+graph is compiled first, and an output that would replace a file a graph reads is refused before
+anything runs (results/files.py).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import time
 
 from ... import api
 from ...errors import GraphError
+from ...results.files import clash, files_read, results_outputs
 from ..args import (UsageError, add_budget_argument, add_params_argument, add_sidecar_argument,
                     graph_files, results_name, results_paths)
 from ..main import EXIT_OK, EXIT_TROUBLE, report
@@ -44,15 +47,18 @@ def execute(args, out, err) -> int:
     if single:
         target = args.output
         if target and (os.path.isdir(target) or target.endswith(("/", os.sep))):
-            # `-o out/` names a folder even before it exists (the writer says if it does not)
+            # `-o out/` names a folder even before it exists (writing says if it does not)
             target = os.path.join(target, results_name(graphs[0]))
-        return _run_one(graphs[0], target, args, out, err)
+        (compiled,) = _compile_before_writing(graphs, [target], args)
+        return _run_one(graphs[0], target, args, out, err, prepared=compiled)
     targets = [None] * len(graphs)
     if args.output:
         if os.path.exists(args.output) and not os.path.isdir(args.output):
             raise UsageError(f"-o {args.output} is a file; with several graphs it must be a "
                              "folder (it gets one <graph file stem>.results.yaml per graph)")
         targets = results_paths(graphs, args.output)
+    compiled = _compile_before_writing(graphs, targets, args)
+    if args.output:
         try:
             os.makedirs(args.output, exist_ok=True)
         except OSError as e:
@@ -60,19 +66,47 @@ def execute(args, out, err) -> int:
                       f"{getattr(e, 'strerror', None) or e}\n")
             return EXIT_TROUBLE
     status = EXIT_OK
-    for graph, target in zip(graphs, targets):
+    for i, (graph, target) in enumerate(zip(graphs, targets)):
         try:
             status = max(status, _run_one(graph, target, args, out, err,
-                                          header=f"--- # {graph}\n"))
+                                          header=f"--- # {graph}\n", prepared=compiled[i]))
         except GraphError as e:
             report(e, err)
             status = EXIT_TROUBLE
+        compiled[i] = None  # its arrays go once it has run
     return status
 
 
-def _run_one(graph, target, args, out, err, header="") -> int:
-    timings = {}
-    compiled = api.compile(graph, memory_budget=args.memory_budget, timings=timings)
+def _compile_before_writing(graphs, targets, args) -> list:
+    """When results are to be written: each graph compiled, as (Graph or its GraphError,
+    timings), before anything runs, and a usage error if an output would replace a file one of
+    the graphs reads (or the --params file). [None, ...] when everything goes to stdout (compiled
+    one by one)."""
+    if not any(targets):
+        return [None] * len(graphs)
+    compiled = []
+    for graph in graphs:
+        timings = {}
+        try:
+            compiled.append((api.compile(graph, memory_budget=args.memory_budget,
+                                         timings=timings), timings))
+        except GraphError as e:
+            compiled.append((e, timings))
+    reads = [f for graph, (c, _) in zip(graphs, compiled)
+             for f in ((graph,) if isinstance(c, GraphError) else files_read(c))]
+    reads += [] if args.params is None else [args.params]
+    problem = clash([o for t in targets if t for o in results_outputs(t)], reads)
+    if problem:
+        raise UsageError(problem)
+    return compiled
+
+
+def _run_one(graph, target, args, out, err, header="", prepared=None) -> int:
+    compiled, timings = prepared or (None, {})
+    if compiled is None:
+        compiled = api.compile(graph, memory_budget=args.memory_budget, timings=timings)
+    elif isinstance(compiled, GraphError):
+        raise compiled
     params = None if args.params is None else api.trained_params(args.params, compiled)
     results = api.run(compiled, params=params, check_finite=not args.allow_nonfinite,
                       timings=timings)
@@ -89,5 +123,6 @@ def _run_one(graph, target, args, out, err, header="") -> int:
     timings["write"] = time.perf_counter() - start
     if args.timings:
         err.write("timings: " + " ".join(f"{k}={timings.get(k, 0.0):.3f}" for k in
-                                         ("load", "validate", "build", "forward", "backward", "write")) + "\n")
+                                         ("load", "validate", "build", "forward", "backward",
+                                          "write")) + "\n")
     return EXIT_OK

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 
 from ... import api
+from ...results.files import clash, files_read, results_outputs
 from ...results.training import training_name
 from ...tools.plot import PlotError, check as check_plot
 from ..args import (UsageError, add_budget_argument, add_optimizer_arguments,
@@ -47,6 +48,14 @@ def execute(args, out, err) -> int:
     if args.steps is not None and args.epochs is not None:
         raise UsageError("give --steps or --epochs, not both")
     graph = api.compile(args.graph, memory_budget=args.memory_budget)
+    target = args.output
+    if target and (os.path.isdir(target) or target.endswith(("/", os.sep))):
+        target = os.path.join(target, training_name(args.graph))
+    outputs = (results_outputs(target) if target else ()) + ((args.plot,) if args.plot else ())
+    reads = files_read(graph) + (() if args.params is None else (args.params,))
+    problem = outputs and clash(outputs, reads)  # before anything runs (results/files.py)
+    if problem:
+        raise UsageError(problem)
     try:
         settings = api.training_settings(graph, optimizer=args.optimizer, lr=args.lr,
                                          steps=args.steps, epochs=args.epochs)
@@ -58,9 +67,6 @@ def execute(args, out, err) -> int:
             check_plot(args.plot)
         except PlotError as e:
             raise UsageError(str(e)) from None
-    target = args.output
-    if target and (os.path.isdir(target) or target.endswith(("/", os.sep))):
-        target = os.path.join(target, training_name(args.graph))
     show = not args.quiet and _is_terminal(err)
     training = api.train(graph, params=start, settings=settings,
                          progress=_Progress(err) if show else None)

@@ -1,0 +1,549 @@
+"""files: every file graphrun writes goes through here, and nothing a user owns is ever lost.
+
+The rules (docs/format.md, "How files are written"):
+
+- An output never replaces an input. `clash(outputs, inputs)`, called before anything runs,
+  compares every path a command will write with every file it reads, through symbolic links
+  (realpath) and hard links (device and inode); an input inside an output folder (a sidecar
+  folder) counts too.
+- A regular file is replaced atomically: a temporary file in the same folder, fsync, rename, so a
+  failure or an interrupt leaves the previous file byte-identical and no temporary file behind. A
+  symbolic link is followed: the file it points to is written, the link stays a link. What exists
+  and is not a regular file (a character device such as /dev/null, a FIFO), and an open file
+  named through /proc/self/fd/N or /dev/fd/N (/dev/stdout), is written through: opened (to
+  append) and written, never renamed over or unlinked. A block device is refused (writing
+  through it would overwrite a disk); a folder is an error, as before.
+- A results file and its sidecars change together or not at all. A sidecar is named by its
+  content (`values.h.<first 16 hex digits of the SHA-256 of the .npy file>.npy`), so a rerun
+  names the same files and stays byte-identical; the new sidecars are renamed in first, then the
+  YAML, and only then are the previous YAML's sidecars that the new one does not name removed.
+  An interrupt before the YAML's rename removes the sidecars this write created (the previous pair
+  is untouched); after it, the new pair is complete. The renames and removals of the commit are
+  never cut in half by SIGINT or SIGTERM: a signal arriving then is delivered right after.
+- graphrun deletes only what it can prove it wrote: a sidecar this very write created (when it
+  is interrupted or fails), or a stale sidecar, which must be named by the previous results file
+  (a file that starts with `graphrun: 1`, as graphrun writes it), lie directly in a sidecar
+  folder that is a real folder (never through a link), be a regular file with a sidecar's name
+  (`values.`, `gradients.` or, in a training results file, `params.` ... `.npy`) and, when its
+  name carries a digest, hold exactly the bytes of that digest. The sidecar folder is removed
+  only when empty.
+- Concurrent writers of one results file take turns for the commit: an exclusive flock on the
+  folder of the results file, held from just before the YAML's rename to the end of the clean-up
+  (no lock file). Each writer checks, holding the lock, that its sidecars are still there (another
+  writer's clean-up may have removed a file both wrote), so the last commit leaves a complete pair.
+- SIGTERM is raised as `Terminated`, a KeyboardInterrupt (exit code 143 where SIGINT's is 130),
+  while graphrun writes (or for the whole CLI process), so that the same clean-up runs.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import io
+import json
+import os
+import re
+import signal
+import stat
+import tempfile
+import threading
+from contextlib import contextmanager
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Set, Tuple
+
+import numpy as np
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; a single writer is still safe
+    fcntl = None
+
+SIDECAR_SUFFIX = ".arrays"
+RESULTS_MAGIC = b"graphrun: 1\n"  # the first line of every results file graphrun writes
+_DIGITS = 16  # hex digits of the SHA-256 in a sidecar's name: 64 bits, no accidental collision
+
+Render = Callable[[Optional[str]], Tuple[str, Dict[str, np.ndarray]]]
+
+
+# --- an output never replaces an input ----------------------------------------------------------
+
+def files_read(compiled) -> Tuple[str, ...]:
+    """The files a compiled graph (an api.Graph, or its Program) reads: the graph file, then the
+    .npy/.npz files its `file:` leaves name (absolute paths), each once."""
+    program = getattr(compiled, "program", compiled)
+    data = (leaf.file[0] for leaf in program.leaves if leaf.file is not None)
+    return tuple(dict.fromkeys((program.source.file, *data)))
+
+
+def results_outputs(path: str) -> Tuple[str, str]:
+    """What writing the results file `path` may write: the file and its sidecar folder."""
+    return path, sidecar_folder(os.path.realpath(path))
+
+
+def clash(outputs: Iterable[str], inputs: Iterable[str]) -> Optional[str]:
+    """Why writing `outputs` would replace a file the command reads, or write one file twice; None
+    when it would not. An output is a file or a folder (anything inside it is at risk)."""
+    written: Dict[object, str] = {}  # real path, and (device, inode), -> the output writing it
+    outs = [_Identity(path) for path in outputs]
+    for out in outs:
+        found = out.same_as(written)
+        if found:
+            return f"{found[0]} and {out.path} would both be written{found[1]}; " \
+                   "nothing was run or written"
+        written[out.real] = out.path
+        if out.inode is not None:
+            written[out.inode] = out.path
+    for out in outs:  # an output inside another (a folder), whichever came first
+        found = out.inside(written)
+        if found:
+            return f"{found[0]} and {out.path} would both be written{found[1]}; " \
+                   "nothing was run or written"
+    for path in inputs:
+        source = _Identity(path)
+        found = source.same_as(written) or source.inside(written)
+        if found:
+            return (f"refusing to write {found[0]}: it would replace {path}, which this command "
+                    f"reads{found[1]}; choose another output (nothing was run or written)")
+    return None
+
+
+class _Identity:
+    """A path as the file system sees it: its real path, and its (device, inode) if it exists."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.real = os.path.realpath(path)
+        try:
+            st = os.stat(path)
+            self.inode = (st.st_dev, st.st_ino)
+        except OSError:
+            self.inode = None
+
+    def same_as(self, written: dict) -> Optional[Tuple[str, str]]:
+        """(the output that is this very file, a note on how, for messages), or None."""
+        if self.real in written:
+            out = written[self.real]
+            plain = os.path.abspath(out) == os.path.abspath(self.path)
+            return out, "" if plain else f" (through a link: both are {self.real})"
+        if self.inode is not None and self.inode in written:
+            return written[self.inode], " (they are hard links to one file)"
+        return None
+
+    def inside(self, written: dict) -> Optional[Tuple[str, str]]:
+        """(the output folder this file lies in, a note), or None."""
+        folder, parent = self.real, os.path.dirname(self.real)
+        while parent != folder:  # up to the root
+            folder, parent = parent, os.path.dirname(parent)
+            if folder in written:
+                return written[folder], f" (it lies inside {folder})"
+        return None
+
+
+# --- writing one file ---------------------------------------------------------------------------
+
+def write_text(path: str, text: str) -> None:
+    """Write `text` to `path`: atomically for a regular file, through for a device or FIFO."""
+    write_bytes(path, text.encode("utf-8"))
+
+
+def write_bytes(path: str, data: bytes) -> None:
+    """Write `data` (a plot's PNG) to `path` as write_text writes text."""
+    with sigterm_as_interrupt():
+        target, through = _target(path)
+        if through:
+            _write_through(target, data)
+        else:
+            _replace(target, data)
+
+
+def write_array(path: str, array: np.ndarray) -> None:
+    """Write `array` as a .npy file, atomically (format 1.0, C order: the same array always gives
+    the same bytes)."""
+    with sigterm_as_interrupt():
+        _replace(path, npy_bytes(array))
+
+
+def npy_bytes(array: np.ndarray) -> List:
+    """The .npy file of `array` as chunks (header, data) whose concatenation is the file."""
+    array = np.ascontiguousarray(array)
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, np.lib.format.header_data_from_array_1_0(array))
+    return [header.getvalue(), memoryview(array).cast("B") if array.size else b""]
+
+
+def _target(path: str) -> Tuple[str, bool]:
+    """(the file to write, whether to write through it rather than replace it)."""
+    if _names_an_open_file(path):
+        return path, True
+    try:
+        mode = os.stat(path).st_mode  # follows links
+    except FileNotFoundError:  # a new file, or a link to one: written where the link points
+        if path.endswith(("/", os.sep)):
+            raise  # names a folder, which does not exist (realpath would drop the '/')
+        return os.path.realpath(path), False
+    if stat.S_ISREG(mode):
+        return os.path.realpath(path), False
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+    if stat.S_ISBLK(mode):
+        raise OSError(errno.EINVAL, "is a block device: graphrun writes to regular files, "
+                                    "character devices and FIFOs, never over a disk", path)
+    return path, True  # opened by its own name: the kernel follows links (even /proc/self/fd/1)
+
+
+_OPEN_FILE = re.compile(r"/(?:proc/(?:self|thread-self|[0-9]+)/fd|dev/fd)/[0-9]+\Z")
+
+
+def _names_an_open_file(path: str) -> bool:
+    """Whether `path` is, or leads through links to, /proc/self/fd/N or /dev/fd/N, as /dev/stdout
+    does on Linux: an open file (a pipe, a terminal, the file a shell's `>>` appends to), to be
+    written through, never replaced."""
+    for _ in range(40):  # the kernel's own limit on a chain of links
+        path = os.path.abspath(path)
+        if _OPEN_FILE.search(path):
+            return True
+        try:
+            path = os.path.join(os.path.dirname(path), os.readlink(path))
+        except OSError:  # not a link (or not there)
+            return False
+    return False
+
+
+def _write_through(path: str, data) -> None:
+    # no O_CREAT, no O_TRUNC: the target exists and is not ours to truncate or replace;
+    # O_APPEND: an open file (`>> log`) is added to, never overwritten from its start
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | getattr(os, "O_NOCTTY", 0))
+    try:
+        view = memoryview(data)
+        while view:  # unbuffered: an interrupted write leaves nothing to flush into a full pipe
+            view = view[os.write(fd, view[:1 << 20]):]
+    finally:
+        os.close(fd)
+
+
+def _replace(path: str, data) -> None:
+    """Write `data` (bytes, or a list of chunks) to a temporary file beside `path`, then rename it
+    into place."""
+    made: List[str] = []
+    try:
+        tmp = _prepare(path, data, made)
+        os.replace(tmp, path)
+        made.clear()
+    finally:
+        _discard_all(made)
+
+
+def _prepare(path: str, data, made: List[str]) -> str:
+    """A temporary file beside `path` holding `data`, fsynced, with the mode `path` has (or a new
+    file's): renaming it over `path` is the whole write. Its name is added to `made` as it is
+    created, for the caller to discard if the rename does not happen."""
+    folder = _output_folder(path)
+    f = None
+    try:
+        with _signals_deferred():  # the file and the record of its name appear together
+            fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
+                                       dir=folder)
+            made.append(tmp)
+            f = os.fdopen(fd, "wb")
+        with f:
+            for chunk in (data if isinstance(data, list) else [data]):
+                f.write(chunk)
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            mode = os.stat(path).st_mode & 0o7777
+        except FileNotFoundError:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(tmp, mode)
+        return tmp
+    except BaseException:
+        if f is not None:
+            f.close()
+        raise
+
+
+def _output_folder(path: str) -> str:
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):  # not made: a missing output folder is the caller's mistake
+        raise FileNotFoundError(f"the output folder {folder} does not exist")
+    return folder
+
+
+def _discard(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _discard_all(temporaries: List[str]) -> None:
+    """Remove the temporary files (created here, under names no one else uses) not renamed."""
+    for tmp in temporaries:
+        _discard(tmp)
+
+
+def _fsync_folder(folder: str) -> None:
+    """Make the renames in `folder` durable (best effort: not every file system can)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+# --- a results file and its sidecars ------------------------------------------------------------
+
+def sidecar_folder(path: str) -> str:
+    """The folder of the sidecars of the results file `path`: x.results.yaml -> x.results.arrays."""
+    stem, ext = os.path.splitext(path)
+    return (stem if ext in (".yaml", ".yml") else path) + SIDECAR_SUFFIX
+
+
+def sidecar_name(stem: str, array: np.ndarray) -> str:
+    """`<stem>.<digest>.npy`, the digest the first hex digits of the SHA-256 of the .npy file."""
+    digest = hashlib.sha256()
+    for chunk in npy_bytes(array):
+        digest.update(chunk)
+    return f"{stem}.{digest.hexdigest()[:_DIGITS]}.npy"
+
+
+_SIDECAR = re.compile(r"(?:values|gradients|params)\.[^/\\]+\.npy\Z")  # params: training
+_DIGEST = re.compile(rf"\.([0-9a-f]{{{_DIGITS}}})\.npy\Z")
+# a sidecar entry as the writers write it: `  name: {file: folder/file.npy, shape: [...` (a
+# results file) or `  name: {file: folder/file.npy}` (a training results file's param)
+_ENTRY = re.compile(r'^  \S.*?: \{file: ("(?:[^"\\\n]|\\.)*"|[^\s",{}]+)(?:, shape: \[|\}$)',
+                    re.M)
+
+
+def write_results(path: str, render: Render) -> None:
+    """Write a results file and its sidecars by the rules above. `render(folder)` gives the YAML
+    text and its sidecars ({file name: array}), the text naming each `folder/<file name>`;
+    `render(None)` the text with every tensor inline (for a device or a FIFO)."""
+    with sigterm_as_interrupt():
+        target, through = _target(path)
+        if through:
+            _write_through(target, render(None)[0].encode("utf-8"))
+            return
+        folder = sidecar_folder(target)
+        text, sidecars = render(os.path.basename(folder))
+        _Transaction(target, folder, sidecars).commit(text)
+
+
+class _Transaction:
+    """One write of a results file and its sidecars: new sidecars, then the YAML, then clean-up."""
+
+    def __init__(self, target: str, folder: str, sidecars: Dict[str, np.ndarray]):
+        self.target, self.folder, self.sidecars = target, folder, sidecars
+        self.parent = _output_folder(target)
+        self.created: List[str] = []  # sidecar names this write brought into existence
+        self.made_folder = False
+
+    def commit(self, text: str) -> None:
+        committed = False
+        made: List[str] = []  # temporary files not yet renamed into place
+        try:
+            self._write_sidecars(only_missing=False)
+            tmp = _prepare(self.target, text.encode("utf-8"), made)
+            with _locked(self.parent):
+                self._write_sidecars(only_missing=True)
+                previous = named_sidecars(self.target, os.path.basename(self.folder)) \
+                    if os.path.isdir(self.folder) else set()
+                with _signals_deferred():
+                    os.replace(tmp, self.target)
+                    made.clear()
+                    committed = True
+                    _fsync_folder(self.parent)
+                    self._remove_stale(previous - set(self.sidecars))
+        except BaseException:
+            if not committed:
+                self._roll_back()
+            raise
+        finally:
+            _discard_all(made)
+
+    def _write_sidecars(self, only_missing: bool) -> None:
+        if not self.sidecars:
+            return
+        if not os.path.isdir(self.folder):
+            try:
+                with _signals_deferred():  # made, and known to be made, in one step
+                    os.mkdir(self.folder)
+                    self.made_folder = True
+            except FileExistsError:
+                if not os.path.isdir(self.folder):
+                    raise NotADirectoryError(errno.ENOTDIR, "exists and is not a folder "
+                                             "(it is where the sidecars go)", self.folder) \
+                        from None
+        for name, array in self.sidecars.items():
+            path = os.path.join(self.folder, name)
+            if only_missing and os.path.lexists(path):
+                continue
+            made: List[str] = []
+            try:
+                tmp = _prepare(path, npy_bytes(array), made)
+                with _signals_deferred():  # renamed in, and known to be this write's, in one step
+                    existed = os.path.lexists(path)
+                    os.replace(tmp, path)
+                    made.clear()
+                    if not existed:
+                        self.created.append(name)
+            finally:
+                _discard_all(made)
+        _fsync_folder(self.folder)
+
+    def _remove_stale(self, names: Set[str]) -> None:
+        """Remove the previous sidecars this write no longer names, by the proof above."""
+        if not names or not _real_folder(self.folder):
+            return
+        for name in sorted(names):
+            path = os.path.join(self.folder, name)
+            try:
+                if not stat.S_ISREG(os.lstat(path).st_mode):
+                    continue
+                digest = _DIGEST.search(name)
+                if digest and _file_digest(path) != digest.group(1):
+                    continue  # not the bytes graphrun wrote under this name
+                os.unlink(path)
+            except OSError:
+                continue
+        if not self.sidecars:
+            _remove_if_empty(self.folder)
+
+    def _roll_back(self) -> None:
+        """Remove the sidecars this write created, unless the results file now names them (a
+        concurrent writer committed the same arrays), and the folder if this write made it."""
+        if not self.created and not self.made_folder:
+            return
+        try:
+            with _locked(self.parent), _signals_deferred():
+                keep = named_sidecars(self.target, os.path.basename(self.folder))
+                for name in self.created:
+                    if name not in keep:
+                        _discard(os.path.join(self.folder, name))
+                if self.made_folder:
+                    _remove_if_empty(self.folder)
+        except OSError:
+            pass  # the original failure is the one to report
+
+
+def named_sidecars(results_file: str, folder_name: str) -> Set[str]:
+    """The sidecar file names (in the folder `folder_name` beside it) that the results file names,
+    when it is a regular file that graphrun wrote (it starts with `graphrun: 1`); else none."""
+    try:
+        with open(results_file, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode) or \
+                    f.read(len(RESULTS_MAGIC)) != RESULTS_MAGIC:
+                return set()
+            text = f.read().decode("utf-8", errors="replace")
+    except OSError:
+        return set()
+    prefix = folder_name + "/"
+    names = set()
+    for match in _ENTRY.finditer(text):
+        file = match.group(1)
+        if file.startswith('"'):
+            try:
+                file = json.loads(file)
+            except ValueError:
+                continue
+        if file.startswith(prefix) and _SIDECAR.match(file[len(prefix):]):
+            names.add(file[len(prefix):])
+    return names
+
+
+def _real_folder(path: str) -> bool:
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)  # a link to a folder is not one of ours
+    except OSError:
+        return False
+
+
+def _remove_if_empty(folder: str) -> None:
+    try:
+        os.rmdir(folder)  # only ever removes an empty folder
+    except OSError:
+        pass
+
+
+def _file_digest(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:_DIGITS]
+
+
+@contextmanager
+def _locked(folder: str) -> Iterator[None]:
+    """Hold an exclusive flock on `folder` (a directory fd: no lock file to leave behind)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        fd = -1  # an unreadable folder cannot be locked: still correct for a single writer
+    try:
+        if fd >= 0 and fcntl is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            except OSError:
+                pass  # a file system without flock (some network ones): as above
+        yield
+    finally:
+        if fd >= 0:
+            os.close(fd)
+
+
+# --- signals ------------------------------------------------------------------------------------
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like SIGINT's KeyboardInterrupt so that the same clean-up runs."""
+
+    exit_code = 128 + signal.SIGTERM  # 143, the shell's convention (SIGINT: 130)
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated()
+
+
+def _in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()  # where Python runs handlers
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Raise SIGTERM as `Terminated` inside the block, where its default action (killing the
+    process at once) would leave a temporary file behind. A handler the program installed is
+    its own, and kept."""
+    if not _in_main_thread() or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        yield
+        return
+    signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+@contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Run a short critical section to its end: a SIGINT or SIGTERM arriving meanwhile is
+    delivered just after it. (Installing a handler first delivers a signal already pending.)"""
+    if not _in_main_thread():
+        yield
+        return
+    caught: List[int] = []
+    previous = {}
+    try:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.signal(signum, lambda n, _: caught.append(n))
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+        if caught:
+            signal.raise_signal(caught[0])
