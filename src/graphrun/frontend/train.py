@@ -96,7 +96,7 @@ def build_train(data, problems: list) -> Optional[TrainSpec]:
                 f"'{key}' is an option of {' and '.join(owners)}; {which}, which takes "
                 f"{', '.join(OPTIMIZERS[chosen])}", ("train", key), at_key=True))
             continue
-        options.append((key, tuple(value) if isinstance(value, list) else value))
+        options.append((key, _as_default(value, OPTIMIZERS[chosen][key])))
     written = dict(options)
     if written.get("nesterov") and not (written.get("momentum", 0) > 0
                                         and written.get("dampening", 0) == 0):
@@ -130,6 +130,16 @@ def _number(x):
     return None if x is None else float(x)
 
 
+def _as_default(value, default):
+    """A written option in its default's type: `momentum: 1` is the float 1.0, `betas` a tuple
+    of floats (what the results file writes, and what the formulas see)."""
+    if isinstance(default, bool):
+        return value
+    if isinstance(default, tuple):
+        return tuple(float(x) for x in value)
+    return float(value) if isinstance(default, float) else value
+
+
 def _schedule(data, problems):
     if data is None:
         return None
@@ -149,7 +159,8 @@ def _schedule(data, problems):
             problems.append(Problem(f"kind: {kind} needs '{key}'", ("train", "schedule"),
                                     at_key=True))
             ok = False
-    return (("kind", kind),) + tuple((k, data[k]) for k in takes if k in data) if ok else None
+    return (("kind", kind),) + tuple((k, _as_default(data[k], takes[k])) for k in takes
+                                     if k in data) if ok else None
 
 
 # ---------------------------------------------------------------------------------------------
