@@ -190,7 +190,7 @@ def main(argv=None):
     ap.add_argument("--width", type=int, default=1024)
     ap.add_argument("--steps", type=int, default=10, help="steps per timed tensor run")
     ap.add_argument("--scalar-steps", type=int, default=20000)
-    ap.add_argument("--chain-steps", type=int, default=50)
+    ap.add_argument("--chain-steps", type=int, default=300)
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--only", choices=("tensor", "scalar"))
     args = ap.parse_args(argv)

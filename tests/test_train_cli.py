@@ -209,6 +209,18 @@ def test_explain_train_shows_the_optimizers_state(tmp_path):
     assert "    w ← w − lr · g_w = 3 − 0.01 · 76 = 2.24\n" in out
 
 
+def test_explain_train_on_a_batch_of_tensors(tmp_path):
+    text = open(os.path.join(ROOT, "graphs", "classifier.yaml")).read()
+    text = text.replace("  report: [acc]\n", "  report: [acc]\n  batch: {size: 5, over: [X, y]}\n")
+    path = tmp_path / "c.yaml"
+    path.write_text(text.replace("file: data/", f"file: {ROOT}/graphs/data/"))
+    code, out, err = call("explain", str(path), "--train")
+    assert code == 0, err
+    assert "  on the first batch: 5 of the 12 rows of X, y (epoch 1, batch 1 of 3)\n" in out
+    assert "\n    ∂L/∂W1 = (2,5) norm " in out and "\n  W1:\n    m_W1 ← β1 · m_W1" in out
+    assert "\n    W1 ← W1 − lr · m̂ / (√v̂ + ε)\n       = (2,5) norm " in out
+
+
 def test_explain_train_numbers_are_the_engines():
     graph = graphrun.compile(SIMPLE)
     for optimizer in ("sgd", "adam", "adamw"):

@@ -71,6 +71,9 @@ class Run:
 
 
 class Progress(NamedTuple):
+    """What a progress callback is given: the step done, the run's steps, that step's loss and
+    the seconds since the run started."""
+
     step: int
     steps: int
     loss: float
@@ -137,7 +140,7 @@ class _Tracker:
 
     __slots__ = ("names", "rows", "first", "last", "best", "best_step")
 
-    def __init__(self, program, settings):
+    def __init__(self, settings):
         self.names = tuple(settings.report)
         self.rows: list = []
         self.first = self.last = self.best = math.inf
@@ -174,7 +177,7 @@ def _loop(program, leaves, settings, plans, total, progress, keep_grads, fast) -
     optimizer = optim.Optimizer(settings, params, values)
     lrs = optim.learning_rates(settings)
     feed = batches(program, settings, leaves)
-    track = _Tracker(program, settings)
+    track = _Tracker(settings)
     logged = settings.logged
     start = next_report = time.perf_counter()
     grads = None
@@ -238,7 +241,7 @@ def _compiled_loop(program, leaves, settings, plans, total, progress, keep_grads
     if compiled is None:
         compiled = plans[key] = compile_loop(plan.scalar, optimizer, report, settings.log_every,
                                              constant)
-    track = _Tracker(program, settings)
+    track = _Tracker(settings)
 
     def fallback(t, lr, first, last):
         track.first, track.last = first, last

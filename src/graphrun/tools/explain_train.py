@@ -167,8 +167,12 @@ def explanation_text(e: TrainingExplanation) -> str:
         lines.append(f"  on the first batch: {e.rows[0]} of the {e.rows[1]} rows of "
                      f"{', '.join(s.batch.over)} (epoch 1, batch 1 of {s.steps_per_epoch})")
     lines.append(f"  forward: {loss} = {number_text(e.loss_before)} (the loss before the update)")
-    lines.append("  backward: " + ", ".join(f"∂{loss}/∂{q.name} = {_n(q.grad)}" for q in e.params)
-                 + "   (graphrun explain shows how)")
+    grads = [f"∂{loss}/∂{q.name} = {_n(q.grad)}" for q in e.params]
+    if all(q.grad.ndim == 0 for q in e.params):
+        lines.append("  backward: " + ", ".join(grads) + "   (graphrun explain shows how)")
+    else:
+        lines.append("  backward (graphrun explain shows how):")
+        lines += [f"    {g}" for g in grads]
     lines += ["", "each param takes a step against its gradient:"]
     for q in e.params:
         body = _sgd_lines(e, q, loss) if s.optimizer == "sgd" else _adam_lines(e, q, loss)
