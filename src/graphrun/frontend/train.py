@@ -1,8 +1,9 @@
 """train: the `train:` section of a graph file.
 
 - Its vocabulary: the optimizers and schedules with their options and defaults, torch.optim's
-  (SGD, Adam, AdamW; StepLR, CosineAnnealingLR), in one table that the schema, the checks, the
-  settings and the training results file all read.
+  (SGD, Adam, AdamW; StepLR, CosineAnnealingLR), in one table that the checks, the settings and
+  the training results file read (schemas/graph.schema.json lists the same keys: a test keeps
+  them equal).
 - `build_train(data, problems)`: the schema-valid section -> a TrainSpec, with what the schema
   cannot say (an option of another optimizer, steps and epochs both, nesterov without momentum).
 - `check_train(program)`: the section against the graph: a loss and params to train, batches over
