@@ -79,10 +79,10 @@ def test_a_vjp_that_raises_is_named(tmp_path, monkeypatch, wrong_mul):
 def test_a_wrong_scalar_twin_is_named(root, monkeypatch):
     """Graphs of float64 scalars run on scalar_ops' Python-float twins: a wrong twin is found and
     named as such (d L/d w = 2v * x = 40; the planted twin says 3 * 40)."""
-    from graphrun.ops import scalar as scalar_ops
-    forward_fn, vjp_x, vjp_y = scalar_ops.SCALAR_OPS["mul"]
-    monkeypatch.setitem(scalar_ops.SCALAR_OPS, "mul",
-                        (forward_fn, lambda g, ans, x, y: 3 * g * y, vjp_y))
+    mul = ops.OPS["mul"]
+    forward_fn, vjp_x, vjp_y = mul.scalar
+    planted = mul.twin._replace(fns=(forward_fn, lambda g, ans, x, y: 3 * g * y, vjp_y))
+    monkeypatch.setitem(ops.OPS, "mul", dataclasses.replace(mul, twin=planted))
     code, out, _ = call("gradcheck", f"{root}/graphs/simple.yaml")
     assert code == 1 and "w (): 1 of 1 DISAGREE; worst w: backward 120.0, numeric 40.0" in out
     culprits = [line for line in out.splitlines() if ": error: " in line]

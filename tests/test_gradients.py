@@ -1,153 +1,82 @@
 """Every op's VJPs against central finite differences in float64, driven by the op table.
 
-For each op, CASES lists argument shapes (scalars, vectors, matrices and every broadcasting pair),
-the attributes that change the math (axis as null, an int, a negative int, a list; keepdims both
-ways), and the domain to draw values from (clear of kinks: the kinks are pinned by exact tests in
-test_ops_kinks.py). A registered op with no cases, or an attribute no case sets, fails: an op is not
-done until it is checked here.
+Each entry's samples (ops/samples.py) give the argument shapes (scalars, vectors, matrices and
+every broadcasting pair), the attributes that change the math, and the domain to draw values from
+(clear of kinks: the kinks are pinned by exact tests in test_ops_kinks.py). A registered op with
+no samples, or an attribute no sample sets (or one that misses what its kind asks for: a negative
+axis, keepdims both ways, ...), fails: an op is not done until it is checked here. No op is named
+in this file.
 
-The second half runs random graphs through the whole pipeline (graph text -> compile -> run) and
-checks every param's gradient against finite differences of the loss.
+The second half builds random graphs from the same samples, runs them through the whole pipeline
+(graph text -> compile -> run) and checks every param's gradient against finite differences of
+the loss.
 """
 
 import zlib
+from typing import NamedTuple
 
 import numpy as np
 import pytest
 
 from conftest import compile_text
 import graphrun
-from graphrun.engine.executor import unbroadcast
 from graphrun.ops import OPS, REQUIRED, Type
-
-BROADCAST_PAIRS = [((), ()), ((3,), (3,)), ((2, 3), (2, 3)), ((), (2, 3)), ((2, 3), ()),
-                   ((3, 1), (1, 3)), ((1, 3), (3, 1)), ((2, 1, 3), (3,)), ((3,), (2, 1, 3)),
-                   ((4,), (2, 1)), ((2, 3), (1, 3)), ((2, 1), (2, 3)), ((1,), (2, 3)),
-                   ((2, 1, 3), (1, 4, 1))]
-UNARY_SHAPES = [(), (3,), (2, 3), (2, 1, 3)]
-
-# domain: (low, high) for every argument, or a list of them per argument
-POSITIVE = (0.5, 2.0)
-ANY = (-2.0, 2.0)
-AWAY_FROM_ZERO = "away"  # |x| in [0.5, 2], random sign: clear of kinks at 0
-INTEGER_EXPONENT = "integers"  # pow with a negative base: the exponent an integer in [-2, 3]
+from graphrun.ops.kinds import text
+from graphrun.ops.linalg import MATMUL_PAIRS
+from graphrun.ops.samples import BROADCAST_PAIRS, Sample
+from graphrun.engine.executor import unbroadcast
 
 
-def binary(domain=ANY):
-    return [dict(shapes=s, domain=domain) for s in BROADCAST_PAIRS]
+class Case(NamedTuple):
+    """One sample of one op (test_ops_shapes.py reads these too)."""
+
+    name: str
+    index: int
+    sample: Sample
 
 
-def unary(domain=ANY):
-    return [dict(shapes=(s,), domain=domain) for s in UNARY_SHAPES]
+CASES = {name: [Case(name, i, s) for i, s in enumerate(OPS[name].samples)] for name in sorted(OPS)}
 
 
-def reductions():
-    """Every kind of axis, negative axes and keepdims, on a 3-D, a 1-D and a 0-D argument."""
-    out = []
-    for axis in (None, 0, 1, -1, -3, [0, 2], [-1, 0], [0, 1, 2]):
-        for keepdims in (False, True):
-            out.append(dict(shapes=((2, 3, 4),), attrs=dict(axis=axis, keepdims=keepdims)))
-    out += [dict(shapes=((5,),), attrs=dict(axis=0)), dict(shapes=((5,),), attrs=dict(axis=-1)),
-            dict(shapes=((),), attrs={}), dict(shapes=((),), attrs=dict(keepdims=True)),
-            dict(shapes=((2, 3),), attrs={})]
-    return out
+def _cases():
+    """Every sample of every op, as a list (parametrize refuses a one-shot generator)."""
+    return [pytest.param(case, id=f"{case.name}-{case.index}-{case.sample.shapes}-"
+                                  f"{case.sample.attrs}")
+            for cases in CASES.values() for case in cases]
 
 
-def along_axis():
-    return [dict(shapes=((2, 3),)), dict(shapes=((2, 3),), attrs=dict(axis=0)),
-            dict(shapes=((2, 3),), attrs=dict(axis=-2)), dict(shapes=((4,),)),
-            dict(shapes=((4,),), attrs=dict(axis=0)),
-            dict(shapes=((2, 3, 4),), attrs=dict(axis=1)),
-            dict(shapes=((2, 3, 4),), attrs=dict(axis=-3))]
-
-
-MATMUL_PAIRS = [((3,), (3,)), ((2, 3), (3, 4)), ((3,), (3, 4)), ((2, 3), (3,)),
-                ((5, 2, 3), (3, 4)), ((2, 3), (5, 3, 4)), ((5, 2, 3), (5, 3, 4)),
-                ((2, 1, 2, 3), (5, 3, 4)), ((3,), (5, 3, 4)), ((5, 2, 3), (3,)),
-                ((1, 2, 3), (4, 3, 2)), ((1, 3), (3, 1))]
-
-CASES = {
-    "add": binary(), "sub": binary(), "mul": binary(),
-    "div": binary([ANY, AWAY_FROM_ZERO]),
-    # a negative base with integer exponents: x^y is not differentiable in y there (log x)
-    "pow": binary([POSITIVE, ANY]) + [dict(shapes=s, domain=[AWAY_FROM_ZERO, INTEGER_EXPONENT],
-                                           only_args=[0])
-                                      for s in [((3,), (3,)), ((2, 3), ()), ((2, 1), (1, 3))]],
-    "maximum": binary(), "minimum": binary(),
-    "neg": unary(), "exp": unary(), "log": unary(POSITIVE), "sqrt": unary(POSITIVE),
-    "square": unary(), "abs": unary(AWAY_FROM_ZERO), "sin": unary(), "cos": unary(),
-    "tanh": unary(), "sigmoid": unary((-6.0, 6.0)), "relu": unary(AWAY_FROM_ZERO),
-    # both sides of the threshold at 20, where softplus(x) becomes x
-    "softplus": unary((-6.0, 6.0)) + [dict(shapes=((4,),), domain=(15.0, 19.0)),
-                                      dict(shapes=((4,),), domain=(21.0, 30.0))],
-    "matmul": [dict(shapes=s) for s in MATMUL_PAIRS],
-    "transpose": [dict(shapes=((2, 3),)), dict(shapes=((3,),)), dict(shapes=((),)),
-                  dict(shapes=((2, 3, 4),)),
-                  dict(shapes=((2, 3, 4),), attrs=dict(axes=[1, 0, 2])),
-                  dict(shapes=((2, 3, 4),), attrs=dict(axes=[-1, 0, 1])),
-                  dict(shapes=((2, 3),), attrs=dict(axes=None))],
-    "reshape": [dict(shapes=((2, 3),), attrs=dict(shape=[3, 2])),
-                dict(shapes=((2, 3),), attrs=dict(shape=[-1])),
-                dict(shapes=((6,),), attrs=dict(shape=[1, -1, 2])),
-                dict(shapes=((),), attrs=dict(shape=[1, 1])),
-                dict(shapes=((1, 1),), attrs=dict(shape=[]))],
-    "concat": [dict(shapes=((2, 3), (4, 3))), dict(shapes=((2, 3), (2, 1)), attrs=dict(axis=-1)),
-               dict(shapes=((1, 2), (3, 2), (2, 2)), attrs=dict(axis=0)), dict(shapes=((3,),)),
-               dict(shapes=((2, 1, 3), (2, 2, 3)), attrs=dict(axis=1)),
-               dict(shapes=((2, 3, 1), (2, 3, 2)), attrs=dict(axis=-1))],
-    "sum": reductions(), "mean": reductions(), "max": reductions(), "logsumexp": reductions(),
-    "softmax": along_axis(), "log_softmax": along_axis(),
-    "mse": [dict(shapes=s) for s in [((2, 3), (2, 3)), ((2, 3), (3,)), ((), (4,)), ((3,), ()),
-                                     ((3, 1), (1, 3)), ((), ())]],
-    "cross_entropy": [dict(shapes=((4, 3), (4,)), labels=[0, 2, 1, 2]),
-                      dict(shapes=((1, 5), (1,)), labels=[4]),
-                      dict(shapes=((3, 2), (3,)), labels=[1, 1, 1])],
-    "accuracy": [dict(shapes=((4, 3), (4,)), labels=[0, 2, 1, 2]),
-                 dict(shapes=((1, 5), (1,)), labels=[4])],
-}
-
-
-def test_every_op_has_cases():
-    assert sorted(CASES) == sorted(OPS), "each op in the table needs finite-difference cases"
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_every_op_has_samples(name):
+    assert OPS[name].samples, f"{name}: each op in the table needs samples for these tests"
 
 
 @pytest.mark.parametrize("name", sorted(n for n in OPS if OPS[n].attrs))
 def test_every_attribute_is_exercised(name):
-    """Each attribute of each op is set by some case, and an axis is also given negative."""
-    cases = CASES[name]
-    for attr, default in OPS[name].attrs.items():
-        written = [c["attrs"][attr] for c in cases if attr in c.get("attrs", {})]
-        assert written, f"{name}: no case sets '{attr}'"
-        if attr == "axis":
-            flat = [a for w in written if w is not None for a in ([w] if isinstance(w, int) else w)]
-            assert any(a < 0 for a in flat), f"{name}: no case gives a negative axis"
-        if attr == "keepdims":
-            assert set(written) == {False, True}, f"{name}: keepdims must be tried both ways"
-        if default is not REQUIRED:
-            assert any(attr not in c.get("attrs", {}) for c in cases), \
-                f"{name}: no case leaves '{attr}' at its default"
+    """Each attribute of each op is set by some sample, to values that fit its kind and try what
+    the kind asks for; left at its default by another; and no sample sets an undeclared one."""
+    op = OPS[name]
+    for s in op.samples:
+        assert set(s.attrs) <= set(op.attrs), f"{name}: a sample sets an undeclared attribute"
+        assert set(op.required) <= set(s.attrs), f"{name}: a sample leaves out a required one"
+    for key, attr in op.attrs.items():
+        written = [s.attrs[key] for s in op.samples if key in s.attrs]
+        assert written, f"{name}: no sample sets '{key}'"
+        assert all(attr.kind.fits(v) for v in written), f"{name}: '{key}' is no {attr.kind}"
+        for what, holds in attr.kind.coverage:
+            assert any(holds(v) for v in written), f"{name}: no sample gives '{key}' {what}"
+        if attr.default is not REQUIRED:
+            assert any(key not in s.attrs for s in op.samples), \
+                f"{name}: no sample leaves '{key}' at its default"
+            assert any(v != attr.default for v in written), \
+                f"{name}: no sample gives '{key}' a value other than its default"
 
 
 def test_every_broadcasting_pair_is_exercised():
     """The pairs the format promises: scalar vs tensor, (3,1) vs (1,3), (2,1,3) vs (3,)."""
     for pair in [((), (2, 3)), ((3, 1), (1, 3)), ((2, 1, 3), (3,))]:
-        assert pair in BROADCAST_PAIRS and pair[::-1] in BROADCAST_PAIRS + [((2, 3), ())]
+        assert pair in BROADCAST_PAIRS and pair[::-1] in BROADCAST_PAIRS + (((2, 3), ()),)
     assert ((5, 2, 3), (3, 4)) in MATMUL_PAIRS and ((3,), (3, 4)) in MATMUL_PAIRS \
         and ((2, 3), (3,)) in MATMUL_PAIRS
-
-
-def _draw(rng, shape, domain):
-    if domain == AWAY_FROM_ZERO:
-        return rng.uniform(0.5, 2.0, shape) * rng.choice([-1.0, 1.0], shape)
-    if domain == INTEGER_EXPONENT:
-        return rng.integers(-2, 4, shape).astype(np.float64)
-    return rng.uniform(domain[0], domain[1], shape)
-
-
-def _cases():
-    """Every case of every op, as a list (parametrize refuses a one-shot generator)."""
-    return [pytest.param(name, case, id=f"{name}-{i}-{case['shapes']}-{case.get('attrs', {})}")
-            for name in sorted(CASES) for i, case in enumerate(CASES[name])]
 
 
 def _numeric_vjp(f, args, i, g, eps=1e-6):
@@ -165,210 +94,212 @@ def _numeric_vjp(f, args, i, g, eps=1e-6):
     return out
 
 
+def _normalised(name, attrs):
+    """Attributes as written in a file -> as the spec hands them to ops (by their kinds)."""
+    declared = OPS[name].attrs
+    return {k: declared[k].kind.normalise(v) for k, v in attrs.items()}
+
+
 def _attrs(case):
-    """The attributes as the spec hands them to ops: lists frozen to tuples."""
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in case.get("attrs", {}).items()}
+    return _normalised(case.name, case.sample.attrs)
 
 
 def _args(rng, case, dtype=np.float64):
-    shapes = case["shapes"]
-    domains = case.get("domain", ANY)
-    domains = domains if isinstance(domains, list) else [domains] * len(shapes)
-    args = [_draw(rng, s, d).astype(dtype) for s, d in zip(shapes, domains)]
-    if "labels" in case:
-        args[1] = np.array(case["labels"], dtype=np.int64)
-    return args
+    s = case.sample
+    return [d.draw(rng, shape, dtype) for shape, d in zip(s.shapes, s.domains)]
 
 
-@pytest.mark.parametrize("name,case", _cases())
-def test_vjp_matches_finite_differences(name, case):
-    op = OPS[name]
+def _rng(case):
+    return np.random.default_rng(zlib.crc32(f"{case.name} {case.index}".encode()))  # not hash()
+
+
+@pytest.mark.parametrize("case", _cases())
+def test_vjp_matches_finite_differences(case):
+    name, op = case.name, OPS[case.name]
     attrs = _attrs(case)
-    rng = np.random.default_rng(zlib.crc32(f"{name} {case}".encode()))  # not hash(): PYTHONHASHSEED
+    rng = _rng(case)
     args = _args(rng, case)
     types = [Type(tuple(np.shape(a)), np.asarray(a).dtype) for a in args]
     out_type = op.infer(*types, **attrs)
     ans = op.forward(*args, **attrs)
     assert np.shape(ans) == out_type.shape, "infer and forward disagree on the shape"
     g = rng.uniform(-1.0, 1.0, np.shape(ans))
-    for i in case.get("only_args", range(len(args))):
+    only = case.sample.only_args
+    for i in range(len(args)) if only is None else only:
         vjp = op.vjp(i)
         if vjp is None:
-            # labels have none; nor has an op with no gradient at all (accuracy: argmax is
-            # piecewise constant), which nothing differentiates through
-            assert np.asarray(args[i]).dtype == np.int64 or not any(op.vjps), \
-                f"{name}: only labels go without a VJP"
+            assert np.asarray(args[i]).dtype == np.int64, f"{name}: only labels go without a VJP"
             continue
         analytic = vjp(g, ans, *args, **attrs)
         if np.shape(analytic) != np.shape(args[i]):
             analytic = unbroadcast(np.asarray(analytic), np.shape(args[i]))
         numeric = _numeric_vjp(lambda *a: op.forward(*a, **attrs), args, i, g)
-        assert np.isfinite(numeric).all(), "a case outside the op's domain checks nothing"
+        assert np.isfinite(numeric).all(), "a sample outside the op's domain checks nothing"
         np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-8,
                                    err_msg=f"{name} d/d arg {i}")
 
 
-@pytest.mark.parametrize("name,case", _cases())
-def test_float32_stays_float32(name, case):
+@pytest.mark.parametrize("case", _cases())
+def test_float32_stays_float32(case):
     """float32 graphs compute in float32: no forward and no VJP may promote to float64."""
-    attrs = _attrs(case)
+    op, attrs = OPS[case.name], _attrs(case)
     args = _args(np.random.default_rng(0), case, np.float32)
-    ans = OPS[name].forward(*args, **attrs)
+    ans = op.forward(*args, **attrs)
     assert np.asarray(ans).dtype == np.float32
     g = np.ones(np.shape(ans), np.float32)
     for i in range(len(args)):
-        vjp = OPS[name].vjp(i)
+        vjp = op.vjp(i)
         if vjp is not None:
             c = vjp(g, ans, *args, **attrs)
-            assert np.asarray(c).dtype == np.float32, f"{name} VJP {i} gave {np.asarray(c).dtype}"
+            assert np.asarray(c).dtype == np.float32, \
+                f"{case.name} VJP {i} gave {np.asarray(c).dtype}"
 
 
 # ---------------------------------------------------------------------------------------------
 # the whole pipeline: random graphs, written as text, against finite differences of the loss
 
+KINK_MARGIN = 1e-3  # a node is kept only if its op's kink branch holds under moves this large
+
+
 class _RandomGraph:
-    """A random graph over the whole op table, as text. Each value's shape is tracked, and whether
-    it is positive (for log, sqrt, div, pow). Params are drawn with |x| in [0.2, 1.2], so that
-    relu and abs see no kink within the finite-difference step."""
+    """A random graph over the whole op table, as text, built from the entries' samples alone.
+
+    A node takes one sample of its op. Each argument is a value made earlier (a param or a node)
+    when one has the sample's shape and lies in the sample's domain, else a fresh param drawn from
+    that domain; a number literal now and then for a scalar; an input for an argument that is not
+    differentiated (labels, or outside the sample's only_args). Every value is computed as the
+    graph grows, with the op table's forward, so a node whose value is not finite, or that sits
+    within KINK_MARGIN of its op's kink, is not kept. The finite-difference step (1e-6) then stays
+    clear of every kink and outside no domain."""
 
     def __init__(self, rng):
         self.rng = rng
+        self.values = {}  # name -> value, of every param, input and node
         self.params, self.inputs, self.nodes = {}, {}, []
-        self.shape, self.positive = {}, {}
+        self.moving = []  # the names finite differences move: params and nodes, in order made
+        self.uses = []  # per node kept: its argument names (nodes are n0, n1, ...; params p..)
 
-    def pick(self, pred=lambda name: True):
-        names = [n for n in self.shape if pred(n)]
-        return names[self.rng.integers(len(names))] if names else None
+    def _candidates(self, shape, domain):
+        """The values made earlier that an argument of this shape and domain may take."""
+        return [n for n in self.moving
+                if np.shape(self.values[n]) == shape and domain.admits(self.values[n])]
 
-    def param(self, shape, positive=False):
-        name = f"p{len(self.params)}"
-        r = self.rng
-        v = r.uniform(0.2, 1.2, shape) * (1 if positive else r.choice([-1.0, 1.0], shape))
-        self.params[name] = np.round(v, 3).tolist()
-        self.shape[name], self.positive[name] = tuple(shape), positive
-        return name
+    def _sample(self, op):
+        """One of the op's samples, most often one that some value made earlier fits."""
+        fitting = [s for s in op.samples
+                   if any(self._candidates(shape, d) for shape, d in zip(s.shapes, s.domains))]
+        pool = fitting if fitting and self.rng.random() < 0.9 else op.samples
+        return pool[self.rng.integers(len(pool))]
 
-    def node(self, text, shape, positive=False):
-        name = f"n{len(self.nodes)}"
-        self.nodes.append(f"  {name}: {text}")
-        self.shape[name], self.positive[name] = tuple(shape), positive
-        return name
+    def _argument(self, shape, domain, differentiable, fresh):
+        r = self.rng.random()
+        if shape == () and domain.labels is None and r < 0.1:
+            value = float(np.round(domain.draw(self.rng, ()), 3))
+            return repr(value), value
+        if differentiable:
+            candidates = self._candidates(shape, domain)
+            nodes = [n for n in candidates if n.startswith("n")]
+            if nodes and self.rng.random() < 0.9:  # nodes and the newest ones: deep chains
+                candidates = nodes
+            if candidates and r < 0.9:
+                newest = candidates[len(candidates) // 2:]
+                pool = newest if self.rng.random() < 0.5 else candidates
+                name = pool[self.rng.integers(len(pool))]
+                return name, self.values[name]
+        value = domain.draw(self.rng, shape)
+        if domain.labels is None:
+            value = np.round(value, 3)
+        kind = "p" if differentiable else "x"
+        name = f"{kind}{len(self.params) + len(self.inputs) + len(fresh)}"
+        fresh[name] = (value, differentiable, domain)
+        return name, value
 
-    def step(self, op):
-        r, x = self.rng, self.pick()
-        sx = self.shape[x]
-        if op in ("neg", "square", "sin", "cos", "tanh", "abs", "relu"):
-            return self.node(f"{{op: {op}, args: [{x}]}}", sx, op in ("square", "abs"))
-        if op in ("exp", "sigmoid", "softplus"):
-            t = self.node(f"{{op: tanh, args: [{x}]}}", sx) if op == "exp" else x  # keep exp tame
-            return self.node(f"{{op: {op}, args: [{t}]}}", sx, True)
-        if op in ("log", "sqrt"):
-            x = self.pick(lambda n: self.positive[n]) or self.param(sx, positive=True)
-            return self.node(f"{{op: {op}, args: [{x}]}}", self.shape[x], op == "sqrt")
-        if op in ("add", "sub", "mul", "maximum", "minimum", "div", "pow"):
-            if op in ("div", "pow"):
-                x = self.pick(lambda n: self.positive[n]) or self.param(sx, positive=True)
-            y = self.pick(lambda n: n != x and self._broadcasts(self.shape[x], self.shape[n])
-                          and (op != "div" or self.positive[n]))
-            if y is None or r.random() < 0.2:
-                y = ["0.5", "2", "-1.5"][r.integers(3)] if op != "div" else "2"
-            if r.random() < 0.1 and op not in ("div", "pow"):
-                y = x  # mul(x, x), maximum(x, x): one value used twice
-            shape = np.broadcast_shapes(self.shape[x], self.shape.get(y, ()))
-            args = [x, y] if op in ("div", "pow") or r.random() < 0.5 else [y, x]
-            return self.node(f"{{op: {op}, args: [{args[0]}, {args[1]}]}}", shape)
-        if op == "matmul":
-            if not sx:
-                return None
-            k = sx[-1]
-            other = self.param([(k,), (k, 2), (3, k, 2)][r.integers(3)])
-            so = self.shape[other]
-            return self.node(f"{{op: matmul, args: [{x}, {other}]}}",
-                             np.matmul(np.zeros(sx), np.zeros(so)).shape)
-        if op == "transpose":
-            perm = [int(a) - len(sx) * int(r.integers(2)) for a in r.permutation(len(sx))]
-            return self.node(f"{{op: transpose, args: [{x}], axes: {perm}}}",
-                             tuple(sx[a] for a in perm), self.positive[x])
-        if op == "reshape":
-            return self.node(f"{{op: reshape, args: [{x}], shape: [-1, 1]}}",
-                             (int(np.prod(sx)), 1), self.positive[x])
-        if op == "concat":
-            if not sx:
-                return None
-            axis = int(r.integers(-len(sx), len(sx)))
-            return self.node(f"{{op: concat, args: [{x}, {x}], axis: {axis}}}",
-                             np.concatenate([np.zeros(sx)] * 2, axis=axis).shape, self.positive[x])
-        if op in ("sum", "mean", "max", "logsumexp"):
-            axis = None if not sx or r.random() < 0.3 else int(r.integers(-len(sx), len(sx)))
-            keep = bool(r.integers(2))
-            shape = np.sum(np.zeros(sx), axis=axis, keepdims=keep).shape
-            return self.node(f"{{op: {op}, args: [{x}], axis: {'null' if axis is None else axis}, "
-                             f"keepdims: {str(keep).lower()}}}", shape)
-        if op in ("softmax", "log_softmax"):
-            if not sx:
-                return None
-            axis = int(r.integers(-len(sx), len(sx)))
-            return self.node(f"{{op: {op}, args: [{x}], axis: {axis}}}", sx, op == "softmax")
-        if op == "mse":
-            y = self.pick(lambda n: self._broadcasts(self.shape[x], self.shape[n])) or "0.5"
-            return self.node(f"{{op: mse, args: [{x}, {y}]}}", ())
-        if op in ("cross_entropy", "accuracy"):
-            x = self.pick(lambda n: len(self.shape[n]) == 2)
-            if x is None:
-                return None
-            n, c = self.shape[x]
-            labels = f"y{len(self.inputs)}"
-            self.inputs[labels] = f"{{value: {r.integers(0, c, n).tolist()}, dtype: int64}}"
-            return self.node(f"{{op: {op}, args: [{x}, {labels}]}}", ())
-        raise KeyError(op)
+    def step(self, op) -> bool:
+        """Add a node of `op`; False when the one tried was not kept."""
+        s = self._sample(op)
+        fresh = {}
+        names, args = [], []
+        for i, (shape, domain) in enumerate(zip(s.shapes, s.domains)):
+            differentiable = op.vjp(i) is not None and (s.only_args is None or i in s.only_args)
+            previous = names[-1] if names else None
+            moves = previous in self.moving or (previous in fresh and fresh[previous][1])
+            if (differentiable and moves and self.rng.random() < 0.3
+                    and np.shape(args[-1]) == shape and domain.admits(args[-1])):
+                name, value = previous, args[-1]  # one value used twice: mul(x, x)
+            else:
+                name, value = self._argument(shape, domain, differentiable, fresh)
+            names.append(name)
+            args.append(value)
+        attrs = _normalised(op.name, s.attrs)
+        with np.errstate(all="ignore"):
+            out = np.asarray(op.forward(*args, **attrs))
+            if not np.isfinite(out).all() or self._near_kink(op, names, args, attrs, fresh):
+                return False
+        for name, (value, differentiable, domain) in fresh.items():
+            if differentiable:
+                self.params[name] = value
+                self.moving.append(name)
+            else:
+                self.inputs[name] = value
+            self.values[name] = value
+        node = f"n{len(self.nodes)}"
+        written = "".join(f", {k}: {text(v)}" for k, v in s.attrs.items())
+        self.nodes.append(f"  {node}: {{op: {op.name}, args: [{', '.join(names)}]{written}}}")
+        self.values[node] = out
+        self.moving.append(node)
+        self.uses.append(names)
+        return True
 
-    @staticmethod
-    def _broadcasts(a, b):
-        try:
-            np.broadcast_shapes(a, b)
-            return True
-        except ValueError:
+    def _near_kink(self, op, names, args, attrs, fresh) -> bool:
+        if op.kink is None:
             return False
+        center = op.kink.branch(*args, **attrs)
+        moving = set(self.moving) | {n for n, (_, d, _) in fresh.items() if d}
+        for _ in range(8):
+            # each value moves as one, however many arguments it is (maximum(x, x) is no tie to
+            # break); literals and inputs do not move
+            noise = {n: self.rng.uniform(-KINK_MARGIN, KINK_MARGIN, np.shape(a))
+                     for n, a in zip(names, args) if n in moving}
+            moved = [a + noise[n] if n in noise else a for n, a in zip(names, args)]
+            if not np.array_equal(center, op.kink.branch(*moved, **attrs)):
+                return True
+        return False
 
     def text(self):
         """Every node without a consumer is summed into the loss."""
-        used = {a for line in self.nodes for a in line.split("args: [")[1].split("]")[0].split(", ")}
-        sinks = [n for n in self.shape if n.startswith("n") and n not in used]
-        total = None
-        for s in sinks:
-            r = self.node(f"{{op: sum, args: [{s}]}}", ())
-            total = r if total is None else self.node(f"{{op: add, args: [{total}, {r}]}}", ())
-        lines = ["graphrun: 1"]
+        used = {a for names in self.uses for a in names}
+        sinks = [f"n{i}" for i in range(len(self.nodes)) if f"n{i}" not in used]
+        lines, total = [], None
+        for k, sink in enumerate(sinks):
+            lines.append(f"  s{k}: {{op: sum, args: [{sink}]}}")
+            if total is not None:
+                lines.append(f"  t{k}: {{op: add, args: [{total}, s{k}]}}")
+            total = f"s{k}" if total is None else f"t{k}"
+        out = ["graphrun: 1"]
         if self.inputs:
-            lines += ["inputs:"] + [f"  {k}: {v}" for k, v in self.inputs.items()]
-        lines += ["params:"] + [f"  {k}: {v}" for k, v in self.params.items()]
-        lines += ["nodes:"] + self.nodes + [f"loss: {total}"]
-        return "\n".join(lines) + "\n"
+            out += ["inputs:"] + [f"  {k}: {{value: {v.tolist()}, dtype: {v.dtype}}}"
+                                  for k, v in self.inputs.items()]
+        out += ["params:"] + [f"  {k}: {v.tolist()}" for k, v in self.params.items()]
+        out += ["nodes:"] + self.nodes + lines + [f"loss: {total}"]
+        return "\n".join(out) + "\n"
 
 
 def _random_graph(seed, n_nodes=14):
     rng = np.random.default_rng(seed)
     graph = _RandomGraph(rng)
-    for shape in [(), (3,), (2, 3), (1, 3), (2, 1)]:
-        graph.param(shape)
-    ops = sorted(n for n in OPS if n not in FORWARD_ONLY)
+    ops = [OPS[name] for name in sorted(OPS)]
     while len(graph.nodes) < n_nodes:
         graph.step(ops[rng.integers(len(ops))])
-    # ops with no gradient (they add a constant to the loss) drawn from a generator of their own,
-    # so that adding one to the table leaves the graphs above as they were
-    graph.rng = np.random.default_rng([seed, 1])
-    for op in sorted(FORWARD_ONLY):
-        if graph.rng.random() < 0.5:
-            graph.step(op)
-    return graph.text(), list(graph.params)
+    return graph
 
 
-FORWARD_ONLY = {name for name, op in OPS.items() if not any(op.vjps)}
+SEEDS = range(40)
 
 
-@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize("seed", SEEDS)
 def test_pipeline_gradients_match_finite_differences(seed):
-    text, params = _random_graph(seed)
+    random_graph = _random_graph(seed)
+    text, params = random_graph.text(), list(random_graph.params)
     graph = compile_text(text)
     results = graphrun.run(graph)
     base = graph.param_values()
@@ -388,10 +319,28 @@ def test_pipeline_gradients_match_finite_differences(seed):
                                    atol=1e-7 * scale, err_msg=f"d loss/d {name}\n{text}")
 
 
-def test_pipeline_graphs_use_every_op():
-    """The random graphs above really cover the table (a generator can silently narrow)."""
-    used = set()
-    for seed in range(40):
-        text, _ = _random_graph(seed)
+def test_pipeline_graphs_use_every_op_and_compose():
+    """The random graphs above really cover the table and chain its ops (a generator can silently
+    narrow): every op appears; many arguments are earlier nodes' values, not fresh params, in
+    chains several nodes deep; values feed several nodes, and some nodes take one value twice."""
+    used, args, from_nodes, twice, shared, depths = set(), 0, 0, 0, 0, []
+    for seed in SEEDS:
+        graph = _random_graph(seed)
+        text = graph.text()
         used.update(op for op in OPS if f"{{op: {op}," in text)
+        depth, consumers = {}, {}
+        for k, names in enumerate(graph.uses):
+            args += len(names)
+            from_nodes += sum(n in depth for n in names)
+            twice += len(set(names)) < len(names)
+            depth[f"n{k}"] = 1 + max([depth.get(n, 0) for n in names])
+            for n in set(names):
+                consumers[n] = consumers.get(n, 0) + 1
+        shared += sum(c > 1 for c in consumers.values())
+        depths.append(max(depth.values()))
     assert used == set(OPS)
+    assert from_nodes / args > 0.35, f"only {from_nodes} of {args} arguments are nodes' values"
+    assert np.mean(depths) >= 3 and max(depths) >= 5, depths
+    # bounds well below what the generator gives (twice 7-18, shared ~155, as ops are added):
+    # they catch a generator that stops reusing values, not the reshuffle a new op brings
+    assert twice >= 5 and shared >= 100, (twice, shared)

@@ -38,9 +38,9 @@ train:
   schedule: {kind: constant}
   log_every: 1
 history:
-  - {step: 1, lr: 0.01, loss: 100.0}
-  - {step: 2, lr: 0.01, loss: 81.0}
-  - {step: 3, lr: 0.01, loss: 65.61}
+  step1: {lr: 0.01, loss: 100.0}
+  step2: {lr: 0.01, loss: 81.0}
+  step3: {lr: 0.01, loss: 65.61}
 params:
   w: 1.9160000000000001
   b: 3.4579999999999997
@@ -93,7 +93,7 @@ def test_training_resumes_from_trained_params(tmp_path):
     whole = trained(tmp_path, "--lr", "0.01", "--steps", "10", name="whole.yaml")
     tail = lambda path: open(path).read().split("params:")[1]  # noqa: E731
     assert tail(rest) == tail(whole)
-    assert "  - {step: 1, lr: 0.01, loss: 34.867844" in open(rest).read()  # 100 * 0.81^5
+    assert "  step1: {lr: 0.01, loss: 34.867844" in open(rest).read()  # 100 * 0.81^5
 
 
 def test_check_explain_and_draw_take_trained_params(tmp_path):
@@ -246,12 +246,12 @@ def test_check_train_against_a_golden(tmp_path):
     assert call("check", "--train", LINREG, "--golden", golden, "--update")[0] == 0
     assert call("check", "--train", LINREG, "--golden", golden)[0] == 0
     text = open(golden).read()
-    changed = text.replace("  - {step: 50, lr: 0.05, loss: ", "  - {step: 50, lr: 0.05, loss: 1")
+    changed = text.replace("  step50: {lr: 0.05, loss: ", "  step50: {lr: 0.05, loss: 1")
     with open(golden, "w") as f:
         f.write(changed)
     code, out, err = call("check", "--train", LINREG, "--golden", golden)
     assert code == 1, out + err
-    line = changed.splitlines().index(next(l for l in changed.splitlines() if "step: 50," in l)) + 1
+    line = changed.splitlines().index(next(l for l in changed.splitlines() if "step50:" in l)) + 1
     assert f"history.50.loss" in out and f"{golden}:{line}" in out
     code, out, err = call("check", "--train", str(tmp_path), "--golden", str(tmp_path) + "/")
     assert code == 2  # the folder holds no graphs, only the golden

@@ -12,7 +12,6 @@ from conftest import compile_text
 from graphrun.engine import scalar, scalar_step
 from graphrun.engine.executor import initial_values
 from graphrun.ops import OPS
-from graphrun.ops.scalar import SCALAR_OPS, twin
 
 
 def _bits(x):
@@ -21,7 +20,7 @@ def _bits(x):
 
 @pytest.mark.parametrize("name", sorted(scalar_step.INLINE))
 def test_each_inline_expression_is_its_twin_to_the_bit(name):
-    fns = twin(OPS[name])
+    fns = OPS[name].scalar
     texts = scalar_step.INLINE[name]
     assert len(texts) == len(fns)
     rng = np.random.default_rng(len(name))
@@ -87,8 +86,11 @@ def test_the_compiled_step_computes_what_the_interpreter_computes():
 
 def test_a_replaced_twin_is_called_not_inlined(monkeypatch):
     """A twin planted by a test (a wrong VJP) is what the compiled step runs."""
-    forward, vjp_x, vjp_y = SCALAR_OPS["mul"]
-    monkeypatch.setitem(SCALAR_OPS, "mul", (forward, lambda g, ans, x, y: 3 * g * y, vjp_y))
+    import dataclasses
+    mul = OPS["mul"]
+    forward, vjp_x, vjp_y = mul.scalar
+    planted = mul.twin._replace(fns=(forward, lambda g, ans, x, y: 3 * g * y, vjp_y))
+    monkeypatch.setitem(OPS, "mul", dataclasses.replace(mul, twin=planted))
     graph = compile_text("graphrun: 1\ninputs: {x: 2}\nparams: {w: 3}\nnodes:\n"
                          "  u: {op: mul, args: [w, x]}\nloss: u\n")
     p = graph.program

@@ -32,7 +32,7 @@ def test_the_lesson_w_takes_a_step_of_lr_times_40_and_b_of_lr_times_20():
 def test_the_readme_command_works_without_a_train_section():
     code, out, err = call("train", graph_path("simple"), "--lr", "0.01", "--steps", "100")
     assert code == 0, err
-    assert "  - {step: 2, lr: 0.01, loss: 81.0}\n" in out
+    assert "  step2: {lr: 0.01, loss: 81.0}\n" in out
     assert "trained chain-rule: 100 steps of sgd, lr 0.01" in err
 
 

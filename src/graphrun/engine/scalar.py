@@ -17,7 +17,6 @@ from typing import List, Optional
 
 import numpy as np
 
-from ..ops.scalar import twin
 
 _F64 = np.dtype("float64")
 
@@ -38,7 +37,7 @@ def compile_scalar(program) -> Optional[ScalarPlan]:
     differentiable = program.differentiable
     fsteps, bsteps = [], []
     for s in program.steps:
-        pair = twin(s.op)
+        pair = s.op.scalar
         if pair is None or s.attrs:
             return None
         fn, *vjps = pair

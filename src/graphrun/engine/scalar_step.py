@@ -9,7 +9,7 @@ written out once as Python source and compiled (one line per value and per contr
 It computes exactly what scalar.forward and scalar.backward compute: the same twins, the same
 float operations in the same order (contributions summed in reverse program order, each value's
 first contribution assigned, the rest added, as the executor accumulates them). The commonest
-twins are written inline as the very expressions of ops/scalar.py (INLINE below:
+twins are written inline as the very expressions of their op entries' (INLINE below:
 tests/test_train_engine.py checks each against its twin, to the bit); any other twin is called.
 Math errors (log(0), 1/0, exp overflow) raise as they would in the twin; the caller decides.
 """
@@ -22,7 +22,6 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ..ops import OPS
-from ..ops.scalar import twin
 
 # what the inline expressions call: C functions all (no Python frame is pushed for them)
 _INLINE_NAMES = {"tanh": math.tanh, "np_tanh": np.tanh, "longdouble": np.longdouble}
@@ -39,7 +38,7 @@ INLINE = {
     "exp": (None, "{g} * {ans}"),
     "log": (None, "{g} / {0}"),
     "sqrt": (None, "{g} / (2 * {ans})"),
-    # the twin rounds tanh from extended precision from |x| = 5 on (ops/scalar.py's _tanh)
+    # the twin rounds tanh from extended precision from |x| = 5 on (ops/elementwise.py)
     "tanh": ("(tanh({0}) if -5.0 < {0} < 5.0 else float(np_tanh(longdouble({0}))))",
              "{g} * (1 - {ans} * {ans})"),
     "sigmoid": (None, "{g} * (1 - {ans}) * {ans}"),
@@ -52,7 +51,7 @@ def _templates() -> dict:
     later (a test planting a wrong one) is not in here, and is called as it is."""
     out = {}
     for name, texts in INLINE.items():
-        fns = twin(OPS[name])
+        fns = OPS[name].scalar
         if fns is None:
             continue
         for fn, text in zip(fns, texts):

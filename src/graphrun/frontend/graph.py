@@ -14,7 +14,7 @@ from functools import cached_property
 from typing import NamedTuple, Optional, Tuple
 
 from ..errors import GraphError, Note, Problem, did_you_mean
-from ..ops.table import OPS, REQUIRED, Op, OpError, Type, shape_str
+from ..ops.table import OPS, Op, OpError, Type, shape_str
 from .spec import Const, GraphSpec, LeafSpec
 from .train import TrainSpec, check_train
 
@@ -209,14 +209,19 @@ def _check_node(node, leaves, nodes, all_names, broken, problems) -> bool:
 def _check_attrs(node, op, problems) -> bool:
     ok = True
     written = dict(node.attrs)
-    for key in written:
-        if key not in op.attrs:
+    for key, value in written.items():
+        attr = op.attrs.get(key)
+        if attr is None:
             takes = (f"it takes {', '.join(op.attrs)}" if op.attrs else "it takes none")
             problems.append(Problem(f"{node.op} takes no attribute '{key}' ({takes})",
                                     node.path + (key,), at_key=True))
             ok = False
-    for key, default in op.attrs.items():
-        if default is REQUIRED and key not in written:
+        elif not attr.kind.fits(value):  # e.g. a list of axes where the op takes one axis
+            problems.append(Problem(f"node '{node.name}': {node.op}: "
+                                    f"{attr.kind.misfit(key, value)}", node.path + (key,)))
+            ok = False
+    for key in op.required:
+        if key not in written:
             problems.append(Problem(f"{node.op} needs the attribute '{key}'", node.path,
                                     at_key=True))
             ok = False

@@ -2,7 +2,10 @@
 
 jsonschema is the source of truth for what is valid; this module only turns its errors into
 Problems a person can act on: at the offending key or value, saying what was expected and what was
-found, with a did-you-mean for misspelt keys.
+found, with a did-you-mean for misspelt keys. The schema is generated from the op table
+(ops/schema.py); its per-op rules (the node's `allOf`: how many arguments, which attributes) are
+for editors. graphrun checks the rest of it here, and the graph stage checks what the per-op rules
+say, wording each problem with the op's name (tests/test_op_schema.py checks it misses none).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import jsonschema
 from jsonschema import Draft7Validator
 
 from ..errors import Problem, describe, did_you_mean
+from ..ops import OPS, attribute_kinds
 
 
 def schema_text() -> str:
@@ -32,7 +36,12 @@ def schema_text() -> str:
 
 @lru_cache(maxsize=1)
 def schema() -> dict:
-    return json.loads(schema_text())
+    """The schema graphrun checks a file against: schemas/graph.schema.json without its per-op
+    rules, which the graph stage checks (evaluating one if/then per op would also cost 0.5 ms for
+    each node the fast path leaves to jsonschema)."""
+    full = json.loads(schema_text())
+    del full["definitions"]["node"]["allOf"]
+    return full
 
 
 def _is_integer(checker, value):
@@ -120,29 +129,17 @@ def _unproven(data):
     return reduced
 
 
-def _is_int(v):
-    return type(v) is int
-
-
-def _is_ints(v):
-    return type(v) is list and all(type(i) is int for i in v)
-
-
-def _is_shape(v):
-    return _is_ints(v) and all(i >= -1 for i in v)
-
-
-_ATTRS_THAT_FIT = {"axis": lambda v: v is None or _is_int(v) or _is_ints(v),
-                   "keepdims": lambda v: type(v) is bool,
-                   "shape": _is_shape,
-                   "axes": lambda v: v is None or _is_ints(v)}
+_ATTRIBUTES = attribute_kinds()  # name -> the widest kind ops give it: the schema's node rule
 
 
 def _node_fits(body) -> bool:
+    """A node with an op of the table, names or numbers as arguments, and attributes of names
+    some op takes, each fitting the widest kind ops give it (whether its own op takes it is the
+    graph stage's check, as it is jsonschema's here: see schema())."""
     if type(body) is not dict:
         return False
     op, args = body.get("op"), body.get("args")
-    if type(op) is not str or op not in op_names() or type(args) is not list:
+    if type(op) is not str or op not in OPS or type(args) is not list:
         return False
     for arg in args:
         kind = type(arg)
@@ -153,13 +150,11 @@ def _node_fits(body) -> bool:
             return False
     if len(body) > 2:
         for key, value in body.items():
-            if key != "op" and key != "args" and not _ATTRS_THAT_FIT.get(key, _no)(value):
-                return False
+            if key != "op" and key != "args":
+                attr = _ATTRIBUTES.get(key)
+                if attr is None or not attr.fits(value):
+                    return False
     return True
-
-
-def _no(value):
-    return False
 
 
 def _value_fits(value) -> bool:
@@ -177,10 +172,9 @@ def _value_fits(value) -> bool:
     return True
 
 
-@lru_cache(maxsize=1)
 def op_names() -> frozenset:
-    """The op names the schema allows (the op table's, kept equal by a test)."""
-    return frozenset(schema()["definitions"]["node"]["properties"]["op"]["enum"])
+    """The op names a node may have: the op table's (the schema's enum is generated from it)."""
+    return frozenset(OPS)
 
 
 def _dedupe(problems):

@@ -16,12 +16,11 @@ from typing import NamedTuple, Optional, Tuple, Union
 import numpy as np
 
 from ..errors import GraphError, Note, Problem, describe
-from ..ops.table import Type
+from ..ops import OPS, Type
 from .train import TrainSpec, build_train
 
 DTYPES = {"float64": np.dtype("float64"), "float32": np.dtype("float32"),
           "int64": np.dtype("int64")}
-ATTRS = ("axis", "keepdims", "shape", "axes")  # every attribute key a node may carry
 
 INIT_KEYS = {"zeros": (), "ones": (), "full": ("fill",), "normal": ("mean", "std"),
              "uniform": ("low", "high")}
@@ -113,8 +112,7 @@ def build_spec(data: dict, filename: str) -> GraphSpec:
         args = tuple([Ref(a, ("nodes", name, "args", i)) if type(a) is str else
                       Const(float(a), ("nodes", name, "args", i))
                       for i, a in enumerate(body["args"])])
-        attrs = tuple([(k, _freeze(body[k])) for k in ATTRS if k in body]) \
-            if len(body) > 2 else ()  # op and args are always there
+        attrs = _attrs(body) if len(body) > 2 else ()  # op and args are always there
         nodes.append(NodeSpec(name, body["op"], args, attrs, path))
     train = build_train(data.get("train"), problems)
     if problems:
@@ -123,6 +121,25 @@ def build_spec(data: dict, filename: str) -> GraphSpec:
     return GraphSpec(name=data.get("name", stem), description=data.get("description", ""),
                      leaves=tuple(leaves), nodes=tuple(nodes), loss=data.get("loss"),
                      tolerance=tuple(sorted((data.get("tolerance") or {}).items())), train=train)
+
+
+def _attrs(body) -> tuple:
+    """A node's attributes: its keys other than op and args. Those its op declares come in the
+    table's order, normalised by their kind; any other key is kept as written (lists frozen), so
+    that the graph stage can say which op does not take it. A default is not written in: Step
+    attrs say what the file says, and the op fills in the rest."""
+    op = OPS.get(body["op"])
+    declared = op.attrs if op is not None else {}
+    attrs = []
+    for key, attr in declared.items():
+        if key in body:
+            value = body[key]
+            attrs.append((key, attr.kind.normalise(value) if attr.kind.fits(value) else
+                          _freeze(value)))  # the graph stage words the misfit
+    for key, value in body.items():
+        if key not in declared and key != "op" and key != "args":
+            attrs.append((key, _freeze(value)))
+    return tuple(attrs)
 
 
 def _freeze(value):

@@ -47,10 +47,67 @@ BATCH_DEFAULTS = {"shuffle": True, "seed": 0}
 COLUMNS = ("step", "lr", "loss")  # the history's own columns: no reported node may take a name
 
 _OPTION_KEYS = {key for options in OPTIMIZERS.values() for key in options}
-# every key the section may hold (the schema lists the same: a test keeps them equal)
-SECTION_KEYS = ("optimizer", "lr", "steps", "epochs", *dict.fromkeys(
-    key for options in OPTIMIZERS.values() for key in options), "schedule", "batch", "log_every",
-    "report")
+
+# what each key may hold, for the JSON Schema (schema() below; torch.optim's own checks: lr > 0
+# here as the issue asks, momentum, weight_decay and eps >= 0, betas in [0, 1))
+_NUMBER, _INTEGER = {"type": "number"}, {"type": "integer", "minimum": 1}
+_NAMES = {"type": "array", "items": {"$ref": "#/definitions/name"}}
+_RULES = {
+    "optimizer": ("sgd (default), adam or adamw: torch.optim's SGD, Adam, AdamW",
+                  {"enum": list(OPTIMIZERS)}),
+    "lr": (f"the learning rate (default {DEFAULT_LR:g}, as torch.optim)",
+           {"type": "number", "exclusiveMinimum": 0}),
+    "steps": ("how many updates", _INTEGER),
+    "epochs": ("how many passes over the data (instead of steps)", _INTEGER),
+    "momentum": ("sgd: the momentum factor (default 0)", {"type": "number", "minimum": 0}),
+    "dampening": ("sgd: dampening for momentum (default 0)", _NUMBER),
+    "nesterov": ("sgd: Nesterov momentum (default false)", {"type": "boolean"}),
+    "weight_decay": ("sgd, adam: L2 penalty; adamw: decoupled weight decay (defaults 0, 0, 0.01)",
+                     {"type": "number", "minimum": 0}),
+    "betas": ("adam, adamw: the running averages' coefficients (default [0.9, 0.999])",
+              {"type": "array", "items": {"type": "number", "minimum": 0, "exclusiveMaximum": 1},
+               "minItems": 2, "maxItems": 2}),
+    "eps": ("adam, adamw: added to the denominator (default 1.0e-8)",
+            {"type": "number", "minimum": 0}),
+    "schedule": ("the learning rate per step: constant (default), step (StepLR) or cosine "
+                 "(CosineAnnealingLR), stepped once per step", None),
+    "batch": ("minibatches along axis 0 of the inputs `over`; each epoch a permutation from "
+              "numpy's default_rng(seed)", None),
+    "log_every": ("the history records every log_every-th step (and the first and the last; "
+                  "default 1)", _INTEGER),
+    "report": ("other nodes of one element the history records beside the loss", _NAMES),
+}
+_SCHEDULE_RULES = {
+    "step_size": ("step: multiply the lr by gamma every step_size steps", _INTEGER),
+    "gamma": ("step: the factor (default 0.1)", {"type": "number", "exclusiveMinimum": 0}),
+    "t_max": ("cosine: the steps of half a period (default: all the steps)", _INTEGER),
+    "eta_min": ("cosine: the smallest lr (default 0)", {"type": "number", "minimum": 0}),
+}
+# every key the section may hold, in the schema's order
+SECTION_KEYS = tuple(_RULES)
+
+
+def schema() -> dict:
+    """The JSON Schema of the section (draft-07), from the tables above: ops/schema.py writes it
+    into schemas/graph.schema.json."""
+    def rule(doc, fragment):
+        return {"description": doc + ".", **fragment}
+
+    properties = {k: rule(doc, f) for k, (doc, f) in _RULES.items() if f is not None}
+    schedule = {"kind": {"enum": list(SCHEDULES)}}
+    schedule.update((k, rule(doc, f)) for k, (doc, f) in _SCHEDULE_RULES.items())
+    properties["schedule"] = {**rule(_RULES["schedule"][0], {}), "type": "object",
+                              "required": ["kind"], "additionalProperties": False,
+                              "properties": schedule}
+    properties["batch"] = {**rule(_RULES["batch"][0], {}), "type": "object",
+                           "required": ["size", "over"], "additionalProperties": False,
+                           "properties": {"size": _INTEGER, "over": {**_NAMES, "minItems": 1},
+                                          "shuffle": {"description": "default true",
+                                                      "type": "boolean"},
+                                          "seed": {"description": "default 0",
+                                                   "type": "integer", "minimum": 0}}}
+    return {"type": "object", "additionalProperties": False,
+            "properties": {k: properties[k] for k in _RULES}}
 
 
 @dataclass(frozen=True)

@@ -4,19 +4,20 @@
     graph: chain-rule
     train: {the settings the run used, flags merged and every default written out}
     history:
-      - {step: 1, lr: 0.01, loss: 100.0}
+      step1: {lr: 0.01, loss: 100.0}
       ...
     params:
       w: 2.6
       b: 3.8
 
-`history` has a row per recorded step: the step (from 1), its learning rate, the loss before the
-step's update and each reported node. `params` holds the trained value of every param in the forms
-a graph file accepts (a number, a nested list, `{value: ..., dtype: float32}`, and for a tensor of
-more than the sidecar threshold, written to a file, `{file: <file>.arrays/params.<name>.<digest>.npy}`,
-named by its content as results files' sidecars are), so
-the section can be pasted into a graph file, and `--params FILE` reads it. The text is
-deterministic: a rerun writes the same bytes.
+`history` has a row per recorded step, `step<N>` (N from 1): that step's learning rate, the loss
+before its update and each reported node. (A mapping of one-line rows, not a list: the forms the
+fast reader, frontend/fastyaml.py, reads.) `params` holds the trained value of every param in
+the forms a graph file accepts (a number, a nested list, `{value: ..., dtype: float32}`, and for
+a tensor of more than the sidecar threshold, written to a file,
+`{file: <file>.arrays/params.<name>.<digest>.npy}`, named by its content as results files'
+sidecars are), so the section can be pasted into a graph file, and `--params FILE` reads it. The
+text is deterministic: a rerun writes the same bytes.
 
 Read back (`read_results`, for `graphrun diff` and `check --train`) a file is named entries:
 `graph`, `train.<key>` (the setting's text, compared exactly), `history.<step>.<column>` and
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from typing import Dict, Optional, Tuple
 
 import numpy as np
@@ -42,6 +44,7 @@ from . import files
 from .writer import FORMAT_VERSION, float_text, quote, tensor_text
 
 SUFFIX = ".train.results.yaml"
+_STEP = re.compile(r"step([1-9][0-9]*)\Z")  # a history row's key
 _DTYPES = {"float64": np.dtype("float64"), "float32": np.dtype("float32")}
 
 
@@ -96,9 +99,9 @@ def render(training, threshold: Optional[int] = None,
     lines += [f"  {key}: {text}" for key, text in settings_items(training.settings)]
     lines.append("history:")
     for row in training.history:
-        cells = [f"step: {row.step}", f"lr: {float_text(row.lr)}", f"loss: {float_text(row.loss)}"]
+        cells = [f"lr: {float_text(row.lr)}", f"loss: {float_text(row.loss)}"]
         cells += [f"{quote(k)}: {float_text(v)}" for k, v in row.reported.items()]
-        lines.append("  - {" + ", ".join(cells) + "}")
+        lines.append(f"  step{row.step}: {{" + ", ".join(cells) + "}")
     lines.append("params:")
     sidecars = {}
     for name, value in training.params.items():
@@ -216,21 +219,20 @@ def training_entries(data, source, folder) -> Dict[str, Entry]:
         for key, value in train.items():
             entries[f"train.{key}"] = Entry(json.dumps(value), *at(("train", key)))
     history = data.get("history")
-    if history is not None and type(history) is not list:
-        problems.append(Problem("'history' must be a list of rows", ("history",), at_key=True))
-        history = []
-    for i, row in enumerate(history or ()):
-        step = row.get("step") if type(row) is dict else None
-        if type(step) is not int:
-            problems.append(Problem("expected a row {step: N, lr: ..., loss: ...}",
-                                    ("history", i)))
+    if history is not None and type(history) is not dict:
+        problems.append(Problem("'history' must be a mapping of rows, step<N>: {lr: ..., loss: "
+                                "...}", ("history",), at_key=True))
+        history = {}
+    for key, row in (history or {}).items():
+        step = _STEP.match(key)
+        if step is None or type(row) is not dict:
+            problems.append(Problem("expected a row step<N>: {lr: ..., loss: ...}",
+                                    ("history", key), at_key=True))
             continue
         for column, value in row.items():
-            if column == "step":
-                continue
-            array = _value(value, ("history", i, column), folder, problems)
-            entries[f"history.{step}.{column}"] = Entry(np.zeros(0) if array is None else array,
-                                                        *source.locate(("history", i, column)))
+            array = _value(value, ("history", key, column), folder, problems)
+            entries[f"history.{step.group(1)}.{column}"] = Entry(
+                np.zeros(0) if array is None else array, *source.locate(("history", key, column)))
     params = data.get("params")
     if type(params) is dict:
         for name, value in params.items():

@@ -27,7 +27,6 @@ from ..engine.executor import compile_plan, contribution, execute, forward
 from .explain import reaches_loss
 from ..frontend.graph import Program
 from ..ops.table import Type, shape_str
-from ..ops.scalar import twin
 
 DEFAULT_EPS = 1e-6
 DEFAULT_RTOL = 1e-5
@@ -242,7 +241,7 @@ def _culprits(plan, values, eps, rtol, atol, max_elements, rng):
             for where in ("", "scalar_ops") if on_twins else ("",):
                 try:
                     if where:  # the Python-float twin, on the same point and cotangent
-                        vjp = twin(step.op)[1 + i]
+                        vjp = step.op.scalar[1 + i]
                         analytic = np.asarray(vjp(float(g), float(ans), *map(float, args)),
                                               FLOAT64)
                     else:
