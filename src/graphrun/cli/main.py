@@ -32,6 +32,7 @@ COMMANDS = {
     "gradcheck": "gradcheck",
     "draw": "draw",
     "train": "train",
+    "view": "view",
 }
 DEFAULT_COMMAND = "run"
 
