@@ -169,7 +169,7 @@ def test_explain_draw_and_gradcheck_take_bool_and_int64_values(tmp_path):
     code, out, err = call("explain", str(graph))
     assert code == 0 and "dL/dx" in out, err
     code, out, err = call("draw", str(graph))
-    assert code == 0 and "am = argmax(axis=1)" in out and "(2,) int64" in out, err
+    assert code == 0 and "am = argmax(axis=1)" in out, err
     code, out, err = call("gradcheck", str(graph))
     assert code == 0 and "ok:" in out, (out, err)
 

@@ -32,6 +32,7 @@ class Graph:
         self.program = program
         self._plan: Optional[executor.Plan] = None
         self._leaves: Optional[list] = None
+        self._train_plans: dict = {}  # training's plans, by batch size (engine/train)
 
     @property
     def name(self) -> str:
@@ -124,9 +125,22 @@ class Graph:
                 leaves[slot] = _checked(p, slot, value, f"{kind}s[{name!r}]")
         return leaves
 
+    def with_params(self, params: Mapping) -> "Graph":
+        """The same graph with these param values (by name, checked as `run` checks them): for
+        the tools, which run a graph's own values (`explain`, `draw` with `--params TRAINED`)."""
+        other = Graph(self.program)
+        other._plan, other._train_plans = self.plan, self._train_plans
+        other._leaves = self.with_values(params)
+        return other
+
     def __repr__(self) -> str:
         return (f"<Graph {self.name!r} from {self.file}: {len(self.params)} params, "
                 f"{len(self.nodes)} nodes, loss {self.loss!r}>")
+
+    def _repr_html_(self) -> str:
+        """A notebook shows every value's kind, op, shape and dtype (tools/view)."""
+        from .tools.view import graph_html
+        return graph_html(self.program)
 
 
 def _not_a_leaf(p: Program, name, kind) -> str:
@@ -198,11 +212,79 @@ def run(graph, *, params: Optional[Mapping] = None, inputs: Optional[Mapping] = 
     return Results(graph.program, values, grads)
 
 
-def explain(graph, *, param: Optional[str] = None, max_paths: Optional[int] = None):
-    """The backward pass written out the way the chain rule is written by hand (tools/explain)."""
+def training_settings(graph, *, optimizer: Optional[str] = None, lr: Optional[float] = None,
+                      steps: Optional[int] = None, epochs: Optional[int] = None):
+    """The settings `train` would use: these arguments over the graph's train section over
+    torch.optim's defaults (frontend/train.Settings). Raises ValueError for a setting that is
+    out of range or missing everywhere (how many steps)."""
+    from .frontend.train import resolve
+    return resolve(_graph(graph).program, optimizer=optimizer, lr=lr, steps=steps, epochs=epochs)
+
+
+def train(graph, *, params: Optional[Mapping] = None, optimizer: Optional[str] = None,
+          lr: Optional[float] = None, steps: Optional[int] = None, epochs: Optional[int] = None,
+          settings=None, fast: bool = True, progress=None):
+    """Gradient descent on the graph's params, step for step as torch.optim (engine/train):
+    the graph's train section, with `optimizer`, `lr`, `steps`, `epochs` over it (or `settings`
+    from training_settings). `params` starts from other values, by name (a dict, or
+    trained_params(path, graph) to resume). Returns TrainingResults (`.history`, `.params`,
+    `.text()`, `.write(path)`). A loss or gradient that is not finite raises NumericError at the
+    node that made it, with the step and the learning rate. `fast=False` runs the numpy reference
+    where graphrun would run a scalar graph on Python floats. `progress(p)` is called about every
+    0.1 s with p.step, p.steps, p.loss, p.seconds."""
+    import time
+
+    from .engine import train as engine
+
+    graph = _graph(graph)
+    if settings is None:
+        settings = training_settings(graph, optimizer=optimizer, lr=lr, steps=steps,
+                                     epochs=epochs)
+    leaves = graph.with_values(params)
+    plans = graph._train_plans
+    plans.setdefault(None, graph.plan)
+    start = time.perf_counter()
+    run_ = engine.run(graph.program, leaves, settings, plans, fast=fast, progress=progress)
+    return engine.TrainingResults(graph.program, settings, run_, time.perf_counter() - start)
+
+
+def trained_params(path, graph) -> dict:
+    """The params of a training results file, by name, checked against the graph (its params,
+    their shapes and dtypes): GraphError located in that file otherwise."""
+    from .results.training import trained_params as read
+    return read(os.fspath(path), _graph(graph).program)
+
+
+def check_training(graph, golden, **options):
+    """Train a graph file and compare its training results (history and params) with a golden
+    training results file (results/training; options: rtol, atol, update, sidecar_threshold,
+    memory_budget, params: a training results file to start from)."""
+    from .results.training import check_training as tool
+    return tool(os.fspath(graph), os.fspath(golden), **options)
+
+
+def explain_training(graph, *, optimizer: Optional[str] = None, lr: Optional[float] = None):
+    """The first update of training written out the way the lesson writes it
+    (tools/explain_train): `w ← w − lr · ∂L/∂w = 3 − 0.01 · 40 = 2.6`."""
+    from .tools import explain_train as tool
+    return tool.explain_training(_graph(graph), optimizer=optimizer, lr=lr)
+
+
+def plot_training(training, path) -> None:
+    """Draw the loss (and the reported nodes) of TrainingResults to `path` (.png, .svg, .pdf)
+    with matplotlib, the optional extra `pip install 'graphrun[plot]'` (tools/plot)."""
+    from .tools import plot as tool
+    tool.plot(training, os.fspath(path))
+
+
+def explain(graph, *, param: Optional[str] = None, max_paths: Optional[int] = None,
+            check_finite: bool = True):
+    """The backward pass written out the way the chain rule is written by hand (tools/explain).
+    `check_finite=False` explains a run that produces nan or inf instead of raising."""
     from .tools import explain as tool
     return tool.explain(_graph(graph), param=param,
-                        max_paths=tool.DEFAULT_MAX_PATHS if max_paths is None else max_paths)
+                        max_paths=tool.DEFAULT_MAX_PATHS if max_paths is None else max_paths,
+                        check_finite=check_finite)
 
 
 def gradcheck(graph, **options):
@@ -212,13 +294,48 @@ def gradcheck(graph, **options):
     return tool.gradcheck(_graph(graph), **options)
 
 
-def draw(graph_or_results, format: str = "mermaid"):
+def draw(graph_or_results, format: str = "mermaid", *, check_finite: bool = True):
     """A drawing of the graph with its values and gradients (tools/draw): a Drawing whose
-    `.text` is Mermaid or DOT. Takes Results, a Graph (run here) or a path."""
+    `.text` is Mermaid, DOT or SVG (rendered by Graphviz), and `.warnings` (Mermaid's limits).
+    Takes Results, a Graph (run here, with `check_finite`) or a path."""
     from .tools import draw as tool
     results = graph_or_results if isinstance(graph_or_results, Results) else \
-        run(_graph(graph_or_results))
+        run(_graph(graph_or_results), check_finite=check_finite)
     return tool.draw(results, format)
+
+
+def view(graph_or_results, *, params: Optional[Mapping] = None, history=None,
+         max_paths: Optional[int] = None, check_finite: bool = True):
+    """A page to step through (tools/view): the graph, each node's value and gradient, the
+    forward pass and then the backward pass one step at a time with explain's lines, and each
+    param's paths to the loss. Takes a Graph (run here, with `params` by name if given), a path,
+    Results (the page shows that run: its leaf values), or a training run (its trained params and
+    its loss curve). `history` adds a loss curve: a training run's history records, or a training
+    results file read with read_results. `check_finite=False` shows a run that produces nan or
+    inf instead of raising. Returns a Page: `.html`, `.write(path)`; a notebook displays it."""
+    from .tools import explain as explain_tool, view as tool
+    cap = explain_tool.DEFAULT_MAX_PATHS if max_paths is None else max_paths
+    source = graph_or_results
+    if isinstance(source, Results) or _is_training(source):
+        graph = Graph(source.program)
+        if isinstance(source, Results):
+            program = source.program
+            leaves = [np.asarray(v, t.dtype) for v, t in
+                      zip(source.slot_values[:len(program.leaves)], program.types)]
+        else:  # a training run: the graph at its trained params, and its history
+            leaves = graph.with_values(source.params)
+            history = source.history if history is None else history
+    else:
+        graph = _graph(source)
+        leaves = graph.with_values(params)
+    rows = None if history is None else tool.history_rows(history)
+    return tool.view(graph, leaves=leaves, max_paths=cap, history=rows or None,
+                     check_finite=check_finite)
+
+
+def _is_training(obj) -> bool:
+    """A training run (engine/train's TrainingResults): its program, history and trained params."""
+    return all(hasattr(obj, name) for name in ("program", "history", "params"))
 
 
 def check(graph, golden, **options):
@@ -244,4 +361,6 @@ def diff(expected, got, *, rtol: Optional[float] = None, atol: Optional[float] =
 
 
 __all__ = ["Graph", "Results", "GraphError", "compile", "compile_text", "run", "explain",
-           "gradcheck", "draw", "check", "read_results", "diff"]
+           "gradcheck", "draw", "view", "check", "read_results", "diff", "train",
+           "training_settings", "trained_params", "check_training", "explain_training",
+           "plot_training"]

@@ -93,8 +93,10 @@ def _leave_unknown_ops_to_the_graph(data, problems) -> list:
                     and type(data["nodes"][p.path[1]]["op"]) is str)]
 
 
-_TOP_KEYS = ("graphrun", "name", "description", "inputs", "params", "nodes", "loss", "tolerance")
-_HARMLESS = ("name", "description", "tolerance", "loss")  # no other check depends on these
+_TOP_KEYS = ("graphrun", "name", "description", "inputs", "params", "nodes", "loss", "tolerance",
+             "train")
+# no other check depends on these
+_HARMLESS = ("name", "description", "tolerance", "loss", "train")
 
 
 def _without(data: dict, problems) -> tuple:

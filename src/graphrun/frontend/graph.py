@@ -9,7 +9,7 @@ from __future__ import annotations
 import collections
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import NamedTuple, Optional, Tuple
 
@@ -17,6 +17,7 @@ from ..errors import GraphError, Note, Problem, did_you_mean
 from ..ops import synonyms
 from ..ops.table import OPS, Op, OpError, Type, shape_str
 from .spec import Const, GraphSpec, LeafSpec
+from .train import TrainSpec, check_train
 
 
 class Step(NamedTuple):
@@ -49,9 +50,11 @@ class Program:
     tolerance: Tuple[Tuple[str, float], ...]
     estimated_bytes: int
     source: object = None  # the file's source map: where every path above points
+    train: Optional[TrainSpec] = None  # the train section, checked against the graph
     # problems of severity "warning" (a param the loss does not depend on): printed, never
     # changing an exit status
     warnings: Tuple[Problem, ...] = ()
+
 
     @cached_property
     def slots(self) -> dict:
@@ -130,7 +133,11 @@ def build_program(spec: GraphSpec, memory_budget: Optional[int] = None, *,
     if problems or broken:  # broken entries' problems are the caller's, raised with these
         raise GraphError(problems)
     warnings = _unreached_params(spec, order, types, loss, source)
-    return _assemble(spec, order, types, loss, memory_budget, source, warnings)
+    program = _assemble(spec, order, types, loss, memory_budget, source, warnings)
+    problems = check_train(program)
+    if problems:
+        raise GraphError(problems)
+    return program
 
 
 def _source_hint(node, error: OpError, nodes) -> str:
@@ -203,6 +210,40 @@ def _blocker(name, order, types, reached) -> str:
         if all(op.vjp(i) is None for i in uses):
             return f"node '{node.name}' ({node.op}), which has no gradient for that argument"
     return "ops without a gradient"
+
+
+def rebatched(program: Program, slots, rows: int) -> Program:
+    """The program with the leaves in `slots` cut to `rows` rows along axis 0 (a minibatch), every
+    node's type inferred again by the op table's rules, as build_program infers them: the shapes
+    are checked again, never assumed. Raises GraphError at each node whose op cannot take the
+    batch's shapes (and at the loss, should it no longer be one element)."""
+    types = list(program.types)
+    for slot in slots:
+        t = types[slot]
+        types[slot] = Type((rows,) + t.shape[1:], t.dtype)
+    problems = []
+    for step in program.steps:
+        arg_types = [types[a] for a in step.args]
+        if None in arg_types:
+            types[step.out] = None  # an argument already failed
+            continue
+        try:
+            types[step.out] = step.op.infer(*arg_types, **dict(step.attrs))
+        except OpError as e:
+            types[step.out] = None
+            where = step.path + (("args", e.arg) if e.arg is not None and e.arg < len(step.args)
+                                 else (e.attr,) if e.attr is not None else ("op",))
+            problems.append(Problem(f"node '{step.name}': with a batch of {rows} rows: {e}", where,
+                                    notes=(Note("the batch size is set here",
+                                                ("train", "batch", "size")),)))
+    loss = program.loss
+    if loss is not None and types[loss] is not None and math.prod(types[loss].shape) != 1:
+        problems.append(Problem(f"with a batch of {rows} rows the loss has shape "
+                                f"{shape_str(types[loss].shape)}; the loss must have exactly one "
+                                "element", ("loss",)))
+    if problems:
+        raise GraphError(problems)
+    return replace(program, types=tuple(types))
 
 
 _LITERAL = Type((), None)  # a number literal's type: it takes the other arguments' dtype
@@ -359,13 +400,13 @@ def _check_loss(spec, leaves, nodes, types, broken, problems):
     if t is not None and math.prod(t.shape) != 1:
         problems.append(Problem(f"loss '{spec.loss}' has shape {shape_str(t.shape)}; the loss must "
                                 "have exactly one element (reduce it with sum or mean)", path))
-    elif t is not None and not _has_gradient(OPS[nodes[spec.loss].op], t):
-        op = nodes[spec.loss].op
-        what = f"holds {t.dtype} values" if t.dtype.kind != "f" else \
-            f"is computed by {op}, which has no gradient"
-        problems.append(Problem(f"loss '{spec.loss}' {what}, so backward cannot start there "
-                                f"(keep '{spec.loss}' as a value to read, and make the loss an op "
-                                "with a gradient, such as cross_entropy)", path))
+    elif t is not None and t.dtype.kind != "f":
+        # (a float loss of an op without a gradient, accuracy, runs: every param gets zeros, and
+        # the warnings say so)
+        problems.append(Problem(f"loss '{spec.loss}' holds {t.dtype} values, which have no "
+                                f"gradient, so backward cannot start there (keep '{spec.loss}' as "
+                                "a value to read, and make the loss a float op, such as "
+                                "cross_entropy)", path))
     return spec.loss
 
 
@@ -396,7 +437,7 @@ def _assemble(spec, ordered, types, loss, memory_budget, source, warnings=()) ->
     return Program(spec.name, spec.description, tuple(names), tuple(slot_types), tuple(kinds),
                    tuple(paths), spec.leaves, tuple(consts), tuple(steps),
                    None if loss is None else slot_of[loss], spec.tolerance, estimated, source,
-                   warnings)
+                   spec.train, warnings)
 
 
 def _check_budget(spec, memory_budget, names, kinds, types, paths, backward) -> int:

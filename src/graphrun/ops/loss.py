@@ -1,5 +1,6 @@
 """loss: ops that turn predictions and targets into one number (mse, l1_loss, huber, the binary
-cross-entropies, cross_entropy, nll_loss) and accuracy, a forward-only score.
+cross-entropies, cross_entropy, nll_loss) and accuracy, the measure a classifier is watched by
+(it has no gradient).
 
 Losses refuse silent broadcasting (PyTorch's mse_loss warns on it): prediction and target must
 have the same shape (a number literal target, one value for every element, is fine), and the
@@ -270,12 +271,14 @@ op("nll_loss", doc="the mean over rows of -logp[row, label] (PyTorch's nll_loss:
 
 
 def _accuracy(logits, labels):
+    # the fraction of rows whose largest logit is at the label; a tie goes to the first of the
+    # tied classes (numpy's and PyTorch's argmax)
     _check_labels(labels, logits.shape[1])
-    hits = np.argmax(logits, axis=1) == labels  # ties: the first class, as argmax
-    return np.asarray(np.mean(hits), logits.dtype)
+    return np.asarray(np.mean(np.argmax(logits, axis=-1) == labels), logits.dtype)
 
 
-op("accuracy", doc="the fraction of rows whose largest logit is at the label (forward only: no "
-                   "gradient)",
+# a measure to watch while training (`train: {report: [acc]}`), never to descend: argmax is
+# piecewise constant, so neither argument gets a gradient (the op has none: Op.differentiable)
+op("accuracy", doc="the fraction of rows whose largest logit is at the label (no gradient)",
    forward=_accuracy, vjps=(None, None), infer=_class_infer,
    local=("none (a count)", "none (labels)"), samples=_CLASS_SAMPLES)

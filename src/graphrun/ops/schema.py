@@ -5,7 +5,8 @@
 and commit the result (tests/test_op_schema.py fails while the committed file differs).
 
 The document's shape (inputs, params, leaves, init, files, tolerance; docs/format.md) is written out
-below; the node definition comes from the table: the op names, every attribute name with its
+below; the train section comes from frontend/train.py's vocabulary; the node definition comes from
+the table: the op names, every attribute name with its
 widest kind (table.attribute_kinds), and one draft-07 if/then rule per op under the node's `allOf`,
 with the op's arity, the attributes it takes (each with its kind, default and doc) and the ones it
 needs. Editors read those rules and flag `axis` on `relu`. graphrun itself checks the file without
@@ -51,6 +52,9 @@ def document() -> dict:
             },
             "loss": {"description": "A node with exactly one element; backward starts at "
                                     "d loss / d loss = 1.", "$ref": "#/definitions/name"},
+            "train": {"description": "How `graphrun train` trains the params "
+                                     "(docs/format.md); command-line flags override it.",
+                      "$ref": "#/definitions/train"},
             "tolerance": {
                 "description": "Tolerances for comparing this graph's results with golden "
                                "results.",
@@ -119,9 +123,17 @@ def document() -> dict:
                                "key": {"type": "string"},
                                "dtype": {"$ref": "#/definitions/dtype"}},
             },
+            "train": train_section(),
             "node": node(),
         },
     }
+
+
+def train_section() -> dict:
+    """The train section's definition: frontend/train.py's vocabulary (the optimizers, the
+    schedules, their options), which the checks and the settings read too."""
+    from ..frontend.train import schema
+    return schema()
 
 
 def node() -> dict:
