@@ -105,6 +105,26 @@ def run(program: Program, leaves: list, settings, plans: dict, *, fast: bool = T
     return _loop(program, leaves, settings, plans, total, progress, keep_grads, fast)
 
 
+def _trained_otherwise(plan) -> tuple:
+    """The positions of the plan's steps whose op trains otherwise than it evaluates (dropout:
+    Op.train_attrs)."""
+    return tuple(k for k, entry in enumerate(plan.forward) if entry[4].op.train_attrs is not None)
+
+
+def _in_training(plan, hooks, t):
+    """The plan as step t of a training run runs it: the steps at `hooks` with the attributes
+    their op's train_attrs gives for the step (dropout: the mask on, a new one each step)."""
+    forward, backward = list(plan.forward), list(plan.backward)
+    last = len(backward) - 1
+    for k in hooks:
+        fn, out, args, attrs, step, check = forward[k]
+        attrs = step.op.train_attrs(dict(step.attrs), t, k)
+        forward[k] = (fn, out, args, attrs, step, check)
+        b_out, b_args, _, targets, b_step, b_check, index = backward[last - k]
+        backward[last - k] = (b_out, b_args, attrs, targets, b_step, b_check, index)
+    return replace(plan, forward=tuple(forward), backward=tuple(backward))
+
+
 def _plan(program, settings, plans, rows):
     plan = plans.get(rows)
     if plan is None:
@@ -181,10 +201,16 @@ def _loop(program, leaves, settings, plans, total, progress, keep_grads, fast) -
     logged = settings.logged
     start = next_report = time.perf_counter()
     grads = None
+    trained_otherwise = {}  # batch rows -> _trained_otherwise(its plan), found once
     for t in range(1, total + 1):
         lr = next(lrs)
         rows, batch = next(feed)
         plan = plans[None] if rows is None else _plan(program, settings, plans, rows)
+        hooks = trained_otherwise.get(rows)
+        if hooks is None:
+            hooks = trained_otherwise[rows] = _trained_otherwise(plan)
+        if hooks:
+            plan = _in_training(plan, hooks, t)
         step_leaves = values
         if batch:
             step_leaves = list(values)

@@ -16,6 +16,10 @@ The vocabulary of every entry:
   conv2d's bias); rules and VJPs then get only the arguments given.
 - An op whose every VJP is None (comparisons, argmax, accuracy) has no gradient: its result is
   not differentiated (Op.differentiable), nor is a bool or int64 result of any op.
+- train_attrs: for an op that trains otherwise than it evaluates (dropout), train_attrs(attrs,
+  step, position) -> the attributes step `step` (from 1) of a training run gives it, from those
+  written in the file; `position` is its index among the program's steps (so that two such nodes
+  draw apart). engine/train.py applies it; every other run uses the attributes as written.
 - attrs: name -> Attr(kind, default, doc). Rules are written without defaults: the entry's Attr
   is the one place a default lives, and the Op fills it in for every call that leaves it out.
 - `local` holds the local derivative of each argument as text, for `explain`: names are the
@@ -123,6 +127,7 @@ class Op:
     # value (tests/test_ops_kinks.py proves the claim for every op that makes it)
     flows: bool = False
     kink: Optional[Kink] = None
+    train_attrs: Optional[Callable] = None  # train_attrs(attrs, step, position) -> attrs
     twin: Optional[Twin] = None
     samples: tuple = ()  # Samples (ops/samples.py): what tests/test_gradients.py checks
     # scalar points where a convention or an overflow decides the result (a kink, 0^0, exp(1000)):
@@ -158,8 +163,8 @@ OPS = Registry("op")
 
 def op(name: str, *, forward: Callable, vjps: tuple, infer: Callable, attrs: Optional[dict] = None,
        scalar: Optional[tuple] = None, local: tuple = (), kink: Optional[Kink] = None,
-       flows: bool = False, variadic: bool = False, optional: int = 0, samples=(), edges=(),
-       doc: str = "") -> Op:
+       flows: bool = False, variadic: bool = False, optional: int = 0,
+       train_attrs: Optional[Callable] = None, samples=(), edges=(), doc: str = "") -> Op:
     """Register one op: everything about it, in one call (see the module docstring)."""
     if name in OPS:
         raise ValueError(f"op {name!r} is registered twice")
@@ -175,7 +180,8 @@ def op(name: str, *, forward: Callable, vjps: tuple, infer: Callable, attrs: Opt
     twin = None if scalar is None else Twin(tuple(fill(f) for f in scalar), (forward, vjps))
     entry = Op(name, forward, vjps, infer=fill(functools.partial(infer, name)), local=tuple(local),
                attrs=attrs, variadic=variadic, optional=optional, flows=flows,
-               kink=None if kink is None else Kink(kink.words, fill(kink.branch)), twin=twin,
+               kink=None if kink is None else Kink(kink.words, fill(kink.branch)),
+               train_attrs=train_attrs, twin=twin,
                samples=tuple(samples), edges=tuple(edges), doc=doc)
     OPS[name] = entry
     return entry

@@ -99,14 +99,15 @@ def _dropout_infer(name, x, p, seed, training):
     if not 0 <= p <= 1:
         raise OpError(f"{name}: p is the probability of dropping an element, in [0, 1]; found "
                       f"{p!r}", attr="p")
-    if seed < 0:
+    if isinstance(seed, int) and seed < 0:  # (a training run's seed is a sequence)
         raise OpError(f"{name}: seed must be 0 or more; found {seed}", attr="seed")
     return Type(x.shape, dtype)
 
 
 def _keep(shape, p, seed):
     """The elements kept, and the scale that keeps the expected value: the same for a seed, on
-    every machine (numpy's default_rng, PCG64)."""
+    every machine (numpy's default_rng, PCG64). In a training run the seed is the sequence
+    (seed, step, position): see _in_training."""
     if p == 1:
         return np.zeros(shape, bool), 0.0  # PyTorch: everything dropped, no 1/0
     return np.random.default_rng(seed).random(shape) >= p, 1.0 / (1.0 - p)
@@ -126,11 +127,25 @@ def _dropout_vjp(g, ans, x, p, seed, training):
     return g * keep * scale
 
 
+DROPOUT_SEED = 0
+
+
+def _in_training(attrs, step, position):
+    """What a training run's step gives dropout: the mask on, and a mask of its own for the step
+    and the node, numpy's default_rng([seed, step, position]) (the backward pass of the step
+    draws the same one). Written `training: false` stays off."""
+    if attrs.get("training") is False:
+        return attrs
+    return {**attrs, "training": True,
+            "seed": (attrs.get("seed", DROPOUT_SEED), step, position)}
+
+
 op("dropout", doc="x with each element zeroed with probability p and the rest scaled by "
                   "1/(1 - p) when training; x itself otherwise",
-   forward=_dropout, vjps=(_dropout_vjp,),
+   forward=_dropout, vjps=(_dropout_vjp,), train_attrs=_in_training,
    attrs={"p": Attr(NUMBER, default=0.5, doc="the probability of zeroing an element"),
-          "seed": Attr(INT, default=0, doc="which elements: the same seed drops the same ones"),
+          "seed": Attr(INT, default=DROPOUT_SEED,
+                       doc="which elements: the same seed drops the same ones"),
           "training": Attr(BOOL, default=False,
                            doc="drop (true) or pass x through (false, the default); a training "
                                "loop sets it, and a new seed each step")},
