@@ -51,9 +51,6 @@ class Program:
     estimated_bytes: int
     source: object = None  # the file's source map: where every path above points
     train: Optional[TrainSpec] = None  # the train section, checked against the graph
-    # problems of severity "warning" (a param the loss does not depend on): printed, never
-    # changing an exit status
-    warnings: Tuple[Problem, ...] = ()
 
 
     @cached_property
@@ -81,6 +78,13 @@ class Program:
         for step in self.steps:
             out[step.out] = _has_gradient(step.op, self.types[step.out])
         return tuple(out)
+
+    @cached_property
+    def warnings(self) -> Tuple[Problem, ...]:
+        """Problems of severity "warning", printed and never changing an exit status: each
+        param the loss does not depend on (its gradient is 0 for every value). Found from the
+        program's structure when first asked for (the CLI's run and validate ask)."""
+        return unreached_params(self)
 
 
 def build_program(spec: GraphSpec, memory_budget: Optional[int] = None, *,
@@ -132,8 +136,7 @@ def build_program(spec: GraphSpec, memory_budget: Optional[int] = None, *,
     loss = _check_loss(spec, leaves, nodes, types, broken, problems)
     if problems or broken:  # broken entries' problems are the caller's, raised with these
         raise GraphError(problems)
-    warnings = _unreached_params(spec, order, types, loss, source)
-    program = _assemble(spec, order, types, loss, memory_budget, source, warnings)
+    program = _assemble(spec, order, types, loss, memory_budget, source)
     problems = check_train(program)
     if problems:
         raise GraphError(problems)
@@ -151,66 +154,79 @@ def _source_hint(node, error: OpError, nodes) -> str:
     return "" if words is None else f" (node '{arg.name}' holds {words.format(op=maker.op)})"
 
 
-def _unreached_params(spec, order, types, loss, source) -> tuple:
+def reaches_loss(program: Program) -> list:
+    """slot -> whether d loss / d slot flows back from the loss (through differentiable values
+    and arguments that have a VJP). One tight pass in reverse program order."""
+    diff = program.differentiable
+    reached = [False] * len(diff)
+    reached[program.loss] = diff[program.loss]
+    for step in reversed(program.steps):
+        if reached[step.out]:
+            op = step.op
+            if op.variadic:
+                for a in step.args:
+                    if diff[a]:
+                        reached[a] = True
+            else:
+                for a, vjp in zip(step.args, op.vjps):
+                    if vjp is not None and diff[a]:
+                        reached[a] = True
+    return reached
+
+
+def unreached_params(program: Program) -> tuple:
     """A warning for each param the loss does not depend on: its gradient is 0 for every value,
     which is rarely what was meant (a param used only through a comparison or argmax, or by no
-    node on the loss's side). Found from the program's structure, before anything runs."""
-    if loss is None:
+    node on the loss's side)."""
+    if program.loss is None or not program.params:
         return ()
-    params = [leaf for leaf in spec.leaves if leaf.kind == "param"]
-    if not params:
+    reached = reaches_loss(program)
+    missed = [s for s in program.params if not reached[s]]
+    if not missed:
         return ()
-    by_name = {node.name: node for node in order}
-    reached = {loss}  # what d loss / d value flows back to
-    feeds_loss = {loss}  # what the loss's value depends on, with or without a gradient
-    for node in reversed(order):
-        if node.name not in feeds_loss:
-            continue
-        op = OPS[node.op]
-        through = node.name in reached and _has_gradient(op, types[node.name])
-        for i, arg in enumerate(node.args):
-            if type(arg) is Const:
-                continue
-            feeds_loss.add(arg.name)
-            differentiable = arg.name not in by_name or _has_gradient(OPS[by_name[arg.name].op],
-                                                                      types[arg.name])
-            if through and op.vjp(i) is not None and differentiable:
-                reached.add(arg.name)
+    # what the loss's value depends on at all, gradient or not
+    feeds = [False] * len(program.names)
+    feeds[program.loss] = True
+    for step in reversed(program.steps):
+        if feeds[step.out]:
+            for a in step.args:
+                feeds[a] = True
+    used = {a for step in program.steps for a in step.args}
     warnings = []
-    for leaf in params:
-        if leaf.name in reached:
-            continue
-        if leaf.name in feeds_loss:
-            why = f"it reaches the loss only through {_blocker(leaf.name, order, types, reached)}"
-        elif any(type(a) is not Const and a.name == leaf.name for n in order for a in n.args):
+    for slot in missed:
+        name = program.names[slot]
+        if feeds[slot]:
+            why = f"it reaches the loss only through {_blocker(program, slot, feeds)}"
+        elif slot in used:
             why = "the nodes that use it do not lead to the loss"
         else:
             why = "no node uses it"
-        warnings.append(Problem(f"param '{leaf.name}': the loss does not depend on it, so its "
-                                f"gradient is 0 for every value ({why})", leaf.path, at_key=True,
-                                severity="warning", source=source))
+        warnings.append(Problem(f"param '{name}': the loss does not depend on it, so its "
+                                f"gradient is 0 for every value ({why})", program.paths[slot],
+                                at_key=True, severity="warning", source=program.source))
     return tuple(warnings)
 
 
-def _blocker(name, order, types, reached) -> str:
-    """The first node, in program order, where the values made from `name` stop carrying a
-    gradient towards the loss, in words."""
-    made = {name}
-    for node in order:
-        uses = [i for i, a in enumerate(node.args) if type(a) is not Const and a.name in made]
+def _blocker(program, slot, feeds) -> str:
+    """The first node, in program order, on the way from `slot` to the loss, where the values
+    stop carrying a gradient, in words."""
+    made = {slot}
+    diff = program.differentiable
+    for step in program.steps:
+        uses = [i for i, a in enumerate(step.args) if a in made]
         if not uses:
             continue
-        made.add(node.name)
-        op = OPS[node.op]
+        made.add(step.out)
+        if not feeds[step.out]:
+            continue
+        op, t = step.op, program.types[step.out]
         if not op.differentiable:
-            return f"node '{node.name}' ({node.op}), which has no gradient"
-        if not _has_gradient(op, types[node.name]):
-            return f"node '{node.name}' ({node.op}), whose {types[node.name].dtype} values " \
-                "carry no gradient"
+            return f"node '{step.name}' ({op.name}), which has no gradient"
+        if not diff[step.out]:
+            return f"node '{step.name}' ({op.name}), whose {t.dtype} values carry no gradient"
         if all(op.vjp(i) is None for i in uses):
-            return f"node '{node.name}' ({node.op}), which has no gradient for that argument"
+            return f"node '{step.name}' ({op.name}), which has no gradient for that argument"
     return "ops without a gradient"
-
 
 def rebatched(program: Program, slots, rows: int) -> Program:
     """The program with the leaves in `slots` cut to `rows` rows along axis 0 (a minibatch), every
@@ -410,7 +426,7 @@ def _check_loss(spec, leaves, nodes, types, broken, problems):
     return spec.loss
 
 
-def _assemble(spec, ordered, types, loss, memory_budget, source, warnings=()) -> Program:
+def _assemble(spec, ordered, types, loss, memory_budget, source) -> Program:
     """Number the slots (leaves, then number literals, then nodes in program order) and make the
     steps."""
     order = [node.name for node in ordered]
@@ -437,7 +453,7 @@ def _assemble(spec, ordered, types, loss, memory_budget, source, warnings=()) ->
     return Program(spec.name, spec.description, tuple(names), tuple(slot_types), tuple(kinds),
                    tuple(paths), spec.leaves, tuple(consts), tuple(steps),
                    None if loss is None else slot_of[loss], spec.tolerance, estimated, source,
-                   spec.train, warnings)
+                   spec.train)
 
 
 def _check_budget(spec, memory_budget, names, kinds, types, paths, backward) -> int:
