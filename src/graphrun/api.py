@@ -221,6 +221,16 @@ def draw(graph_or_results, format: str = "mermaid"):
     return tool.draw(results, format)
 
 
+def expand(path) -> str:
+    """The graph file at `path` in the fully explicit form, as text: one `{op, args}` node per
+    operation, named as its results name them, no expressions, blocks or includes (`file:`
+    paths stay relative to the graph's folder). Running it gives byte-identical results."""
+    from .frontend.explicit import explicit_text
+    from .frontend.load import load_file
+    graph = compile(path)
+    return explicit_text(load_file(os.fspath(path)).data, graph.program)
+
+
 def check(graph, golden, **options):
     """Run a graph file and compare its results with a golden results file (results/golden;
     options: rtol, atol, update, sidecar_threshold, memory_budget, check_finite)."""
@@ -244,4 +254,4 @@ def diff(expected, got, *, rtol: Optional[float] = None, atol: Optional[float] =
 
 
 __all__ = ["Graph", "Results", "GraphError", "compile", "compile_text", "run", "explain",
-           "gradcheck", "draw", "check", "read_results", "diff"]
+           "gradcheck", "draw", "check", "read_results", "diff", "expand"]

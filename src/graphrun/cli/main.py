@@ -31,6 +31,7 @@ COMMANDS = {
     "explain": "explain",
     "gradcheck": "gradcheck",
     "draw": "draw",
+    "expand": "expand",
 }
 DEFAULT_COMMAND = "run"
 
