@@ -21,11 +21,12 @@ Problems come with their place: a token of an expression (sites.py), in the file
 from __future__ import annotations
 
 import os
+import re
 from typing import Dict, List, NamedTuple, Optional, Tuple
 
 from ..errors import GraphError, Note, Problem, did_you_mean
 from ..ops import OPS
-from . import expr
+from . import expr, spec
 from .expr import BinOp, Call, ExprError, Index, List as ListLit, Name, Neg, Number, Slice, Word
 from .sites import At, Call as CallSite, Pinned, Site, scalar_position
 
@@ -281,8 +282,7 @@ class _Unknown(Exception):
 
 def _explicit(node, name, source, doc, resolve, problems):
     """An `{op, args}` node of a block: checked here once, not per instance."""
-    from .spec import node_attrs
-
+    node_attrs = spec.node_attrs
     site = Site(source, doc)
     op = OPS.get(node["op"])
     if op is None:
@@ -441,8 +441,7 @@ class _Lowering:
             if key not in written:
                 raise ExprError(f"{op_name} needs the attribute '{key}' ({op_name}(x, {key}=...))",
                                 at)
-        from .spec import node_attrs
-
+        node_attrs = spec.node_attrs
         site = Site(self.source, self.doc, at, tuple(_start(t) for t in operands), attrs_at, root)
         self.protos.append(Proto(name, op_name, tuple(args), node_attrs(entry, written), site))
         return ("ref", name, None)
@@ -576,11 +575,69 @@ def instantiate(block: Block, protos, scope: str, bindings, here: CallSite) -> L
 # ---------------------------------------------------------------------------------------------
 # a graph's own nodes
 
-def expand_node(name: str, text: str, source, library: Library, problems: list):
-    """The NodeSpecs of the expression node `name: text`; None after adding its problem (or
-    when it calls a block whose problems are reported already: then its name is broken)."""
-    from .spec import Const, NodeSpec, Ref
+_OPERAND = r"([A-Za-z_][A-Za-z0-9_]*(?:\.(?:[A-Za-z_][A-Za-z0-9_]*|[1-9][0-9]*))*" \
+           r"|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)"
+# one operation on names and numbers, the line most graphs are made of: `a * b`, `tanh(a)`,
+# `f(a, b)`. Read by a regular expression into exactly the NodeSpec the general path makes
+# (tests/test_expr.py compares the two), at a fraction of its cost
+_BINARY = re.compile(r"\s*" + _OPERAND + r"\s*(\*\*|[-+*/@])\s*" + _OPERAND + r"\s*\Z")
+_CALL = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\(\s*" + _OPERAND + r"\s*(?:,\s*" + _OPERAND
+                   + r"\s*)?\)\s*\Z")
+_NUMBER_START = frozenset("0123456789.")
 
+
+def _simple(name, text, source, library, path_of):
+    """The NodeSpecs of a one-operation expression, or None to take the general path."""
+    Const, NodeSpec, Ref = spec.Const, spec.NodeSpec, spec.Ref
+    match = _BINARY.match(text)
+    if match is not None:
+        a, symbol, b = match.group(1, 2, 3)
+        op = expr.OPERATORS[symbol]
+        operands = ((a, match.start(1)), (b, match.start(3)))
+        if symbol == "**" and b[0] in _NUMBER_START and float(b) == 2:
+            op, operands = expr.SQUARE, operands[:1]
+        op_at = match.start(2)
+    else:
+        match = _CALL.match(text)
+        if match is None:
+            return None
+        op, a, b = match.group(1, 2, 3)
+        entry = OPS.get(op)
+        if entry is None or entry.required or (entry.arity or 0) != (1 if b is None else 2) \
+                or op in library:
+            return None
+        operands = ((a, match.start(2)),) if b is None else ((a, match.start(2)),
+                                                               (b, match.start(3)))
+        op_at = match.start(1)
+    path = ("nodes", name, At(Site(source, ("nodes", name), op_at,
+                                   tuple(at for _, at in operands), None, True)))
+    args = []
+    for i, (word, _) in enumerate(operands):
+        if word[0] in _NUMBER_START:
+            value = float(word)
+            if value == _INF:
+                return None
+            args.append(Const(value, path + ("args", i)))
+        else:
+            args.append(Ref(word, path + ("args", i)))
+    return [NodeSpec(name, op, tuple(args), (), path)]
+
+
+_INF = float("inf")
+
+
+def expand_node(name: str, text: str, source, library: Library, problems: list, *,
+                fast: bool = True):
+    """The NodeSpecs of the expression node `name: text`; None after adding its problem (or
+    when it calls a block whose problems are reported already: then its name is broken).
+    `fast=False` takes the general path for every expression (what the fast one is tested
+    against)."""
+    Const, NodeSpec, Ref = spec.Const, spec.NodeSpec, spec.Ref
+
+    if fast:
+        specs = _simple(name, text, source, library, None)
+        if specs is not None:
+            return specs
     doc = ("nodes", name)
 
     def resolve(word, at, _doc):
