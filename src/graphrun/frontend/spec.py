@@ -177,6 +177,12 @@ def _check_unique(name, path, defined, problems) -> bool:
     first = defined.setdefault(name, path)
     if first is path:
         return True
+    if len(path) > 2:  # a name an expression gives (frontend/blocks.py), written too
+        problems.append(Problem(
+            f"name '{name}' is defined twice: written as a node, and given by the expression "
+            f"of node '{path[1]}'; names must be unique across inputs, params and nodes", path,
+            notes=(Note(f"'{name}' written here", first),)))
+        return False
     problems.append(Problem(
         f"name '{name}' is defined twice: as {_SECTION_WORD[first[0]]} and as "
         f"{_SECTION_WORD[path[0]]}; names must be unique across inputs, params and nodes",
