@@ -482,7 +482,7 @@ class _Lowering:
             raise _Silent()
         operands = [t for t, _ in sorted(bound, key=lambda b: b[1])]
         site = Site(self.source, self.doc, tree.at, tuple(_start(t) for t in operands))
-        here = CallSite(site, block.name)
+        here = CallSite(site, block.name, name)
         bindings = []
         for (t, j) in bound:
             value = self.value(t, f"{name}.{j + 1}")
@@ -567,8 +567,9 @@ def instantiate(block: Block, protos, scope: str, bindings, here: CallSite) -> L
                 args.append(("ref", rename(arg[1]), None))
             else:
                 args.append(arg)
+        calls = tuple(CallSite(c.site, c.block, rename(c.instance)) for c in proto.calls)
         out.append(Proto(rename(proto.local), proto.op, tuple(args), proto.attrs, proto.site,
-                         proto.calls + (here,)))
+                         calls + (here,)))
     return out
 
 
@@ -663,12 +664,12 @@ def expand_node(name: str, text: str, source, library: Library, problems: list, 
     return specs
 
 
-def instance_of(path) -> tuple:
-    """The block calls a node's path says it was made through, outermost first: (block name,
-    ...). Empty for a node written in the graph itself."""
+def instances(path) -> tuple:
+    """The block instances a node's path says it belongs to, outermost first: ((instance,
+    block), ...), e.g. (("h1", "dense"),) for h1.z. Empty for a node the graph itself writes."""
     for part in path:
         if type(part) is At:
-            return tuple(call.block for call in reversed(part.calls))
+            return tuple((call.instance, call.block) for call in reversed(part.calls))
     return ()
 
 

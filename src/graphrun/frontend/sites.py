@@ -55,10 +55,11 @@ class Site:
 
 class Call(NamedTuple):
     """A block call a generated node was made through: the call's site (op_at: the block's
-    name) and the block's name."""
+    name), the block's name and the instance's (the call's node: h1 for h1: dense(...))."""
 
     site: Site
     block: str
+    instance: str = ""
 
 
 class Pinned(NamedTuple):

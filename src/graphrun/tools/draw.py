@@ -12,11 +12,12 @@ Pure logic: `draw(results, format)` returns a Drawing (its `.text`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Tuple
+from typing import List, NamedTuple, Tuple
 
 import numpy as np
 
 from ..engine.values import Results
+from ..frontend.blocks import instances
 from ..ops.table import shape_str
 from ..results.writer import float_text
 
@@ -54,10 +55,38 @@ def draw(results: Results, format: str = "mermaid") -> Drawing:
         raise ValueError(f"unknown format {format!r} (expected one of: {', '.join(FORMATS)})")
     boxes, edges = _layout(results)
     p = results.program
+    groups = _groups(p)
     if format == "mermaid":
         title = p.name + (f": {p.description}" if p.description else "")
-        return Drawing(format, mermaid(title, boxes, edges))
-    return Drawing(format, dot(p.name, boxes, edges))
+        return Drawing(format, mermaid(title, boxes, edges, groups))
+    return Drawing(format, dot(p.name, boxes, edges, groups))
+
+
+class Group(NamedTuple):
+    """The boxes of one block instance (a Mermaid subgraph, a DOT cluster), and the instances
+    called inside it."""
+
+    title: str  # "h1: dense"
+    ids: Tuple[str, ...]
+    inner: tuple
+
+
+def _groups(program) -> tuple:
+    """The block instances' groups, outermost first, in program order."""
+    tree: dict = {}  # (instance, block) -> [ids, subtree]
+    for step in program.steps:
+        level = tree
+        chain = instances(step.path)
+        for i, key in enumerate(chain):
+            entry = level.setdefault(key, [[], {}])
+            if i == len(chain) - 1:
+                entry[0].append(f"n{step.out}")
+            level = entry[1]
+
+    def build(level):
+        return tuple(Group(f"{instance}: {block}", tuple(ids), build(inner))
+                     for (instance, block), (ids, inner) in level.items())
+    return build(tree)
 
 
 def _layout(results: Results):
@@ -130,12 +159,21 @@ def mermaid_escape(text: str) -> str:
     return text
 
 
-def mermaid(title: str, boxes, edges) -> str:
+def mermaid(title: str, boxes, edges, groups=()) -> str:
     lines = ["flowchart LR", f"  %% {_one_line(title)}"]
     for box in boxes:
         left, right = _MERMAID_SHAPES[box.kind]
         label = "<br/>".join(mermaid_escape(line) for line in box.lines)
         lines.append(f"  {box.id}{left}{label}{right}")
+    counter = iter(range(len(boxes) + 1))
+
+    def subgraphs(level, indent):  # a box named inside a subgraph is drawn in it
+        for group in level:
+            lines.append(f'{indent}subgraph g{next(counter)}["{mermaid_escape(group.title)}"]')
+            lines.extend(f"{indent}  {i}" for i in group.ids)
+            subgraphs(group.inner, indent + "  ")
+            lines.append(f"{indent}end")
+    subgraphs(groups, "  ")
     for edge in edges:
         label = f'|"{mermaid_escape(edge.label)}"|' if edge.label else ""
         lines.append(f"  {edge.source} -->{label} {edge.target}")
@@ -173,7 +211,7 @@ def dot_escape(text: str) -> str:
     return text.replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n")
 
 
-def dot(name: str, boxes, edges) -> str:
+def dot(name: str, boxes, edges, groups=()) -> str:
     lines = [f'digraph "{dot_escape(name)}" {{', "  rankdir=LR;",
              '  node [fontname="Helvetica", fontsize=11];', '  edge [fontname="Helvetica", '
              'fontsize=9];']
@@ -183,6 +221,17 @@ def dot(name: str, boxes, edges) -> str:
         if box.loss:
             style = style.replace('color="#374151"', 'color="#b91c1c", penwidth=3')
         lines.append(f'  {box.id} [label="{label}", {style}];')
+    counter = iter(range(len(boxes) + 1))
+
+    def clusters(level, indent):  # a node named inside a cluster is drawn in it
+        for group in level:
+            lines.append(f"{indent}subgraph cluster_{next(counter)} {{")
+            lines.append(f'{indent}  label="{dot_escape(group.title)}"; style="rounded,dashed"; '
+                         'color="#6b7280";')
+            lines.extend(f"{indent}  {i};" for i in group.ids)
+            clusters(group.inner, indent + "  ")
+            lines.append(f"{indent}}}")
+    clusters(groups, "  ")
     for edge in edges:
         label = f' [label="{dot_escape(edge.label)}"]' if edge.label else ""
         lines.append(f"  {edge.source} -> {edge.target}{label};")

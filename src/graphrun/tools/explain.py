@@ -21,6 +21,7 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
+from ..frontend.blocks import instances
 from ..errors import GraphError, Problem, did_you_mean
 from ..engine.executor import backward, contribution, forward, summed_axes
 from ..frontend.graph import Program, Step
@@ -410,8 +411,10 @@ def _forward_lines(e: Explanation) -> List[str]:
     for step in p.steps:
         args = [_arg_name(p, s) for s in step.args]
         args += [f"{k}={v}" for k, v in step.attrs]
+        chain = instances(step.path)  # a block instance's node says which
+        where = "   (in " + " > ".join(f"{i}: {b}" for i, b in chain) + ")" if chain else ""
         lines.append(f"  {step.name} = {step.op.name}({', '.join(args)}) = "
-                     f"{value_text(e.values[step.out])}")
+                     f"{value_text(e.values[step.out])}{where}")
     return lines
 
 
