@@ -48,19 +48,24 @@ def golden(name):
 
 
 def test_the_lesson_reads_as_written_by_hand(root):
-    """x=2, w=3, b=4: u=6, v=10, L=100; dL/dv = 2v = 20, dL/db = dL/du = 20, dL/dw = 20x = 40."""
+    """x=2, w=3, b=4: u=6, v=10, L=100; the lesson's lines: ∂L/∂v = 2v = 2 · 10 = 20, ∂L/∂u =
+    ∂L/∂b = 20 · 1 = 20, ∂L/∂w = 20 · x = 40. The gradient is written d (dL/dv), a node's local
+    derivative ∂ (∂v/∂u), so no line reads as circular; dL/dL = 1 is left out where the user is
+    the loss itself."""
     code, out, err = call("explain", f"{root}/graphs/simple.yaml")
     assert (code, err) == (0, "")
     assert out == golden("explain_simple.txt")
     lines = [line.strip() for line in out.splitlines()]
-    backward_part = lines[lines.index("backward, in reverse program order") + 2:]
+    backward_part = lines[lines.index("backward, in reverse program order") + 3:]
     assert backward_part == [
         "dL/dL = 1   (the loss itself: backward starts here)",
-        "dL/dv = dL/dL * dL/dv = 1 * 2v = 1 * 20 = 20",
-        "dL/db = dL/dv * dv/db = 20 * 1 = 20",
-        "dL/du = dL/dv * dv/du = 20 * 1 = 20",
-        "dL/dw = dL/du * du/dw = 20 * x = 20 * 2 = 40",
+        "dL/dv = ∂L/∂v = 2v = 2 · 10 = 20",
+        "dL/db = dL/dv · ∂v/∂b = 20 · 1 = 20",
+        "dL/du = dL/dv · ∂v/∂u = 20 · 1 = 20",
+        "dL/dw = dL/du · ∂u/∂w = 20 · x = 20 · 2 = 40",
     ]
+    # a local derivative is never written with the gradient's symbol
+    assert not any("dL/dL ·" in line for line in backward_part)
 
 
 def test_reuse_and_broadcasting():
@@ -69,12 +74,13 @@ def test_reuse_and_broadcasting():
     e = explain(compile_text(REUSE))
     text = explanation_text(e)
     assert text == golden("explain_reuse_broadcast.txt")
-    assert "dL/dsq = dL/dy * dy/dsq = dL/dy * X" in text
+    assert "dL/dsq = dL/dy · ∂y/∂sq = dL/dy · X" in text
     assert "summed over axes 0, 1: (2,3) -> () (unbroadcast)" in text
     assert "summed over axis 0: (2,3) -> (3,) (unbroadcast)" in text
-    assert "via sq (mul, arg 0): dL/dsq * dsq/ds = 3.5 * s = 3.5 * 2 = 7" in text
-    assert "via sq (mul, arg 1): dL/dsq * dsq/ds = 3.5 * s = 3.5 * 2 = 7" in text
-    assert "via t (tanh): dL/dt * dt/ds = 1 * (1 - tanh(s)^2) = 1 * 0.0706508 = 0.0706508" in text
+    assert "via sq (mul, argument 1): dL/dsq · ∂sq/∂s = 3.5 · s = 3.5 · 2 = 7" in text
+    assert "via sq (mul, argument 2): dL/dsq · ∂sq/∂s = 3.5 · s = 3.5 · 2 = 7" in text
+    assert "via t (tanh): dL/dt · ∂t/∂s = 1 · (1 - tanh(s)^2) = 1 · 0.0706508 = 0.0706508" in text
+    assert "dL/dm = ∂L/∂m = 1" in text  # the loss's own local derivative: no dL/dL factor
     assert "dL/ds = 7 + 7 + 0.0706508 = 14.0707" in text
     np.testing.assert_allclose(e.gradient("b"), [1 / 3] * 3)
     np.testing.assert_allclose(e.gradient("s"), 14 + 1 - np.tanh(2) ** 2)
@@ -86,7 +92,10 @@ def test_param_paths_add_up_to_the_gradient():
     contributions = [float(p.contribution) for p in e.paths]
     np.testing.assert_allclose(contributions, [7, 7, 1 - np.tanh(2) ** 2])
     text = explanation_text(e)
-    assert "path 1: s -(arg 0)-> sq -> y -> z -> m -> L" in text
+    assert "path 1: s -(argument 1)-> sq -> y -> z -> m -> L" in text
+    assert "path 2: s -(argument 2)-> sq -> y -> z -> m -> L" in text
+    # along a path every factor is a local derivative: all ∂
+    assert "    ∂L/∂m · ∂m/∂z · ∂z/∂y · ∂y/∂sq · ∂sq/∂s = 1 · 1/n · 1 · X · s = 7" in text
     assert "path 3: s -> t -> L" in text
     assert "dL/ds = 7 + 7 + 0.0706508 = 14.0707" in text
     assert "backward, in reverse" not in text  # only the paths
@@ -115,8 +124,8 @@ loss: L
 """), param="w")
     assert [float(p.contribution) for p in e.paths] == [3.0, 4.0]
     text = explanation_text(e)
-    assert "dL/da * da/dw = 1 * 3 = 3" in text
-    assert "dL/db * db/dw = 1 * 2w = 1 * 4 = 4" in text
+    assert "∂L/∂a · ∂a/∂w = 1 · 3 = 3" in text
+    assert "∂L/∂b · ∂b/∂w = 1 · 2w = 1 · 4 = 4" in text
     assert "dL/dw = 3 + 4 = 7" in text
 
 
@@ -152,7 +161,8 @@ def test_json_for_tools(root):
     grads = {entry["name"]: entry["gradient"] for entry in doc["backward"]}
     assert grads == {"L": 1.0, "v": 20.0, "b": 20.0, "u": 20.0, "w": 40.0}
     w = next(entry for entry in doc["backward"] if entry["name"] == "w")
-    assert w["uses"] == [{"consumer": "u", "op": "mul", "arg": 0, "upstream": 20.0, "local": "x",
+    # arguments counted from 1, as in the text and in every message
+    assert w["uses"] == [{"consumer": "u", "op": "mul", "argument": 1, "upstream": 20.0, "local": "x",
                           "local_value": 2.0, "unbroadcast_from": None, "contribution": 40.0}]
     code, out, _ = call("explain", f"{root}/graphs/mlp.yaml", "--format", "json", "--param", "b1")
     doc = json.loads(out)
@@ -192,7 +202,55 @@ nodes:
   L: {op: add, args: [s1, e]}
 loss: L
 """)))
-    assert "dL/da = dL/dd * dd/da = 1 * 1/(-4) = 1 * (-0.25) = -0.25" in text
-    assert "via b (pow, arg 0): dL/db * db/dx = 1 * 3*x^(3-1) = 1 * 6.75 = 6.75" in text
-    assert "via c (sub, arg 1): dL/dc * dc/dx = (-1) * (-1) = 1" in text
+    assert "dL/da = dL/dd · ∂d/∂a = 1 · 1/(-4) = 1 · (-0.25) = -0.25" in text
+    assert "via b (pow, argument 1): dL/db · ∂b/∂x = 1 · 3*x^(3-1) = 1 · 6.75 = 6.75" in text
+    assert "via c (sub, argument 2): dL/dc · ∂c/∂x = (-1) · (-1) = 1" in text
     assert "dL/dx = -0.5 + 6.75 + 1 = 7.25" in text
+
+
+def test_a_value_the_loss_uses_twice_names_each_argument():
+    """L = f * f at f = e + 2, e = tanh(d): each use by L contributes f (its local derivative, the
+    other argument held fixed), and together 2f; no dL/dL factor, arguments counted from 1."""
+    e = explain(compile_text("""\
+graphrun: 1
+params: {d: 0.5}
+nodes:
+  e: {op: tanh, args: [d]}
+  f: {op: sub, args: [e, -2]}
+  L: {op: mul, args: [f, f]}
+loss: L
+"""))
+    f = np.tanh(0.5) + 2
+    text = explanation_text(e)
+    assert f"via L (mul, argument 1): ∂L/∂f = f = {f:.6g}" in text
+    assert f"via L (mul, argument 2): ∂L/∂f = f = {f:.6g}" in text
+    assert f"dL/df = {f:.6g} + {f:.6g} = {2 * f:.6g}" in text
+    np.testing.assert_allclose(e.gradient("d"), 2 * f * (1 - np.tanh(0.5) ** 2))
+
+
+def test_numbers_put_into_the_loss_local_derivative():
+    """L = c^2 at c = -0.5: the lesson's form, with the negative number bracketed; L = w * k with
+    a negative k: the local derivative is the other argument."""
+    text = explanation_text(explain(compile_text(
+        "graphrun: 1\nparams: {c: -0.5}\nnodes:\n  L: {op: square, args: [c]}\nloss: L\n")))
+    assert "  dL/dc = ∂L/∂c = 2c = 2 · (-0.5) = -1\n" in text
+    text = explanation_text(explain(compile_text(
+        "graphrun: 1\nparams: {w: 2, k: -0.25}\nnodes:\n  L: {op: mul, args: [w, k]}\nloss: L\n")))
+    assert "  dL/dw = ∂L/∂w = k = -0.25\n" in text and "  dL/dk = ∂L/∂k = w = 2\n" in text
+
+
+def test_json_paths_count_arguments_from_1():
+    doc = json.loads(explain(compile_text(REUSE), param="s").json())
+    assert [p["arguments"][0] for p in doc["paths"]] == [1, 2, 1]
+    assert [p["nodes"] for p in doc["paths"]][0] == ["s", "sq", "y", "z", "m", "L"]
+
+
+def test_the_readme_examples_are_what_explain_prints(root):
+    with open(f"{root}/README.md", encoding="utf-8") as f:
+        readme = f.read()
+    for argv in (["graphs/simple.yaml"], ["graphs/simple.yaml", "--param", "w"]):
+        command = "$ graphrun explain " + " ".join(argv) + "\n...\n"
+        block = readme[readme.index(command) + len(command):]
+        block = block[:block.index("```")]
+        out = call("explain", *[f"{root}/{a}" if a.endswith(".yaml") else a for a in argv])[1]
+        assert out.endswith(block)

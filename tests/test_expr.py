@@ -186,7 +186,7 @@ def test_an_unknown_name_is_reported_at_its_token(style):
     ("  u: reshape(y)\n", "5:6: reshape needs the attribute 'shape' (reshape(x, shape=...))"),
     ("  u: x\n", "5:6: an expression must compute something; a name or a number alone is not an "
                  "operation (use the name itself, or make a constant an input)"),
-    ("  u: \"\"\n", "5:7: the expression is empty; write an operation such as 'a + b' or "
+    ("  u: \"\"\n", "5:6: the expression is empty; write an operation such as 'a + b' or "
                     "'tanh(x)'"),
 ])
 def test_problems_in_an_expression_point_at_their_token(body, expected):

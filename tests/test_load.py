@@ -18,11 +18,19 @@ HOSTILE = os.path.join(ROOT, "tests", "hostile")
 PARSERS = [load.PythonLoader] + ([yaml.CSafeLoader] if hasattr(yaml, "CSafeLoader") else [])
 
 
-@pytest.fixture(params=PARSERS, ids=lambda p: p.__name__)
+@pytest.fixture(params=["fastyaml"] + PARSERS, ids=lambda p: getattr(p, "__name__", p))
 def parser(request, monkeypatch):
-    """Run a test with the C parser and with the pure-Python fallback."""
-    monkeypatch.setattr(load, "_Loader", request.param)
+    """Run a test through load's door (the fast reader, and the C parser behind it), and with each
+    PyYAML parser alone: the C parser and the pure-Python fallback."""
+    if request.param != "fastyaml":
+        pyyaml_only(monkeypatch, request.param)
     return request.param
+
+
+def pyyaml_only(monkeypatch, parser):
+    """Read with this PyYAML parser alone: the fast reader refuses everything."""
+    monkeypatch.setattr(load.fastyaml, "read", lambda *args, **kwargs: None)
+    monkeypatch.setattr(load, "_Loader", parser)
 
 
 def value_of(text):
@@ -140,7 +148,7 @@ def test_both_parsers_find_the_same_problem_in_the_hostile_files(monkeypatch, na
         pytest.skip("PyYAML without libyaml")
     found = []
     for parser in PARSERS:
-        monkeypatch.setattr(load, "_Loader", parser)
+        pyyaml_only(monkeypatch, parser)
         found.append(_first_problem(os.path.join(HOSTILE, name)))
     python, c = found
     assert (python is None) == (c is None)
@@ -154,12 +162,137 @@ def test_both_parsers_build_the_same_document(monkeypatch, path):
         raw = f.read()
     documents = []
     for parser in PARSERS:
-        monkeypatch.setattr(load, "_Loader", parser)
+        pyyaml_only(monkeypatch, parser)
         documents.append(load.load_bytes(raw, path))
     assert all(d.data == documents[0].data for d in documents)
     assert documents[0].data == yaml.safe_load(raw)  # these graphs need no YAML 1.2 reading
     for key in documents[0].data:
         assert len({d.source.locate((key,)) for d in documents}) == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# lines counted the YAML 1.2 way: only \n, \r\n and \r break a line
+
+NOT_BREAKS = {"NEL": "\x85", "LS": "\u2028", "PS": "\u2029"}
+
+
+def located_problems(raw: bytes):
+    """The problems of a graph file as (line, col, message), through compile and the CLI's
+    locating."""
+    from graphrun.frontend import compiler
+    with pytest.raises(GraphError) as info:
+        compiler.compile_bytes(raw, "g.yaml")
+    return [(p.line, p.col, p.message) for p in info.value.located()]
+
+
+@pytest.mark.parametrize("name", NOT_BREAKS)
+def test_nel_ls_and_ps_are_characters_in_strings_comments_and_keys(parser, name):
+    c = NOT_BREAKS[name]
+    text = (f"graphrun: 1\n"
+            f"description: a{c}b\n"                    # in a plain string
+            f"name: 'x{c}y'\n"                         # in a quoted one
+            f"params: {{w: 3}}  # a comment {c} here\n"  # in a comment
+            f"# a whole-line comment {c}\n"
+            f"nodes:\n"
+            f"  u: {{op: neg, args: [w], k{c}: 1}}\n"    # in a key
+            f"  L: {{op: negg, args: [u]}}\n"
+            f"loss: L\n")
+    found = located_problems(text.encode())
+    assert [(line, col) for line, col, _ in found] == [(7, 27), (8, 11)]
+    assert "unknown key" in found[0][2] and "unknown op 'negg'" in found[1][2]
+    document = load.load_bytes(text.encode())
+    assert document.data["description"] == f"a{c}b" and document.data["name"] == f"x{c}y"
+    assert list(document.data["nodes"]["u"]) == ["op", "args", f"k{c}"]
+    assert document.source.locate(("loss",)) == (9, 7)
+    assert document.source.locate(("nodes", "L", "args", 0)) == (8, 24)
+
+
+@pytest.mark.parametrize("name", NOT_BREAKS)
+def test_nel_ls_and_ps_count_no_line_in_a_load_error_either(parser, name):
+    c = NOT_BREAKS[name]
+    p = problem_of(f"a: '{c}'\n# {c}\nb: x{c}\nc: 1e999\n".encode())
+    assert p.pos == (4, 4) and "overflows" in p.message
+    p = problem_of(f"a: x{c}\nb: [1, 2\n".encode())  # an unclosed flow, begun on line 2
+    assert p.pos[0] == 3 and "line 2" in p.message
+
+
+def test_what_pyyaml_itself_does_with_nel_ls_and_ps():
+    """As load._yaml12_text says: both PyYAML parsers read them as line breaks (YAML 1.1), so
+    that a comment or a plain scalar ends there, and fold them in a quoted scalar (NEL into a
+    space). The loader hides them from PyYAML; these are the parsers on their own."""
+    for parser in PARSERS:
+        for c in NOT_BREAKS.values():
+            with pytest.raises(yaml.YAMLError):  # the rest of the comment is a new line
+                yaml.load(f"a: 1 # x{c}y\nb: 2\n", Loader=parser)
+            events = list(yaml.parse(f"a: 'x{c}y'\nb: 1\n", Loader=parser))
+            assert events[4].value == ("x y" if c == "\x85" else f"x{c}y")
+            assert events[5].start_mark.line == 2  # 'b' is on the file's second line
+
+
+def test_a_stand_in_character_is_one_the_text_cannot_hold_or_make():
+    c = "\ue000"
+    text = f'a: "\\ue001{c}\u2028"\n'  # U+E000 is in the text, U+E001 made by an escape
+    swapped, back = load._yaml12_text(text)
+    assert len(swapped) == len(text) and "\u2028" not in swapped
+    assert swapped[-3] == "\ue002" and swapped.translate(back) == text
+    assert load.load_bytes(text.encode(), fast=False).data == {"a": f"\ue001{c}\u2028"}
+
+
+# ---------------------------------------------------------------------------------------------
+# where a character inside a scalar was written (for errors inside expressions)
+
+SCALARS = (
+    "plain: w * x + b\n"                      # 1
+    "single: 'w * x + ''b'''\n"               # 2
+    'double: "w\\t* \\u00e9x + b"\n'          # 3
+    "literal: |\n"                            # 4
+    "  w * x\n"                               # 5
+    "    + b\n"                               # 6
+    "folded: >-\n"                            # 7
+    "  w *\n"                                 # 8
+    "  x + b\n"                               # 9
+    "multi: w *\n"                            # 10
+    "   x + b\n"                              # 11
+    'dmulti: "w *\n'                          # 12
+    '  x + b"\n'                              # 13
+    "list: [w, 'x y']\n"                      # 14
+)
+
+
+def test_a_scalar_says_where_and_how_it_was_written(parser):
+    source = load.load_bytes(SCALARS.encode()).source
+    assert source.scalar(("plain",)) == (1, 8, "plain")
+    assert source.scalar(("single",)) == (2, 9, "single-quoted")
+    assert source.scalar(("double",)) == (3, 9, "double-quoted")
+    assert source.scalar(("literal",)) == (4, 10, "literal")
+    assert source.scalar(("folded",)) == (7, 9, "folded")
+    assert source.scalar(("list", 1)) == (14, 11, "single-quoted")
+    assert source.scalar(("nope",)) is None and source.scalar(("list",)) is None
+
+
+@pytest.mark.parametrize("path, token, expected", [
+    (("plain",), "x", (1, 12)), (("plain",), "b", (1, 16)), (("plain",), " ", (1, 9)),
+    (("single",), "x", (2, 14)), (("single",), "'", (2, 18)), (("single",), "b", (2, 20)),
+    (("double",), "*", (3, 13)), (("double",), "x", (3, 21)), (("double",), "b", (3, 25)),
+    (("literal",), "x", (5, 7)), (("literal",), "+", (6, 5)), (("literal",), "\n", (5, 8)),
+    (("literal",), " ", (5, 4)), (("literal",), "b", (6, 7)),
+    (("folded",), "*", (8, 5)), (("folded",), "x", (9, 3)), (("folded",), "b", (9, 7)),
+    (("multi",), "x", (11, 4)), (("multi",), "b", (11, 8)),
+    (("list", 1), "y", (14, 14)),
+])
+def test_scalar_position_maps_a_character_back_to_the_file(parser, path, token, expected):
+    document = load.load_bytes(SCALARS.encode())
+    value = document.data
+    for part in path:
+        value = value[part]
+    assert document.source.scalar_position(path, value.index(token)) == expected
+
+
+def test_scalar_position_falls_back_to_the_scalar_start(parser):
+    source = load.load_bytes(SCALARS.encode()).source
+    assert source.scalar_position(("dmulti",), 4) == (12, 9)  # double-quoted over two lines
+    assert source.scalar_position(("plain",), 99) == (1, 8)  # past the value's end
+    assert source.scalar_position(("list",), 0) == (14, 7)  # not a scalar: where the path is
 
 
 # ---------------------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ __version__ = "0.1.0"
 
 _API = {
     "Graph": "api", "Results": "engine.values", "compile": "api", "compile_text": "api",
-    "run": "api", "explain": "api", "gradcheck": "api", "draw": "api", "check": "api",
+    "run": "api", "explain": "api", "gradcheck": "api", "draw": "api", "view": "api",
+    "check": "api",
     "read_results": "api", "diff": "api", "expand": "api",
     "GraphError": "errors", "NumericError": "errors", "Problem": "errors",
 }

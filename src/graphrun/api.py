@@ -128,6 +128,11 @@ class Graph:
         return (f"<Graph {self.name!r} from {self.file}: {len(self.params)} params, "
                 f"{len(self.nodes)} nodes, loss {self.loss!r}>")
 
+    def _repr_html_(self) -> str:
+        """A notebook shows every value's kind, op, shape and dtype (tools/view)."""
+        from .tools.view import graph_html
+        return graph_html(self.program)
+
 
 def _not_a_leaf(p: Program, name, kind) -> str:
     wanted = [n for n, k in zip(p.names, p.kinds) if k == kind]
@@ -198,11 +203,14 @@ def run(graph, *, params: Optional[Mapping] = None, inputs: Optional[Mapping] = 
     return Results(graph.program, values, grads)
 
 
-def explain(graph, *, param: Optional[str] = None, max_paths: Optional[int] = None):
-    """The backward pass written out the way the chain rule is written by hand (tools/explain)."""
+def explain(graph, *, param: Optional[str] = None, max_paths: Optional[int] = None,
+            check_finite: bool = True):
+    """The backward pass written out the way the chain rule is written by hand (tools/explain).
+    `check_finite=False` explains a run that produces nan or inf instead of raising."""
     from .tools import explain as tool
     return tool.explain(_graph(graph), param=param,
-                        max_paths=tool.DEFAULT_MAX_PATHS if max_paths is None else max_paths)
+                        max_paths=tool.DEFAULT_MAX_PATHS if max_paths is None else max_paths,
+                        check_finite=check_finite)
 
 
 def gradcheck(graph, **options):
@@ -212,13 +220,48 @@ def gradcheck(graph, **options):
     return tool.gradcheck(_graph(graph), **options)
 
 
-def draw(graph_or_results, format: str = "mermaid"):
+def draw(graph_or_results, format: str = "mermaid", *, check_finite: bool = True):
     """A drawing of the graph with its values and gradients (tools/draw): a Drawing whose
-    `.text` is Mermaid or DOT. Takes Results, a Graph (run here) or a path."""
+    `.text` is Mermaid, DOT or SVG (rendered by Graphviz), and `.warnings` (Mermaid's limits).
+    Takes Results, a Graph (run here, with `check_finite`) or a path."""
     from .tools import draw as tool
     results = graph_or_results if isinstance(graph_or_results, Results) else \
-        run(_graph(graph_or_results))
+        run(_graph(graph_or_results), check_finite=check_finite)
     return tool.draw(results, format)
+
+
+def view(graph_or_results, *, params: Optional[Mapping] = None, history=None,
+         max_paths: Optional[int] = None, check_finite: bool = True):
+    """A page to step through (tools/view): the graph, each node's value and gradient, the
+    forward pass and then the backward pass one step at a time with explain's lines, and each
+    param's paths to the loss. Takes a Graph (run here, with `params` by name if given), a path,
+    Results (the page shows that run: its leaf values), or a training run (its trained params and
+    its loss curve). `history` adds a loss curve: a training run's history records, or a training
+    results file read with read_results. `check_finite=False` shows a run that produces nan or
+    inf instead of raising. Returns a Page: `.html`, `.write(path)`; a notebook displays it."""
+    from .tools import explain as explain_tool, view as tool
+    cap = explain_tool.DEFAULT_MAX_PATHS if max_paths is None else max_paths
+    source = graph_or_results
+    if isinstance(source, Results) or _is_training(source):
+        graph = Graph(source.program)
+        if isinstance(source, Results):
+            program = source.program
+            leaves = [np.asarray(v, t.dtype) for v, t in
+                      zip(source.slot_values[:len(program.leaves)], program.types)]
+        else:  # a training run: the graph at its trained params, and its history
+            leaves = graph.with_values(source.params)
+            history = source.history if history is None else history
+    else:
+        graph = _graph(source)
+        leaves = graph.with_values(params)
+    rows = None if history is None else tool.history_rows(history)
+    return tool.view(graph, leaves=leaves, max_paths=cap, history=rows or None,
+                     check_finite=check_finite)
+
+
+def _is_training(obj) -> bool:
+    """A training run (engine/train's TrainingResults): its program, history and trained params."""
+    return all(hasattr(obj, name) for name in ("program", "history", "params"))
 
 
 def expand(path) -> str:
@@ -254,4 +297,4 @@ def diff(expected, got, *, rtol: Optional[float] = None, atol: Optional[float] =
 
 
 __all__ = ["Graph", "Results", "GraphError", "compile", "compile_text", "run", "explain",
-           "gradcheck", "draw", "check", "read_results", "diff", "expand"]
+           "gradcheck", "draw", "view", "check", "read_results", "diff", "expand"]

@@ -31,6 +31,7 @@ COMMANDS = {
     "explain": "explain",
     "gradcheck": "gradcheck",
     "draw": "draw",
+    "view": "view",
     "expand": "expand",
 }
 DEFAULT_COMMAND = "run"

@@ -103,3 +103,8 @@ class Results:
     def __repr__(self) -> str:
         loss = "" if self.program.loss is None else f", loss={self.loss!r}"
         return f"<Results of {self.program.name!r}{loss}>"
+
+    def _repr_html_(self) -> str:
+        """A notebook shows the values and gradients as a table (tools/view)."""
+        from ..tools.view import results_html
+        return results_html(self)

@@ -346,8 +346,12 @@ def _lower_text(text, owner, source, doc, resolve, library, problems, chain):
         tree = expr.parse(text)
         return _Lowering(owner, source, doc, resolve, library, chain, problems).node(tree)
     except (ExprError, _Unknown) as e:
-        problems.append(Problem(e.message, doc, pos=scalar_position(source, doc, e.at),
-                                source=source))
+        if 0 < len(text) <= e.at:  # the end of the expression: just after its last character
+            line, col = scalar_position(source, doc, len(text) - 1)
+            pos = (line, col + 1)
+        else:
+            pos = scalar_position(source, doc, e.at)
+        problems.append(Problem(e.message, doc, pos=pos, source=source))
         return None
     except _Silent:
         return None

@@ -109,36 +109,6 @@ def _file(source) -> str:
 
 
 def scalar_position(source, doc: tuple, offset: int) -> Tuple[int, int]:
-    """The position of character `offset` of the string at `doc`: the loader's
-    SourceMap.scalar_position, exact for every scalar style. (Until the loader that has it is
-    merged, a stand-in for plain, quoted and literal-block scalars.)"""
-    exact = getattr(source, "scalar_position", None)
-    if exact is not None:
-        return exact(doc, offset)
-    return _stand_in(source, doc, offset)
-
-
-def _stand_in(source, doc, offset):  # pragma: no cover - replaced by the loader's
-    line, col = source.locate(doc)
-    text = getattr(source, "text", "")
-    starts = [0]
-    for i, c in enumerate(text):
-        if c == "\n":
-            starts.append(i + 1)
-    at = starts[line - 1] + col - 1
-    first = text[at:at + 1]
-    if first in ("|", ">"):
-        body = text.find("\n", at) + 1
-        indent = len(text[body:]) - len(text[body:].lstrip(" "))
-        k, i = 0, body + indent
-        while k < offset and i < len(text):
-            if text[i] == "\n":
-                i += 1 + indent
-            else:
-                i += 1
-            k += 1
-        at = i
-    else:
-        at += offset + (first in ("'", '"'))
-    line = max(n for n, s in enumerate(starts, 1) if s <= at)
-    return line, at - starts[line - 1] + 1
+    """The position of character `offset` of the string at `doc` (frontend/load.py's
+    SourceMap.scalar_position: exact for every scalar style)."""
+    return source.scalar_position(doc, offset)

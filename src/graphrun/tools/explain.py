@@ -1,29 +1,35 @@
 """explain: the backward pass written out the way the lesson writes it by hand.
 
 For every value the loss depends on, in reverse program order, its gradient as the chain rule builds
-it: d loss/d consumer * d consumer/d value, the local derivative symbolically (from the op table's
-`local` text) and, for scalars, numerically; each use's contribution when a value is used more than
-once, and their sum; the unbroadcast step when a gradient is summed back to a smaller shape.
-`--param NAME` writes instead every path from the loss down to that param, with the contribution of
-each path: the path contributions add up to the gradient.
+it: dL/dx = dL/dc · ∂c/∂x summed over the users c of x. The two symbols differ on purpose: dL/dx is
+the gradient (the loss's total derivative: all of x's blame), ∂c/∂x is the user's local derivative
+(its other arguments held fixed), written symbolically from the op table's `local` text and, for
+scalars, with the numbers put in. When the user is the loss itself, dL/dL = 1 is left out:
+`dL/dv = ∂L/∂v = 2v = 2 · 10 = 20`, the lesson's line. Each use's contribution is listed when a
+value is used more than once, with their sum; the unbroadcast step when a gradient is summed back
+to a smaller shape. `--param NAME` writes instead every path from the loss down to that param, with
+the contribution of each path: the path contributions add up to the gradient. Arguments are
+counted from 1, as in every message of graphrun.
 
-Pure logic: `explain(...)` returns data, `explanation_text`/`explanation_json` return text.
-Numbers in the text are written with %.6g (readable; the exact values are in `graphrun run`'s
-output and in the json, which keeps every float).
+Pure logic: `explain(...)` returns data, `explanation_text`/`explanation_json` return text; the
+pieces (`forward_lines`, `entry_lines`, `path_lines`) are what `graphrun view` shows step by step.
+Numbers in the text are rounded for reading (%.6g); the exact values are in `graphrun run`'s output
+and in the json, which keeps every float.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import List, Optional, Tuple
 
 import numpy as np
 
-from ..frontend.blocks import instances
 from ..errors import GraphError, Problem, did_you_mean
 from ..engine.executor import backward, contribution, forward, summed_axes
+from ..frontend.blocks import instances
 from ..frontend.graph import Program, Step
 from ..ops.table import shape_str
 
@@ -89,14 +95,20 @@ class Explanation:
         """The same for tools, as a JSON document."""
         return explanation_json(self)
 
+    def _repr_html_(self) -> str:
+        """A notebook shows the text, as `graphrun explain` prints it."""
+        return f"<pre>{html.escape(self.text())}</pre>"
+
     def gradient(self, name: str) -> np.ndarray:
         return next(e.gradient for e in self.entries if e.name == name)
 
 
-def explain(graph, param: Optional[str] = None,
-            max_paths: int = DEFAULT_MAX_PATHS) -> Explanation:
+def explain(graph, param: Optional[str] = None, max_paths: int = DEFAULT_MAX_PATHS, *,
+            leaves: Optional[list] = None, check_finite: bool = True) -> Explanation:
     """Run a compiled graph (api.Graph) and explain its backward pass, from the contributions the
-    backward pass records. Raises GraphError (no loss, unknown param)."""
+    backward pass records. `leaves` (by slot) replaces the graph's own leaf values. Raises
+    GraphError (no loss, unknown param), and NumericError for nan or inf unless `check_finite`
+    is False."""
     program = graph.program
     if program.loss is None:
         raise GraphError([Problem("this graph has no loss, so there is no backward pass to explain "
@@ -105,18 +117,26 @@ def explain(graph, param: Optional[str] = None,
     if param is not None:
         _check_param(program, param)
     plan = graph.plan
-    values = forward(plan, graph.leaf_values())
+    values = forward(plan, graph.leaf_values() if leaves is None else leaves,
+                     check_finite=check_finite)
     record = []
-    grads = backward(plan, values, record=record)
+    grads = backward(plan, values, record=record, check_finite=check_finite)
     reaches = reaches_loss(program)
     entries, unreached = _entries(program, values, grads, reaches, record)
-    result = Explanation(program, tuple(values), entries, unreached, param, max_paths=max_paths)
-    if param is None:
-        return result
+    result = Explanation(program, tuple(values), entries, unreached, max_paths=max_paths)
+    return result if param is None else for_param(result, param, max_paths)
+
+
+def for_param(e: Explanation, param: str, max_paths: int = DEFAULT_MAX_PATHS) -> Explanation:
+    """The same explanation, with every path from the loss down to `param` (none listed when
+    there are more than `max_paths`: only their number)."""
+    program = e.program
+    _check_param(program, param)
+    reaches = reaches_loss(program)
     start = program.slot(param)
     count = _count_paths(program, start, reaches)
-    paths = () if count > max_paths else tuple(_paths(program, values, start, reaches))
-    return Explanation(program, tuple(values), entries, unreached, param, count, paths, max_paths)
+    paths = () if count > max_paths else tuple(_paths(program, e.values, start, reaches))
+    return replace(e, param=param, path_count=count, paths=paths, max_paths=max_paths)
 
 
 def _check_param(program, name):
@@ -194,22 +214,15 @@ def _entries(program, values, grads, reaches, record):
     return tuple(entries), unreached
 
 
+TIMES = " · "  # the product of the chain rule's factors (an op's own formula keeps its `*`)
+
+
 def local_symbol(program, step: Step, i: int, g: str = "g") -> str:
     """The op table's local-derivative text for argument i, with the argument names filled in
     (and `g` for the incoming gradient, in the texts that are a whole VJP)."""
-    texts = step.op.local
-    template = texts[min(i, len(texts) - 1)] if texts else "?"
-    names = [_arg_name(program, slot) for slot in step.args]
+    names = [arg_name(program, slot) for slot in step.args]
 
-    def fill(match):
-        key = match.group(1)
-        if key == "ans":
-            return step.name
-        if key == "g":
-            return f"({g})" if _top_level(g, " ") or g.startswith("-") else g
-        k = int(key)
-        if k >= len(names):
-            return "?"
+    def fill(k, match, template):
         text = names[k]
         before = template[:match.start()][-1:]
         # a number written next to a factor or after a sign would read as something else: 2{0}
@@ -218,7 +231,51 @@ def local_symbol(program, step: Step, i: int, g: str = "g") -> str:
                 before.isalnum() or before != "" and before in "-^" or text.startswith("-")):
             return f"({text})"
         return text
-    return re.sub(r"\{(\d+|ans|g)\}", fill, template)
+    return _fill(step, i, g, fill)
+
+
+def substituted(program, step: Step, i: int, values) -> Optional[str]:
+    """The local derivative of argument i with the numbers of this run put in, as the lesson
+    writes `2v = 2 · 10`; None unless every value it names is a single number (and for the texts
+    that are a whole VJP)."""
+    if is_whole_vjp(step, i):
+        return None
+    slots = list(step.args) + [step.out]
+    if any(np.size(values[s]) != 1 for s in slots):
+        return None
+
+    def fill(k, match, template):
+        text = number_text(values[step.args[k]])
+        return _number_in(text, match, template)
+    return _fill(step, i, "g", fill, ans=lambda match, template: _number_in(
+        number_text(values[step.out]), match, template))
+
+
+def _number_in(text, match, template) -> str:
+    """A number put where a name was: after a factor it is multiplied (`2v` -> `2 · 10`); a
+    negative number is bracketed unless it stands alone or fills a pair of brackets."""
+    before = template[:match.start()][-1:]
+    after = template[match.end():match.end() + 1]
+    if text.startswith("-") and not (before in ("", "(") and after in ("", ")", ",")):
+        text = f"({text})"
+    return f"{TIMES}{text}" if before.isalnum() or before == ")" else text
+
+
+def _fill(step: Step, i: int, g: str, fill, ans=None) -> str:
+    texts = step.op.local
+    template = texts[min(i, len(texts) - 1)] if texts else "?"
+
+    def replace_one(match):
+        key = match.group(1)
+        if key == "ans":
+            return step.name if ans is None else ans(match, template)
+        if key == "g":
+            return f"({g})" if _top_level(g, " ") or g.startswith("-") else g
+        k = int(key)
+        if k >= len(step.args):
+            return "?"
+        return fill(k, match, template)
+    return re.sub(r"\{(\d+|ans|g)\}", replace_one, template)
 
 
 def is_whole_vjp(step: Step, i: int) -> bool:
@@ -227,13 +284,13 @@ def is_whole_vjp(step: Step, i: int) -> bool:
 
 
 def chain_text(program, step: Step, i: int, upstream: str) -> str:
-    """upstream * local derivative, or the op's own VJP text applied to upstream."""
+    """upstream · local derivative, or the op's own VJP text applied to upstream."""
     if is_whole_vjp(step, i):
         return local_symbol(program, step, i, upstream)
-    return f"{_factor(upstream)} * {_factor(local_symbol(program, step, i))}"
+    return f"{_factor(upstream)}{TIMES}{_factor(local_symbol(program, step, i))}"
 
 
-def _arg_name(program, slot) -> str:
+def arg_name(program, slot) -> str:
     """A value's name, or the number a literal holds."""
     if program.kinds[slot] != "const":
         return program.names[slot]
@@ -346,26 +403,54 @@ def _unbroadcast_text(use: Use, to_shape) -> str:
             "(unbroadcast)")
 
 
+def _distinct(parts) -> list:
+    """The parts of an equation, a part equal to the one before it left out."""
+    kept = [parts[0]]
+    for part in parts[1:]:
+        if part != kept[-1]:
+            kept.append(part)
+    return kept
+
+
+def _chained(parts) -> str:
+    return " = ".join(_distinct(parts))
+
+
 def _use_terms(e: Explanation, name: str, use: Use):
-    """(symbolic chain, the rest of the equation) for one use."""
-    loss = e.loss
-    step = e.program.steps[use.step]
-    chain = f"d{loss}/d{use.consumer} * d{use.consumer}/d{name}"
-    if use.local_value is not None and np.ndim(use.upstream) == 0:
+    """(the chain rule's symbols, the rest of the equation) for one use."""
+    p, loss = e.program, e.loss
+    step = p.steps[use.step]
+    scalar = use.local_value is not None and np.ndim(use.upstream) == 0
+    if step.out == p.loss:
+        # the loss itself uses the value: dL/dL = 1 is left out, and the local derivative is the
+        # whole contribution (the lesson's `∂L/∂v = 2v = 2 · 10 = 20`)
+        symbol = local_symbol(p, step, use.arg, "1")
+        if not scalar:
+            return f"∂{loss}/∂{name}", symbol
+        parts = [symbol, substituted(p, step, use.arg, e.values) or symbol,
+                 value_text(use.contribution)]
+        return f"∂{loss}/∂{name}", _chained(parts)
+    chain = f"d{loss}/d{use.consumer}{TIMES}∂{use.consumer}/∂{name}"
+    if scalar:
         up = number_text(use.upstream)
-        local_num = number_text(use.local_value)
-        parts = [chain_text(e.program, step, use.arg, up)]
-        numeric = f"{_factor(up)} * {_factor(local_num)}"
-        if numeric != parts[0]:
-            parts.append(numeric)
-        parts.append(value_text(use.contribution))
-        return chain, " = ".join(parts)
+        parts = [chain_text(p, step, use.arg, up),
+                 f"{_factor(up)}{TIMES}{_factor(number_text(use.local_value))}",
+                 value_text(use.contribution)]
+        return chain, _chained(parts)
     upstream = number_text(use.upstream) if np.ndim(use.upstream) == 0 else \
         f"d{loss}/d{use.consumer}"
-    return chain, chain_text(e.program, step, use.arg, upstream)
+    return chain, chain_text(p, step, use.arg, upstream)
 
 
-def _entry_lines(e: Explanation, entry: Entry) -> List[str]:
+def _via(e: Explanation, use: Use) -> str:
+    """Which use: `via sq (mul, argument 1)`, arguments counted from 1."""
+    n_args = len(e.program.steps[use.step].args)
+    return f"via {use.consumer} ({use.op}" + (f", argument {use.arg + 1})" if n_args > 1 else ")")
+
+
+def entry_lines(e: Explanation, entry: Entry) -> List[str]:
+    """The chain rule for one value's gradient: one line, or one per use and their sum (what
+    `graphrun explain` prints for it, without the indent)."""
     loss = e.loss
     left = f"d{loss}/d{entry.name}"
     shape = np.shape(entry.gradient)
@@ -386,10 +471,8 @@ def _entry_lines(e: Explanation, entry: Entry) -> List[str]:
     lines.append(f"{left}: {entry.name} is used {len(entry.uses)} times; the contributions add up")
     for use in entry.uses:
         chain, rest = _use_terms(e, entry.name, use)
-        n_args = len(e.program.steps[use.step].args)
-        via = f"via {use.consumer} ({use.op}" + (f", arg {use.arg})" if n_args > 1 else ")")
         scalar = use.local_value is not None and np.ndim(use.upstream) == 0
-        lines.append(f"  {via}: {chain} = {rest}")
+        lines.append(f"  {_via(e, use)}: {chain} = {rest}")
         if use.broadcast_shape is not None:
             lines.append(f"      {_unbroadcast_text(use, shape)}")
         if not scalar or use.broadcast_shape is not None:
@@ -403,70 +486,86 @@ def _entry_lines(e: Explanation, entry: Entry) -> List[str]:
     return lines
 
 
-def _forward_lines(e: Explanation) -> List[str]:
-    p = e.program
+def forward_lines(program, values) -> List[Tuple[int, str]]:
+    """(slot, line) for every leaf, then every node in program order: `u = mul(w, x) = 6`."""
     lines = []
-    for slot, leaf in enumerate(p.leaves):
-        lines.append(f"  {leaf.name} = {value_text(e.values[slot])}   ({leaf.kind})")
-    for step in p.steps:
-        args = [_arg_name(p, s) for s in step.args]
+    for slot, leaf in enumerate(program.leaves):
+        lines.append((slot, f"{leaf.name} = {value_text(values[slot])}   ({leaf.kind})"))
+    for step in program.steps:
+        args = [arg_name(program, s) for s in step.args]
         args += [f"{k}={v}" for k, v in step.attrs]
         chain = instances(step.path)  # a block instance's node says which
         where = "   (in " + " > ".join(f"{i}: {b}" for i, b in chain) + ")" if chain else ""
-        lines.append(f"  {step.name} = {step.op.name}({', '.join(args)}) = "
-                     f"{value_text(e.values[step.out])}{where}")
+        lines.append((step.out, f"{step.name} = {step.op.name}({', '.join(args)}) = "
+                                f"{value_text(values[step.out])}{where}"))
     return lines
 
 
-def _path_lines(e: Explanation) -> List[str]:
-    p = e.program
+def path_lines(e: Explanation) -> List[str]:
+    """Every path from the loss down to `e.param`, each with its contribution, and their sum
+    (what `graphrun explain --param NAME` prints before any step by step, without the indent of
+    its first line)."""
+    lines = path_heading(e)
+    if e.paths:
+        for number, path in enumerate(e.paths, 1):
+            lines += ["  " + line for line in one_path_lines(e, number, path)]
+        lines.append("  " + paths_total(e))
+    return lines
+
+
+def path_heading(e: Explanation) -> List[str]:
+    """`paths from L down to w: 1 path`, and what stands instead of the paths when there are
+    none or too many."""
     loss, name = e.loss, e.param
     s = "" if e.path_count == 1 else "s"
     lines = [f"paths from {loss} down to {name}: {e.path_count} path{s}"]
     if e.path_count == 0:
         lines.append(f"  {name} does not lead to {loss}: d{loss}/d{name} = "
                      f"{value_text(_gradient_of(e, name))}")
-        return lines
-    if not e.paths:
+    elif not e.paths:
         lines.append(f"  that is more than the cap of {e.max_paths} (--max-paths); instead, the "
                      f"chain rule step by step over the values between {name} and {loss}:")
-        return lines
-    for number, path in enumerate(e.paths, 1):
-        names = [p.names[slot] for slot in path.slots]
-        hops = [names[0]]
-        for (index, i), out_name in zip(path.edges, names[1:]):
-            step = p.steps[index]
-            repeated = sum(1 for a in step.args if a == step.args[i]) > 1
-            hops.append(f"-(arg {i})-> {out_name}" if repeated else f"-> {out_name}")
-        if len(hops) > MAX_FACTORS + 1:
-            hops = hops[:4] + ["-> ..."] + hops[-3:] + [f"({len(hops)} values)"]
-        lines.append(f"  path {number}: {' '.join(hops)}")
-        # the chain from the loss down: d loss/d top * ... * d first/d param
-        factors = [f"d{names[k + 1]}/d{names[k]}" for k in range(len(names) - 2, -1, -1)]
-        if len(factors) > MAX_FACTORS:
-            parts = [" * ".join(factors[:3] + ["..."] + factors[-3:])
-                     + f" ({len(factors)} factors)"]
-        else:
-            parts = [" * ".join(factors), _path_symbol(p, path)]
-            numbers = [_local_number(e, index, i) for index, i in reversed(path.edges)]
-            if all(n is not None for n in numbers):
-                numeric = " * ".join(_factor(n) for n in numbers)
-                if numeric != parts[-1]:
-                    parts.append(numeric)
-        parts.append(value_text(path.contribution))
-        line = "    " + " = ".join(parts)
-        lines.append(line if len(line) <= 100 else "    " + "\n      = ".join(parts))
+    return lines
+
+
+def one_path_lines(e: Explanation, number: int, path: Path) -> List[str]:
+    """`path 1: w -> u -> v -> L` and its product of local derivatives, from the loss down."""
+    p = e.program
+    names = [p.names[slot] for slot in path.slots]
+    hops = [names[0]]
+    for (index, i), out_name in zip(path.edges, names[1:]):
+        step = p.steps[index]
+        repeated = sum(1 for a in step.args if a == step.args[i]) > 1
+        hops.append(f"-(argument {i + 1})-> {out_name}" if repeated else f"-> {out_name}")
+    if len(hops) > MAX_FACTORS + 1:
+        hops = hops[:4] + ["-> ..."] + hops[-3:] + [f"({len(hops)} values)"]
+    # the chain from the loss down: ∂ loss/∂ top · ... · ∂ first/∂ param, all local derivatives
+    factors = [f"∂{names[k + 1]}/∂{names[k]}" for k in range(len(names) - 2, -1, -1)]
+    if len(factors) > MAX_FACTORS:
+        parts = [TIMES.join(factors[:3] + ["..."] + factors[-3:]) + f" ({len(factors)} factors)"]
+    else:
+        parts = [TIMES.join(factors), _path_symbol(p, path)]
+        numbers = [_local_number(e, index, i) for index, i in reversed(path.edges)]
+        if all(n is not None for n in numbers):
+            parts.append(TIMES.join(_factor(n) for n in numbers))
+    parts = _distinct(parts + [value_text(path.contribution)])
+    line = "  " + " = ".join(parts)
+    if len(line) <= 98:
+        return [f"path {number}: {' '.join(hops)}", line]
+    return [f"path {number}: {' '.join(hops)}", "  " + parts[0]] + [f"    = {x}" for x in parts[1:]]
+
+
+def paths_total(e: Explanation) -> str:
+    """The paths' contributions added up: the gradient."""
+    loss, name = e.loss, e.param
     total = _gradient_of(e, name)
     if len(e.paths) == 1:
-        lines.append(f"  the one path is the whole gradient: d{loss}/d{name} = {value_text(total)}")
-    elif np.ndim(total) == 0:
-        lines.append(f"  d{loss}/d{name} = "
-                     + _sum_text([value_text(q.contribution) for q in e.paths])
-                     + f" = {value_text(total)}")
-    else:
-        lines.append(f"  d{loss}/d{name} = the sum of the {len(e.paths)} path contributions = "
-                     f"{value_text(total)}")
-    return lines
+        return f"the one path is the whole gradient: d{loss}/d{name} = {value_text(total)}"
+    if np.ndim(total) == 0:
+        return (f"d{loss}/d{name} = " + _sum_text([value_text(q.contribution) for q in e.paths])
+                + f" = {value_text(total)}")
+    return (f"d{loss}/d{name} = the sum of the {len(e.paths)} path contributions = "
+            f"{value_text(total)}")
 
 
 def _path_symbol(program, path: Path) -> str:
@@ -480,7 +579,7 @@ def _path_symbol(program, path: Path) -> str:
             symbolic = local_symbol(program, step, i)
         else:
             left = f"({symbolic})" if _top_level(symbolic, "+-") else symbolic
-            symbolic = f"{left} * {_factor(local_symbol(program, step, i))}"
+            symbolic = f"{left}{TIMES}{_factor(local_symbol(program, step, i))}"
     return symbolic
 
 
@@ -513,26 +612,32 @@ def _on_paths(e: Explanation) -> set:
     return {p.names[s] for s in range(len(p.names)) if from_start[s]}
 
 
+def backward_heading(loss: str) -> List[str]:
+    """What the two symbols mean: d for the gradient, ∂ for a node's local derivative."""
+    return ["backward, in reverse program order",
+            f"(the gradient d{loss}/d(value) is the sum over the value's users of "
+            f"d{loss}/d(user) · ∂(user)/∂(value),",
+            " where ∂(user)/∂(value) is the user's local derivative, its other arguments held "
+            "fixed):"]
+
+
 def explanation_text(e: Explanation) -> str:
     p = e.program
     title = f"graph {p.name}" + (f": {p.description}" if p.description else "")
     lines = [title, "", "forward, in program order:"]
-    lines += _forward_lines(e)
+    lines += ["  " + line for _, line in forward_lines(p, e.values)]
     lines.append("")
     entries = e.entries
     if e.param is not None:
-        lines += _path_lines(e)
+        lines += path_lines(e)
         if e.paths or e.path_count == 0:
             return "\n".join(lines) + "\n"
         keep = _on_paths(e)
         entries = tuple(entry for entry in entries if entry.name in keep)
         lines.append("")
-    loss = e.loss
-    lines.append("backward, in reverse program order")
-    lines.append(f"(d{loss}/d(value) = d{loss}/d(user) * d(user)/d(value), summed over the "
-                 "value's users):")
+    lines += backward_heading(e.loss)
     for entry in entries:
-        lines += ["  " + line for line in _entry_lines(e, entry)]
+        lines += ["  " + line for line in entry_lines(e, entry)]
     if e.unreached and e.param is None:
         lines.append(f"  not on any path to {e.loss} (gradient 0): {', '.join(e.unreached)}")
     return "\n".join(lines) + "\n"
@@ -567,12 +672,12 @@ def explanation_json(e: Explanation) -> str:
         "graph": p.name,
         "loss": e.loss,
         "forward": [{"name": s.name, "op": s.op.name,
-                     "args": [_arg_name(p, a) for a in s.args],
+                     "args": [arg_name(p, a) for a in s.args],
                      "value": _json_value(e.values[s.out])} for s in p.steps],
         "backward": [{
             "name": entry.name, "kind": entry.kind, "gradient": _json_value(entry.gradient),
             "uses": [{
-                "consumer": u.consumer, "op": u.op, "arg": u.arg,
+                "consumer": u.consumer, "op": u.op, "argument": u.arg + 1,
                 "upstream": _json_value(u.upstream), "local": u.local,
                 "local_value": None if u.local_value is None else _json_value(u.local_value),
                 "unbroadcast_from": None if u.broadcast_shape is None else list(u.broadcast_shape),
@@ -585,7 +690,7 @@ def explanation_json(e: Explanation) -> str:
         doc["path_count"] = e.path_count
         doc["paths"] = None if e.path_count and not e.paths else [{
             "nodes": [p.names[s] for s in path.slots],
-            "args": [i for _, i in path.edges],
+            "arguments": [i + 1 for _, i in path.edges],  # counted from 1
             "locals": [local_symbol(p, p.steps[index], i) for index, i in path.edges],
             "contribution": _json_value(path.contribution)} for path in e.paths]
         doc["gradient"] = _json_value(_gradient_of(e, e.param))

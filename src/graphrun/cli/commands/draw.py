@@ -1,21 +1,24 @@
-"""graphrun draw GRAPH: the graph as a Mermaid flowchart (default) or Graphviz DOT, with every
-node's value and gradient."""
+"""graphrun draw GRAPH: the graph as a Mermaid flowchart (default), Graphviz DOT, or SVG rendered by
+Graphviz, with every node's value and gradient."""
 
 from __future__ import annotations
 
 from ... import api
 from ...results.files import clash, files_read, write_text
-from ...tools.draw import FORMATS
+from ...tools.draw import FORMATS, GraphvizFailed, GraphvizMissing
 from ..args import UsageError
 from ..main import EXIT_OK, EXIT_TROUBLE
 
-HELP = "draw the graph with its values and gradients, as Mermaid (default) or DOT text"
+HELP = "draw the graph with its values and gradients, as Mermaid (default), DOT or SVG"
 
 
 def add_arguments(parser):
     parser.add_argument("graph", metavar="GRAPH", help="a graph file (.yaml)")
     parser.add_argument("--format", choices=FORMATS, default="mermaid",
-                        help="mermaid (GitHub renders it in Markdown; default) or dot (Graphviz)")
+                        help="mermaid (GitHub renders it in Markdown; default), dot (Graphviz's "
+                             "text) or svg (rendered by Graphviz's dot, which must be installed)")
+    parser.add_argument("--allow-nonfinite", action="store_true",
+                        help="draw nan and inf values instead of failing at the first")
     parser.add_argument("-o", "--output", metavar="FILE",
                         help="write the drawing to FILE (atomically) instead of stdout")
 
@@ -25,7 +28,13 @@ def execute(args, out, err) -> int:
     problem = args.output and clash([args.output], files_read(graph))
     if problem:
         raise UsageError(problem)
-    drawing = api.draw(graph, args.format)
+    try:
+        drawing = api.draw(graph, args.format, check_finite=not args.allow_nonfinite)
+    except (GraphvizMissing, GraphvizFailed) as e:
+        err.write(f"graphrun: error: {e}\n")
+        return EXIT_TROUBLE
+    for warning in drawing.warnings:
+        err.write(f"graphrun: warning: {warning}\n")
     if not args.output:
         out.write(drawing.text)
         return EXIT_OK

@@ -1,0 +1,51 @@
+"""graphrun view GRAPH -o FILE: a page to step through (one self-contained HTML file): the graph
+with every value and gradient, the forward and backward passes one step at a time with explain's
+lines, and each param's paths to the loss."""
+
+from __future__ import annotations
+
+from ... import api
+from ...results.files import clash, files_read
+from ...tools.explain import DEFAULT_MAX_PATHS
+from ..args import UsageError, whole_number
+from ..main import EXIT_OK, EXIT_TROUBLE
+
+HELP = "write a page to step through the forward and backward passes (one HTML file, no network)"
+
+
+def add_arguments(parser):
+    parser.add_argument("graph", metavar="GRAPH", help="a graph file (.yaml)")
+    parser.add_argument("--allow-nonfinite", action="store_true",
+                        help="show nan and inf values instead of failing at the first")
+    parser.add_argument("-o", "--output", metavar="FILE",
+                        help="write the page to FILE, e.g. graph.html (atomically); without it the "
+                             "page goes to stdout when stdout is not a terminal")
+    parser.add_argument("--max-paths", type=whole_number(1), default=DEFAULT_MAX_PATHS, metavar="N",
+                        help="list a param's paths to the loss only when there are at most N "
+                             f"(default {DEFAULT_MAX_PATHS}), as explain --param does")
+
+
+def execute(args, out, err) -> int:
+    if not args.output and _is_terminal(out):
+        raise UsageError("view writes an HTML page: name the file with -o FILE (for example "
+                         "-o graph.html), or redirect stdout to a file")
+    graph = api.compile(args.graph)
+    problem = args.output and clash([args.output], files_read(graph))
+    if problem:  # the page must never replace the graph or its data
+        raise UsageError(problem)
+    page = api.view(graph, max_paths=args.max_paths, check_finite=not args.allow_nonfinite)
+    if not args.output:
+        out.write(page.html)
+        return EXIT_OK
+    try:
+        page.write(args.output)
+    except OSError as e:
+        err.write(f"graphrun: error: cannot write {args.output}: "
+                  f"{getattr(e, 'strerror', None) or e}\n")
+        return EXIT_TROUBLE
+    return EXIT_OK
+
+
+def _is_terminal(stream) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())

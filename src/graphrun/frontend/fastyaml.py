@@ -1,0 +1,420 @@
+"""fastyaml: a narrow reader for the YAML graphrun files are written in. Exact, or it says no.
+
+Why: PyYAML's C parser hands Python one event object per token, about a million for a
+100,000-node graph file, and making them and building the document from them is most of such a
+file's load time. But graph and results files are nearly always written in a few forms: block
+mappings of one entry per line, plain scalars, and flow collections on one line
+(`u: {op: mul, args: [w, x]}`). A section of such lines becomes JSON text through a handful of
+whole-text string operations, and json's C scanner builds the objects.
+
+Exact, or it says no: `read` returns None for whatever it cannot show it reads exactly as
+`load`'s PyYAML reader does: anything outside the forms below, and anything that is an error
+(a duplicate key, a number out of range, nesting too deep...). `load` then reads the text with
+PyYAML, whose answer, positions and messages are the reference; a None costs time, never an
+answer. For an accepted text, `positions` gives the same source map as the PyYAML reader.
+tests/test_fastyaml.py holds both to it.
+
+What is read (all else is refused):
+- lines end in \\n or \\r\\n; no tab anywhere; the document is a block mapping at column 0;
+- a key is a *name*: it starts with a letter, `_` or a non-ASCII character, and holds no space,
+  no quote or backslash, and none of `,:[]{}#?`;
+- an entry is `key: value`, or `key:` (null, or a block mapping on the lines below, the entries
+  of one mapping at one indentation);
+- a value is a flow collection on one line, or a plain scalar (the YAML 1.2 core schema of
+  `scalars`) or a quoted scalar without escapes and on one line ('it''s' and "a\\tb" are
+  refused); but a block mapping whose every line is `key: value` at one indentation is read in
+  bulk, and its values are as in a flow collection:
+- in a flow collection: names, JSON numbers (`0.5`, `-3`, `1e-3`; not `.5`, `+1`, `017`,
+  `0x1F`), `true`/`false`/`null` in any of YAML's three spellings, `~`, and flow collections,
+  after `, ` and `: `;
+- comments fill a line or follow a space, and blank lines go anywhere.
+As in YAML 1.2, U+0085, U+2028 and U+2029 are characters like any other, in names and comments
+alike (a lone \\r, which breaks a line, is left to PyYAML).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Optional
+
+from .scalars import NONFINITE, NUMBER_START, WORDS, resolve_nonfinite, resolve_plain
+
+_NAME = "[A-Za-z_\x80-\U0010ffff][^ \t\r\n,:\\[\\]{}#?\"\\\\]*"
+_KEY = re.compile(_NAME)
+
+# A name in a value's or a key's place, in text where every token follows a space (see
+# _json_text): before a separator or the end of its line. The bare words in a value's place are
+# left out: json reads `true`, `false` and `null` itself.
+_BARE_WORD = "(?:true|True|TRUE|false|False|FALSE|null|Null|NULL)(?=[,\\]}\\n]|\\Z)"
+_NAME_TOKEN = re.compile(" ((?!" + _BARE_WORD + ")" + _NAME + ")(?=[,:\\]}\\n]|\\Z)")
+_OTHER_WORDS = ((" True", " true"), (" TRUE", " true"), (" False", " false"),
+                (" FALSE", " false"), (" Null", " null"), (" NULL", " null"), (" ~", " null"))
+# every byte but brackets and line breaks: deleted from a text's UTF-8, they leave its brackets
+# and line breaks (no other character's UTF-8 holds those bytes)
+_NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}\n"))
+# what json would read differently: an integer beyond int64, a float beyond float64 (refused
+# with some to spare: a number whose integer part has 19 digits, any exponent of three digits)
+_BIG_NUMBER = re.compile("(?<![.0-9])[0-9]{19}|[eE][-+]?[0-9]{3}")
+_INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
+
+_TOP_LEVEL = re.compile("\n(?=[^ \n])")  # a line break before a line at column 0
+_COMMENT = re.compile("(?<=[ \n])#[^\n]*")
+_TRAILING_SPACES = re.compile(" +(?=\n|\\Z)")
+_BLANK_LINES = re.compile("\n\n+")
+_FLOW_TOKEN = re.compile("[\\[\\]{}]|([^ ,:\\[\\]{}]+)(:?)")
+_SPACES = re.compile(" *")
+# a value that is a plain scalar with a space in it, as an expression is (`u: w * x`): not JSON,
+# so a mapping holding one is read line by line, never in bulk
+_SPACED_PLAIN = re.compile("\n *[^ \n]+: [^\\[{'\"\n][^\n]* ")
+
+# Characters of a block mapping turned into JSON at a time: its intermediate strings then stay
+# in the processor's cache (a 100,000-node file read in 0.38 s instead of 0.44-0.74 s with
+# chunks of 1 MiB), and their memory is bounded whatever the file's size.
+_CHUNK = 1 << 16
+
+_NO = object()  # a part of the text that the fast reader refuses
+
+
+def _not_yaml(name):
+    raise ValueError(f"{name} is JSON's, not YAML's")
+
+
+_DECODE = json.JSONDecoder(parse_constant=_not_yaml).decode  # NaN, Infinity, -Infinity
+
+
+def read(text: str, nonfinite: bool = False, max_depth: int = 64) -> Optional[dict]:
+    """The document, or None if the text is not in the forms above or has any problem.
+    `nonfinite`: `.nan` and `.inf` are floats (results files), not problems; `max_depth`: the
+    levels of nesting allowed, the top-level mapping being the first."""
+    if "\t" in text:
+        return None
+    if "\r" in text:  # CRLF only; a lone CR is a line break, and PyYAML's business
+        if text.count("\r") != text.count("\r\n"):
+            return None
+        text = text.replace("\r\n", "\n")
+    entries = _entries(text)
+    if not entries:
+        return None
+    root = {}
+    for head, body in entries:
+        entry = _entry(_uncomment(head))
+        if entry is None or entry[0] in root:
+            return None
+        key, value = entry
+        body = _clean(body)
+        if value is not None:
+            value = _NO if body else _inline(value, max_depth - 1, nonfinite)
+        elif body:
+            value = _mapping(body, max_depth - 1, nonfinite)
+        if value is _NO:
+            return None
+        root[key] = value
+    return root
+
+
+def _entries(text: str):
+    """[(first line, the lines below it)] of each entry at column 0; None if the text is not a
+    block mapping at column 0. A comment at column 0 belongs to the entry above it."""
+    entries = []
+    for part in _TOP_LEVEL.split(text):
+        head, newline, body = part.partition("\n")
+        first = head.lstrip(" ")[:1]
+        if first == "" or first == "#":  # a blank or comment line (indented: only the first)
+            if entries:
+                entries[-1][1] += "\n" + part
+            elif _clean("\n" + part):
+                return None
+        elif head[0] == " ":
+            return None  # an indented first entry
+        else:
+            entries.append([head, newline + body])
+    return entries
+
+
+def _uncomment(line: str) -> str:
+    at = line.find(" #")
+    return (line if at < 0 else line[:at]).rstrip(" ")
+
+
+def _clean(body: str) -> str:
+    """Lines below an entry ("\\n"-led) without comments, trailing spaces and blank lines."""
+    if "#" in body:
+        body = _COMMENT.sub("", body)
+    if " \n" in body or body.endswith(" "):
+        body = _TRAILING_SPACES.sub("", body)
+    if "\n\n" in body:
+        body = _BLANK_LINES.sub("\n", body)
+    return body.rstrip("\n")
+
+
+def _entry(line: str):
+    """(key, value text or None) of a `key: value` or `key:` line; None if it is not one."""
+    key, colon, value = line.partition(":")
+    if not colon or not _KEY.fullmatch(key) or value[:1] not in ("", " "):
+        return None
+    return key, value.strip(" ") or None
+
+
+def _inline(text: str, budget: int, nonfinite: bool):
+    """A value written after `key: ` on its line (no comment, no trailing spaces). `budget`: the
+    levels of nesting a collection written here may use."""
+    first = text[0]
+    if first == "[" or first == "{":
+        return _flow(text, budget)
+    if first == "'" or first == '"':  # a quoted scalar, if there is nothing to unescape
+        inner = text[1:-1]
+        if len(text) < 2 or text[-1] != first or first in inner or (first == '"' and "\\" in inner):
+            return _NO
+        return inner
+    # a plain scalar: it may not start with an indicator (`-x` may), hold `: ` or end in `:`
+    if first in _INDICATORS and not (first == "-" and text[1:2] not in ("", " ")):
+        return _NO
+    if ": " in text or text[-1] == ":":
+        return _NO
+    if first in NUMBER_START or text in WORDS:
+        try:
+            return resolve_plain(text)
+        except ValueError:
+            if nonfinite and NONFINITE.match(text):
+                return resolve_nonfinite(text)
+            return _NO
+    return text
+
+
+def _flow(text: str, budget: int):
+    """A flow collection written on one line."""
+    json_text = _json_text(text, budget)
+    if json_text is None:
+        return _NO
+    try:
+        value = _DECODE(json_text)
+    except ValueError:
+        return _NO
+    if "{" in json_text and json_text.count('":') != _count_keys(value):
+        return _NO  # a duplicate key: json keeps the last one silently
+    return value
+
+
+def _mapping(body: str, budget: int, nonfinite: bool):
+    """The block mapping of the lines below `key:` (cleaned; "\\n"-led), using up to `budget`
+    levels of nesting, itself included. One `key: value` per line, all at one indentation, is
+    read in bulk or not at all: a big file's sections are such, and going through them again
+    line by line, should bulk reading fail, would nearly always end in a refusal all the same,
+    seconds later (a duplicate key in the last of a million lines)."""
+    indent = _SPACES.match(body, 1).end() - 1
+    if budget < 1 or indent == 0:
+        return _NO
+    below = "\n" + " " * indent
+    if (body.count("\n") == body.count(below) and below + " " not in body
+            and ":\n" not in body and body[-1] != ":" and not _SPACED_PLAIN.search(body)):
+        mapping = _bulk(body, below, budget - 1)
+        return _NO if mapping is None else mapping
+    return _block(body, budget, nonfinite)
+
+
+def _bulk(body: str, below: str, budget: int) -> Optional[dict]:
+    """A block mapping whose every line is `key: value` (each line after `below`), read as one
+    JSON object. Nothing here looks at a line on its own: a line that is not one `key: value`
+    pair makes the JSON text invalid or the number of pairs differ from the number of lines, and
+    a duplicate key (which json keeps silently, the last one) the number of keys."""
+    pieces = []
+    lines = keys = inner = 0
+    start = 0
+    while start < len(body):  # the text is turned into JSON a chunk of lines at a time
+        end = body.find(below, start + _CHUNK)
+        end = len(body) if end < 0 else end
+        chunk = body[start + len(below):end].replace(below, "\n ")
+        start = end
+        json_text = _json_text(" " + chunk, budget)
+        if json_text is None:
+            return None
+        pieces.append(json_text.replace("\n", ","))
+        lines += chunk.count("\n") + 1
+        keys += json_text.count('":')
+        inner += json_text.count("{")
+    pieces[0] = "{" + pieces[0]
+    pieces[-1] += "}"
+    try:
+        mapping = _DECODE(",".join(pieces))
+    except ValueError:
+        return None
+    return mapping if keys == _keys_in(mapping, inner) and len(mapping) == lines else None
+
+
+def _keys_in(mapping: dict, inner: int) -> int:
+    """The keys of every mapping in `mapping`, which holds `inner` mappings at any depth. Usually
+    they are its values, whose keys are counted without looking inside."""
+    if not inner:
+        return len(mapping)
+    mappings = list(filter(_is_mapping, mapping.values()))
+    if inner == len(mappings):
+        return len(mapping) + sum(map(len, mappings))
+    return _count_keys(mapping)
+
+
+_is_mapping = dict.__instancecheck__  # json makes dicts, never subclasses
+
+
+def _count_keys(value) -> int:
+    """The keys of every mapping in a loaded value (iteratively)."""
+    total, todo = 0, [value]
+    while todo:
+        item = todo.pop()
+        if type(item) is dict:
+            total += len(item)
+            todo.extend(v for v in item.values() if type(v) is dict or type(v) is list)
+        elif type(item) is list:
+            todo.extend(v for v in item if type(v) is dict or type(v) is list)
+    return total
+
+
+def _json_text(text: str, budget: int) -> Optional[str]:
+    """YAML flow text (one value, or `key: value` lines after "\\n ") as JSON text, the lines
+    kept apart; None if it cannot be. Every name becomes a JSON string of itself; what is left
+    between the names (brackets, separators, numbers and words) is checked here (nesting, the
+    numbers json would read differently) and by json itself (everything else)."""
+    if '"' in text or text.count(":") != text.count(": "):
+        return None  # a quote json would read, or `a:b` (a scalar, to YAML)
+    parts = _NAME_TOKEN.split(text.replace("[", "[ ").replace("{", "{ "))
+    between = "".join(parts[::2])
+    if not _fits(between.encode().translate(None, _NOT_BRACKETS), budget):
+        return None
+    if any(digit in between for digit in "0123456789") and _BIG_NUMBER.search(between):
+        return None
+    json_text = '"'.join(parts)
+    for word, json_word in _OTHER_WORDS:
+        if word in between:
+            json_text = json_text.replace(word, json_word)
+    return json_text
+
+
+def _fits(brackets: bytes, budget: int) -> bool:
+    """Whether every line of `brackets` (only brackets and line breaks) is balanced and nested
+    at most `budget` deep. Each round removes the innermost pairs; no recursion, no stack."""
+    for _ in range(budget + 1):
+        if len(brackets) == brackets.count(b"\n"):
+            return True
+        shorter = brackets.replace(b"[]", b"\0").replace(b"{}", b"\0").replace(b"\0", b"")
+        if len(shorter) == len(brackets):
+            return False  # unbalanced, or a `[` closed by `}`
+        brackets = shorter
+    return False
+
+
+def _block(body: str, budget: int, nonfinite: bool):
+    """A block mapping of any shape (nested mappings, values json does not read), line by
+    line."""
+    top = {}
+    mapping, indent, enclosing = top, None, []
+    pending = None  # a `key:` line's key: null, or the mapping on the lines below
+    for line in body[1:].split("\n"):
+        content = line.lstrip(" ")
+        depth = len(line) - len(content)
+        entry = _entry(content)
+        if entry is None:
+            return _NO
+        if indent is None:
+            indent = depth
+        if pending is not None:
+            if depth > indent:
+                if len(enclosing) + 2 > budget:
+                    return _NO
+                enclosing.append((mapping, indent))
+                child = {}
+                mapping[pending] = child
+                mapping, indent = child, depth
+            pending = None
+        while depth < indent and enclosing:
+            mapping, indent = enclosing.pop()
+        key, value = entry
+        if depth != indent or key in mapping:
+            return _NO
+        if value is None:
+            pending = key
+        else:
+            value = _inline(value, budget - len(enclosing) - 1, nonfinite)
+            if value is _NO:
+                return _NO
+        mapping[key] = value
+    return top
+
+
+def positions(text: str, root: dict):
+    """(marks, offset of the top-level mapping) for a text `read` accepted, as the PyYAML reader
+    records them (see load.SourceMap): the character offset where each value and each key
+    starts. A block mapping starts at its first key; a null written as nothing, just after its
+    key's colon. The inside of a flow collection is left for `flow_positions` to read when it is
+    first asked for: its entry is (collection, None, its offset)."""
+    marks = {id(root): (root, {}, {})}
+    entry, indent, enclosing = marks[id(root)], 0, []
+    pending = None  # (key, where its null would be) of a `key:` line
+    root_offset = None
+    end = 0
+    for line in text.split("\n"):
+        start, end = end, end + len(line) + 1
+        if line[-1:] == "\r":
+            line = line[:-1]
+        content = line.lstrip(" ")
+        if not content or content[0] == "#":
+            continue
+        depth = len(line) - len(content)
+        key_at = start + depth
+        if root_offset is None:
+            root_offset = key_at
+        if pending is not None:
+            key, null_at = pending
+            if depth > indent:
+                entry[1][key] = key_at
+                enclosing.append((entry, indent))
+                child = entry[0][key]
+                entry = marks[id(child)] = (child, {}, {})
+                indent = depth
+            else:
+                entry[1][key] = null_at
+            pending = None
+        while depth < indent:
+            entry, indent = enclosing.pop()
+        key, _, rest = content.partition(":")
+        entry[2][key] = key_at
+        value = rest.lstrip(" ")
+        if not value or value[0] == "#":
+            pending = key, key_at + len(key) + 1
+            continue
+        value_at = key_at + len(key) + 1 + len(rest) - len(value)
+        entry[1][key] = value_at
+        if value[0] == "[" or value[0] == "{":
+            collection = entry[0][key]
+            marks[id(collection)] = (collection, None, value_at)
+    if pending is not None:
+        entry[1][pending[0]] = pending[1]
+    return marks, root_offset
+
+
+def flow_positions(value, text: str, at: int, marks: dict) -> None:
+    """Record in `marks` the offsets inside the flow collection `value`, written at text[at]."""
+    open_entries = []
+    entry = None  # (collection, value offsets, key offsets or None) of the innermost open one
+    key = None
+    for token in _FLOW_TOKEN.finditer(text, at):
+        bracket = token.group()
+        if bracket == "]" or bracket == "}":
+            entry = open_entries.pop()
+            if entry is None:
+                return
+            continue
+        if token.group(2):
+            key = token.group(1)
+            entry[2][key] = token.start()
+            continue
+        if entry is None:
+            item = value
+        elif entry[2] is None:
+            item = entry[0][len(entry[1])]
+            entry[1].append(token.start())
+        else:
+            item = entry[0][key]
+            entry[1][key] = token.start()
+        if bracket == "[" or bracket == "{":
+            open_entries.append(entry)
+            entry = marks[id(item)] = (item, [], None) if bracket == "[" else (item, {}, {})

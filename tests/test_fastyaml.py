@@ -1,0 +1,362 @@
+"""The fast reader (fastyaml) against the PyYAML reader, through load's one door: for every text,
+the same data (types and key order included), the same position for every value and key the
+source map gives, and the same problems. Texts: every file in graphs/, tests/golden/ and
+tests/hostile/, and documents from a seeded generator, in the fast reader's forms and near them
+(the near ones are what it must refuse, or read exactly alike).
+
+A comparison is only worth something where the fast reader answered: the tests also check that
+it did, for every file in graphs/ and tests/golden/ and for every generated document in its forms.
+"""
+
+import glob
+import os
+import random
+
+import pytest
+
+from graphrun.errors import GraphError
+from graphrun.frontend import fastyaml, load
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FILES = sorted(glob.glob(os.path.join(ROOT, "graphs", "*.yaml"))
+               + glob.glob(os.path.join(ROOT, "tests", "golden", "*.yaml"))
+               + glob.glob(os.path.join(ROOT, "tests", "hostile", "*.yaml")))
+WRITTEN_BY_US = [p for p in FILES if os.sep + "hostile" + os.sep not in p]
+
+
+def typed(value):
+    """A value as nested tuples that say every type and every key's order (1 == 1.0 == True,
+    and dicts compare equal in any order)."""
+    if type(value) is dict:
+        return ("dict",) + tuple((k, typed(v)) for k, v in value.items())
+    if type(value) is list:
+        return ("list",) + tuple(typed(v) for v in value)
+    return type(value).__name__, repr(value)
+
+
+def all_positions(source, data):
+    """Every position the source map gives for this document: of the top, of each value and key,
+    of a path that goes one step past each collection (its nearest ancestor's), and of each
+    string's first, middle and last character (with how the string was written)."""
+    found = {((), False): source.locate(())}
+    todo = [((), data)]
+    while todo:
+        path, value = todo.pop()
+        if type(value) is str:
+            found[(path, "scalar")] = source.scalar(path), tuple(
+                source.scalar_position(path, k) for k in {0, len(value) // 2, len(value) - 1})
+            continue
+        if type(value) is dict:
+            items = list(value.items())
+            found[(path + ("no such key",), False)] = source.locate(path + ("no such key",))
+        elif type(value) is list:
+            items = list(enumerate(value))
+            found[(path + (len(value),), False)] = source.locate(path + (len(value),))
+        else:
+            continue
+        for key, item in items:
+            found[(path + (key,), False)] = source.locate(path + (key,))
+            if type(value) is dict:
+                found[(path + (key,), True)] = source.locate(path + (key,), at_key=True)
+            todo.append((path + (key,), item))
+    return found
+
+
+def outcome(raw: bytes, fast: bool, nonfinite: bool = False):
+    try:
+        document, problems = load.load_bytes(raw, "g.yaml", fast=fast, nonfinite=nonfinite), None
+    except GraphError as e:  # compared as they are located (each path resolved in its source)
+        document, problems = getattr(e, "document", None), e.located()
+    if document is None:
+        return problems, None, None
+    return problems, typed(document.data), all_positions(document.source, document.data)
+
+
+def accepted(raw: bytes, nonfinite: bool = False) -> bool:
+    """Whether the fast reader answers for this text itself (after load's character checks)."""
+    try:
+        text = load._decode(raw)
+        load._check_characters(load.SourceMap("g.yaml", text))
+    except GraphError:
+        return False
+    return fastyaml.read(text, nonfinite=nonfinite, max_depth=load.MAX_DEPTH) is not None
+
+
+def assert_same(raw: bytes, nonfinite: bool = False):
+    fast, reference = outcome(raw, True, nonfinite), outcome(raw, False, nonfinite)
+    assert fast[0] == reference[0], f"problems differ: {raw!r}"
+    assert fast[1] == reference[1], f"data differ: {raw!r}"
+    assert fast[2] == reference[2], f"positions differ: {raw!r}"
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: os.path.relpath(p, ROOT))
+def test_the_files_read_alike(path):
+    with open(path, "rb") as f:
+        raw = f.read()
+    for nonfinite in (False, True):
+        assert_same(raw, nonfinite)
+
+
+@pytest.mark.parametrize("path", WRITTEN_BY_US, ids=lambda p: os.path.relpath(p, ROOT))
+def test_the_fast_reader_reads_every_example_and_golden_file(path):
+    with open(path, "rb") as f:
+        assert accepted(f.read(), nonfinite=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# generated documents
+
+NAMES = ["w", "x_1", "n5", "W1", "relu", "data/blobs_X.npy", "a-b", "a.b", "_", "a'b", "a&b", "a*b",
+         "NaN", "Infinity", "nullx", "trueish", "e", "E5", "\u00fc", "\u65e5\u672c", "\U0001F600x",
+         "a\u2028b", "b\x85", "\u2029c", "x\u00a0y", "op", "args", "value"]
+KEY_WORDS = ["null", "true", "False", "1", "no", "~", "1e3"]  # keys are names as written
+NUMBERS = ["0", "-0", "1", "-5", "17", "0.5", "-0.25", "1e3", "1E-3", "2.5e+10", "0.1e2",
+           "1.0", "-0.0", "0.0036211290177734987", "1e-5", "3.0e-07", "922337203685477580"]
+NEAR_NUMBERS = ["9223372036854775807", "-9223372036854775808", "12345678901234567890.5", "017", "5.", ".5", "+1", "0x1F", "0o17", "0b11", "1_000", "1e308", "2e308",
+                "1e-400", "9223372036854775808", "-9223372036854775809", "1" * 25, "-.inf",
+                ".nan", ".Inf", "-Infinity", "1:30", "2001-12-14", "1e", "--1", "1-2", "00",
+                "-01", "-", "1.5.2", "0.5e"]
+WORDS = ["true", "True", "TRUE", "false", "False", "FALSE", "null", "Null", "NULL", "~",
+         "yes", "no", "on", "off", "tRue"]
+QUOTED = ["'a b'", "'it''s'", '"q"', '"a\\tb"', "''", '""', "'a #b'", '"x: y"', "'a'b'",
+          "'\u2028'", '"\\u2028"', '"\\L"', "'x\x85y'", "'1e3'"]
+ODD = ["a b", "a#b", "a #b", "a: b", "a:b", "a,b", "[a", "a]", "?a", "!a", "&a", "*a", "|", ">",
+       "- a", "%a", "@a", "`a", "a?b", "!!str a", "a\tb", "{a", "a}", "a:", ":a", "-a", "- ",
+       "a  b", "a, b: c", "[x], y: z", "{a: b}, c: d", "x: y"]
+
+
+class Writer:
+    """A random graph-file-like document. `clean`: only what fastyaml reads."""
+
+    def __init__(self, rng: random.Random, clean: bool):
+        self.rng, self.clean = rng, clean
+
+    def chance(self, p):
+        return not self.clean and self.rng.random() < p
+
+    def pick(self, *pools):
+        return self.rng.choice(self.rng.choice(pools))
+
+    def key(self, taken):
+        """A key that is not in `taken` (a duplicate, now and then, when not clean)."""
+        if taken and self.chance(0.05):
+            return self.rng.choice(taken)
+        pool = [k for k in NAMES + ([] if self.clean else KEY_WORDS) if k not in taken]
+        taken.append(self.rng.choice(pool))
+        return taken[-1]
+
+    def scalar(self, in_flow: bool):
+        if self.clean:
+            return self.pick(NAMES, NUMBERS, WORDS[:10])
+        return self.pick(NAMES, NUMBERS, NEAR_NUMBERS, WORDS, QUOTED, ODD)
+
+    def separator(self, kind):  # ", " or ": ", sometimes written otherwise
+        if self.chance(0.05):
+            return self.rng.choice([kind.strip(), " " + kind, kind + " ", " " + kind.strip()])
+        return kind
+
+    def flow(self, depth):
+        """A flow collection; depth: how many more levels it may open."""
+        opening = self.rng.choice("[{")
+        count = self.rng.choice([0, 1, 2, 3, 5])
+        items, keys = [], []
+        for _ in range(count):
+            if depth > 1 and self.rng.random() < 0.3:
+                item = self.flow(depth - 1)
+            else:
+                item = self.scalar(True)
+            if opening == "{":
+                item = self.key(keys) + self.separator(": ") + item
+            items.append(item)
+        text = opening + "".join(
+            (self.separator(", ") if i else "") + item for i, item in enumerate(items))
+        if items and self.chance(0.05):
+            text += ","  # a trailing comma: YAML allows it
+        if self.chance(0.05) and items:
+            text += " " if self.rng.random() < 0.5 else ""
+        return text + ("]" if opening == "[" else "}")
+
+    def deep_flow(self, levels):
+        return "[" * levels + "1" + "]" * levels
+
+    def value(self, level):
+        r = self.rng.random()
+        if r < 0.35:
+            return self.flow(3)
+        if r < 0.37 and not self.clean:
+            return self.deep_flow(self.rng.choice([60, 61, 62, 63, 64, 65]) - level)
+        return self.scalar(False)
+
+    def comment(self):
+        return self.rng.choice(["# c", "#", "# \u2028 LS", "# \x85 NEL", "# \u2029", "# a: [b",
+                                "#\t tab" if not self.clean else "# 'q"])
+
+    def end_of_line(self):
+        if self.rng.random() < 0.1:
+            return " " + self.comment()
+        if self.rng.random() < 0.05:
+            return "  "
+        return ""
+
+    def mapping(self, lines, indent, level, step):
+        count = self.rng.choice([1, 2, 3, 6])
+        keys = []
+        for _ in range(count):
+            key = self.key(keys)
+            pad = " " * indent
+            if self.chance(0.03):
+                pad += " "  # a line indented one off
+            if self.rng.random() < 0.1:
+                lines.append(" " * self.rng.choice([0, indent, indent + 3]) + self.comment())
+            if self.rng.random() < 0.05:
+                lines.append(" " * self.rng.choice([0, 1, 5]))
+            if level < 5 and self.rng.random() < 0.2:
+                lines.append(pad + key + ":" + self.end_of_line())
+                if self.rng.random() < 0.85:
+                    self.mapping(lines, indent + step, level + 1, step)
+            else:
+                lines.append(pad + key + ":" + self.separator(" ").rstrip(",") + self.value(level)
+                             + self.end_of_line())
+
+    def document(self):
+        lines = []
+        if self.chance(0.03):
+            lines.append(self.rng.choice(["---", "%YAML 1.2\n---", "# top"]))
+        self.mapping(lines, 0, 1, self.rng.choice([2, 2, 4, 1]))
+        if self.chance(0.03):
+            lines.append(self.rng.choice(["...", "---\na: 1", "- x"]))
+        text = "\n".join(lines) + ("\n" if self.rng.random() < 0.8 else "")
+        if self.rng.random() < 0.1:
+            text = text.replace("\n", "\r\n")
+        if self.chance(0.03):
+            text = text.replace("\n", "\r", 1)
+        if self.chance(0.03):
+            text = text.replace("  ", "\t", 1)
+        return text
+
+
+def mutated(rng: random.Random, text: str) -> str:
+    """The text with a few characters inserted or deleted: near the forms, by construction."""
+    for _ in range(rng.choice([1, 2, 3])):
+        at = rng.randrange(len(text) + 1)
+        if rng.random() < 0.6:
+            text = text[:at] + rng.choice(" :,-#[]{}'\"\n\r\t&*!?|>~.0e\u2028\x85\ufeff") + text[at:]
+        else:
+            text = text[:at] + text[at + rng.choice([1, 2, 5]):]
+    return text
+
+
+def documents(seed: int, count: int, clean: bool):
+    rng = random.Random(seed)
+    writer = Writer(rng, clean)
+    return [writer.document() for _ in range(count)]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_documents_in_the_fast_forms_are_read_by_it_and_alike(seed):
+    for text in documents(seed, 150, clean=True):
+        raw = text.encode("utf-8")
+        assert accepted(raw), raw
+        assert_same(raw)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_documents_near_the_fast_forms_read_alike(seed):
+    answered = 0
+    for text in documents(100 + seed, 150, clean=False):
+        raw = text.encode("utf-8")
+        answered += accepted(raw)
+        assert_same(raw)
+        assert_same(raw, nonfinite=True)
+    assert 20 <= answered <= 140  # the fast reader answered for some, and refused some
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_mutated_documents_read_alike(seed):
+    rng = random.Random(1000 + seed)
+    for text in documents(200 + seed, 100, clean=True):
+        raw = mutated(rng, text).encode("utf-8", "surrogatepass")
+        assert_same(raw)
+
+
+@pytest.mark.parametrize("chunk", [1, 40])
+def test_a_block_mapping_read_in_chunks_reads_alike(monkeypatch, chunk):
+    """Big block mappings are turned into JSON a chunk of lines at a time (a duplicate key can
+    be in two chunks); here every few lines are a chunk."""
+    monkeypatch.setattr(fastyaml, "_CHUNK", chunk)
+    rng = random.Random(chunk)
+    for text in documents(300, 100, clean=True) + documents(301, 100, clean=False):
+        assert_same(text.encode("utf-8"))
+        assert_same(mutated(rng, text).encode("utf-8"))
+    nodes = "nodes:\n" + "".join(f"  n{i}: {{op: neg, args: [x]}}\n" for i in range(50))
+    assert_same((nodes + "  n3: {op: neg, args: [x]}\n").encode())  # a duplicate, chunks apart
+    # two pairs on one line, and a duplicate chunks apart: the number of keys comes out right
+    assert_same((nodes.replace("n1: {", "n1: a, m: {") + "  n3: {op: neg, args: [x]}\n").encode())
+
+
+def nested_blocks(levels: int, bottom: str = "1") -> str:
+    """Block mappings nested `levels` deep (the top one included), `bottom` in the deepest."""
+    return ("".join(" " * i + f"k{i}:\n" for i in range(levels - 1))
+            + " " * (levels - 1) + f"v: {bottom}\n")
+
+
+# Hand-picked texts at the edges of the fast forms: each is read alike, and the first group is
+# read by the fast reader itself.
+IN_THE_FORMS = [
+    "a: [1,2]\n", "a: [x] # c\n", "a: {op: x, args: [y, 2]}\n", "a: [True, ~, Null]\n",
+    "a: [TRUE, FALSE, NULL, true, false, null]\n", "a: ''\n", "a: -x\n",
+    "a: f(x, [y]) and {z}\n", "a: x?y\n", "a:\n  b:\n    c: 1\n  d: 2\n", "a: 1\r\nb:\r\n  c: 2\r\n",
+    "\u2028a: 1\n", "a: b\u2028c\n", "a: 1 # \u2028 c\nb: 2\n", "a: [b\u2029, \x85c]\n",
+    "# top\n\n   # indented\na: 1\n\n# between\nb:\n  c: 1\n# inside, at column 0\n  d: 2\n",
+    "a: " + "[" * 63 + "]" * 63 + "\n", "a:\n  b: " + "[" * 62 + "]" * 62 + "\n", nested_blocks(63, "[1]"),
+    nested_blocks(64),
+    "a: 12345678901234567890.5\n", "a: 0.0036211290177734987\n", "a: {null: 1, true: 2}\n",
+]
+NEAR_THE_FORMS = [
+    "nodes:\n  u: a, b: c\n", "nodes:\n  u: [x], y: z\n", "nodes:\n  u: {a: b}, c: d\n",
+    "a: [ x ]\n", "a: 'x # y'  # z\n", "a: {1e3: 3}\n", "a: {x:1}\n", "a: [x,y]\n", "a: {x: }\n", "a: [x, ]\n", "a: [x,]\n", "a: [a b]\n",
+    "nodes:\n  u: a b\n", "nodes:\n  u: [a\n  v: b]\n", "a: [x, #c\n  y]\n", "a: {op: x, op: y}\n",
+    "nodes:\n  u: {op: x}\n  u: {op: y}\n", "a: 1e400\n", "a: [1e400]\n", "nodes:\n  u: 1e400\n",
+    "a: [1e-400]\n", "a: [-Infinity]\n", "a: [NaN, Infinity]\n", "a: [True,False]\n",
+    "a: ['x']\n", 'a: ["x"]\n', "a: [x'y]\n", "a: [?x]\n", "a: [x?y]\n", "nodes:\n  a?b: 1\n",
+    "a: -\n", "a: - x\n", "a: [-]\n", "a: [9223372036854775808]\n", "a: [017, .5, +1, 0x1F]\n",
+    "a: 1\rb: 2\n", "---\na: 1\n", "a: 1\n...\n", "a: 1\n---\nb: 2\n", "a:\n    b: 1\n  c: 2\n",
+    "a: 1\n  b: 2\n", "a:\n  - x\n", "a: |\n  x\n", "a: >\n  x\n", "a: &x 1\nb: *x\n",
+    "a: !!str 1\n", "a: 'it''s'\n", 'a: "a\\tb"\n', "a: " + "[" * 64 + "]" * 64 + "\n",
+    "a:\n  b: " + "[" * 63 + "]" * 63 + "\n", nested_blocks(64, "[1]"), nested_blocks(65),
+    "a:\tb\n",
+    "a: [x]]\n", "a: [x}\n", "a: {x: [y}]\n", "a: [x], [y]\n", "nodes:\n  u: [x], [y]\n",
+    "a: b: c\n", "a: b:\n", "a:b\n", " a: 1\n", "a : 1\n", "a: 1 #c\n  b: 2\n", "- a\n", "[a]\n",
+    "a\n", "", "# only\n", "a: {b: {c: d, c: e}}\n", "a: [{b: 1, b: 2}]\n", "a: .nan\n",
+    "nodes:\n  u: .inf\n", "a: [.nan]\n", "a: 'x\x85y'\n", "a: \"x\u2028y\"\n", "a: x\n b\n",
+]
+
+
+@pytest.mark.parametrize("text", IN_THE_FORMS)
+def test_texts_in_the_fast_forms(text):
+    assert accepted(text.encode())
+    assert_same(text.encode())
+
+
+@pytest.mark.parametrize("text", NEAR_THE_FORMS)
+def test_texts_near_the_fast_forms(text):
+    for nonfinite in (False, True):
+        assert_same(text.encode(), nonfinite)
+
+
+@pytest.mark.parametrize("chunk", [1, 300, fastyaml._CHUNK])
+def test_one_entry_per_line_mappings_are_read_in_bulk(monkeypatch, chunk):
+    """The bulk reading is the point of the fast reader: a file of sections of one `key: value`
+    per line never goes line by line (were it to, it would still be right, only slow)."""
+    monkeypatch.setattr(fastyaml, "_CHUNK", chunk)
+    monkeypatch.setattr(fastyaml, "_block", None)  # calling it fails
+    lines = [f"  n{i}: {{op: mul, args: [n{i - 1}, p{i}]}}  # {i}" for i in range(1, 200)]
+    params = [f"  p{i}: {i / 8}" for i in range(1, 200)]
+    text = "\n".join(["graphrun: 1", "inputs:", "  n0: 0.5", "params:", *params,
+                      "", "nodes:", *lines, "loss: n199", ""])
+    assert_same(text.encode())
+    assert accepted(text.encode())
+    # an explicit example (graphs/mlp.yaml is written in expressions now, which are read line by
+    # line: a plain scalar with spaces is not JSON)
+    with open(os.path.join(ROOT, "graphs", "classifier.yaml"), "rb") as f:
+        assert accepted(f.read())
