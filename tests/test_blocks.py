@@ -312,3 +312,25 @@ def test_explain_names_the_instance_of_each_node(tmp_path):
                   "  L: sum(h1)\nloss: L\n")
     code, out, _ = call("explain", graph)
     assert code == 0 and "(in h1: dense)" in out
+
+
+def test_the_three_layer_example_is_backpropagation_by_hand():
+    """graphs/three_layer.yaml (two calls of layers.yaml's dense_tanh) against numpy by hand."""
+    graph = graphrun.compile(os.path.join(ROOT, "graphs", "three_layer.yaml"))
+    leaf = {name: graph.leaf_values()[graph.program.slot(name)]
+            for name in graph.inputs + graph.params}
+    X, t = leaf["X"], leaf["t"]
+    W1, b1, W2, b2, W3, b3 = (leaf[n] for n in ("W1", "b1", "W2", "b2", "W3", "b3"))
+    h1 = np.tanh(X @ W1 + b1)
+    h2 = np.tanh(h1 @ W2 + b2)
+    pred = h2 @ W3 + b3
+    d_pred = 2 * (pred - t) / pred.size
+    d_z2 = (d_pred @ W3.T) * (1 - h2 ** 2)
+    d_z1 = (d_z2 @ W2.T) * (1 - h1 ** 2)
+    want = {"W3": h2.T @ d_pred, "b3": d_pred.sum(), "W2": h1.T @ d_z2, "b2": d_z2.sum(0),
+            "W1": X.T @ d_z1, "b1": d_z1.sum(0)}
+    results = graphrun.run(graph)
+    assert results.loss == pytest.approx(np.mean((pred - t) ** 2), rel=1e-14)
+    np.testing.assert_allclose(results.values["h2"], h2, rtol=1e-14)
+    for name, value in want.items():
+        np.testing.assert_allclose(results.grads[name], value, rtol=1e-12, atol=1e-15)

@@ -28,7 +28,7 @@ from ..errors import GraphError, Note, Problem, did_you_mean
 from ..ops import OPS
 from . import expr, spec
 from .expr import BinOp, Call, ExprError, Index, List as ListLit, Name, Neg, Number, Slice, Word
-from .sites import At, Call as CallSite, Pinned, Site, scalar_position
+from .sites import At, Call as CallSite, Site, scalar_position
 
 MAX_BLOCK_DEPTH = 64  # blocks calling blocks calling blocks ...
 LIBRARY_KEYS = ("graphrun", "description", "blocks", "include")
@@ -675,8 +675,3 @@ def instances(path) -> tuple:
         if type(part) is At:
             return tuple((call.instance, call.block) for call in reversed(part.calls))
     return ()
-
-
-def located_note(message, source, doc, offset) -> Note:
-    line, col = scalar_position(source, doc, offset)
-    return Note(message, (), Pinned(getattr(source, "file", "<graph>"), line, col))
