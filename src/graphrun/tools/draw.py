@@ -112,6 +112,15 @@ class Group(NamedTuple):
     inner: tuple
 
 
+def _member_ids(groups) -> set:
+    ids, todo = set(), list(groups)
+    while todo:
+        group = todo.pop()
+        ids.update(group.ids)
+        todo.extend(group.inner)
+    return ids
+
+
 def _groups(program) -> tuple:
     """The block instances' groups, outermost first, in program order."""
     tree: dict = {}  # (instance, block) -> [ids, subtree]
@@ -228,19 +237,29 @@ def mermaid_escape(text: str) -> str:
 
 def mermaid(title: str, boxes, edges, legend: Optional[str] = None, groups=()) -> str:
     lines = ["flowchart LR", f"  %% {_one_line(title)}"]
-    for box in boxes:
+    grouped = _member_ids(groups)
+    by_id = {box.id: box for box in boxes}
+
+    def define(box):
         left, right = _MERMAID_SHAPES[box.kind]
         label = "<br/>".join(mermaid_escape(line) for line in box.lines)
         lines.append(f"  {box.id}{left}{label}{right}")
+
+    for box in boxes:
+        if box.id not in grouped:
+            define(box)
     counter = iter(range(len(boxes) + 1))
 
-    def subgraphs(level, indent):  # a box named inside a subgraph is drawn in it
+    def subgraphs(level):
+        # Mermaid puts a node in the subgraph where it is first named: so an instance's boxes
+        # are defined inside theirs (at the usual indent: Mermaid reads no meaning into it)
         for group in level:
-            lines.append(f'{indent}subgraph g{next(counter)}["{mermaid_escape(group.title)}"]')
-            lines.extend(f"{indent}  {i}" for i in group.ids)
-            subgraphs(group.inner, indent + "  ")
-            lines.append(f"{indent}end")
-    subgraphs(groups, "  ")
+            lines.append(f'  subgraph g{next(counter)}["{mermaid_escape(group.title)}"]')
+            for i in group.ids:
+                define(by_id[i])
+            subgraphs(group.inner)
+            lines.append("  end")
+    subgraphs(groups)
     for edge in edges:
         label = f'|"{mermaid_escape(edge.label)}"|' if edge.label else ""
         lines.append(f"  {edge.source} -->{label} {edge.target}")
