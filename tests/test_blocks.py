@@ -334,3 +334,25 @@ def test_the_three_layer_example_is_backpropagation_by_hand():
     np.testing.assert_allclose(results.values["h2"], h2, rtol=1e-14)
     for name, value in want.items():
         np.testing.assert_allclose(results.grads[name], value, rtol=1e-12, atol=1e-15)
+
+
+def test_the_pytest_plugin_collects_a_graph_with_blocks_and_passes_its_library_by(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "graphs").mkdir()
+    (tmp_path / "graphs" / "layers.yaml").write_text("graphrun: 1\n" + DENSE)
+    graph = write(tmp_path / "graphs" / "net.yaml", LEAVES + "include: [layers.yaml]\nnodes:\n"
+                  "  h: dense(X, W1, b1)\n  L: sum(h)\nloss: L\n")
+    assert call("check", str(tmp_path / "graphs"), "--golden", str(tmp_path / "golden"),
+                "--update")[0] == 0
+    assert os.listdir(tmp_path / "golden") == ["net.results.yaml"]  # no golden for a library
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.pytest.ini_options]\ntestpaths = ["graphs"]\ngraphrun_golden = "golden"\n')
+    env = dict(os.environ, PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "graphrun.pytest_plugin",
+                           "-p", "no:cacheprovider", "-v"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "graphs/net.yaml::golden PASSED" in proc.stdout and "layers" not in proc.stdout
+    assert call("run", graph)[0] == 0

@@ -184,7 +184,7 @@ def _include(entry, base, root, here, chain, loaded, library, problems):
             return None
     if type(document.data) is not dict:
         return None
-    found = [p for p in schema.check(document.data)]
+    found = schema.check(document.data)
     if found:
         problems.extend(_included_from(
             [Problem(p.message, p.path, p.at_key, p.pos, p.notes, document.source)
