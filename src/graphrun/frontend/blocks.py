@@ -453,8 +453,8 @@ class _Lowering:
     def call(self, tree, name):
         """A block call: the block's template, instantiated into this space."""
         block = self.library.blocks.get(tree.func)
-        if block is None:
-            raise _Silent()  # a broken block: its problems are reported
+        if block is None or tree.func in self.library.broken:
+            raise _Silent()  # a broken block (or one defined twice): its problems are reported
         if tree.func in self.chain:
             cycle = list(self.chain[self.chain.index(tree.func):]) + [tree.func]
             raise ExprError(f"block '{tree.func}' calls itself: {' -> '.join(cycle)}", tree.at)
