@@ -32,6 +32,7 @@ class Graph:
         self.program = program
         self._plan: Optional[executor.Plan] = None
         self._leaves: Optional[list] = None
+        self._train_plans: dict = {}  # training's plans, by batch size (engine/train)
 
     @property
     def name(self) -> str:
@@ -124,6 +125,14 @@ class Graph:
                 leaves[slot] = _checked(p, slot, value, f"{kind}s[{name!r}]")
         return leaves
 
+    def with_params(self, params: Mapping) -> "Graph":
+        """The same graph with these param values (by name, checked as `run` checks them): for
+        the tools, which run a graph's own values (`explain`, `draw` with `--params TRAINED`)."""
+        other = Graph(self.program)
+        other._plan, other._train_plans = self.plan, self._train_plans
+        other._leaves = self.with_values(params)
+        return other
+
     def __repr__(self) -> str:
         return (f"<Graph {self.name!r} from {self.file}: {len(self.params)} params, "
                 f"{len(self.nodes)} nodes, loss {self.loss!r}>")
@@ -201,6 +210,71 @@ def run(graph, *, params: Optional[Mapping] = None, inputs: Optional[Mapping] = 
     values, grads = executor.execute(graph.plan, leaves, gradients=gradients,
                                      check_finite=check_finite, fast=fast, timings=timings)
     return Results(graph.program, values, grads)
+
+
+def training_settings(graph, *, optimizer: Optional[str] = None, lr: Optional[float] = None,
+                      steps: Optional[int] = None, epochs: Optional[int] = None):
+    """The settings `train` would use: these arguments over the graph's train section over
+    torch.optim's defaults (frontend/train.Settings). Raises ValueError for a setting that is
+    out of range or missing everywhere (how many steps)."""
+    from .frontend.train import resolve
+    return resolve(_graph(graph).program, optimizer=optimizer, lr=lr, steps=steps, epochs=epochs)
+
+
+def train(graph, *, params: Optional[Mapping] = None, optimizer: Optional[str] = None,
+          lr: Optional[float] = None, steps: Optional[int] = None, epochs: Optional[int] = None,
+          settings=None, fast: bool = True, progress=None):
+    """Gradient descent on the graph's params, step for step as torch.optim (engine/train):
+    the graph's train section, with `optimizer`, `lr`, `steps`, `epochs` over it (or `settings`
+    from training_settings). `params` starts from other values, by name (a dict, or
+    trained_params(path, graph) to resume). Returns TrainingResults (`.history`, `.params`,
+    `.text()`, `.write(path)`). A loss or gradient that is not finite raises NumericError at the
+    node that made it, with the step and the learning rate. `fast=False` runs the numpy reference
+    where graphrun would run a scalar graph on Python floats. `progress(p)` is called about every
+    0.1 s with p.step, p.steps, p.loss, p.seconds."""
+    import time
+
+    from .engine import train as engine
+
+    graph = _graph(graph)
+    if settings is None:
+        settings = training_settings(graph, optimizer=optimizer, lr=lr, steps=steps,
+                                     epochs=epochs)
+    leaves = graph.with_values(params)
+    plans = graph._train_plans
+    plans.setdefault(None, graph.plan)
+    start = time.perf_counter()
+    run_ = engine.run(graph.program, leaves, settings, plans, fast=fast, progress=progress)
+    return engine.TrainingResults(graph.program, settings, run_, time.perf_counter() - start)
+
+
+def trained_params(path, graph) -> dict:
+    """The params of a training results file, by name, checked against the graph (its params,
+    their shapes and dtypes): GraphError located in that file otherwise."""
+    from .results.training import trained_params as read
+    return read(os.fspath(path), _graph(graph).program)
+
+
+def check_training(graph, golden, **options):
+    """Train a graph file and compare its training results (history and params) with a golden
+    training results file (results/training; options: rtol, atol, update, sidecar_threshold,
+    memory_budget, params: a training results file to start from)."""
+    from .results.training import check_training as tool
+    return tool(os.fspath(graph), os.fspath(golden), **options)
+
+
+def explain_training(graph, *, optimizer: Optional[str] = None, lr: Optional[float] = None):
+    """The first update of training written out the way the lesson writes it
+    (tools/explain_train): `w ← w − lr · ∂L/∂w = 3 − 0.01 · 40 = 2.6`."""
+    from .tools import explain_train as tool
+    return tool.explain_training(_graph(graph), optimizer=optimizer, lr=lr)
+
+
+def plot_training(training, path) -> None:
+    """Draw the loss (and the reported nodes) of TrainingResults to `path` (.png, .svg, .pdf)
+    with matplotlib, the optional extra `pip install 'graphrun[plot]'` (tools/plot)."""
+    from .tools import plot as tool
+    tool.plot(training, os.fspath(path))
 
 
 def explain(graph, *, param: Optional[str] = None, max_paths: Optional[int] = None,
@@ -297,4 +371,6 @@ def diff(expected, got, *, rtol: Optional[float] = None, atol: Optional[float] =
 
 
 __all__ = ["Graph", "Results", "GraphError", "compile", "compile_text", "run", "explain",
-           "gradcheck", "draw", "view", "check", "read_results", "diff", "expand"]
+           "gradcheck", "draw", "view", "check", "read_results", "diff", "train",
+           "training_settings", "trained_params", "check_training", "explain_training",
+           "plot_training", "expand"]

@@ -38,6 +38,35 @@ def add_tolerance_arguments(parser):
                              "for float64 and 1e-6 for float32)")
 
 
+def add_params_argument(parser):
+    parser.add_argument("--params", metavar="TRAINED",
+                        help="take the params from a training results file (what graphrun "
+                             "train writes) instead of the graph's own values")
+
+
+def add_optimizer_arguments(parser):
+    """--optimizer and --lr, over the graph's train section (train, explain --train)."""
+    from ..frontend.train import OPTIMIZERS
+    parser.add_argument("--optimizer", type=choice(OPTIMIZERS, "optimizer"), metavar="NAME",
+                        help=f"{', '.join(OPTIMIZERS)} (torch.optim's SGD, Adam, AdamW; default: "
+                             "the train section's, else sgd)")
+    parser.add_argument("--lr", type=number(0, False), metavar="LR",
+                        help="the learning rate (default: the train section's, else 0.001)")
+
+
+def choice(choices, what):
+    """An argparse type: one of `choices`, with a did-you-mean."""
+    from ..errors import did_you_mean
+
+    def parse(text):
+        if text not in choices:
+            raise argparse.ArgumentTypeError(
+                f"unknown {what} {text!r}{did_you_mean(text, choices)} (expected one of: "
+                f"{', '.join(choices)})")
+        return text
+    return parse
+
+
 def count(text: str) -> int:
     if not text.isdigit():
         raise argparse.ArgumentTypeError(f"expected a whole number of elements; found {text!r}")
@@ -120,11 +149,12 @@ def graph_files(paths, libraries: bool = False) -> list:
     return files
 
 
-def results_paths(graphs, folder: str) -> list:
-    """`folder/<stem>.results.yaml` for each graph; two graphs with one stem are a usage error."""
+def results_paths(graphs, folder: str, name=results_name) -> list:
+    """`folder/<stem>.results.yaml` (or another `name(graph)`) for each graph; two graphs with
+    one stem are a usage error."""
     paths, seen = [], {}
     for graph in graphs:
-        path = os.path.join(folder, results_name(graph))
+        path = os.path.join(folder, name(graph))
         if path in seen:
             raise UsageError(f"{seen[path]} and {graph} would both write {path}; "
                              "give the graph files different names")

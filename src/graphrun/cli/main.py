@@ -31,6 +31,7 @@ COMMANDS = {
     "explain": "explain",
     "gradcheck": "gradcheck",
     "draw": "draw",
+    "train": "train",
     "view": "view",
     "expand": "expand",
 }
@@ -123,6 +124,7 @@ def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None,
 FIX_WORDS = {
     "allow_nonfinite": "; use --allow-nonfinite to write it anyway",
     "memory_budget": " (raise the budget with --memory-budget, or shrink the largest tensors)",
+    "learning_rate": "; try a smaller learning rate (--lr, or lr: in the train section)",
 }
 
 

@@ -125,9 +125,9 @@ def _leave_unknown_ops_to_the_graph(data, problems) -> list:
 
 
 _TOP_KEYS = ("graphrun", "name", "description", "inputs", "params", "nodes", "loss", "tolerance",
-             "blocks", "include")
+             "train", "blocks", "include")
 # no other check depends on these (a broken include: calls of unknown names are then no problem)
-_HARMLESS = ("name", "description", "tolerance", "loss", "include")
+_HARMLESS = ("name", "description", "tolerance", "loss", "train", "include")
 _ENTRIES = schema.SECTIONS + ("blocks",)  # sections whose entries are checked one by one
 
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 import collections
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import NamedTuple, Optional, Tuple
 
 from ..errors import GraphError, Note, Problem, did_you_mean
 from ..ops.table import OPS, Op, OpError, Type, shape_str
 from .spec import Const, GraphSpec, LeafSpec
+from .train import TrainSpec, check_train
 
 
 class Step(NamedTuple):
@@ -48,6 +49,7 @@ class Program:
     tolerance: Tuple[Tuple[str, float], ...]
     estimated_bytes: int
     source: object = None  # the file's source map: where every path above points
+    train: Optional[TrainSpec] = None  # the train section, checked against the graph
 
 
     @cached_property
@@ -121,7 +123,45 @@ def build_program(spec: GraphSpec, memory_budget: Optional[int] = None, *,
     loss = _check_loss(spec, leaves, nodes, types, broken, problems)
     if problems or broken:  # broken entries' problems are the caller's, raised with these
         raise GraphError(problems)
-    return _assemble(spec, order, types, loss, memory_budget, source)
+    program = _assemble(spec, order, types, loss, memory_budget, source)
+    problems = check_train(program)
+    if problems:
+        raise GraphError(problems)
+    return program
+
+
+def rebatched(program: Program, slots, rows: int) -> Program:
+    """The program with the leaves in `slots` cut to `rows` rows along axis 0 (a minibatch), every
+    node's type inferred again by the op table's rules, as build_program infers them: the shapes
+    are checked again, never assumed. Raises GraphError at each node whose op cannot take the
+    batch's shapes (and at the loss, should it no longer be one element)."""
+    types = list(program.types)
+    for slot in slots:
+        t = types[slot]
+        types[slot] = Type((rows,) + t.shape[1:], t.dtype)
+    problems = []
+    for step in program.steps:
+        arg_types = [types[a] for a in step.args]
+        if None in arg_types:
+            types[step.out] = None  # an argument already failed
+            continue
+        try:
+            types[step.out] = step.op.infer(*arg_types, **dict(step.attrs))
+        except OpError as e:
+            types[step.out] = None
+            where = step.path + (("args", e.arg) if e.arg is not None and e.arg < len(step.args)
+                                 else (e.attr,) if e.attr is not None else ("op",))
+            problems.append(Problem(f"node '{step.name}': with a batch of {rows} rows: {e}", where,
+                                    notes=(Note("the batch size is set here",
+                                                ("train", "batch", "size")),)))
+    loss = program.loss
+    if loss is not None and types[loss] is not None and math.prod(types[loss].shape) != 1:
+        problems.append(Problem(f"with a batch of {rows} rows the loss has shape "
+                                f"{shape_str(types[loss].shape)}; the loss must have exactly one "
+                                "element", ("loss",)))
+    if problems:
+        raise GraphError(problems)
+    return replace(program, types=tuple(types))
 
 
 _LITERAL = Type((), None)  # a number literal's type: it takes the other arguments' dtype
@@ -286,7 +326,8 @@ def _assemble(spec, ordered, types, loss, memory_budget, source) -> Program:
                               loss is not None)
     return Program(spec.name, spec.description, tuple(names), tuple(slot_types), tuple(kinds),
                    tuple(paths), spec.leaves, tuple(consts), tuple(steps),
-                   None if loss is None else slot_of[loss], spec.tolerance, estimated, source)
+                   None if loss is None else slot_of[loss], spec.tolerance, estimated, source,
+                   spec.train)
 
 
 def _check_budget(spec, memory_budget, names, kinds, types, paths, backward) -> int:

@@ -282,10 +282,16 @@ def _explain(error) -> list:
         hint = did_you_mean(value, choices)
         return [Problem(f"unknown {what} '{value}'{hint}"
                         + ("" if hint else f" (expected one of: {', '.join(choices)})"), path)]
-    if keyword == "minimum":
+    bounds = {"minimum": ">=", "exclusiveMinimum": ">", "maximum": "<=", "exclusiveMaximum": "<"}
+    if keyword in bounds:
         what = "an integer" if error.schema.get("type") == "integer" else "a number"
-        return [Problem(f"expected {what} >= {error.validator_value}; found {describe(value)}",
-                        path)]
-    if keyword == "minItems":
-        return [Problem("expected a non-empty list; found an empty list", path)]
+        return [Problem(f"expected {what} {bounds[keyword]} {error.validator_value}; found "
+                        f"{describe(value)}", path)]
+    if keyword in ("minItems", "maxItems"):
+        low, high = error.schema.get("minItems"), error.schema.get("maxItems")
+        if low == 1 and high is None:
+            return [Problem("expected a non-empty list; found an empty list", path)]
+        want = f"{low}" if low == high else f"at least {low}" if high is None else \
+            f"at most {high}" if low is None else f"{low} to {high}"
+        return [Problem(f"expected a list of {want} items; found {describe(value)}", path)]
     return [Problem(f"{error.message}", path)]

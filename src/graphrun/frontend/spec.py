@@ -18,6 +18,7 @@ import numpy as np
 from ..errors import GraphError, Note, Problem, describe
 from ..ops import OPS, Type
 from . import blocks
+from .train import TrainSpec, build_train
 
 DTYPES = {"float64": np.dtype("float64"), "float32": np.dtype("float32"),
           "int64": np.dtype("int64")}
@@ -88,6 +89,7 @@ class GraphSpec:
     nodes: Tuple[NodeSpec, ...]
     loss: Optional[str]
     tolerance: Tuple[Tuple[str, float], ...]  # (("atol", 0.0), ("rtol", 1e-9)) as written
+    train: Optional[TrainSpec] = None  # the train section, when there is one
     # nodes left out as calls of a block whose own problems are reported: using them is no new
     # problem
     broken: frozenset = frozenset()
@@ -133,12 +135,13 @@ def build_spec(data: dict, filename: str, *, source=None, library=None) -> Graph
                       for i, a in enumerate(body["args"])])
         attrs = _attrs(body) if len(body) > 2 else ()  # op and args are always there
         nodes.append(NodeSpec(name, body["op"], args, attrs, path))
+    train = build_train(data.get("train"), problems)
     if problems:
         raise GraphError(problems)
     stem = os.path.splitext(os.path.basename(filename))[0]
     return GraphSpec(name=data.get("name", stem), description=data.get("description", ""),
                      leaves=tuple(leaves), nodes=tuple(nodes), loss=data.get("loss"),
-                     tolerance=tuple(sorted((data.get("tolerance") or {}).items())),
+                     tolerance=tuple(sorted((data.get("tolerance") or {}).items())), train=train,
                      broken=frozenset(broken))
 
 

@@ -1,4 +1,5 @@
-"""loss: ops that turn predictions and targets into one number (mse, cross_entropy)."""
+"""loss: ops that turn predictions and targets into one number (mse, cross_entropy), and accuracy,
+the measure a classifier is watched by (it has no gradient)."""
 
 from __future__ import annotations
 
@@ -41,12 +42,16 @@ def _cross_entropy_infer(name, logits, labels):
     return Type((), dtype)
 
 
-def _cross_entropy(logits, labels):
-    n, c = logits.shape
+def _check_labels(labels, c):
     if labels.size and (labels.min() < 0 or labels.max() >= c):
         bad = int(np.flatnonzero((labels < 0) | (labels >= c))[0])
         raise OpError(f"label {int(labels[bad])} at index {bad} is out of range for {c} classes "
                       f"(expected 0..{c - 1})", arg=1)
+
+
+def _cross_entropy(logits, labels):
+    n, c = logits.shape
+    _check_labels(labels, c)
     return -np.mean(log_softmax(logits, axis=-1)[np.arange(n), labels])
 
 
@@ -67,3 +72,19 @@ op("cross_entropy", doc="the mean over rows of -log_softmax(logits)[row, label]"
    samples=[sample((4, 3), (4,), domain=[ANY, labels(0, 2, 1, 2)]),
             sample((1, 5), (1,), domain=[ANY, labels(4)]),
             sample((3, 2), (3,), domain=[ANY, labels(1, 1, 1)])])
+
+
+def _accuracy(logits, labels):
+    # the fraction of rows whose largest logit is at the label; a tie goes to the first of the
+    # tied classes (numpy's and PyTorch's argmax)
+    _check_labels(labels, logits.shape[1])
+    return np.asarray(np.mean(np.argmax(logits, axis=-1) == labels), logits.dtype)
+
+
+# a measure to watch while training (`train: {report: [acc]}`), never to descend: argmax is
+# piecewise constant, so neither argument gets a gradient (only_args=(): no VJP to check)
+op("accuracy", doc="the fraction of rows whose largest logit is at the label",
+   forward=_accuracy, vjps=(None, None),
+   infer=_cross_entropy_infer, local=("none (argmax)", "none (labels)"),
+   samples=[sample((4, 3), (4,), domain=[ANY, labels(0, 2, 1, 2)], only_args=()),
+            sample((1, 5), (1,), domain=[ANY, labels(4)], only_args=())])

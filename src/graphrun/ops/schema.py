@@ -5,7 +5,8 @@
 and commit the result (tests/test_op_schema.py fails while the committed file differs).
 
 The document's shape (inputs, params, leaves, init, files, tolerance; docs/format.md) is written out
-below; the node definition comes from the table: the op names, every attribute name with its
+below; the train section comes from frontend/train.py's vocabulary; the node definition comes from
+the table: the op names, every attribute name with its
 widest kind (table.attribute_kinds), and one draft-07 if/then rule per op under the node's `allOf`,
 with the op's arity, the attributes it takes (each with its kind, default and doc) and the ones it
 needs. Editors read those rules and flag `axis` on `relu`. graphrun itself checks the file without
@@ -22,14 +23,12 @@ from .core import REQUIRED
 from .table import OPS, attribute_kinds
 
 
-TOP_KEYS = ("graphrun", "name", "description", "inputs", "params", "nodes", "loss", "tolerance",
-            "blocks", "include")
 NODE_NAME = "^[A-Za-z_][A-Za-z0-9_]*(\\.([A-Za-z_][A-Za-z0-9_]*|[1-9][0-9]*))*$"
 
 
 def document() -> dict:
     """The whole JSON Schema of graph files, as a dict."""
-    return {
+    schema = {
         "$schema": "http://json-schema.org/draft-07/schema#",
         "$id": "https://github.com/graphrun/graphrun/schemas/graph.schema.json",
         "title": "graphrun graph file, format 1",
@@ -43,7 +42,7 @@ def document() -> dict:
         # needs `nodes`. The `then` lists the same keys as the document, so that a misspelt key
         # ('nodez') is reported once, as unknown, with its did-you-mean
         "if": {"not": {"required": ["blocks"]}},
-        "then": {"required": ["nodes"], "properties": {key: True for key in TOP_KEYS},
+        "then": {"required": ["nodes"], "properties": {},  # filled in below: every key
                  "additionalProperties": False},
         "properties": {
             "graphrun": {"description": "Format version.", "const": 1},
@@ -66,6 +65,9 @@ def document() -> dict:
             },
             "loss": {"description": "A node with exactly one element; backward starts at "
                                     "d loss / d loss = 1.", "$ref": "#/definitions/name"},
+            "train": {"description": "How `graphrun train` trains the params "
+                                     "(docs/format.md); command-line flags override it.",
+                      "$ref": "#/definitions/train"},
             "tolerance": {
                 "description": "Tolerances for comparing this graph's results with golden "
                                "results.",
@@ -169,9 +171,19 @@ def document() -> dict:
                                "key": {"type": "string"},
                                "dtype": {"$ref": "#/definitions/dtype"}},
             },
+            "train": train_section(),
             "node": node(),
         },
     }
+    schema["then"]["properties"] = {key: True for key in schema["properties"]}
+    return schema
+
+
+def train_section() -> dict:
+    """The train section's definition: frontend/train.py's vocabulary (the optimizers, the
+    schedules, their options), which the checks and the settings read too."""
+    from ..frontend.train import schema
+    return schema()
 
 
 def node() -> dict:

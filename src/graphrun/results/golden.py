@@ -72,21 +72,24 @@ def check_graph(graph: str, golden: str, *, rtol: Optional[float] = None,
                 atol: Optional[float] = None, update: bool = False,
                 sidecar_threshold: int = SIDECAR_THRESHOLD,
                 memory_budget: Optional[int] = None, check_finite: bool = True,
-                compiled=None) -> Outcome:
+                compiled=None, params: Optional[str] = None) -> Outcome:
     """Run one graph file and compare it with its golden file (writing the golden with
     `update` when it differs or is missing). `rtol`/`atol` override the graph's `tolerance:`,
     which overrides the defaults. `compiled`: the graph already compiled (or the GraphError
-    compiling it raised). A golden that would replace a file the graph reads is refused."""
+    compiling it raised). A golden that would replace a file the graph reads is refused.
+    `params` names a training results file whose params replace the graph's."""
     from .. import api
 
     try:
         if isinstance(compiled, GraphError):
             raise compiled
         compiled = compiled or api.compile(graph, memory_budget=memory_budget)
-        problem = update and clash(results_outputs(golden), files_read(compiled))
+        reads = files_read(compiled) + (() if params is None else (params,))
+        problem = update and clash(results_outputs(golden), reads)
         if problem:
             return Outcome(graph, golden, "error", error=_golden_error(golden, problem))
-        results = api.run(compiled, check_finite=check_finite)
+        values = None if params is None else api.trained_params(params, compiled)
+        results = api.run(compiled, params=values, check_finite=check_finite)
     except GraphError as e:
         return Outcome(graph, golden, "error", error=e)
     fresh = from_results(results)

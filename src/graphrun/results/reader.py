@@ -82,6 +82,9 @@ def _entries(data, source, folder) -> Dict[str, Entry]:
     if data.get("graphrun") != 1:
         raise GraphError([Problem("not a graphrun results file: expected a mapping that starts "
                                   "with 'graphrun: 1'", pos=keys(("graphrun",)))])
+    if "history" in data or "params" in data:  # a training results file (results/training)
+        from .training import training_entries
+        return training_entries(data, source, folder)
     problems = []
     float_dtype = _FLOAT_DTYPES.get(data.get("dtype"), np.float64)
     entries = {}

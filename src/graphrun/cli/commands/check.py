@@ -9,6 +9,10 @@ Exit 0 when every graph matches, 1 when anything differs or a golden is missing,
 invalid graph, a numeric failure, an unreadable golden). `--update` (re)writes, atomically, the
 goldens that differ or are missing, and exits 0; it compiles every graph first and refuses, before
 anything runs, a golden that would replace a file a graph reads (results/files.py).
+
+With --train, each graph is trained as its train section says and its training results (history
+and params) are compared with a golden training results file (a folder holds
+`<graph file stem>.train.results.yaml` for each graph, the name `graphrun train -o DIR` writes).
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ from typing import List
 from ... import api
 from ...errors import GraphError
 from ...results.files import clash, files_read, results_outputs
-from ...results.golden import FAILED, Outcome
-from ..args import (UsageError, add_budget_argument, add_sidecar_argument,
+from ...results.golden import FAILED, Outcome, results_name
+from ...results.training import training_name
+from ..args import (UsageError, add_budget_argument, add_params_argument, add_sidecar_argument,
                     add_tolerance_arguments, graph_files, results_paths)
 from ..main import EXIT_DIFFERENT, EXIT_OK, EXIT_TROUBLE, report
 from ..report import (add_format_argument, annotation, difference_dict, json_text, paint,
@@ -43,9 +48,13 @@ def add_arguments(parser):
     add_budget_argument(parser)
     add_sidecar_argument(parser)
     add_format_argument(parser)
+    add_params_argument(parser)
+    parser.add_argument("--train", action="store_true",
+                        help="train each graph (its train section) and compare the training "
+                             "results, history and params, with golden training results files")
 
 
-def golden_paths(paths, graphs, golden: str) -> List[str]:
+def golden_paths(paths, graphs, golden: str, name=results_name) -> List[str]:
     """The golden file of each graph, by the naming rule above."""
     folder = (len(graphs) > 1 or any(os.path.isdir(p) for p in paths) or os.path.isdir(golden)
               or golden.endswith(("/", os.sep)))
@@ -54,7 +63,7 @@ def golden_paths(paths, graphs, golden: str) -> List[str]:
     if os.path.exists(golden) and not os.path.isdir(golden):
         raise UsageError(f"--golden {golden} is a file; with several graphs it must be a folder "
                          "(holding <graph file stem>.results.yaml for each graph)")
-    return results_paths(graphs, golden)
+    return results_paths(graphs, golden, name)
 
 
 def exit_code(outcomes: List[Outcome]) -> int:
@@ -64,9 +73,10 @@ def exit_code(outcomes: List[Outcome]) -> int:
     return EXIT_DIFFERENT if statuses & set(FAILED) else EXIT_OK
 
 
-def _compile_before_updating(graphs, goldens, memory_budget=None) -> list:
+def _compile_before_updating(graphs, goldens, memory_budget=None, params=None) -> list:
     """Each graph compiled (or the GraphError compiling it raised), before any golden is written,
-    and a usage error if a golden would replace a file one of the graphs reads."""
+    and a usage error if a golden would replace a file one of the graphs reads (or the --params
+    file)."""
     compiled = []
     for graph in graphs:
         try:
@@ -75,6 +85,7 @@ def _compile_before_updating(graphs, goldens, memory_budget=None) -> list:
             compiled.append(e)
     reads = [f for graph, c in zip(graphs, compiled)
              for f in ((graph,) if isinstance(c, GraphError) else files_read(c))]
+    reads += [] if params is None else [params]
     problem = clash([o for golden in goldens for o in results_outputs(golden)], reads)
     if problem:
         raise UsageError(problem)
@@ -83,15 +94,23 @@ def _compile_before_updating(graphs, goldens, memory_budget=None) -> list:
 
 def execute(args, out, err) -> int:
     graphs = graph_files(args.graphs)
-    goldens = golden_paths(args.graphs, graphs, args.golden)
-    compiled = (_compile_before_updating(graphs, goldens, args.memory_budget) if args.update
-                else [None] * len(graphs))
+    goldens = golden_paths(args.graphs, graphs, args.golden,
+                           training_name if args.train else results_name)
+    if args.train and args.allow_nonfinite:
+        raise UsageError("--allow-nonfinite does not go with --train: training stops at the "
+                         "first value that is not finite")
+    compiled = (_compile_before_updating(graphs, goldens, args.memory_budget, args.params)
+                if args.update else [None] * len(graphs))
     outcomes = []
     for i, (g, golden) in enumerate(zip(graphs, goldens)):
-        outcomes.append(api.check(g, golden, rtol=args.rtol, atol=args.atol, update=args.update,
-                                  sidecar_threshold=args.sidecar_threshold,
-                                  memory_budget=args.memory_budget,
-                                  check_finite=not args.allow_nonfinite, compiled=compiled[i]))
+        options = dict(rtol=args.rtol, atol=args.atol, update=args.update,
+                       sidecar_threshold=args.sidecar_threshold, memory_budget=args.memory_budget,
+                       compiled=compiled[i], params=args.params)
+        if args.train:
+            outcomes.append(api.check_training(g, golden, **options))
+        else:
+            outcomes.append(api.check(g, golden, check_finite=not args.allow_nonfinite,
+                                      **options))
         compiled[i] = None  # its arrays go once it has run
     code = exit_code(outcomes)
     if args.format == "json":

@@ -19,8 +19,8 @@ import time
 from ... import api
 from ...errors import GraphError
 from ...results.files import clash, files_read, results_outputs
-from ..args import (UsageError, add_budget_argument, add_sidecar_argument, graph_files,
-                    results_name, results_paths)
+from ..args import (UsageError, add_budget_argument, add_params_argument, add_sidecar_argument,
+                    graph_files, results_name, results_paths)
 from ..main import EXIT_OK, EXIT_TROUBLE, report
 
 HELP = "run graphs forward and backward and write their values and gradients as YAML"
@@ -38,6 +38,7 @@ def add_arguments(parser):
     add_sidecar_argument(parser)
     parser.add_argument("--timings", action="store_true",
                         help="print the time of each stage to stderr")
+    add_params_argument(parser)
 
 
 def execute(args, out, err) -> int:
@@ -79,7 +80,8 @@ def execute(args, out, err) -> int:
 def _compile_before_writing(graphs, targets, args) -> list:
     """When results are to be written: each graph compiled, as (Graph or its GraphError,
     timings), before anything runs, and a usage error if an output would replace a file one of
-    the graphs reads. [None, ...] when everything goes to stdout (compiled one by one)."""
+    the graphs reads (or the --params file). [None, ...] when everything goes to stdout (compiled
+    one by one)."""
     if not any(targets):
         return [None] * len(graphs)
     compiled = []
@@ -92,6 +94,7 @@ def _compile_before_writing(graphs, targets, args) -> list:
             compiled.append((e, timings))
     reads = [f for graph, (c, _) in zip(graphs, compiled)
              for f in ((graph,) if isinstance(c, GraphError) else files_read(c))]
+    reads += [] if args.params is None else [args.params]
     problem = clash([o for t in targets if t for o in results_outputs(t)], reads)
     if problem:
         raise UsageError(problem)
@@ -104,7 +107,9 @@ def _run_one(graph, target, args, out, err, header="", prepared=None) -> int:
         compiled = api.compile(graph, memory_budget=args.memory_budget, timings=timings)
     elif isinstance(compiled, GraphError):
         raise compiled
-    results = api.run(compiled, check_finite=not args.allow_nonfinite, timings=timings)
+    params = None if args.params is None else api.trained_params(args.params, compiled)
+    results = api.run(compiled, params=params, check_finite=not args.allow_nonfinite,
+                      timings=timings)
     start = time.perf_counter()
     if target:
         try:
