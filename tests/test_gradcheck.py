@@ -211,3 +211,9 @@ def test_trouble_is_exit_2_and_the_other_graphs_still_run(root, tmp_path):
                         ("--eps", "abc")):
         code, _, err = call("gradcheck", f"{root}/graphs/simple.yaml", flag, value)
         assert code == 2 and "error" in err and "Traceback" not in err
+
+
+def test_the_report_displays_itself_in_a_notebook(root):
+    import graphrun
+    report = graphrun.gradcheck(graphrun.compile(f"{root}/graphs/simple.yaml"))
+    assert report.ok and report._repr_html_() == f"<pre>{report.text()}</pre>"
