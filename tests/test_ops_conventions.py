@@ -269,6 +269,22 @@ def test_index_is_numpys_basic_indexing(written, numpy_index):
     np.testing.assert_array_equal(g, expected)
 
 
+def test_expressions_index_through_the_index_op():
+    """x[0], x[:, 1:3] in an expression (frontend/blocks.py) are the index op with these entries."""
+    text = (f"graphrun: 1\nparams:\n  x: {X.tolist()}\nnodes:\n  a: x[0]\n  b: x[:, 1:3]\n"
+            "  c: x[-1, ::2, 3]\n  L: sum(a) + sum(b) + sum(c)\nloss: L\n")
+    results = run_text(text)
+    for name, expected in (("a", X[0]), ("b", X[:, 1:3]), ("c", X[-1, ::2, 3])):
+        np.testing.assert_array_equal(results.values[name], expected)
+    steps = {s.name: s for s in results.program.steps}
+    assert steps["b"].op.name == "index" and dict(steps["b"].attrs)["index"] == (":", "1:3")
+    counts = np.zeros_like(X)
+    counts[0] += 1
+    counts[:, 1:3] += 1
+    counts[-1, ::2, 3] += 1
+    np.testing.assert_array_equal(results.grads["x"], counts)
+
+
 def test_slice_is_index_with_numbers():
     a, _ = _grad("{op: slice, args: [x], slices: [[1, null], null, [null, null, -1]]}",
                  str(X.tolist()))

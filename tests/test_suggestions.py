@@ -25,8 +25,8 @@ def _messages(node, params="  x: [[1.0, 2.0], [3.0, 4.0]]\n  y: [[1.0, 0.0], [0.
     ("unsqueeze", "did you mean 'expand_dims'? (PyTorch's unsqueeze)"),
     ("bce", "did you mean 'binary_cross_entropy_with_logits'? (it takes logits; "
             "'binary_cross_entropy' takes probabilities)"),
-    ("linear", "use the expression x @ W + b: {op: matmul, args: [x, W]} then {op: add, args: "
-               "[xW, b]} (graphrun has no layer op)"),
+    ("linear", "use the expression x @ W + b (a node `h: x @ W + b`, or {op: matmul, args: "
+               "[x, W]} then {op: add, args: [xW, b]}) (graphrun has no layer op)"),
     ("dense", "use the expression x @ W + b"),
     ("gather", "did you mean 'take_along_axis'? (PyTorch's gather)"),
     ("index_select", "did you mean 'take'?"),

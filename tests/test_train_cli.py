@@ -303,7 +303,7 @@ def test_divergence_stops_at_the_node_with_the_step_and_the_lr_and_writes_nothin
     out_file.write_text("before\n")
     code, out, err = call("train", SIMPLE, "--lr", "0.5", "--steps", "300", "-o", str(out_file))
     assert code == 2 and out == ""
-    assert err == (f"{SIMPLE}:15:6: error: node 'L' (square): forward produced inf; training "
+    assert err == (f"{SIMPLE}:15:8: error: node 'L' (square): forward produced inf; training "
                    "diverged at step 256 of 300 (lr 0.5): the loss went from 100 at step 1 to "
                    "7.02224e+307 at step 255; try a smaller learning rate (--lr, or lr: in the "
                    "train section)\n")

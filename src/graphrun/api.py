@@ -338,6 +338,16 @@ def _is_training(obj) -> bool:
     return all(hasattr(obj, name) for name in ("program", "history", "params"))
 
 
+def expand(path) -> str:
+    """The graph file at `path` in the fully explicit form, as text: one `{op, args}` node per
+    operation, named as its results name them, no expressions, blocks or includes (`file:`
+    paths stay relative to the graph's folder). Running it gives byte-identical results."""
+    from .frontend.explicit import explicit_text
+    from .frontend.load import load_file
+    graph = compile(path)
+    return explicit_text(load_file(os.fspath(path)).data, graph.program)
+
+
 def check(graph, golden, **options):
     """Run a graph file and compare its results with a golden results file (results/golden;
     options: rtol, atol, update, sidecar_threshold, memory_budget, check_finite)."""
@@ -363,4 +373,4 @@ def diff(expected, got, *, rtol: Optional[float] = None, atol: Optional[float] =
 __all__ = ["Graph", "Results", "GraphError", "compile", "compile_text", "run", "explain",
            "gradcheck", "draw", "view", "check", "read_results", "diff", "train",
            "training_settings", "trained_params", "check_training", "explain_training",
-           "plot_training"]
+           "plot_training", "expand"]

@@ -126,9 +126,13 @@ def parse_size(text: str) -> int:
     return int(float(match.group(1)) * _UNITS[unit])
 
 
-def graph_files(paths) -> list:
+def graph_files(paths, libraries: bool = False) -> list:
     """The graph files named: files as given; a folder's *.yaml/*.yml files, sorted, without
-    results files (so `-o` into the same folder is never read back as a graph)."""
+    results files (so `-o` into the same folder is never read back as a graph) and, unless
+    `libraries`, without libraries of blocks (files with blocks and no nodes: graphs include
+    them, docs/format.md)."""
+    from ..frontend.blocks import is_library_file
+
     files = []
     for path in paths:
         if not os.path.isdir(path):
@@ -137,6 +141,8 @@ def graph_files(paths) -> list:
         found = sorted(os.path.normpath(os.path.join(path, f)) for f in os.listdir(path)
                        if f.endswith(GRAPH_EXTENSIONS) and not is_results_file(f)
                        and os.path.isfile(os.path.join(path, f)))
+        if not libraries:
+            found = [f for f in found if not is_library_file(f)]
         if not found:
             raise UsageError(f"no graph files (*.yaml, *.yml) in the folder {path}")
         files += found

@@ -33,6 +33,7 @@ COMMANDS = {
     "draw": "draw",
     "train": "train",
     "view": "view",
+    "expand": "expand",
 }
 DEFAULT_COMMAND = "run"
 

@@ -23,9 +23,12 @@ from .core import REQUIRED
 from .table import OPS, attribute_kinds
 
 
+NODE_NAME = "^[A-Za-z_][A-Za-z0-9_]*(\\.([A-Za-z_][A-Za-z0-9_]*|[1-9][0-9]*))*$"
+
+
 def document() -> dict:
     """The whole JSON Schema of graph files, as a dict."""
-    return {
+    schema = {
         "$schema": "http://json-schema.org/draft-07/schema#",
         "$id": "https://github.com/graphrun/graphrun/schemas/graph.schema.json",
         "title": "graphrun graph file, format 1",
@@ -33,8 +36,14 @@ def document() -> dict:
                        "See docs/format.md. Generated from the op table by "
                        "`python -m graphrun.ops.schema`: edit that, not this file.",
         "type": "object",
-        "required": ["graphrun", "nodes"],
+        "required": ["graphrun"],
         "additionalProperties": False,
+        # a file with `blocks` and no `nodes` is a library of blocks (docs/format.md); any other
+        # needs `nodes`. The `then` lists the same keys as the document, so that a misspelt key
+        # ('nodez') is reported once, as unknown, with its did-you-mean
+        "if": {"not": {"required": ["blocks"]}},
+        "then": {"required": ["nodes"], "properties": {},  # filled in below: every key
+                 "additionalProperties": False},
         "properties": {
             "graphrun": {"description": "Format version.", "const": 1},
             "name": {"description": "The graph's name; default: the file's stem.",
@@ -45,10 +54,14 @@ def document() -> dict:
             "params": {"description": "Learned leaves: d loss / d param is written for each.",
                        "$ref": "#/definitions/leaves"},
             "nodes": {
-                "description": "Operations, in any order; the DAG decides the order.",
+                "description": "Operations, in any order; the DAG decides the order: each an "
+                               "expression or an explicit {op, args} node.",
                 "type": "object",
-                "propertyNames": {"$ref": "#/definitions/name"},
-                "additionalProperties": {"$ref": "#/definitions/node"},
+                "propertyNames": {"$ref": "#/definitions/node_name"},
+                # if/then/else rather than anyOf: a mapping's problems are the node's alone
+                "additionalProperties": {"if": {"type": "string"},
+                                         "then": {"$ref": "#/definitions/expression"},
+                                         "else": {"$ref": "#/definitions/node"}},
             },
             "loss": {"description": "A node with exactly one element; backward starts at "
                                     "d loss / d loss = 1.", "$ref": "#/definitions/name"},
@@ -63,9 +76,44 @@ def document() -> dict:
                 "properties": {"rtol": {"type": "number", "minimum": 0},
                                "atol": {"type": "number", "minimum": 0}},
             },
+            "blocks": {
+                "description": "Reusable subgraphs: a call name(args...) in an expression "
+                               "makes a block's nodes.",
+                "type": "object",
+                "propertyNames": {"$ref": "#/definitions/name"},
+                "additionalProperties": {"$ref": "#/definitions/block"},
+            },
+            "include": {
+                "description": "Files whose blocks this file can call, relative to it (and "
+                               "inside the graph file's folder).",
+                "type": "array",
+                "items": {"type": "string"},
+            },
         },
         "definitions": {
             "name": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
+            # a node's name; the dotted ones are the names graphrun gives the nodes an
+            # expression or a block call makes (h.1, h1.z), as `graphrun expand` writes them
+            "node_name": {"type": "string", "pattern": NODE_NAME},
+            "expression": {
+                "description": "An expression, e.g. tanh(X @ W1 + b1): names, numbers, "
+                               "+ - * / ** @, unary -, parentheses, calls of ops (attributes as "
+                               "keywords: sum(h, axis=0)) and of blocks. See docs/format.md.",
+                "type": "string",
+            },
+            "block": {
+                "type": "object",
+                "required": ["args", "nodes", "output"],
+                "additionalProperties": False,
+                "properties": {
+                    "description": {"type": "string"},
+                    "args": {"description": "The block's arguments, in call order.",
+                             "type": "array", "items": {"$ref": "#/definitions/name"}},
+                    "nodes": {"$ref": "#/properties/nodes"},
+                    "output": {"description": "The node whose value the call gives.",
+                               "$ref": "#/definitions/name"},
+                },
+            },
             "leaves": {
                 "type": "object",
                 "propertyNames": {"$ref": "#/definitions/name"},
@@ -127,6 +175,8 @@ def document() -> dict:
             "node": node(),
         },
     }
+    schema["then"]["properties"] = {key: True for key in schema["properties"]}
+    return schema
 
 
 def train_section() -> dict:
@@ -141,7 +191,8 @@ def node() -> dict:
     properties = {
         "op": {"description": "An op of the op table (docs/ops.md).", "enum": sorted(OPS)},
         "args": {"type": "array",
-                 "items": {"anyOf": [{"$ref": "#/definitions/name"}, {"type": "number"}]}},
+                 "items": {"anyOf": [{"$ref": "#/definitions/node_name"},
+                                     {"type": "number"}]}},
     }
     properties.update((key, kind.schema) for key, kind in attribute_kinds().items())
     return {"type": "object", "required": ["op", "args"], "additionalProperties": False,

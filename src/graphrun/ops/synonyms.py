@@ -12,6 +12,9 @@ PyTorch, numpy and the lessons, each with the op (or ops, or expression) graphru
 
 from __future__ import annotations
 
+LINEAR = ("the expression x @ W + b (a node `h: x @ W + b`, or {op: matmul, args: [x, W]} then "
+          "{op: add, args: [xW, b]})")
+
 NAMES = {
     # PyTorch's and numpy's names for graphrun's ops
     "clamp": ("'clip'", "PyTorch's clamp"),
@@ -76,12 +79,9 @@ NAMES = {
     "huber_loss": ("'huber'", "PyTorch's huber_loss"),
     "smooth_l1_loss": ("'huber'", "smooth_l1_loss is huber / delta"),
     # layers
-    "linear": ("the expression x @ W + b: {op: matmul, args: [x, W]} then {op: add, args: "
-               "[xW, b]}", "graphrun has no layer op"),
-    "dense": ("the expression x @ W + b: {op: matmul, args: [x, W]} then {op: add, args: "
-              "[xW, b]}", "graphrun has no layer op"),
-    "fully_connected": ("the expression x @ W + b: {op: matmul, args: [x, W]} then {op: add, "
-                        "args: [xW, b]}", "graphrun has no layer op"),
+    "linear": (LINEAR, "graphrun has no layer op"),
+    "dense": (LINEAR, "graphrun has no layer op"),
+    "fully_connected": (LINEAR, "graphrun has no layer op"),
     "conv": ("'conv2d'", ""),
     "convolution": ("'conv2d'", ""),
     "maxpool": ("'max_pool2d'", ""),

@@ -67,11 +67,12 @@ Render = Callable[[Optional[str]], Tuple[str, Dict[str, np.ndarray]]]
 # --- an output never replaces an input ----------------------------------------------------------
 
 def files_read(compiled) -> Tuple[str, ...]:
-    """The files a compiled graph (an api.Graph, or its Program) reads: the graph file, then the
-    .npy/.npz files its `file:` leaves name (absolute paths), each once."""
+    """The files a compiled graph (an api.Graph, or its Program) reads: the graph file, the files
+    it includes, then the .npy/.npz files its `file:` leaves name (absolute paths), each once."""
     program = getattr(compiled, "program", compiled)
     data = (leaf.file[0] for leaf in program.leaves if leaf.file is not None)
-    return tuple(dict.fromkeys((program.source.file, *data)))
+    includes = getattr(program.source, "includes", ())  # the files its `include:` brought in
+    return tuple(dict.fromkeys((program.source.file, *includes, *data)))
 
 
 def results_outputs(path: str) -> Tuple[str, str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from ... import api
 from ...errors import GraphError
+from ...frontend.blocks import LibraryFile
 from ..args import add_budget_argument, graph_files
 from ..main import EXIT_OK, EXIT_TROUBLE, report
 from ..report import add_format_argument, json_text, paint, problem_dicts, problems_github, \
@@ -22,12 +23,14 @@ def add_arguments(parser):
 
 
 def execute(args, out, err) -> int:
-    graphs = graph_files(args.graphs)
+    graphs = graph_files(args.graphs, libraries=True)
     errors = {}
     warnings = {}  # graph -> its warnings, as a GraphError (never changing the exit status)
     for graph in graphs:
         try:
             compiled = api.compile(graph, memory_budget=args.memory_budget)
+        except LibraryFile:
+            pass  # a library of blocks whose blocks are all valid
         except GraphError as e:
             errors[graph] = e
         else:
