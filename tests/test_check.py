@@ -104,6 +104,7 @@ def test_entries_the_graph_no_longer_produces_and_new_ones_are_reported(project)
 
 def test_several_graphs_use_the_folder_naming_rule(project, root):
     shutil.copy(f"{root}/graphs/mlp.yaml", project / "graphs")
+    shutil.copy(f"{root}/graphs/layers.yaml", project / "graphs")  # mlp includes it; no graph
     graphs, golden = project / "graphs", project / "golden"
     code, out, _ = call("check", str(graphs), "--golden", str(golden))
     assert code == 1 and f"{golden}/mlp.results.yaml" in out  # mlp has no golden yet

@@ -169,8 +169,13 @@ def test_gradcheck_takes_folders(project):
 def test_folders_take_only_graph_files(project):
     graphs = project / "graphs"
     (graphs / "ci.yaml").write_text("jobs: {test: {runs-on: ubuntu-latest}}\n")
-    (graphs / "layers.yaml").write_text("graphrun: 1\nblocks:\n  dense: {}\n")
-    assert call("validate", str(graphs)) == (0, "3 graphs valid\n", "")
+    (graphs / "layers.yaml").write_text(
+        "graphrun: 1\nblocks:\n  twice:\n    args: [x]\n    nodes:\n      y: x * 2\n"
+        "    output: y\n")
+    # validate checks a library of blocks too; run and check pass it by, and the CI config
+    assert call("validate", str(graphs)) == (0, "4 graphs valid\n", "")
+    code, out, _ = call("run", str(graphs))
+    assert code == 0 and out.count("--- # ") == 3 and "layers" not in out
     code, _, err = call("validate", str(project / "golden"))
     assert code == 2 and "no graph files" in err
 

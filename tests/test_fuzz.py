@@ -38,7 +38,7 @@ TENSOR_GRAPH = {
               "L": {"op": "add", "args": ["p", "q"]}},
     "loss": "L",
 }
-ERROR_LINE = re.compile(r"[^\n]+:\d+:\d+: (error|note): [^\n]+\n")
+ERROR_LINE = re.compile(r"[^\n]+:\d+:\d+: (error|warning|note): [^\n]+\n")
 
 junk = st.one_of(st.none(), st.booleans(), st.integers(-10**20, 10**20),
                  st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=8),

@@ -128,7 +128,10 @@ def test_vjp_matches_finite_differences(case):
     for i in range(len(args)) if only is None else only:
         vjp = op.vjp(i)
         if vjp is None:
-            assert np.asarray(args[i]).dtype == np.int64, f"{name}: only labels go without a VJP"
+            # labels, indices and conditions, or every argument of an op without a gradient
+            # (comparisons, argmax, accuracy: its result is never differentiated)
+            assert np.asarray(args[i]).dtype.kind in "ib" or not op.differentiable, \
+                f"{name}: only labels, indices and conditions go without a VJP"
             continue
         analytic = vjp(g, ans, *args, **attrs)
         if np.shape(analytic) != np.shape(args[i]):
@@ -141,11 +144,15 @@ def test_vjp_matches_finite_differences(case):
 
 @pytest.mark.parametrize("case", _cases())
 def test_float32_stays_float32(case):
-    """float32 graphs compute in float32: no forward and no VJP may promote to float64."""
+    """float32 graphs compute in float32: no forward and no VJP may promote to float64. (A
+    comparison gives bools, argmax int64 and one_hot, which takes no float, the dtype it is
+    told: each what its shape rule says, which test_ops_shapes.py checks.)"""
     op, attrs = OPS[case.name], _attrs(case)
     args = _args(np.random.default_rng(0), case, np.float32)
     ans = op.forward(*args, **attrs)
-    assert np.asarray(ans).dtype == np.float32
+    out = op.infer(*[Type(np.shape(a), np.asarray(a).dtype) for a in args], **attrs).dtype
+    takes_floats = any(np.asarray(a).dtype.kind == "f" for a in args)
+    assert np.asarray(ans).dtype == (np.float32 if out.kind == "f" and takes_floats else out)
     g = np.ones(np.shape(ans), np.float32)
     for i in range(len(args)):
         vjp = op.vjp(i)
@@ -176,7 +183,8 @@ class _RandomGraph:
         self.rng = rng
         self.values = {}  # name -> value, of every param, input and node
         self.params, self.inputs, self.nodes = {}, {}, []
-        self.moving = []  # the names finite differences move: params and nodes, in order made
+        self.moving = []  # the names finite differences move: params and float nodes, in order
+        self.fixed = []  # nodes of other dtypes (bool, int64) or of ops without a gradient
         self.uses = []  # per node kept: its argument names (nodes are n0, n1, ...; params p..)
 
     def _candidates(self, shape, domain):
@@ -191,7 +199,17 @@ class _RandomGraph:
         pool = fitting if fitting and self.rng.random() < 0.9 else op.samples
         return pool[self.rng.integers(len(pool))]
 
+    def _condition(self, shape):
+        """A bool argument (where's condition): a bool node made earlier, as a graph file gets
+        one (inputs are never bool); None while there is none of this shape."""
+        made = [n for n in self.fixed if np.shape(self.values[n]) == shape
+                and np.asarray(self.values[n]).dtype == np.bool_]
+        return made[self.rng.integers(len(made))] if made else None
+
     def _argument(self, shape, domain, differentiable, fresh):
+        if domain.dtype == np.bool_:
+            name = self._condition(shape)
+            return (name, None if name is None else self.values[name])
         r = self.rng.random()
         if shape == () and domain.labels is None and r < 0.1:
             value = float(np.round(domain.draw(self.rng, ()), 3))
@@ -228,6 +246,8 @@ class _RandomGraph:
                 name, value = previous, args[-1]  # one value used twice: mul(x, x)
             else:
                 name, value = self._argument(shape, domain, differentiable, fresh)
+                if name is None:
+                    return False  # no condition of this shape yet
             names.append(name)
             args.append(value)
         attrs = _normalised(op.name, s.attrs)
@@ -246,7 +266,7 @@ class _RandomGraph:
         written = "".join(f", {k}: {text(v)}" for k, v in s.attrs.items())
         self.nodes.append(f"  {node}: {{op: {op.name}, args: [{', '.join(names)}]{written}}}")
         self.values[node] = out
-        self.moving.append(node)
+        (self.moving if op.differentiable and out.dtype.kind == "f" else self.fixed).append(node)
         self.uses.append(names)
         return True
 
@@ -266,9 +286,11 @@ class _RandomGraph:
         return False
 
     def text(self):
-        """Every node without a consumer is summed into the loss."""
+        """Every node without a consumer that has a gradient is summed into the loss (a bool or
+        int64 sink, or one of an op without a gradient, is left as a value of its own)."""
         used = {a for names in self.uses for a in names}
-        sinks = [f"n{i}" for i in range(len(self.nodes)) if f"n{i}" not in used]
+        sinks = [f"n{i}" for i in range(len(self.nodes))
+                 if f"n{i}" not in used and f"n{i}" in self.moving]
         lines, total = [], None
         for k, sink in enumerate(sinks):
             lines.append(f"  s{k}: {{op: sum, args: [{sink}]}}")
@@ -330,7 +352,8 @@ def test_pipeline_graphs_use_every_op_and_compose():
         used.update(op for op in OPS if f"{{op: {op}," in text)
         depth, consumers = {}, {}
         for k, names in enumerate(graph.uses):
-            args += len(names)
+            # inputs (labels, indices: never a computed value) do not count either way
+            args += sum(n not in graph.inputs for n in names)
             from_nodes += sum(n in depth for n in names)
             twice += len(set(names)) < len(names)
             depth[f"n{k}"] = 1 + max([depth.get(n, 0) for n in names])

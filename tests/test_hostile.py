@@ -129,6 +129,30 @@ EXPECTED = {
     "divide_by_zero.yaml": (5, 6, ["node 'u' (div)", "forward", "inf"]),
     "pow_nan.yaml": (4, 6, ["node 'u' (pow)", "forward", "nan"]),
     "label_out_of_range.yaml": (2, 13, ["node 'u' (cross_entropy)", "label 5", "0..1"]),
+    # expressions and blocks: at the token, refused at once however deep or long
+    "expr_deep_parens.yaml": (4, 6, ["20,001 characters long", "at most 10,000"]),
+    "expr_deep_nesting.yaml": (4, 70, ["nested deeper than 64 levels"]),
+    "expr_syntax_error.yaml": (5, 16, ["expected ')'", "the end of the expression"]),
+    "expr_unknown_function.yaml": (4, 10, ["unknown function 'tanhh'", "did you mean 'tanh'"]),
+    "expr_unknown_attribute.yaml": (4, 13, ["sum takes no attribute 'axes'", "'axis'"]),
+    "expr_block_scalar.yaml": (7, 7, ["unknown name 'wieght'"]),
+    "expr_block_shape.yaml": (8, 19, ["node 'h.out.1.1'", "matmul (1,3) @ (2,1)"]),
+    "expr_block_cycle.yaml": (12, 10, ["block 'f' calls itself: f -> g -> f"]),
+    # the ops of issue 14: losses never broadcast; shapes, indices and dtypes at their places
+    "mse_broadcast.yaml": (7, 29, ["node 'L'", "mse", "pred (3,1)", "target (3,)",
+                                   "(3,3)", "squeeze"]),
+    "bce_target_shape.yaml": (7, 55, ["binary_cross_entropy_with_logits", "logits (4,)",
+                                      "target (4,1)", "squeeze the target"]),
+    "nll_labels_shape.yaml": (8, 34, ["nll_loss", "(2,3)", "labels of shape (2,)", "(2,1)",
+                                      "squeeze"]),
+    "unknown_op_synonym.yaml": (4, 11, ["unknown op 'clamp'", "did you mean 'clip'"]),
+    "conv2d_channels.yaml": (7, 29, ["node 'y'", "conv2d", "3 channels", "expects 2"]),
+    "index_out_of_range.yaml": (5, 38, ["node 'row'", "index 2", "out of range", "-2..1"]),
+    "take_index_out_of_range.yaml": (3, 6, ["node 't' (take)", "index 5", "-3..2"]),
+    "loss_without_gradient.yaml": (6, 7, ["loss 'big'", "bool values", "no gradient"]),
+    "where_float_condition.yaml": (6, 25, ["where", "bool condition", "float64"]),
+    "argmax_into_float.yaml": (6, 23, ["sum takes floating-point", "int64", "node 'am'",
+                                       "argmax"]),
 }
 
 
@@ -279,6 +303,12 @@ def test_a_schema_error_outside_the_graph_does_not_hide_graph_errors(outcomes):
         "2:23: error: unknown key 'foo' in 'tolerance' (expected one of: atol, rtol)",
         "5:23: error: unknown name 'ww'; did you mean 'w'?",
     ]
+
+
+def test_a_problem_inside_a_block_notes_the_call_like_a_traceback(outcomes):
+    result = outcomes["expr_block_shape.yaml"]
+    assert result.stderr.splitlines()[1] == \
+        f"{result.graph}:11:6: note: in block 'dense', called here"
 
 
 def test_cycle_notes_name_every_node_with_its_line(outcomes):

@@ -302,8 +302,13 @@ def test_tanh_is_correctly_rounded_so_its_gradient_agrees_with_pytorch():
 # the cotangent of such an op's node, trusting a later check to see the nan or inf. Prove the claim.
 FLOWS_SHAPES = {"matmul": [((2, 3), (3, 4)), ((3,), (3, 2)), ((2, 3), (3,)), ((5, 2, 3), (3, 4))],
                 "transpose": [((2, 3),)], "reshape": [((2, 3),)], "neg": [((2, 3),)],
-                "sum": [((2, 3),)], "mean": [((2, 3),)]}
-FLOWS_ATTRS = {"reshape": {"shape": (3, 2)}}
+                "sum": [((2, 3),)], "mean": [((2, 3),)], "expand_dims": [((2, 3),)],
+                "squeeze": [((2, 1, 3),)], "broadcast_to": [((2, 1),)], "flatten": [((2, 3, 2),)],
+                "index": [((4, 3),)], "slice": [((4, 3),)]}
+# (index and slice pick the last element, where the poison goes)
+FLOWS_ATTRS = {"reshape": {"shape": (3, 2)}, "expand_dims": {"axis": 1}, "squeeze": {"axis": 1},
+               "broadcast_to": {"shape": (3, 2, 4)}, "flatten": {"start_axis": 1},
+               "index": {"index": (-1,)}, "slice": {"slices": ((2, None), (None, None, -2))}}
 
 
 def _flows_cases():

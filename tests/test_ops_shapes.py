@@ -41,7 +41,10 @@ def cli_error(tmp_path, node):
     ("{op: add, args: [a, v]}", "node 'bad': shape mismatch: add cannot broadcast (2,3) with (4,)"),
     ("{op: maximum, args: [t, v]}",
      "node 'bad': shape mismatch: maximum cannot broadcast (1,2,3) with (4,)"),
-    ("{op: mse, args: [a, v]}", "node 'bad': shape mismatch: mse cannot broadcast (2,3) with (4,)"),
+    # losses compare element by element: no broadcasting (the issue "silent wrong answer")
+    ("{op: mse, args: [a, v]}", "node 'bad': shape mismatch: mse compares pred (2,3) with target "
+     "(4,) element by element, so their shapes must be equal; reshape one side to the other's "
+     "shape ({op: reshape, args: [...], shape: [2, 3]})"),
     ("{op: matmul, args: [a, a]}",
      "node 'bad': shape mismatch: matmul (2,3) @ (2,3): 3 columns against 2 rows"),
     ("{op: matmul, args: [v, a]}",

@@ -117,7 +117,7 @@ def test_the_command_line_overrides_the_section_key_by_key(tmp_path):
     ("gradient: params", "--outputs:1:1: error: unknown key 'gradient' in 'outputs'; did you "
                          "mean 'gradients'?"),
     ("values: [L", "--outputs:1:"),
-    ("digits: 99", "--outputs:1:9: error: 99 is greater than the maximum of 17"),
+    ("digits: 99", "--outputs:1:9: error: expected an integer <= 17; found integer 99"),
 ])
 def test_a_bad_command_line_selection_is_located_in_its_text(tmp_path, option, expected):
     code, out, err = call("run", str(graph(tmp_path)), "--outputs", option)

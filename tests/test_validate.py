@@ -42,7 +42,8 @@ def test_json_format(tmp_path, root):
     document = json.loads(out)
     assert code == 2 and document["ok"] is False and document["exit_code"] == 2
     ok, bad = document["graphs"]
-    assert ok == {"graph": f"{root}/graphs/simple.yaml", "ok": True, "problems": []}
+    assert ok == {"graph": f"{root}/graphs/simple.yaml", "ok": True, "problems": [],
+                  "warnings": []}
     (problem,) = bad["problems"]
     assert (problem["file"], problem["line"], problem["col"]) == (str(cycle), 3, 3)
     assert problem["notes"][0]["line"] == 4

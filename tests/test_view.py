@@ -393,3 +393,22 @@ def test_a_training_run_has_a_page_with_its_trained_params_and_curve():
     page = graphrun.view(graph, params={"w": 2.6, "b": 3.8}, history=read_back).html
     assert page_data(page)["history"]["rows"][1]["reported"] == [["acc", "0.5"]]
     assert "loss L = 81" in page
+
+
+def test_view_params_shows_a_real_training_file(tmp_path):
+    """`graphrun view GRAPH --params TRAINED`: the graph at the trained params, with the loss curve
+    of the file `graphrun train` wrote; the page never replaces that file."""
+    graph = os.path.join(ROOT, "graphs", "simple.yaml")
+    trained = tmp_path / "trained.yaml"
+    assert call("train", graph, "--lr", "0.01", "--steps", "3", "-o", str(trained), "--quiet")[0] == 0
+    page = tmp_path / "page.html"
+    code, _, err = call("view", graph, "--params", str(trained), "-o", str(page))
+    assert (code, err) == (0, "")
+    data = page_data(page.read_text())
+    assert [r["step"] for r in data["history"]["rows"]] == [1, 2, 3]
+    w = graphrun.read_results(trained).entries["params.w"].value
+    by_name = {n["name"]: n for n in data["nodes"]}
+    assert float(by_name["w"]["value"]["short"]) == pytest.approx(float(w), rel=1e-5)
+    before = trained.read_bytes()
+    code, _, err = call("view", graph, "--params", str(trained), "-o", str(trained))
+    assert code == 2 and "refusing to write" in err and trained.read_bytes() == before

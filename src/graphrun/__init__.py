@@ -16,7 +16,9 @@ _API = {
     "Graph": "api", "Results": "engine.values", "compile": "api", "compile_text": "api",
     "run": "api", "explain": "api", "gradcheck": "api", "draw": "api", "view": "api",
     "check": "api",
-    "read_results": "api", "diff": "api",
+    "read_results": "api", "diff": "api", "expand": "api", "train": "api", "training_settings": "api",
+    "trained_params": "api", "check_training": "api", "explain_training": "api",
+    "plot_training": "api", "TrainingResults": "engine.train",
     "GraphError": "errors", "NumericError": "errors", "Problem": "errors",
 }
 

@@ -32,6 +32,7 @@ class Graph:
         self.program = program
         self._plan: Optional[executor.Plan] = None
         self._leaves: Optional[list] = None
+        self._train_plans: dict = {}  # training's plans, by batch size (engine/train)
 
     @property
     def name(self) -> str:
@@ -123,6 +124,14 @@ class Graph:
                     raise ValueError(_not_a_leaf(p, name, kind))
                 leaves[slot] = _checked(p, slot, value, f"{kind}s[{name!r}]")
         return leaves
+
+    def with_params(self, params: Mapping) -> "Graph":
+        """The same graph with these param values (by name, checked as `run` checks them): for
+        the tools, which run a graph's own values (`explain`, `draw` with `--params TRAINED`)."""
+        other = Graph(self.program)
+        other._plan, other._train_plans = self.plan, self._train_plans
+        other._leaves = self.with_values(params)
+        return other
 
     def __repr__(self) -> str:
         return (f"<Graph {self.name!r} from {self.file}: {len(self.params)} params, "
@@ -220,6 +229,71 @@ def run(graph, *, params: Optional[Mapping] = None, inputs: Optional[Mapping] = 
     return Results(graph.program, values, grads)
 
 
+def training_settings(graph, *, optimizer: Optional[str] = None, lr: Optional[float] = None,
+                      steps: Optional[int] = None, epochs: Optional[int] = None):
+    """The settings `train` would use: these arguments over the graph's train section over
+    torch.optim's defaults (frontend/train.Settings). Raises ValueError for a setting that is
+    out of range or missing everywhere (how many steps)."""
+    from .frontend.train import resolve
+    return resolve(_graph(graph).program, optimizer=optimizer, lr=lr, steps=steps, epochs=epochs)
+
+
+def train(graph, *, params: Optional[Mapping] = None, optimizer: Optional[str] = None,
+          lr: Optional[float] = None, steps: Optional[int] = None, epochs: Optional[int] = None,
+          settings=None, fast: bool = True, progress=None):
+    """Gradient descent on the graph's params, step for step as torch.optim (engine/train):
+    the graph's train section, with `optimizer`, `lr`, `steps`, `epochs` over it (or `settings`
+    from training_settings). `params` starts from other values, by name (a dict, or
+    trained_params(path, graph) to resume). Returns TrainingResults (`.history`, `.params`,
+    `.text()`, `.write(path)`). A loss or gradient that is not finite raises NumericError at the
+    node that made it, with the step and the learning rate. `fast=False` runs the numpy reference
+    where graphrun would run a scalar graph on Python floats. `progress(p)` is called about every
+    0.1 s with p.step, p.steps, p.loss, p.seconds."""
+    import time
+
+    from .engine import train as engine
+
+    graph = _graph(graph)
+    if settings is None:
+        settings = training_settings(graph, optimizer=optimizer, lr=lr, steps=steps,
+                                     epochs=epochs)
+    leaves = graph.with_values(params)
+    plans = graph._train_plans
+    plans.setdefault(None, graph.plan)
+    start = time.perf_counter()
+    run_ = engine.run(graph.program, leaves, settings, plans, fast=fast, progress=progress)
+    return engine.TrainingResults(graph.program, settings, run_, time.perf_counter() - start)
+
+
+def trained_params(path, graph) -> dict:
+    """The params of a training results file, by name, checked against the graph (its params,
+    their shapes and dtypes): GraphError located in that file otherwise."""
+    from .results.training import trained_params as read
+    return read(os.fspath(path), _graph(graph).program)
+
+
+def check_training(graph, golden, **options):
+    """Train a graph file and compare its training results (history and params) with a golden
+    training results file (results/training; options: rtol, atol, update, sidecar_threshold,
+    memory_budget, params: a training results file to start from)."""
+    from .results.training import check_training as tool
+    return tool(os.fspath(graph), os.fspath(golden), **options)
+
+
+def explain_training(graph, *, optimizer: Optional[str] = None, lr: Optional[float] = None):
+    """The first update of training written out the way the lesson writes it
+    (tools/explain_train): `w ← w − lr · ∂L/∂w = 3 − 0.01 · 40 = 2.6`."""
+    from .tools import explain_train as tool
+    return tool.explain_training(_graph(graph), optimizer=optimizer, lr=lr)
+
+
+def plot_training(training, path) -> None:
+    """Draw the loss (and the reported nodes) of TrainingResults to `path` (.png, .svg, .pdf)
+    with matplotlib, the optional extra `pip install 'graphrun[plot]'` (tools/plot)."""
+    from .tools import plot as tool
+    tool.plot(training, os.fspath(path))
+
+
 def explain(graph, *, param: Optional[str] = None, max_paths: Optional[int] = None,
             check_finite: bool = True):
     """The backward pass written out the way the chain rule is written by hand (tools/explain).
@@ -281,6 +355,16 @@ def _is_training(obj) -> bool:
     return all(hasattr(obj, name) for name in ("program", "history", "params"))
 
 
+def expand(path) -> str:
+    """The graph file at `path` in the fully explicit form, as text: one `{op, args}` node per
+    operation, named as its results name them, no expressions, blocks or includes (`file:`
+    paths stay relative to the graph's folder). Running it gives byte-identical results."""
+    from .frontend.explicit import explicit_text
+    from .frontend.load import load_file
+    graph = compile(path)
+    return explicit_text(load_file(os.fspath(path)).data, graph.program)
+
+
 def check(graph, golden, **options):
     """Run a graph file and compare its results with a golden results file (results/golden;
     options: rtol, atol, update, sidecar_threshold, memory_budget, check_finite, outputs)."""
@@ -304,4 +388,6 @@ def diff(expected, got, *, rtol: Optional[float] = None, atol: Optional[float] =
 
 
 __all__ = ["Graph", "Results", "GraphError", "compile", "compile_text", "run", "explain",
-           "gradcheck", "draw", "view", "check", "read_results", "diff"]
+           "gradcheck", "draw", "view", "check", "read_results", "diff", "train",
+           "training_settings", "trained_params", "check_training", "explain_training",
+           "plot_training", "expand"]

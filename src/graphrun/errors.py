@@ -57,6 +57,7 @@ class Problem:
 FIX_WORDS = {
     "allow_nonfinite": "; pass check_finite=False to keep it anyway",
     "memory_budget": " (raise memory_budget=..., or shrink the largest tensors)",
+    "learning_rate": "; try a smaller learning rate (lr=...)",
 }
 
 
@@ -118,6 +119,7 @@ class NumericError(GraphError):
 
 def locate(p: Problem) -> Located:
     """The problem at its FILE:LINE:COL (the one place a path becomes a position)."""
+    p = _relocated(p)
     source = p.source
     if p.pos is not None or source is None:
         line, col = p.pos or (1, 1)
@@ -126,11 +128,30 @@ def locate(p: Problem) -> Located:
     file = getattr(source, "file", None) or "<graph>"
     notes = []
     for note in p.notes:
+        note = _relocated_note(note)
         message, path = note[0], note[1]
         where = (note[2] if len(note) > 2 else None) or source
         nline, ncol = where.locate(path, True) if where is not None else (1, 1)
         notes.append((getattr(where, "file", None) or file, nline, ncol, message))
     return Located(file, line, col, p.severity, p.message, tuple(notes), p.fix)
+
+
+def _relocated(p: Problem) -> Problem:
+    """A path may pass through a stand-in for text written elsewhere (frontend/sites.py: a token
+    of an expression, a node of a block, maybe in an included file): it says where that is."""
+    for part in p.path:
+        relocate = getattr(part, "relocate", None)
+        if relocate is not None:
+            return relocate(p)
+    return p
+
+
+def _relocated_note(note):
+    for part in note[1]:
+        relocate = getattr(part, "relocate_note", None)
+        if relocate is not None:
+            return relocate(note)
+    return note
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

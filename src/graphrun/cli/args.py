@@ -8,7 +8,7 @@ import os
 import re
 import sys
 
-from ..frontend.recognise import GRAPH, file_kind
+from ..frontend.recognise import GRAPH, LIBRARY, file_kind
 from ..results.golden import results_name
 from ..results.writer import SIDECAR_THRESHOLD
 
@@ -73,6 +73,35 @@ def compile_graph(path: str, **options):
     return api.compile(path, **options)
 
 
+def add_params_argument(parser):
+    parser.add_argument("--params", metavar="TRAINED",
+                        help="take the params from a training results file (what graphrun "
+                             "train writes) instead of the graph's own values")
+
+
+def add_optimizer_arguments(parser):
+    """--optimizer and --lr, over the graph's train section (train, explain --train)."""
+    from ..frontend.train import OPTIMIZERS
+    parser.add_argument("--optimizer", type=choice(OPTIMIZERS, "optimizer"), metavar="NAME",
+                        help=f"{', '.join(OPTIMIZERS)} (torch.optim's SGD, Adam, AdamW; default: "
+                             "the train section's, else sgd)")
+    parser.add_argument("--lr", type=number(0, False), metavar="LR",
+                        help="the learning rate (default: the train section's, else 0.001)")
+
+
+def choice(choices, what):
+    """An argparse type: one of `choices`, with a did-you-mean."""
+    from ..errors import did_you_mean
+
+    def parse(text):
+        if text not in choices:
+            raise argparse.ArgumentTypeError(
+                f"unknown {what} {text!r}{did_you_mean(text, choices)} (expected one of: "
+                f"{', '.join(choices)})")
+        return text
+    return parse
+
+
 def count(text: str) -> int:
     if not text.isdigit():
         raise argparse.ArgumentTypeError(f"expected a whole number of elements; found {text!r}")
@@ -132,11 +161,13 @@ def parse_size(text: str) -> int:
     return int(float(match.group(1)) * _UNITS[unit])
 
 
-def graph_files(paths) -> list:
+def graph_files(paths, libraries: bool = False) -> list:
     """The graph files named: files as given (`-`, standard input, at most once); a folder's
     graph files, sorted: its *.yaml/*.yml files that frontend/recognise.py takes for graphs
-    (not results files, so `-o` into the same folder is never read back as a graph; not block
-    libraries; not YAML files that do not declare `graphrun:`)."""
+    (not results files, so `-o` into the same folder is never read back as a graph; not YAML
+    files that do not declare `graphrun:`; not libraries of blocks, unless `libraries`: graphs
+    include them, docs/format.md)."""
+    kinds = (GRAPH, LIBRARY) if libraries else (GRAPH,)
     files = []
     if list(paths).count(STDIN) > 1:
         raise UsageError("'-' (standard input) can be given once")
@@ -146,7 +177,7 @@ def graph_files(paths) -> list:
             continue
         found = sorted(os.path.normpath(os.path.join(path, f)) for f in os.listdir(path)
                        if f.endswith(GRAPH_EXTENSIONS) and os.path.isfile(os.path.join(path, f))
-                       and file_kind(os.path.join(path, f)) == GRAPH)
+                       and file_kind(os.path.join(path, f)) in kinds)
         if not found:
             raise UsageError(f"no graph files (*.yaml, *.yml that declare graphrun:) in the "
                              f"folder {path}")
@@ -172,11 +203,12 @@ def shard(items: list, which) -> list:
     return items[i - 1::n]
 
 
-def results_paths(graphs, folder: str) -> list:
-    """`folder/<stem>.results.yaml` for each graph; two graphs with one stem are a usage error."""
+def results_paths(graphs, folder: str, name=results_name) -> list:
+    """`folder/<stem>.results.yaml` (or another `name(graph)`) for each graph; two graphs with
+    one stem are a usage error."""
     paths, seen = [], {}
     for graph in graphs:
-        path = os.path.join(folder, results_name(graph))
+        path = os.path.join(folder, name(graph))
         if path in seen:
             raise UsageError(f"{seen[path]} and {graph} would both write {path}; "
                              "give the graph files different names")

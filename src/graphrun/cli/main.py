@@ -36,7 +36,9 @@ COMMANDS = {
     "explain": "explain",
     "gradcheck": "gradcheck",
     "draw": "draw",
+    "train": "train",
     "view": "view",
+    "expand": "expand",
 }
 DEFAULT_COMMAND = "run"
 
@@ -78,11 +80,13 @@ def build_parser(out: TextIO, err: TextIO) -> argparse.ArgumentParser:
         module = importlib.import_module(f"graphrun.cli.commands.{module_name}")
         command = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.add_arguments(command)
-        command.add_argument("-q", "--quiet", action="store_true",
-                             help="print only what failed (no ok lines, no summary)")
-        command.add_argument("--color", choices=("auto", "always", "never"), default="auto",
-                             help="colour the text output: auto (default: on a terminal, or "
-                                  "with FORCE_COLOR; never with NO_COLOR), always, never")
+        if "--quiet" not in command._option_string_actions:  # unless the command has its own
+            command.add_argument("-q", "--quiet", action="store_true",
+                                 help="print only what failed (no ok lines, no summary)")
+        if "--color" not in command._option_string_actions:
+            command.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                                 help="colour the text output: auto (default: on a terminal, or "
+                                      "with FORCE_COLOR; never with NO_COLOR), always, never")
         command.add_argument("--debug", action="store_true",
                              help="show the Python traceback of an internal error")
         command.set_defaults(execute=module.execute, command_name=name)
@@ -155,6 +159,7 @@ def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None,
 FIX_WORDS = {
     "allow_nonfinite": "; use --allow-nonfinite to write it anyway",
     "memory_budget": " (raise the budget with --memory-budget, or shrink the largest tensors)",
+    "learning_rate": "; try a smaller learning rate (--lr, or lr: in the train section)",
 }
 
 
@@ -162,6 +167,13 @@ def report(error: GraphError, err: TextIO) -> None:
     """Print every problem as FILE:LINE:COL: error: message (and its notes) on `err`."""
     for row in error.located():
         err.write(row.text(FIX_WORDS) + "\n")
+
+
+def warn(graph, err: TextIO) -> None:
+    """Print a compiled graph's warnings as FILE:LINE:COL: warning: message on `err`; they never
+    change the exit status."""
+    if graph.program.warnings:
+        report(GraphError(graph.program.warnings), err)
 
 
 def run_module() -> None:

@@ -91,7 +91,7 @@ def problems_github(error: GraphError) -> List[tuple]:
     """Every problem as an error annotation, its notes as notices (see `github`)."""
     found = []
     for row in error.located():
-        found.append(("error", row.file, row.line, row.col, _message(row), None))
+        found.append((row.severity, row.file, row.line, row.col, _message(row), None))
         found += [("notice", f, nl, nc, note, None) for f, nl, nc, note in row.notes]
     return found
 

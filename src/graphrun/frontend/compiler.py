@@ -13,7 +13,7 @@ import dataclasses
 import time
 from typing import Optional
 
-from . import outputs as outputs_section, schema
+from . import blocks, outputs as outputs_section, schema
 from ..errors import GraphError, Problem
 from .graph import Program, build_program
 from .load import Document, PartialDocument, gc_paused, load_bytes, load_file
@@ -79,21 +79,40 @@ def _check(document: Document, problems: list, memory_budget, timings,
         broken |= more
     timings["validate"] = time.perf_counter() - start
     start = time.perf_counter()
+    library = None
+    if data is not None and ("blocks" in data or "include" in data
+                             or "include" in document.data):
+        # blocks and includes: their problems are in the files they are in; a call of a broken
+        # block (or, when an include is broken, of an unknown name) is no new problem
+        library, found = blocks.build_library(
+            data, source, {name for section, name in broken if section == "blocks"},
+            complete="include" in data or "include" not in document.data)
+        problems += found
+        source.includes = tuple(library.files)  # read by this graph: never an output
+    if blocks.is_library(document.data):
+        if problems:
+            raise GraphError(_deduplicated(problems), source)
+        raise blocks.LibraryFile([Problem(
+            "this file is a library of blocks (it has blocks and no nodes): there is nothing to "
+            "run; a graph uses its blocks with include: [...]", ("blocks",), at_key=True)],
+            source)
+    broken = {name for section, name in broken if section != "blocks"}
     spec = None
     for _ in range(3):  # spec problems are about single entries: leave those out, go again
         if data is None:
             break
         try:
-            spec = build_spec(data, source.file)
+            spec = build_spec(data, source.file, source=source, library=library)
             break
         except GraphError as e:
             problems += e.problems
             data, more = _without(data, e.problems)
-            broken |= more
+            broken |= {name for section, name in more if section != "blocks"}
     program = None
     if spec is not None:
         try:
-            program = build_program(spec, memory_budget, broken=frozenset(broken), source=source)
+            program = build_program(spec, memory_budget, broken=frozenset(broken | spec.broken),
+                                    source=source)
         except GraphError as e:
             problems += e.problems
     if program is not None:
@@ -106,9 +125,21 @@ def _check(document: Document, problems: list, memory_budget, timings,
             if selection is not None:
                 program = dataclasses.replace(program, outputs=selection)
     if problems:
-        raise GraphError(problems, source)
+        raise GraphError(_deduplicated(problems), source)
     timings["build"] = time.perf_counter() - start
     return program
+
+
+def _deduplicated(problems) -> list:
+    """Problems once each: a block argument bound to an unknown name is that name's problem once,
+    however often the block uses the argument."""
+    seen, out = set(), []
+    for p in problems:
+        key = (p.path, p.at_key, p.pos, p.message, id(p.source))
+        if key not in seen:
+            seen.add(key)
+            out.append(p)
+    return out
 
 
 def _leave_unknown_ops_to_the_graph(data, problems) -> list:
@@ -125,18 +156,19 @@ def _leave_unknown_ops_to_the_graph(data, problems) -> list:
 
 
 _TOP_KEYS = ("graphrun", "name", "description", "inputs", "params", "nodes", "loss", "tolerance",
-             "outputs")
-# no other check depends on these
-_HARMLESS = ("name", "description", "tolerance", "loss", "outputs")
+             "train", "blocks", "include", "outputs")
+# no other check depends on these (a broken include: calls of unknown names are then no problem)
+_HARMLESS = ("name", "description", "tolerance", "loss", "train", "include", "outputs")
+_ENTRIES = schema.SECTIONS + ("blocks",)  # sections whose entries are checked one by one
 
 
 def _without(data: dict, problems) -> tuple:
-    """(data without the entries `problems` are about, the names those entries defined). data
-    is None when a problem is about the document's structure: nothing more can be checked
-    soundly then."""
+    """(data without the entries `problems` are about, the (section, name) of those entries
+    that are no longer defined). data is None when a problem is about the document's structure:
+    nothing more can be checked soundly then."""
     if not problems:
         return data, set()
-    drop = {section: set() for section in schema.SECTIONS}
+    drop = {section: set() for section in _ENTRIES}
     drop_keys = set()  # top-level keys no graph check depends on, or unknown ones
     for p in problems:
         path = p.path
@@ -148,12 +180,15 @@ def _without(data: dict, problems) -> tuple:
             drop_keys.add(path[0])
         else:
             return None, set()
-    if not isinstance(data.get("nodes"), dict):  # e.g. misspelt: reported as an unknown key
-        return None, set()
+    if not isinstance(data.get("nodes"), dict) and not blocks.is_library(data):
+        return None, set()  # e.g. misspelt: reported as an unknown key
     kept = {key: value for key, value in data.items() if key not in drop_keys}
     for section, names in drop.items():
         if names and isinstance(kept.get(section), dict):
             kept[section] = {k: v for k, v in kept[section].items() if k not in names}
-    defined = {name for section in schema.SECTIONS for name in (kept.get(section) or {})}
-    broken = {name for names in drop.values() for name in names if name not in defined}
+    defined = {(section, name) for section in _ENTRIES for name in (kept.get(section) or {})}
+    names = {name for section in schema.SECTIONS for name in (kept.get(section) or {})}
+    broken = {(section, name) for section, dropped in drop.items() for name in dropped
+              if (section, name) not in defined
+              and (section == "blocks" or name not in names)}
     return kept, broken

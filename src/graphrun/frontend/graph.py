@@ -9,13 +9,15 @@ from __future__ import annotations
 import collections
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import NamedTuple, Optional, Tuple
 
 from ..errors import GraphError, Note, Problem, did_you_mean
+from ..ops import synonyms
 from ..ops.table import OPS, Op, OpError, Type, shape_str
 from .spec import Const, GraphSpec, LeafSpec
+from .train import TrainSpec, check_train
 
 
 class Step(NamedTuple):
@@ -48,6 +50,7 @@ class Program:
     tolerance: Tuple[Tuple[str, float], ...]
     estimated_bytes: int
     source: object = None  # the file's source map: where every path above points
+    train: Optional[TrainSpec] = None  # the train section, checked against the graph
     outputs: object = None  # what results files hold (frontend/outputs.Selection); None: all
 
 
@@ -69,9 +72,20 @@ class Program:
 
     @cached_property
     def differentiable(self) -> Tuple[bool, ...]:
-        """slot -> whether d loss / d slot is computed: for params and nodes, not for inputs and
-        number literals."""
-        return tuple(kind == "param" or kind == "node" for kind in self.kinds)
+        """slot -> whether d loss / d slot is computed: for params and for float nodes of ops
+        with a gradient; not for inputs, number literals, bool or int64 values (comparisons,
+        argmax) and the results of ops without a gradient (accuracy, one_hot)."""
+        out = [kind == "param" for kind in self.kinds]
+        for step in self.steps:
+            out[step.out] = _has_gradient(step.op, self.types[step.out])
+        return tuple(out)
+
+    @cached_property
+    def warnings(self) -> Tuple[Problem, ...]:
+        """Problems of severity "warning", printed and never changing an exit status: each
+        param the loss does not depend on (its gradient is 0 for every value). Found from the
+        program's structure when first asked for (the CLI's run and validate ask)."""
+        return unreached_params(self)
 
 
 def build_program(spec: GraphSpec, memory_budget: Optional[int] = None, *,
@@ -117,15 +131,143 @@ def build_program(spec: GraphSpec, memory_budget: Optional[int] = None, *,
         if type(result) is Type:
             types[name] = result
         else:
-            problems.append(Problem(f"node '{name}': {result}", _error_path(node, result)))
+            problems.append(Problem(f"node '{name}': {result}{_source_hint(node, result, nodes)}",
+                                    _error_path(node, result)))
 
     loss = _check_loss(spec, leaves, nodes, types, broken, problems)
     if problems or broken:  # broken entries' problems are the caller's, raised with these
         raise GraphError(problems)
-    return _assemble(spec, order, types, loss, memory_budget, source)
+    program = _assemble(spec, order, types, loss, memory_budget, source)
+    problems = check_train(program)
+    if problems:
+        raise GraphError(problems)
+    return program
+
+
+def _source_hint(node, error: OpError, nodes) -> str:
+    """Where a wrongly typed argument came from, when its maker explains it: argmax's int64
+    indices, a comparison's bools (ops/synonyms.py FROM)."""
+    if not error.dtype or error.arg is None or error.arg >= len(node.args):
+        return ""
+    arg = node.args[error.arg]
+    maker = nodes.get(arg.name) if type(arg) is not Const else None
+    words = None if maker is None else synonyms.FROM.get(maker.op)
+    return "" if words is None else f" (node '{arg.name}' holds {words.format(op=maker.op)})"
+
+
+def reaches_loss(program: Program) -> list:
+    """slot -> whether d loss / d slot flows back from the loss (through differentiable values
+    and arguments that have a VJP). One tight pass in reverse program order."""
+    diff = program.differentiable
+    reached = [False] * len(diff)
+    reached[program.loss] = diff[program.loss]
+    for step in reversed(program.steps):
+        if reached[step.out]:
+            op = step.op
+            if op.variadic:
+                for a in step.args:
+                    if diff[a]:
+                        reached[a] = True
+            else:
+                for a, vjp in zip(step.args, op.vjps):
+                    if vjp is not None and diff[a]:
+                        reached[a] = True
+    return reached
+
+
+def unreached_params(program: Program) -> tuple:
+    """A warning for each param the loss does not depend on: its gradient is 0 for every value,
+    which is rarely what was meant (a param used only through a comparison or argmax, or by no
+    node on the loss's side)."""
+    if program.loss is None or not program.params:
+        return ()
+    reached = reaches_loss(program)
+    missed = [s for s in program.params if not reached[s]]
+    if not missed:
+        return ()
+    # what the loss's value depends on at all, gradient or not
+    feeds = [False] * len(program.names)
+    feeds[program.loss] = True
+    for step in reversed(program.steps):
+        if feeds[step.out]:
+            for a in step.args:
+                feeds[a] = True
+    used = {a for step in program.steps for a in step.args}
+    warnings = []
+    for slot in missed:
+        name = program.names[slot]
+        if feeds[slot]:
+            why = f"it reaches the loss only through {_blocker(program, slot, feeds)}"
+        elif slot in used:
+            why = "the nodes that use it do not lead to the loss"
+        else:
+            why = "no node uses it"
+        warnings.append(Problem(f"param '{name}': the loss does not depend on it, so its "
+                                f"gradient is 0 for every value ({why})", program.paths[slot],
+                                at_key=True, severity="warning", source=program.source))
+    return tuple(warnings)
+
+
+def _blocker(program, slot, feeds) -> str:
+    """The first node, in program order, on the way from `slot` to the loss, where the values
+    stop carrying a gradient, in words."""
+    made = {slot}
+    diff = program.differentiable
+    for step in program.steps:
+        uses = [i for i, a in enumerate(step.args) if a in made]
+        if not uses:
+            continue
+        made.add(step.out)
+        if not feeds[step.out]:
+            continue
+        op, t = step.op, program.types[step.out]
+        if not op.differentiable:
+            return f"node '{step.name}' ({op.name}), which has no gradient"
+        if not diff[step.out]:
+            return f"node '{step.name}' ({op.name}), whose {t.dtype} values carry no gradient"
+        if all(op.vjp(i) is None for i in uses):
+            return f"node '{step.name}' ({op.name}), which has no gradient for that argument"
+    return "ops without a gradient"
+
+def rebatched(program: Program, slots, rows: int) -> Program:
+    """The program with the leaves in `slots` cut to `rows` rows along axis 0 (a minibatch), every
+    node's type inferred again by the op table's rules, as build_program infers them: the shapes
+    are checked again, never assumed. Raises GraphError at each node whose op cannot take the
+    batch's shapes (and at the loss, should it no longer be one element)."""
+    types = list(program.types)
+    for slot in slots:
+        t = types[slot]
+        types[slot] = Type((rows,) + t.shape[1:], t.dtype)
+    problems = []
+    for step in program.steps:
+        arg_types = [types[a] for a in step.args]
+        if None in arg_types:
+            types[step.out] = None  # an argument already failed
+            continue
+        try:
+            types[step.out] = step.op.infer(*arg_types, **dict(step.attrs))
+        except OpError as e:
+            types[step.out] = None
+            where = step.path + (("args", e.arg) if e.arg is not None and e.arg < len(step.args)
+                                 else (e.attr,) if e.attr is not None else ("op",))
+            problems.append(Problem(f"node '{step.name}': with a batch of {rows} rows: {e}", where,
+                                    notes=(Note("the batch size is set here",
+                                                ("train", "batch", "size")),)))
+    loss = program.loss
+    if loss is not None and types[loss] is not None and math.prod(types[loss].shape) != 1:
+        problems.append(Problem(f"with a batch of {rows} rows the loss has shape "
+                                f"{shape_str(types[loss].shape)}; the loss must have exactly one "
+                                "element", ("loss",)))
+    if problems:
+        raise GraphError(problems)
+    return replace(program, types=tuple(types))
 
 
 _LITERAL = Type((), None)  # a number literal's type: it takes the other arguments' dtype
+
+
+def _has_gradient(op: Op, t: Type) -> bool:
+    return op.differentiable and t.dtype is not None and t.dtype.kind == "f"
 
 
 _HINT_WORK = 200_000  # name comparisons spent on did-you-mean suggestions, at most
@@ -135,17 +277,20 @@ def _check_node(node, leaves, nodes, all_names, broken, problems) -> bool:
     ok = True
     op = OPS.get(node.op)
     if op is None:
-        hint = did_you_mean(node.op, OPS)
-        problems.append(Problem(f"unknown op '{node.op}'{hint}"
-                                + ("" if hint else f" (known ops: {', '.join(sorted(OPS))})"),
-                                node.path + ("op",)))
+        problems.append(Problem(unknown_op_message(node.op), node.path + ("op",)))
         ok = False
     else:
         n = len(node.args)
-        if n < 1 if op.variadic else n != len(op.vjps):
-            want = "at least 1 argument" if op.variadic else \
-                f"{op.arity} argument{'s' if op.arity != 1 else ''}"
-            problems.append(Problem(f"{node.op} takes {want}; found {n}", node.path + ("args",)))
+        if n < op.min_arity or (not op.variadic and n > op.arity):
+            if op.variadic:
+                want = "at least 1 argument"
+            elif op.min_arity < op.arity:
+                want = f"{op.min_arity} to {op.arity} arguments"
+            else:
+                want = f"{op.arity} argument{'s' if op.arity != 1 else ''}"
+            hint = synonyms.BY_ARITY.get((node.op, n))
+            problems.append(Problem(f"{node.op} takes {want}; found {n}"
+                                    + (f" ({hint})" if hint else ""), node.path + ("args",)))
             ok = False
         if node.attrs or op.attrs:
             ok = _check_attrs(node, op, problems) and ok
@@ -165,6 +310,20 @@ def _check_node(node, leaves, nodes, all_names, broken, problems) -> bool:
                 if len(problems) * len(all_names) < _HINT_WORK else ""
             problems.append(Problem(f"unknown name '{arg.name}'{hint}", arg.path))
     return ok
+
+
+def unknown_op_message(name: str) -> str:
+    """"unknown op 'clamp'; did you mean 'clip'? (PyTorch's clamp)": what people call the op
+    (ops/synonyms.py) before spelling distance, and the known ops when neither helps."""
+    known = synonyms.unknown_op(name)
+    if known is not None:
+        suggestion, why = known
+        single = suggestion.count("'") == 2 and suggestion.startswith("'") \
+            and suggestion.endswith("'")
+        text = f"did you mean {suggestion}?" if single else f"use {suggestion}"
+        return f"unknown op '{name}'; {text}" + (f" ({why})" if why else "")
+    hint = did_you_mean(name, OPS)
+    return f"unknown op '{name}'{hint}" + ("" if hint else f" (known ops: {', '.join(sorted(OPS))})")
 
 
 def _check_attrs(node, op, problems) -> bool:
@@ -258,6 +417,13 @@ def _check_loss(spec, leaves, nodes, types, broken, problems):
     if t is not None and math.prod(t.shape) != 1:
         problems.append(Problem(f"loss '{spec.loss}' has shape {shape_str(t.shape)}; the loss must "
                                 "have exactly one element (reduce it with sum or mean)", path))
+    elif t is not None and t.dtype.kind != "f":
+        # (a float loss of an op without a gradient, accuracy, runs: every param gets zeros, and
+        # the warnings say so)
+        problems.append(Problem(f"loss '{spec.loss}' holds {t.dtype} values, which have no "
+                                f"gradient, so backward cannot start there (keep '{spec.loss}' as "
+                                "a value to read, and make the loss a float op, such as "
+                                "cross_entropy)", path))
     return spec.loss
 
 
@@ -287,7 +453,8 @@ def _assemble(spec, ordered, types, loss, memory_budget, source) -> Program:
                               loss is not None)
     return Program(spec.name, spec.description, tuple(names), tuple(slot_types), tuple(kinds),
                    tuple(paths), spec.leaves, tuple(consts), tuple(steps),
-                   None if loss is None else slot_of[loss], spec.tolerance, estimated, source)
+                   None if loss is None else slot_of[loss], spec.tolerance, estimated, source,
+                   spec.train)
 
 
 def _check_budget(spec, memory_budget, names, kinds, types, paths, backward) -> int:

@@ -134,7 +134,10 @@ def _is_none(items) -> bool:
 
 def _default(program, section) -> Tuple[int, ...]:
     nodes = tuple(step.out for step in program.steps)
-    return nodes if section == "values" else tuple(program.params) + nodes
+    if section == "values":
+        return nodes
+    differentiable = program.differentiable
+    return tuple(program.params) + tuple(s for s in nodes if differentiable[s])
 
 
 def _select(item: Item, section: str, items, program, problems) -> set:
@@ -151,16 +154,23 @@ def _select(item: Item, section: str, items, program, problems) -> set:
         if len(items) > 1:
             return problem(f"{where}: 'none' stands alone (it selects nothing)")
         return set()
+    # a gradient exists for params and float nodes of ops that have one (not comparisons,
+    # argmax, accuracy: Program.differentiable)
+    has = (lambda s: True) if section == "values" else program.differentiable.__getitem__
     if text in ("nodes", "params", "inputs"):
         kind = text[:-1]
         if kind not in allowed:
             return problem(f"{where}: inputs have no gradient (they are not differentiated)")
-        return {s for s, k in enumerate(kinds) if k == kind}
+        return {s for s, k in enumerate(kinds) if k == kind and has(s)}
     if text == "loss":
         if program.loss is None:
             return problem(f"{where}: this graph has no loss")
         return {program.loss}
     candidates = {names[s]: s for s, k in enumerate(kinds) if k in allowed and names[s]}
+    if section == "gradients" and text in candidates and not has(candidates[text]):
+        return problem(f"{where}: '{text}' has no gradient (a bool or integer value, or an op "
+                       "without one)")
+    candidates = {name: s for name, s in candidates.items() if has(s)}
     if _GLOB & set(text):
         matched = {s for name, s in candidates.items() if fnmatch.fnmatchcase(name, text)}
         if not matched:

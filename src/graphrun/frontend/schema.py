@@ -11,6 +11,7 @@ say, wording each problem with the op's name (tests/test_op_schema.py checks it 
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -20,6 +21,7 @@ from jsonschema import Draft7Validator
 
 from ..errors import Problem, describe, did_you_mean
 from ..ops import OPS, attribute_kinds
+from ..ops.schema import NODE_NAME
 
 
 def schema_text() -> str:
@@ -115,6 +117,14 @@ def _is_name(text: str) -> bool:
     return text.isascii() and text.isidentifier()
 
 
+def _is_node_name(text: str) -> bool:
+    """A node's name: a name, or a dotted one as graphrun gives generated nodes (h.1, h1.z)."""
+    return text.isascii() and (text.isidentifier() or _NODE_NAME.match(text) is not None)
+
+
+_NODE_NAME = re.compile(NODE_NAME)
+
+
 def _unproven(data):
     """`data` without the section entries the fast check proves valid (a shallow copy)."""
     if type(data) is not dict:
@@ -124,8 +134,9 @@ def _unproven(data):
         entries = data.get(section)
         if type(entries) is dict:
             fits = _node_fits if section == "nodes" else _value_fits
+            named = _is_node_name if section == "nodes" else _is_name
             reduced[section] = {name: entry for name, entry in entries.items()
-                                if not (type(name) is str and _is_name(name) and fits(entry))}
+                                if not (type(name) is str and named(name) and fits(entry))}
     return reduced
 
 
@@ -137,14 +148,14 @@ def _node_fits(body) -> bool:
     some op takes, each fitting the widest kind ops give it (whether its own op takes it is the
     graph stage's check, as it is jsonschema's here: see schema())."""
     if type(body) is not dict:
-        return False
+        return type(body) is str  # an expression: frontend/blocks.py checks it
     op, args = body.get("op"), body.get("args")
     if type(op) is not str or op not in OPS or type(args) is not list:
         return False
     for arg in args:
         kind = type(arg)
         if kind is str:
-            if not _is_name(arg):
+            if not _is_node_name(arg):
                 return False
         elif kind is not float and kind is not int:
             return False
@@ -271,10 +282,16 @@ def _explain(error) -> list:
         hint = did_you_mean(value, choices)
         return [Problem(f"unknown {what} '{value}'{hint}"
                         + ("" if hint else f" (expected one of: {', '.join(choices)})"), path)]
-    if keyword == "minimum":
+    bounds = {"minimum": ">=", "exclusiveMinimum": ">", "maximum": "<=", "exclusiveMaximum": "<"}
+    if keyword in bounds:
         what = "an integer" if error.schema.get("type") == "integer" else "a number"
-        return [Problem(f"expected {what} >= {error.validator_value}; found {describe(value)}",
-                        path)]
-    if keyword == "minItems":
-        return [Problem("expected a non-empty list; found an empty list", path)]
+        return [Problem(f"expected {what} {bounds[keyword]} {error.validator_value}; found "
+                        f"{describe(value)}", path)]
+    if keyword in ("minItems", "maxItems"):
+        low, high = error.schema.get("minItems"), error.schema.get("maxItems")
+        if low == 1 and high is None:
+            return [Problem("expected a non-empty list; found an empty list", path)]
+        want = f"{low}" if low == high else f"at least {low}" if high is None else \
+            f"at most {high}" if low is None else f"{low} to {high}"
+        return [Problem(f"expected a list of {want} items; found {describe(value)}", path)]
     return [Problem(f"{error.message}", path)]

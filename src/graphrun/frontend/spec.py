@@ -17,6 +17,8 @@ import numpy as np
 
 from ..errors import GraphError, Note, Problem, describe
 from ..ops import OPS, Type
+from . import blocks
+from .train import TrainSpec, build_train
 from .outputs import OutputsSpec, parse as parse_outputs
 
 DTYPES = {"float64": np.dtype("float64"), "float32": np.dtype("float32"),
@@ -89,10 +91,16 @@ class GraphSpec:
     loss: Optional[str]
     tolerance: Tuple[Tuple[str, float], ...]  # (("atol", 0.0), ("rtol", 1e-9)) as written
     outputs: OutputsSpec = OutputsSpec()  # the `outputs:` section as written
+    train: Optional[TrainSpec] = None  # the train section, when there is one
+    # nodes left out as calls of a block whose own problems are reported: using them is no new
+    # problem
+    broken: frozenset = frozenset()
 
 
-def build_spec(data: dict, filename: str) -> GraphSpec:
-    """Turn a schema-valid document into a GraphSpec; raises GraphError with every problem found."""
+def build_spec(data: dict, filename: str, *, source=None, library=None) -> GraphSpec:
+    """Turn a schema-valid document into a GraphSpec; raises GraphError with every problem found.
+    A node written as an expression becomes the nodes it stands for (frontend/blocks.py: its
+    positions are in `source`, its block calls are to `library`'s blocks)."""
     problems = []
     base = os.path.dirname(os.path.abspath(filename))
     leaves = []
@@ -105,38 +113,59 @@ def build_spec(data: dict, filename: str) -> GraphSpec:
                 if leaf is not None:
                     leaves.append(leaf)
     nodes = []
+    broken = set()
     for name, body in data["nodes"].items():
         path = ("nodes", name)
         if not _check_unique(name, path, defined, problems):
+            continue
+        if type(body) is str:  # an expression
+            if library is None:
+                from .blocks import Library
+                library = Library()
+            before = len(problems)
+            made = blocks.expand_node(name, body, source, library, problems)
+            if made is None:
+                if len(problems) == before:
+                    broken.add(name)
+                continue
+            for node in made:
+                if node.name == name or _check_unique(node.name, node.path, defined, problems):
+                    nodes.append(node)
             continue
         args = tuple([Ref(a, ("nodes", name, "args", i)) if type(a) is str else
                       Const(float(a), ("nodes", name, "args", i))
                       for i, a in enumerate(body["args"])])
         attrs = _attrs(body) if len(body) > 2 else ()  # op and args are always there
         nodes.append(NodeSpec(name, body["op"], args, attrs, path))
+    train = build_train(data.get("train"), problems)
     if problems:
         raise GraphError(problems)
     stem = os.path.splitext(os.path.basename(filename))[0]
     return GraphSpec(name=data.get("name", stem), description=data.get("description", ""),
                      leaves=tuple(leaves), nodes=tuple(nodes), loss=data.get("loss"),
-                     tolerance=tuple(sorted((data.get("tolerance") or {}).items())),
-                     outputs=parse_outputs(data.get("outputs")))
+                     tolerance=tuple(sorted((data.get("tolerance") or {}).items())), train=train,
+                     broken=frozenset(broken), outputs=parse_outputs(data.get("outputs")))
 
 
 def _attrs(body) -> tuple:
-    """A node's attributes: its keys other than op and args. Those its op declares come in the
-    table's order, normalised by their kind; any other key is kept as written (lists frozen), so
-    that the graph stage can say which op does not take it. A default is not written in: Step
-    attrs say what the file says, and the op fills in the rest."""
-    op = OPS.get(body["op"])
+    """A node's attributes: its keys other than op and args (see node_attrs)."""
+    return node_attrs(OPS.get(body["op"]), body)
+
+
+def node_attrs(op, written) -> tuple:
+    """The attributes written for a node of `op` (a mapping; its keys op and args are not
+    attributes). Those the op declares come in the table's order, normalised by their kind; any
+    other key is kept as written (lists frozen), so that the graph stage can say which op does
+    not take it. A default is not written in: Step attrs say what the file says, and the op
+    fills in the rest. An expression's node gets its attributes here too, the same way."""
     declared = op.attrs if op is not None else {}
     attrs = []
     for key, attr in declared.items():
-        if key in body:
-            value = body[key]
+        if key in written:
+            value = written[key]
             attrs.append((key, attr.kind.normalise(value) if attr.kind.fits(value) else
                           _freeze(value)))  # the graph stage words the misfit
-    for key, value in body.items():
+    for key, value in written.items():
         if key not in declared and key != "op" and key != "args":
             attrs.append((key, _freeze(value)))
     return tuple(attrs)
@@ -153,6 +182,12 @@ def _check_unique(name, path, defined, problems) -> bool:
     first = defined.setdefault(name, path)
     if first is path:
         return True
+    if len(path) > 2:  # a name an expression gives (frontend/blocks.py), written too
+        problems.append(Problem(
+            f"name '{name}' is defined twice: written as a node, and given by the expression "
+            f"of node '{path[1]}'; names must be unique across inputs, params and nodes", path,
+            notes=(Note(f"'{name}' written here", first),)))
+        return False
     problems.append(Problem(
         f"name '{name}' is defined twice: as {_SECTION_WORD[first[0]]} and as "
         f"{_SECTION_WORD[path[0]]}; names must be unique across inputs, params and nodes",

@@ -12,6 +12,14 @@ The vocabulary of every entry:
   anything runs (the op's name comes first, so that one rule serves many ops and its messages name
   the op). It raises OpError naming what was expected and what was found. Attribute values reach
   it already checked against their kinds (the graph stage does that).
+- optional: how many trailing arguments a call may leave out (layer_norm's weight and bias,
+  conv2d's bias); rules and VJPs then get only the arguments given.
+- An op whose every VJP is None (comparisons, argmax, accuracy) has no gradient: its result is
+  not differentiated (Op.differentiable), nor is a bool or int64 result of any op.
+- train_attrs: for an op that trains otherwise than it evaluates (dropout), train_attrs(attrs,
+  step, position) -> the attributes step `step` (from 1) of a training run gives it, from those
+  written in the file; `position` is its index among the program's steps (so that two such nodes
+  draw apart). engine/train.py applies it; every other run uses the attributes as written.
 - attrs: name -> Attr(kind, default, doc). Rules are written without defaults: the entry's Attr
   is the one place a default lives, and the Op fills it in for every call that leaves it out.
 - `local` holds the local derivative of each argument as text, for `explain`: names are the
@@ -46,12 +54,15 @@ class Type(NamedTuple):
 
 class OpError(Exception):
     """An op cannot take these arguments or attributes. `arg` is the index of the argument at
-    fault, `attr` the attribute at fault, when there is one."""
+    fault, `attr` the attribute at fault, when there is one; `dtype` says the argument's dtype is
+    what is wrong (the graph stage then says where an int64 or bool value came from)."""
 
-    def __init__(self, message: str, arg: Optional[int] = None, attr: Optional[str] = None):
+    def __init__(self, message: str, arg: Optional[int] = None, attr: Optional[str] = None,
+                 dtype: bool = False):
         super().__init__(message)
         self.arg = arg
         self.attr = attr
+        self.dtype = dtype
 
 
 class _Required:
@@ -110,11 +121,13 @@ class Op:
     local: Tuple[str, ...] = ()
     attrs: dict = field(default_factory=dict)  # name -> Attr, in the order the op declares them
     variadic: bool = False  # any number (>= 1) of arguments; vjps[0](i) makes the i-th VJP
+    optional: int = 0  # trailing arguments that may be left out (rules get only those given)
     # nan or inf always flows through: one in any argument makes the result non-finite, and one
     # in g makes every VJP's result non-finite. The executor then leaves the check to a later
     # value (tests/test_ops_kinks.py proves the claim for every op that makes it)
     flows: bool = False
     kink: Optional[Kink] = None
+    train_attrs: Optional[Callable] = None  # train_attrs(attrs, step, position) -> attrs
     twin: Optional[Twin] = None
     samples: tuple = ()  # Samples (ops/samples.py): what tests/test_gradients.py checks
     # scalar points where a convention or an overflow decides the result (a kink, 0^0, exp(1000)):
@@ -125,6 +138,9 @@ class Op:
     scalar: Optional[tuple] = field(init=False, repr=False, compare=False)
     required: Tuple[str, ...] = field(init=False, repr=False, compare=False)
     arity: Optional[int] = field(init=False, repr=False, compare=False)  # None: variadic
+    min_arity: int = field(init=False, repr=False, compare=False)  # 1 for a variadic op
+    # False when no argument has a VJP: the result carries no gradient (comparisons, argmax)
+    differentiable: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         t = self.twin
@@ -133,6 +149,10 @@ class Op:
         object.__setattr__(self, "required",
                            tuple(k for k, a in self.attrs.items() if a.default is REQUIRED))
         object.__setattr__(self, "arity", None if self.variadic else len(self.vjps))
+        object.__setattr__(self, "min_arity",
+                           1 if self.variadic else len(self.vjps) - self.optional)
+        object.__setattr__(self, "differentiable",
+                           self.variadic or any(v is not None for v in self.vjps))
 
     def vjp(self, i: int) -> Optional[Callable]:
         return self.vjps[0](i) if self.variadic else self.vjps[i]
@@ -143,7 +163,8 @@ OPS = Registry("op")
 
 def op(name: str, *, forward: Callable, vjps: tuple, infer: Callable, attrs: Optional[dict] = None,
        scalar: Optional[tuple] = None, local: tuple = (), kink: Optional[Kink] = None,
-       flows: bool = False, variadic: bool = False, samples=(), edges=(), doc: str = "") -> Op:
+       flows: bool = False, variadic: bool = False, optional: int = 0,
+       train_attrs: Optional[Callable] = None, samples=(), edges=(), doc: str = "") -> Op:
     """Register one op: everything about it, in one call (see the module docstring)."""
     if name in OPS:
         raise ValueError(f"op {name!r} is registered twice")
@@ -158,8 +179,9 @@ def op(name: str, *, forward: Callable, vjps: tuple, infer: Callable, attrs: Opt
         vjps = tuple(fill(v) for v in vjps)
     twin = None if scalar is None else Twin(tuple(fill(f) for f in scalar), (forward, vjps))
     entry = Op(name, forward, vjps, infer=fill(functools.partial(infer, name)), local=tuple(local),
-               attrs=attrs, variadic=variadic, flows=flows,
-               kink=None if kink is None else Kink(kink.words, fill(kink.branch)), twin=twin,
+               attrs=attrs, variadic=variadic, optional=optional, flows=flows,
+               kink=None if kink is None else Kink(kink.words, fill(kink.branch)),
+               train_attrs=train_attrs, twin=twin,
                samples=tuple(samples), edges=tuple(edges), doc=doc)
     OPS[name] = entry
     return entry
@@ -184,6 +206,21 @@ def shape_str(shape) -> str:
 # shape and dtype helpers shared by the rules
 
 FLOATS = (np.dtype("float64"), np.dtype("float32"))
+INT64 = np.dtype("int64")
+BOOL = np.dtype("bool")
+
+
+def dtype_words(t: Type) -> str:
+    """How a message names an argument's dtype: "int64", "a number literal"."""
+    return "a number literal" if t.dtype is None else str(t.dtype)
+
+
+def int64_arg(types, i, op, what):
+    """Check that argument i is int64 (class labels, indices), wording the fix."""
+    t = types[i]
+    if t.dtype != INT64:
+        raise OpError(f"{op} expects int64 {what} as argument {i + 1}; found {dtype_words(t)} "
+                      "(write them as {value: [...], dtype: int64})", arg=i, dtype=True)
 
 
 def float_dtype(types, op):
@@ -193,7 +230,7 @@ def float_dtype(types, op):
             continue
         if t.dtype not in FLOATS:
             raise OpError(f"{op} takes floating-point arguments; argument {i + 1} is {t.dtype}",
-                          arg=i)
+                          arg=i, dtype=True)
         dtypes.append(t.dtype)
     return np.result_type(*dtypes) if dtypes else np.dtype("float64")
 

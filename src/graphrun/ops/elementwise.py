@@ -1,4 +1,5 @@
-"""elementwise: ops applied element by element, with numpy broadcasting between arguments."""
+"""elementwise: ops applied element by element, with numpy broadcasting between arguments; the
+comparisons (bool results, no gradient) and where."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import math
 
 import numpy as np
 
-from .core import Attr, Kink, elementwise, op
-from .kinds import NUMBER
-from .samples import ANY, AWAY_FROM_ZERO, INTEGERS, POSITIVE, Domain, binary, sample, unary
+from .core import BOOL, Attr, Kink, OpError, Type, broadcast, dtype_words, elementwise, float_dtype, op
+from .kinds import NUMBER, OPTIONAL_NUMBER, choice
+from .samples import (ANY, AWAY_FROM_ZERO, INTEGERS, POSITIVE, Domain, binary, booleans, sample,
+                      unary)
 
 
 def _tie(g, win, tie):
@@ -257,3 +259,220 @@ op("softplus", doc="log(1 + e ** x); x itself above 20",
    samples=unary(Domain(-6.0, 6.0)) + [sample((4,), domain=Domain(15.0, 19.0)),
                                         sample((4,), domain=Domain(21.0, 30.0))],
    edges=((1000.0,), (-1000.0,)))
+
+op("log1p", doc="log(1 + x), exact for small x",
+   forward=np.log1p, vjps=(lambda g, ans, x: g / (x + 1),),  # PyTorch: grad / (self + 1)
+   scalar=(math.log1p, lambda g, ans, x: g / (x + 1)),
+   infer=elementwise, local=("1/(1 + {0})",), samples=unary(Domain(-0.5, 2.0)))
+
+op("expm1", doc="e ** x - 1, exact for small x",
+   forward=np.expm1, vjps=(lambda g, ans, x: g * (ans + 1),),  # PyTorch: grad * (result + 1)
+   scalar=(math.expm1, lambda g, ans, x: g * (ans + 1)),
+   infer=elementwise, local=("exp({0})",), samples=unary())
+
+op("reciprocal", doc="1 / x",
+   forward=np.reciprocal,
+   vjps=(lambda g, ans, x: -g * (ans * ans),),  # PyTorch: -grad * result^2
+   scalar=(lambda x: 1.0 / x, lambda g, ans, x: -g * (ans * ans)),
+   infer=elementwise, local=("-1/{0}^2",), samples=unary(AWAY_FROM_ZERO))
+
+
+def _sign_scalar(x):
+    return 1.0 if x > 0 else (-1.0 if x < 0 else 0.0)
+
+
+op("sign", doc="-1, 0 or 1, the sign of x",
+   forward=np.sign,
+   # zero everywhere, as PyTorch (not nan or inf at 0: the jump has no derivative to give)
+   vjps=(lambda g, ans, x: np.zeros_like(ans),),
+   scalar=(_sign_scalar, lambda g, ans, x: 0.0),
+   infer=elementwise, local=("0",), kink=Kink("sign at 0", np.sign),
+   samples=unary(AWAY_FROM_ZERO), edges=((0.0,),))
+
+
+def _elu(x, alpha):
+    # expm1, not exp - 1: elu(-1e-10) keeps its digits
+    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
+
+
+def _elu_scalar(x, alpha):
+    return x if x > 0 else alpha * math.expm1(x)
+
+
+op("elu", doc="x where x > 0, else alpha * (e ** x - 1) (PyTorch's elu)",
+   forward=_elu,
+   # PyTorch's elu_backward: the x <= 0 branch at 0, so alpha * g there
+   vjps=(lambda g, ans, x, alpha: np.where(x > 0, g, g * (alpha * np.exp(np.minimum(x, 0)))),),
+   attrs={"alpha": Attr(NUMBER, default=1.0, doc="the scale of the negative part")},
+   scalar=(_elu_scalar,
+           lambda g, ans, x, alpha: g if x > 0 else g * (alpha * math.exp(x))),
+   infer=elementwise, local=("[{0} > 0] + alpha exp({0}) [{0} <= 0]",),
+   kink=Kink("elu at 0", lambda x, alpha: np.sign(x)),
+   samples=unary(AWAY_FROM_ZERO) + unary(AWAY_FROM_ZERO, attrs={"alpha": 0.5})
+   + [sample((3,), domain=AWAY_FROM_ZERO, attrs={"alpha": 2})],
+   edges=((0.0,), (-1e-10,)))
+
+
+# gelu, as PyTorch computes it (aten/src/ATen/native/cpu/Activation.cpp), constant for constant
+SQRT1_2 = math.sqrt(0.5)
+GELU_PDF = 2 / math.sqrt(math.pi) * SQRT1_2 * 0.5  # 1/sqrt(2 pi)
+GELU_BETA = math.sqrt(2) * 2 / math.sqrt(math.pi) * 0.5  # sqrt(2/pi)
+GELU_KAPPA = 0.044715
+_ERF = np.vectorize(math.erf, otypes=[np.float64])  # numpy has no erf; libm's, element by element
+
+
+def _erf(z):
+    z = np.asarray(z)
+    return _ERF(z).astype(z.dtype, copy=False)
+
+
+# The tanh form uses graphrun's tanh (correctly rounded from |x| = 5, as PyTorch's): 1 + tanh
+# cancels for x < -3, where numpy's one-ulp error would move the result by up to 1%
+
+def _gelu(x, approximate):
+    if approximate == "tanh":
+        inner = GELU_BETA * (x + GELU_KAPPA * (x * x * x))
+        return 0.5 * x * (1 + _tanh(inner))
+    return x * 0.5 * (1 + _erf(x * SQRT1_2))
+
+
+def _gelu_vjp(g, ans, x, approximate):
+    if approximate == "tanh":
+        x_sq = x * x
+        t = _tanh(GELU_BETA * (x + GELU_KAPPA * (x_sq * x)))
+        left = 0.5 * x
+        right_derivative = left * (1 - t * t) * (GELU_BETA * (1 + 3 * GELU_KAPPA * x_sq))
+        return g * (0.5 * (1 + t) + right_derivative)
+    cdf = 0.5 * (1 + _erf(x * SQRT1_2))
+    pdf = GELU_PDF * np.exp(x * x * -0.5)
+    return g * (cdf + x * pdf)
+
+
+# The twin's tanh form calls the reference's tanh: math.tanh can be an ulp off from it, and
+# 1 + tanh cancels near x = -2, turning that ulp into many
+
+def _gelu_scalar(x, approximate):
+    if approximate == "tanh":
+        return 0.5 * x * (1 + float(_tanh(np.float64(GELU_BETA * (x + GELU_KAPPA * (x * x * x))))))
+    return x * 0.5 * (1 + math.erf(x * SQRT1_2))
+
+
+def _gelu_vjp_scalar(g, ans, x, approximate):
+    if approximate == "tanh":
+        t = float(_tanh(np.float64(GELU_BETA * (x + GELU_KAPPA * (x * x * x)))))
+        right = 0.5 * x * (1 - t * t) * (GELU_BETA * (1 + 3 * GELU_KAPPA * x * x))
+        return g * (0.5 * (1 + t) + right)
+    return g * (0.5 * (1 + math.erf(x * SQRT1_2)) + x * (GELU_PDF * math.exp(x * x * -0.5)))
+
+
+op("gelu", doc="x * Phi(x), Phi the standard normal CDF (PyTorch's gelu; approximate: tanh)",
+   forward=_gelu, vjps=(_gelu_vjp,),
+   attrs={"approximate": Attr(choice("none", "tanh"), default="none",
+                              doc="none: the exact erf form; tanh: PyTorch's tanh approximation")},
+   scalar=(_gelu_scalar, _gelu_vjp_scalar),
+   infer=elementwise, local=("Phi({0}) + {0} phi({0})",),
+   samples=unary(Domain(-3.0, 3.0)) + unary(Domain(-3.0, 3.0), attrs={"approximate": "tanh"})
+   + [sample((4,), domain=Domain(-3.0, 3.0), attrs={"approximate": "none"})],
+   edges=((0.0,), (-40.0,), (40.0,)))
+
+
+def _silu_vjp(g, ans, x):
+    s = _sigmoid(x)
+    return g * (s * (1 + x * (1 - s)))  # PyTorch's silu_backward
+
+
+op("silu", doc="x * sigmoid(x) (PyTorch's silu, also called swish)",
+   forward=lambda x: x * _sigmoid(x), vjps=(_silu_vjp,),
+   scalar=(lambda x: x * _sigmoid_scalar(x),
+           lambda g, ans, x: g * (_sigmoid_scalar(x) * (1 + x * (1 - _sigmoid_scalar(x))))),
+   infer=elementwise, local=("sigmoid({0}) (1 + {0} (1 - sigmoid({0})))",),
+   samples=unary(Domain(-4.0, 4.0)), edges=((1000.0,), (-1000.0,)))
+
+
+def _clip(x, min, max):
+    # torch.clamp: max(x, min) first, then min(., max), so min > max gives max everywhere
+    if min is not None:
+        x = np.maximum(x, min)
+    if max is not None:
+        x = np.minimum(x, max)
+    return x
+
+
+def _inside(x, min, max):
+    """Where clip lets the gradient through: min <= x <= max, bounds included (torch.clamp)."""
+    inside = np.ones(np.shape(x), bool)
+    if min is not None:
+        inside &= np.asarray(x) >= min
+    if max is not None:
+        inside &= np.asarray(x) <= max
+    return inside
+
+
+def _clip_scalar(x, min, max):
+    if min is not None and x < min:
+        x = min
+    if max is not None and x > max:
+        x = max
+    return x
+
+
+def _clip_vjp_scalar(g, ans, x, min, max):
+    return g if (min is None or x >= min) and (max is None or x <= max) else 0.0
+
+
+op("clip", doc="x limited to [min, max] (PyTorch's clamp; either bound may be left out)",
+   forward=_clip,
+   vjps=(lambda g, ans, x, min, max: np.where(_inside(x, min, max), g, 0),),
+   attrs={"min": Attr(OPTIONAL_NUMBER, default=None, doc="the lower bound; null: none"),
+          "max": Attr(OPTIONAL_NUMBER, default=None, doc="the upper bound; null: none")},
+   scalar=(_clip_scalar, _clip_vjp_scalar),
+   infer=elementwise, local=("[min <= {0} <= max]",),
+   kink=Kink("clip at a bound", lambda x, min, max:
+             (np.asarray(x) >= (-np.inf if min is None else min)) * 1
+             + (np.asarray(x) <= (np.inf if max is None else max)) * 2),
+   samples=[sample((2, 3), attrs={"min": -0.5, "max": 0.5}), sample((4,), attrs={"min": 0.0}),
+            sample((), attrs={"max": 0.25}), sample((2, 1, 3), attrs={"min": None, "max": 1}),
+            sample((3,), attrs={"min": 1.0, "max": -1.0}), sample((3,)),
+            sample((2, 3), attrs={"min": -1, "max": None})],
+   edges=((0.0,), (-3.0,)))
+
+
+# ---------------------------------------------------------------------------------------------
+# comparisons (bool results, no gradient) and where
+
+def _compare_infer(name, x, y):
+    """Two numbers of any dtype (floats, int64 indices, bools) compared element by element:
+    a bool result of the broadcast shape."""
+    return Type(broadcast(x.shape, y.shape, op=name), BOOL)
+
+
+for _name, _fn, _words in (("gt", np.greater, "x > y"), ("ge", np.greater_equal, "x >= y"),
+                           ("lt", np.less, "x < y"), ("le", np.less_equal, "x <= y"),
+                           ("eq", np.equal, "x == y"), ("ne", np.not_equal, "x != y")):
+    op(_name, doc=f"{_words}, element by element: bool values, no gradient",
+       forward=_fn, vjps=(None, None), infer=_compare_infer,
+       local=("none (a comparison)", "none (a comparison)"), samples=binary())
+
+
+def _where_infer(name, cond, a, b):
+    if cond.dtype != BOOL:
+        raise OpError(f"{name} expects a bool condition as argument 1, made by a comparison (gt, "
+                      f"ge, lt, le, eq or ne: {{op: gt, args: [m, 0]}}); found "
+                      f"{dtype_words(cond)}", arg=0, dtype=True)
+    dtype = float_dtype([a, b], name)
+    return Type(broadcast(cond.shape, a.shape, b.shape, op=name), dtype)
+
+
+_T, _F = True, False
+
+op("where", doc="a where cond is true, else b (numpy's where, PyTorch's where)",
+   forward=np.where,
+   vjps=(None,  # the condition has no gradient
+         lambda g, ans, c, a, b: np.where(c, g, 0),
+         lambda g, ans, c, a, b: np.where(c, 0, g)),
+   infer=_where_infer, local=("none (the condition)", "[cond]", "[not cond]"),
+   samples=[sample((3,), (3,), (3,), domain=[booleans(_T, _F, _T), ANY, ANY]),
+            sample((2, 3), (2, 3), (), domain=[booleans(_T, _F, _F, _T, _T, _F), ANY, ANY]),
+            sample((2, 1), (1, 3), (2, 3), domain=[booleans(_F, _T), ANY, ANY]),
+            sample((), (4,), (4,), domain=[booleans(_T), ANY, ANY]),
+            sample((2, 3), (3,), (2, 1), domain=[booleans(_T, _T, _F, _F, _T, _F), ANY, ANY])])

@@ -20,7 +20,8 @@ import numpy as np
 
 class Domain(NamedTuple):
     """Values in [low, high]; with `signed`, |x| in [low, high] and either sign (clear of a kink at
-    0); with `integer`, whole numbers (still floats); `labels`, exactly these int64 values."""
+    0); with `integer`, whole numbers (still floats); `labels`, exactly these int64 values (or
+    bool values, when they are booleans: where's condition)."""
 
     low: float
     high: float
@@ -30,7 +31,7 @@ class Domain(NamedTuple):
 
     def draw(self, rng, shape, dtype=np.float64) -> np.ndarray:
         if self.labels is not None:
-            return np.array(self.labels, dtype=np.int64).reshape(shape)
+            return np.array(self.labels, dtype=self.dtype).reshape(shape)
         if self.integer:
             values = rng.integers(int(self.low), int(self.high) + 1, shape).astype(np.float64)
         elif self.signed:
@@ -42,6 +43,8 @@ class Domain(NamedTuple):
     def admits(self, values) -> bool:
         """Whether values computed elsewhere lie in this domain (then a test may use them here)."""
         v = np.asarray(values)
+        if self.dtype == np.bool_:  # a condition computed earlier (a comparison) will do
+            return v.dtype == np.bool_
         if self.labels is not None or v.dtype.kind != "f" or not np.isfinite(v).all():
             return False
         size = np.abs(v) if self.signed else v
@@ -50,7 +53,10 @@ class Domain(NamedTuple):
 
     @property
     def dtype(self):
-        return np.dtype(np.int64) if self.labels is not None else np.dtype(np.float64)
+        if self.labels is None:
+            return np.dtype(np.float64)
+        booleans = all(type(v) is bool for v in self.labels)
+        return np.dtype(np.bool_) if booleans else np.dtype(np.int64)
 
 
 ANY = Domain(-2.0, 2.0)
@@ -62,6 +68,16 @@ INTEGERS = Domain(-2, 3, integer=True)  # pow with a negative base: an integer e
 def labels(*values: int) -> Domain:
     """Class labels (int64), exactly these: cross_entropy's second argument."""
     return Domain(0, max(values), labels=tuple(values))
+
+
+def booleans(*values: bool) -> Domain:
+    """Exactly these bool values: where's condition."""
+    return Domain(0, 1, labels=tuple(bool(v) for v in values))
+
+
+def indices(*values: int) -> Domain:
+    """Indices (int64), exactly these, negative ones included: take's second argument."""
+    return Domain(min(values), max(values), labels=tuple(values))
 
 
 class Sample(NamedTuple):

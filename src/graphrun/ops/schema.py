@@ -5,7 +5,8 @@
 and commit the result (tests/test_op_schema.py fails while the committed file differs).
 
 The document's shape (inputs, params, leaves, init, files, tolerance; docs/format.md) is written out
-below; the node definition comes from the table: the op names, every attribute name with its
+below; the train section comes from frontend/train.py's vocabulary; the node definition comes from
+the table: the op names, every attribute name with its
 widest kind (table.attribute_kinds), and one draft-07 if/then rule per op under the node's `allOf`,
 with the op's arity, the attributes it takes (each with its kind, default and doc) and the ones it
 needs. Editors read those rules and flag `axis` on `relu`. graphrun itself checks the file without
@@ -22,9 +23,12 @@ from .core import REQUIRED
 from .table import OPS, attribute_kinds
 
 
+NODE_NAME = "^[A-Za-z_][A-Za-z0-9_]*(\\.([A-Za-z_][A-Za-z0-9_]*|[1-9][0-9]*))*$"
+
+
 def document() -> dict:
     """The whole JSON Schema of graph files, as a dict."""
-    return {
+    schema = {
         "$schema": "http://json-schema.org/draft-07/schema#",
         "$id": "https://github.com/graphrun/graphrun/schemas/graph.schema.json",
         "title": "graphrun graph file, format 1",
@@ -32,8 +36,14 @@ def document() -> dict:
                        "See docs/format.md. Generated from the op table by "
                        "`python -m graphrun.ops.schema`: edit that, not this file.",
         "type": "object",
-        "required": ["graphrun", "nodes"],
+        "required": ["graphrun"],
         "additionalProperties": False,
+        # a file with `blocks` and no `nodes` is a library of blocks (docs/format.md); any other
+        # needs `nodes`. The `then` lists the same keys as the document, so that a misspelt key
+        # ('nodez') is reported once, as unknown, with its did-you-mean
+        "if": {"not": {"required": ["blocks"]}},
+        "then": {"required": ["nodes"], "properties": {},  # filled in below: every key
+                 "additionalProperties": False},
         "properties": {
             "graphrun": {"description": "Format version.", "const": 1},
             "name": {"description": "The graph's name; default: the file's stem.",
@@ -44,13 +54,20 @@ def document() -> dict:
             "params": {"description": "Learned leaves: d loss / d param is written for each.",
                        "$ref": "#/definitions/leaves"},
             "nodes": {
-                "description": "Operations, in any order; the DAG decides the order.",
+                "description": "Operations, in any order; the DAG decides the order: each an "
+                               "expression or an explicit {op, args} node.",
                 "type": "object",
-                "propertyNames": {"$ref": "#/definitions/name"},
-                "additionalProperties": {"$ref": "#/definitions/node"},
+                "propertyNames": {"$ref": "#/definitions/node_name"},
+                # if/then/else rather than anyOf: a mapping's problems are the node's alone
+                "additionalProperties": {"if": {"type": "string"},
+                                         "then": {"$ref": "#/definitions/expression"},
+                                         "else": {"$ref": "#/definitions/node"}},
             },
             "loss": {"description": "A node with exactly one element; backward starts at "
                                     "d loss / d loss = 1.", "$ref": "#/definitions/name"},
+            "train": {"description": "How `graphrun train` trains the params "
+                                     "(docs/format.md); command-line flags override it.",
+                      "$ref": "#/definitions/train"},
             "tolerance": {
                 "description": "Tolerances for comparing this graph's results with golden "
                                "results.",
@@ -59,10 +76,45 @@ def document() -> dict:
                 "properties": {"rtol": {"type": "number", "minimum": 0},
                                "atol": {"type": "number", "minimum": 0}},
             },
+            "blocks": {
+                "description": "Reusable subgraphs: a call name(args...) in an expression "
+                               "makes a block's nodes.",
+                "type": "object",
+                "propertyNames": {"$ref": "#/definitions/name"},
+                "additionalProperties": {"$ref": "#/definitions/block"},
+            },
+            "include": {
+                "description": "Files whose blocks this file can call, relative to it (and "
+                               "inside the graph file's folder).",
+                "type": "array",
+                "items": {"type": "string"},
+            },
             "outputs": outputs(),
         },
         "definitions": {
             "name": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
+            # a node's name; the dotted ones are the names graphrun gives the nodes an
+            # expression or a block call makes (h.1, h1.z), as `graphrun expand` writes them
+            "node_name": {"type": "string", "pattern": NODE_NAME},
+            "expression": {
+                "description": "An expression, e.g. tanh(X @ W1 + b1): names, numbers, "
+                               "+ - * / ** @, unary -, parentheses, calls of ops (attributes as "
+                               "keywords: sum(h, axis=0)) and of blocks. See docs/format.md.",
+                "type": "string",
+            },
+            "block": {
+                "type": "object",
+                "required": ["args", "nodes", "output"],
+                "additionalProperties": False,
+                "properties": {
+                    "description": {"type": "string"},
+                    "args": {"description": "The block's arguments, in call order.",
+                             "type": "array", "items": {"$ref": "#/definitions/name"}},
+                    "nodes": {"$ref": "#/properties/nodes"},
+                    "output": {"description": "The node whose value the call gives.",
+                               "$ref": "#/definitions/name"},
+                },
+            },
             "leaves": {
                 "type": "object",
                 "propertyNames": {"$ref": "#/definitions/name"},
@@ -120,6 +172,7 @@ def document() -> dict:
                                "key": {"type": "string"},
                                "dtype": {"$ref": "#/definitions/dtype"}},
             },
+            "train": train_section(),
             "node": node(),
             "selection": {
                 "description": "A pattern (nodes, params, inputs, loss, none), a name, a glob "
@@ -130,6 +183,8 @@ def document() -> dict:
             },
         },
     }
+    schema["then"]["properties"] = {key: True for key in schema["properties"]}
+    return schema
 
 
 def outputs() -> dict:
@@ -151,12 +206,20 @@ def outputs() -> dict:
     }
 
 
+def train_section() -> dict:
+    """The train section's definition: frontend/train.py's vocabulary (the optimizers, the
+    schedules, their options), which the checks and the settings read too."""
+    from ..frontend.train import schema
+    return schema()
+
+
 def node() -> dict:
     """The node definition, from the op table."""
     properties = {
         "op": {"description": "An op of the op table (docs/ops.md).", "enum": sorted(OPS)},
         "args": {"type": "array",
-                 "items": {"anyOf": [{"$ref": "#/definitions/name"}, {"type": "number"}]}},
+                 "items": {"anyOf": [{"$ref": "#/definitions/node_name"},
+                                     {"type": "number"}]}},
     }
     properties.update((key, kind.schema) for key, kind in attribute_kinds().items())
     return {"type": "object", "required": ["op", "args"], "additionalProperties": False,
@@ -165,7 +228,7 @@ def node() -> dict:
 
 def _rule(entry) -> dict:
     """What one op allows: its number of arguments and its attributes."""
-    args = {"minItems": 1} if entry.variadic else {"minItems": entry.arity,
+    args = {"minItems": 1} if entry.variadic else {"minItems": entry.min_arity,
                                                   "maxItems": entry.arity}
     properties = {"op": True, "args": args}
     for key, attr in entry.attrs.items():

@@ -7,7 +7,7 @@ Adding an op is one `op(...)` call in the module of its kind, plus a row in docs
 
 from .core import OPS, REQUIRED, Attr, Kink, Op, OpError, Type, shape_str
 from .kinds import widest
-from . import elementwise, linalg, shape, reduce, loss  # noqa: F401  (they fill OPS)
+from . import elementwise, linalg, shape, index, reduce, loss, nn  # noqa: F401  (they fill OPS)
 
 __all__ = ["OPS", "REQUIRED", "Attr", "Kink", "Op", "OpError", "Type", "shape_str",
            "attribute_kinds"]

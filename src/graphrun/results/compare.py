@@ -1,8 +1,9 @@
 """compare: two sets of results, entry by entry: by name, shape and value with a tolerance.
 
 An element matches when it is equal (NaN equals NaN, inf equals an inf of the same sign), or
-when |got - expected| <= atol + rtol * |expected|. Integers compare exactly; shapes must match
-exactly. Floats compare in the lower precision of the two sides (a float32 result read back from
+when |got - expected| <= atol + rtol * |expected|. Integers and bools compare exactly; shapes must
+match exactly, and so must the kind of value (a bool or an integer where a float was is a
+difference of type). Floats compare in the lower precision of the two sides (a float32 result read back from
 its shortest decimal text is float32-exact, not float64-exact).
 
 Default tolerances are tight, because a graph's results are deterministic: float64 entries
@@ -135,7 +136,13 @@ def _compare_entry(name, e, g, tolerance) -> Optional[dict]:
         return dict(entry=name, kind="shape", expected=f"shape {list(e.shape)}",
                     got=f"shape {list(g.shape)}", size=int(g.size),
                     message=f"{name}: expected shape {list(e.shape)}, got {list(g.shape)}")
-    integers = e.dtype.kind in "iub" and g.dtype.kind in "iub"
+    kinds = _kind(e), _kind(g)
+    if kinds[0] != kinds[1]:
+        # a bool where a number was, or an int64 index where a float was: the op changed
+        return dict(entry=name, kind="type", expected=_summary(e), got=_summary(g),
+                    size=int(g.size), message=f"{name}: expected {_KIND_WORDS[kinds[0]]} "
+                                              f"values, got {_KIND_WORDS[kinds[1]]} values")
+    integers = kinds[0] != "f"
     common = np.float32 if np.float32 in (e.dtype, g.dtype) else np.float64
     rtol, atol = tolerance.resolved(common)
     if integers:
@@ -178,7 +185,9 @@ def _compare_entry(name, e, g, tolerance) -> Optional[dict]:
 def _number(x):
     """An element as a JSON number: int for integers, float for finite floats, else None."""
     x = np.asarray(x)
-    if x.dtype.kind in "iub":
+    if x.dtype.kind == "b":
+        return bool(x)
+    if x.dtype.kind in "iu":
         return int(x)
     value = float(x)
     return value if value - value == 0.0 else None
@@ -188,8 +197,20 @@ def _scalar_number(value):
     return None if isinstance(value, str) or value.ndim else _number(value)
 
 
+_KIND_WORDS = {"f": "floating-point", "i": "integer", "b": "bool"}
+
+
+def _kind(a) -> str:
+    """f, i or b: the kinds of value a results file tells apart (1.0, 1, true)."""
+    k = a.dtype.kind
+    return "i" if k == "u" else k
+
+
 def _element(x) -> str:
-    return str(int(x)) if np.asarray(x).dtype.kind in "iub" else float_text(x, np.asarray(x).dtype)
+    kind = np.asarray(x).dtype.kind
+    if kind == "b":
+        return "true" if x else "false"
+    return str(int(x)) if kind in "iu" else float_text(x, np.asarray(x).dtype)
 
 
 def _summary(value) -> str:

@@ -24,8 +24,9 @@ The rules (docs/format.md, "How files are written"):
   is interrupted or fails), or a stale sidecar, which must be named by the previous results file
   (a file that starts with `graphrun: 1`, as graphrun writes it), lie directly in a sidecar
   folder that is a real folder (never through a link), be a regular file with a sidecar's name
-  (`values.` or `gradients.` ... `.npy`) and, when its name carries a digest, hold exactly the
-  bytes of that digest. The sidecar folder is removed only when empty.
+  (`values.`, `gradients.` or, in a training results file, `params.` ... `.npy`) and, when its
+  name carries a digest, hold exactly the bytes of that digest. The sidecar folder is removed
+  only when empty.
 - Concurrent writers of one results file take turns for the commit: an exclusive flock on the
   folder of the results file, held from just before the YAML's rename to the end of the clean-up
   (no lock file). Each writer checks, holding the lock, that its sidecars are still there (another
@@ -66,11 +67,12 @@ Render = Callable[[Optional[str]], Tuple[str, Dict[str, np.ndarray]]]
 # --- an output never replaces an input ----------------------------------------------------------
 
 def files_read(compiled) -> Tuple[str, ...]:
-    """The files a compiled graph (an api.Graph, or its Program) reads: the graph file, then the
-    .npy/.npz files its `file:` leaves name (absolute paths), each once."""
+    """The files a compiled graph (an api.Graph, or its Program) reads: the graph file, the files
+    it includes, then the .npy/.npz files its `file:` leaves name (absolute paths), each once."""
     program = getattr(compiled, "program", compiled)
     data = (leaf.file[0] for leaf in program.leaves if leaf.file is not None)
-    return tuple(dict.fromkeys((program.source.file, *data)))
+    includes = getattr(program.source, "includes", ())  # the files its `include:` brought in
+    return tuple(dict.fromkeys((program.source.file, *includes, *data)))
 
 
 def results_outputs(path: str) -> Tuple[str, str]:
@@ -141,9 +143,13 @@ class _Identity:
 
 def write_text(path: str, text: str) -> None:
     """Write `text` to `path`: atomically for a regular file, through for a device or FIFO."""
+    write_bytes(path, text.encode("utf-8"))
+
+
+def write_bytes(path: str, data: bytes) -> None:
+    """Write `data` (a plot's PNG) to `path` as write_text writes text."""
     with sigterm_as_interrupt():
         target, through = _target(path)
-        data = text.encode("utf-8")
         if through:
             _write_through(target, data)
         else:
@@ -308,10 +314,12 @@ def sidecar_name(stem: str, array: np.ndarray) -> str:
     return f"{stem}.{digest.hexdigest()[:_DIGITS]}.npy"
 
 
-_SIDECAR = re.compile(r"(?:values|gradients)\.[^/\\]+\.npy\Z")
+_SIDECAR = re.compile(r"(?:values|gradients|params)\.[^/\\]+\.npy\Z")  # params: training
 _DIGEST = re.compile(rf"\.([0-9a-f]{{{_DIGITS}}})\.npy\Z")
-# a sidecar entry as the writer writes it: `  name: {file: folder/file.npy, shape: [...`
-_ENTRY = re.compile(r'^  \S.*?: \{file: ("(?:[^"\\\n]|\\.)*"|[^\s",{}]+), shape: \[', re.M)
+# a sidecar entry as the writers write it: `  name: {file: folder/file.npy, shape: [...` (a
+# results file) or `  name: {file: folder/file.npy}` (a training results file's param)
+_ENTRY = re.compile(r'^  \S.*?: \{file: ("(?:[^"\\\n]|\\.)*"|[^\s",{}]+)(?:, shape: \[|\}$)',
+                    re.M)
 
 
 def write_results(path: str, render: Render) -> None:

@@ -131,24 +131,26 @@ def check_graph(graph: str, golden: str, *, rtol: Optional[float] = None,
                 atol: Optional[float] = None, update: bool = False,
                 sidecar_threshold: int = SIDECAR_THRESHOLD,
                 memory_budget: Optional[int] = None, check_finite: bool = True,
-                compiled=None, outputs=None) -> Outcome:
+                compiled=None, outputs=None, params: Optional[str] = None) -> Outcome:
     """Run one graph file and compare it with its golden file (writing the golden with
     `update` when it differs or is missing). `rtol`/`atol` override the graph's `tolerance:`,
     which overrides the defaults. `compiled`: the graph already compiled (or the GraphError
     compiling it raised). `outputs` overrides the graph's `outputs:` (as `api.compile` takes
-    it). A golden that would replace a file the graph reads is refused."""
+    it). A golden that would replace a file the graph reads is refused. `params` names a
+    training results file whose params replace the graph's."""
     from .. import api
 
     try:
         if isinstance(compiled, GraphError):
             raise compiled
         compiled = compiled or api.compile(graph, memory_budget=memory_budget, outputs=outputs)
-        problem = update and (clash(results_outputs(golden), files_read(compiled))
-                              or golden_problem(golden))
+        reads = files_read(compiled) + (() if params is None else (params,))
+        problem = update and (clash(results_outputs(golden), reads) or golden_problem(golden))
         if problem:
             return Outcome(graph, golden, "error", error=_golden_error(golden, problem))
+        values = None if params is None else api.trained_params(params, compiled)
         with blas.one_thread_if_small(compiled.program):
-            results = api.run(compiled, check_finite=check_finite)
+            results = api.run(compiled, params=values, check_finite=check_finite)
     except GraphError as e:
         return Outcome(graph, golden, "error", error=e)
     fresh = from_results(results)
@@ -199,16 +201,19 @@ def graph_position(program, entry: str) -> Tuple[str, int, int]:
     return file, line, col
 
 
-def stale_goldens(folder: str, expected: Iterable[str]) -> List[str]:
+def stale_goldens(folder: str, expected: Iterable[str], training: bool = False) -> List[str]:
     """The results files directly in `folder` that no graph makes (`expected`: the golden paths
-    of the graphs there are), sorted."""
+    of the graphs there are), sorted: training results files (`*.train.results.yaml`) with
+    `training`, the others without (one folder may hold both)."""
+    from .training import SUFFIX
     try:
         names = os.listdir(folder)
     except OSError:
         return []
     wanted = {os.path.normcase(os.path.abspath(p)) for p in expected}
     return sorted(os.path.join(folder, n) for n in names
-                  if is_results_file(n) and os.path.isfile(os.path.join(folder, n))
+                  if is_results_file(n) and n.endswith(SUFFIX) == training
+                  and os.path.isfile(os.path.join(folder, n))
                   and os.path.normcase(os.path.abspath(os.path.join(folder, n))) not in wanted)
 
 

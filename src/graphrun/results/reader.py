@@ -107,7 +107,7 @@ _TOP = re.compile(rf"({'|'.join(_TOP_ORDER)}): ?(.*)\Z")
 _ITEM = re.compile(rf"  ({_NAME}): (.+)\Z")
 _SUMMARY = r"(?:, (?:min|max|mean|norm): -?(?:[0-9][0-9.e+-]*|\.inf|\.nan))"
 _SIDECAR_ENTRY = re.compile(rf"\{{file: ({_NAME}), shape: \[([0-9, ]*)\], "
-                            rf"dtype: (float64|float32|int64){_SUMMARY}*\}}\Z")
+                            rf"dtype: (float64|float32|int64|bool){_SUMMARY}*\}}\Z")
 _NONFINITE = re.compile(r"(?<![\w.])(-?)\.(inf|nan)\b")
 _CONTROL = re.compile(rb"[\x00-\x09\x0b-\x1f\x7f]")  # anything but \n: the loader's business
 _AMBIGUOUS = {"null", "true", "false", "yes", "no", "on", "off", "y", "n", "nan", "inf", "~"}
@@ -218,8 +218,9 @@ def _value(text: str, float_dtype, folder) -> Optional[np.ndarray]:
             array = np.array(parsed)
         except (ValueError, OverflowError):
             return None  # ragged, or an integer beyond int64
-        if array.dtype.kind not in "if" or array.size == 0:
-            return None
+        if array.dtype.kind not in "ifb" or array.size == 0 or \
+                array.dtype.kind != "b" and type(parsed) is list and _has_bool(parsed):
+            return None  # [true, 2]: the loader's error
         if array.dtype.kind == "f":
             array = array.astype(float_dtype)
     if array.dtype.kind == "f" and not infinite and not np.isfinite(array).all():
@@ -239,6 +240,9 @@ def _entries(data, source, folder) -> Dict[str, Entry]:
     if data.get("graphrun") != 1:
         raise GraphError([Problem("not a graphrun results file: expected a mapping that starts "
                                   "with 'graphrun: 1'", pos=keys(("graphrun",)))])
+    if "history" in data or "params" in data:  # a training results file (results/training)
+        from .training import training_entries
+        return training_entries(data, source, folder)
     problems = []
     float_dtype = _FLOAT_DTYPES.get(data.get("dtype"), np.float64)
     entries = {}
@@ -286,9 +290,23 @@ def _array(value, float_dtype) -> np.ndarray:
         array = np.array(value)
     except (ValueError, OverflowError):
         array = None
-    if array is None or array.dtype.kind not in "if":
-        raise ValueError("expected a number or a rectangular nested list of numbers")
+    if array is None or array.dtype.kind not in "ifb":
+        raise ValueError("expected a number, true or false, or a rectangular nested list of them")
+    if array.dtype.kind != "b" and type(value) is list and _has_bool(value):
+        # numpy would read [true, 2] as [1, 2]: a bool value (a comparison's) is never a number
+        raise ValueError("expected numbers or booleans, not both in one tensor")
     return array.astype(float_dtype) if array.dtype.kind == "f" else array
+
+
+def _has_bool(value) -> bool:
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if type(v) is list:
+            stack.extend(v)
+        elif type(v) is bool:
+            return True
+    return False
 
 
 def _sidecar(entry: dict, folder: str) -> np.ndarray:
@@ -306,8 +324,8 @@ def _sidecar(entry: dict, folder: str) -> np.ndarray:
         raise ValueError(f"sidecar file {file} does not exist") from None
     except (OSError, ValueError, EOFError) as e:
         raise ValueError(f"cannot read sidecar file {file}: {e}") from None
-    if not isinstance(array, np.ndarray) or array.dtype.kind not in "if":
-        raise ValueError(f"sidecar file {file} does not hold a numeric array")
+    if not isinstance(array, np.ndarray) or array.dtype.kind not in "ifb":
+        raise ValueError(f"sidecar file {file} does not hold a numeric or bool array")
     shape, dtype = entry.get("shape"), entry.get("dtype")
     if shape is not None and list(array.shape) != shape:
         raise ValueError(f"sidecar file {file} holds shape {list(array.shape)}; "

@@ -46,7 +46,10 @@ def sections(results: Results) -> List[Tuple[str, Sequence[int], Sequence]]:
     selection = p.outputs
     if selection is None:
         node_slots = [s.out for s in p.steps]
-        value_slots, grad_slots = node_slots, list(p.params) + node_slots
+        # bool and int64 nodes (comparisons, argmax) and forward-only ops have no gradient
+        differentiable = p.differentiable
+        value_slots = node_slots
+        grad_slots = list(p.params) + [s for s in node_slots if differentiable[s]]
     else:
         value_slots, grad_slots = selection.values, selection.gradients
     out = [("values", value_slots, results.slot_values)]
@@ -194,7 +197,9 @@ def tensor_text(value) -> str:
         if x - x == 0.0:  # finite
             return _repr_float64(x)
     array = np.asarray(value)
-    if array.dtype.kind in "iub":
+    if array.dtype.kind == "b":  # comparisons: YAML's own booleans
+        return _nested(array, _bool_text) if array.ndim else _bool_text(array)
+    if array.dtype.kind in "iu":
         return _nested(array, str) if array.ndim else str(int(array))
     dtype = array.dtype
     if array.ndim == 0:
@@ -205,6 +210,10 @@ def tensor_text(value) -> str:
         def fmt(x):
             return float_text(x, dtype)
     return _nested(array, fmt)
+
+
+def _bool_text(x) -> str:
+    return "true" if x else "false"
 
 
 def _repr_float64(x):

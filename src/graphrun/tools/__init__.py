@@ -2,5 +2,6 @@
 out), gradcheck (gradients against finite differences), draw (Mermaid, DOT, SVG by Graphviz),
 view (a page to step through, laid out by layout; its CSS and JS are view.css and view.js).
 
-Each returns data and text; none prints. May import: errors, ops, run, results.
+Each returns data and text; none prints. May import: errors, ops, run, results, frontend.blocks
+(which block instance a node belongs to, for grouping).
 """

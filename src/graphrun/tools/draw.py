@@ -22,11 +22,12 @@ from __future__ import annotations
 import shutil
 import subprocess
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import List, NamedTuple, Optional, Tuple
 
 import numpy as np
 
 from ..engine.values import Results
+from ..frontend.blocks import instances
 from ..ops.table import shape_str
 from .explain import arg_name, number_text
 
@@ -93,12 +94,49 @@ def draw(results: Results, format: str = "mermaid") -> Drawing:
     boxes, edges = _layout(results)
     legend = _legend(results.program)
     p = results.program
+    groups = _groups(p)
     if format == "mermaid":
         title = p.name + (f": {p.description}" if p.description else "")
-        text = mermaid(title, boxes, edges, legend)
+        text = mermaid(title, boxes, edges, legend, groups)
         return Drawing(format, text, mermaid_warnings(len(edges), len(text)))
-    text = dot(p.name, boxes, edges, legend)
+    text = dot(p.name, boxes, edges, legend, groups)
     return Drawing(format, render_svg(text) if format == "svg" else text)
+
+
+class Group(NamedTuple):
+    """The boxes of one block instance (a Mermaid subgraph, a DOT cluster), and the instances
+    called inside it."""
+
+    title: str  # "h1: dense"
+    ids: Tuple[str, ...]
+    inner: tuple
+
+
+def _member_ids(groups) -> set:
+    ids, todo = set(), list(groups)
+    while todo:
+        group = todo.pop()
+        ids.update(group.ids)
+        todo.extend(group.inner)
+    return ids
+
+
+def _groups(program) -> tuple:
+    """The block instances' groups, outermost first, in program order."""
+    tree: dict = {}  # (instance, block) -> [ids, subtree]
+    for step in program.steps:
+        level = tree
+        chain = instances(step.path)
+        for i, key in enumerate(chain):
+            entry = level.setdefault(key, [[], {}])
+            if i == len(chain) - 1:
+                entry[0].append(f"n{step.out}")
+            level = entry[1]
+
+    def build(level):
+        return tuple(Group(f"{instance}: {block}", tuple(ids), build(inner))
+                     for (instance, block), (ids, inner) in level.items())
+    return build(tree)
 
 
 def _layout(results: Results):
@@ -197,12 +235,31 @@ def mermaid_escape(text: str) -> str:
     return text
 
 
-def mermaid(title: str, boxes, edges, legend: Optional[str] = None) -> str:
+def mermaid(title: str, boxes, edges, legend: Optional[str] = None, groups=()) -> str:
     lines = ["flowchart LR", f"  %% {_one_line(title)}"]
-    for box in boxes:
+    grouped = _member_ids(groups)
+    by_id = {box.id: box for box in boxes}
+
+    def define(box):
         left, right = _MERMAID_SHAPES[box.kind]
         label = "<br/>".join(mermaid_escape(line) for line in box.lines)
         lines.append(f"  {box.id}{left}{label}{right}")
+
+    for box in boxes:
+        if box.id not in grouped:
+            define(box)
+    counter = iter(range(len(boxes) + 1))
+
+    def subgraphs(level):
+        # Mermaid puts a node in the subgraph where it is first named: so an instance's boxes
+        # are defined inside theirs (at the usual indent: Mermaid reads no meaning into it)
+        for group in level:
+            lines.append(f'  subgraph g{next(counter)}["{mermaid_escape(group.title)}"]')
+            for i in group.ids:
+                define(by_id[i])
+            subgraphs(group.inner)
+            lines.append("  end")
+    subgraphs(groups)
     for edge in edges:
         label = f'|"{mermaid_escape(edge.label)}"|' if edge.label else ""
         lines.append(f"  {edge.source} -->{label} {edge.target}")
@@ -264,7 +321,7 @@ def dot_escape(text: str) -> str:
     return text.replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n")
 
 
-def dot(name: str, boxes, edges, legend: Optional[str] = None) -> str:
+def dot(name: str, boxes, edges, legend: Optional[str] = None, groups=()) -> str:
     lines = [f'digraph "{dot_escape(name)}" {{', "  rankdir=LR;",
              '  node [fontname="Helvetica", fontsize=11];', '  edge [fontname="Helvetica", '
              'fontsize=9];']
@@ -277,6 +334,17 @@ def dot(name: str, boxes, edges, legend: Optional[str] = None) -> str:
         if box.loss:
             style = style.replace('color="#374151"', 'color="#b91c1c", penwidth=3')
         lines.append(f'  {box.id} [label="{label}", {style}];')
+    counter = iter(range(len(boxes) + 1))
+
+    def clusters(level, indent):  # a node named inside a cluster is drawn in it
+        for group in level:
+            lines.append(f"{indent}subgraph cluster_{next(counter)} {{")
+            lines.append(f'{indent}  label="{dot_escape(group.title)}"; style="rounded,dashed"; '
+                         'color="#6b7280";')
+            lines.extend(f"{indent}  {i};" for i in group.ids)
+            clusters(group.inner, indent + "  ")
+            lines.append(f"{indent}}}")
+    clusters(groups, "  ")
     for edge in edges:
         label = f' [label="{dot_escape(edge.label)}"]' if edge.label else ""
         lines.append(f"  {edge.source} -> {edge.target}{label};")

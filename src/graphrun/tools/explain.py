@@ -29,6 +29,7 @@ import numpy as np
 
 from ..errors import GraphError, Problem, did_you_mean
 from ..engine.executor import backward, contribution, forward, summed_axes
+from ..frontend.blocks import instances
 from ..frontend.graph import Program, Step
 from ..ops.table import shape_str
 
@@ -493,8 +494,10 @@ def forward_lines(program, values) -> List[Tuple[int, str]]:
     for step in program.steps:
         args = [arg_name(program, s) for s in step.args]
         args += [f"{k}={v}" for k, v in step.attrs]
+        chain = instances(step.path)  # a block instance's node says which
+        where = "   (in " + " > ".join(f"{i}: {b}" for i, b in chain) + ")" if chain else ""
         lines.append((step.out, f"{step.name} = {step.op.name}({', '.join(args)}) = "
-                                f"{value_text(values[step.out])}"))
+                                f"{value_text(values[step.out])}{where}"))
     return lines
 
 

@@ -101,6 +101,11 @@ class Report:
     def text(self) -> str:
         return report_text(self)
 
+    def _repr_html_(self) -> str:
+        """A notebook shows the text, as `graphrun gradcheck` prints it."""
+        import html
+        return f"<pre>{html.escape(self.text())}</pre>"
+
 
 def gradcheck(graph, *, eps: float = DEFAULT_EPS, rtol: float = DEFAULT_RTOL,
               atol: float = DEFAULT_ATOL, max_elements: int = DEFAULT_MAX_ELEMENTS,

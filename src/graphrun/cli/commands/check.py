@@ -16,6 +16,15 @@ replace a file a graph reads (results/files.py), and stale goldens it has no per
 `--format github` prints one annotation per failing graph, at the graph file's line of its worst
 entry (the file a pull request changes), and appends the full tables to $GITHUB_STEP_SUMMARY as
 Markdown when that is set; the path is checked before anything runs.
+
+Exit 0 when every graph matches, 1 when anything differs or a golden is missing, 2 on trouble (an
+invalid graph, a numeric failure, an unreadable golden). `--update` (re)writes, atomically, the
+goldens that differ or are missing, and exits 0; it compiles every graph first and refuses, before
+anything runs, a golden that would replace a file a graph reads (results/files.py).
+
+With --train, each graph is trained as its train section says and its training results (history
+and params) are compared with a golden training results file (a folder holds
+`<graph file stem>.train.results.yaml` for each graph, the name `graphrun train -o DIR` writes).
 """
 
 from __future__ import annotations
@@ -27,11 +36,13 @@ from ... import api
 from ...errors import GraphError
 from ...results.compare import SUMMARY_NOTE, markdown_table
 from ...results.files import append_problem, append_text, clash, files_read, results_outputs
-from ...results.golden import (FAILED, Outcome, check_stale, golden_problem, stale_goldens,
-                               stale_problem)
+from ...results.golden import (FAILED, Outcome, check_stale, golden_problem, results_name,
+                               stale_goldens, stale_problem)
+from ...results.training import training_name
 from ..args import (STDIN, UsageError, add_budget_argument, add_max_rows_argument,
-                    add_outputs_argument, add_sidecar_argument, add_tolerance_arguments,
-                    compile_graph, graph_files, outputs_option, parse_shard, results_paths, shard)
+                    add_outputs_argument, add_params_argument, add_sidecar_argument,
+                    add_tolerance_arguments, compile_graph, graph_files, outputs_option,
+                    parse_shard, results_paths, shard)
 from ..main import EXIT_DIFFERENT, EXIT_OK, EXIT_TROUBLE, report
 from ..report import (SUMMARY_BYTES, add_format_argument, difference_dict, github, json_text,
                       paint, problem_dicts, problems_github, use_colour)
@@ -59,9 +70,13 @@ def add_arguments(parser):
     add_sidecar_argument(parser)
     add_max_rows_argument(parser)
     add_format_argument(parser)
+    add_params_argument(parser)
+    parser.add_argument("--train", action="store_true",
+                        help="train each graph (its train section) and compare the training "
+                             "results, history and params, with golden training results files")
 
 
-def golden_paths(paths, graphs, golden: str) -> List[str]:
+def golden_paths(paths, graphs, golden: str, name=results_name) -> List[str]:
     """The golden file of each graph, by the naming rule above."""
     folder = (len(graphs) > 1 or any(os.path.isdir(p) for p in paths) or os.path.isdir(golden)
               or golden.endswith(("/", os.sep)))
@@ -70,7 +85,7 @@ def golden_paths(paths, graphs, golden: str) -> List[str]:
     if os.path.exists(golden) and not os.path.isdir(golden):
         raise UsageError(f"--golden {golden} is a file; with several graphs it must be a folder "
                          "(holding <graph file stem>.results.yaml for each graph)")
-    return results_paths(graphs, golden)
+    return results_paths(graphs, golden, name)
 
 
 def exit_code(outcomes: List[Outcome]) -> int:
@@ -94,17 +109,24 @@ def _compile_all(graphs, memory_budget, outputs) -> list:
 
 def _reads(graphs, compiled) -> list:
     return [f for graph, c in zip(graphs, compiled)
-            for f in ((graph,) if isinstance(c, GraphError) else files_read(c))]
+            for f in ((graph,) if c is None or isinstance(c, GraphError) else files_read(c))]
 
 
 def execute(args, out, err) -> int:
     outputs = outputs_option(args)
+    if args.train and args.allow_nonfinite:
+        raise UsageError("--allow-nonfinite does not go with --train: training stops at the "
+                         "first value that is not finite")
+    if args.train and outputs is not None:
+        raise UsageError("--outputs does not go with --train: a training results file holds "
+                         "the history and the params")
     listed = graph_files(args.graphs)
-    goldens = golden_paths(args.graphs, listed, args.golden)
+    goldens = golden_paths(args.graphs, listed, args.golden,
+                           training_name if args.train else results_name)
     stale = []
     if all(os.path.isdir(p) for p in args.graphs) and os.path.isdir(args.golden) and \
             (args.shard is None or args.shard[0] == 1):  # one shard reports them, not each
-        stale = stale_goldens(args.golden, goldens)
+        stale = stale_goldens(args.golden, goldens, training=args.train)
     pairs = shard(list(zip(listed, goldens)), args.shard)
     graphs, goldens = [g for g, _ in pairs], [g for _, g in pairs]
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY") if args.format == "github" else None
@@ -112,15 +134,15 @@ def execute(args, out, err) -> int:
     upfront = args.update or bool(summary_file) or STDIN in graphs
     compiled = (_compile_all(graphs, args.memory_budget, outputs) if upfront
                 else [None] * len(graphs))
+    reads = _reads(graphs, compiled) + ([] if args.params is None else [args.params])
     if args.update:
-        problem = (clash([o for golden in goldens for o in results_outputs(golden)],
-                         _reads(graphs, compiled))
+        problem = (clash([o for golden in goldens for o in results_outputs(golden)], reads)
                    or next(filter(None, map(golden_problem, goldens)), None)
                    or stale_problem(stale))
         if problem:
             raise UsageError(problem)
     if summary_file:
-        problem = append_problem(summary_file, _reads(graphs, compiled) + goldens + stale)
+        problem = append_problem(summary_file, reads + goldens + stale)
         if problem:
             raise UsageError(f"$GITHUB_STEP_SUMMARY: {problem} (nothing was run or written)")
     outcomes = []
@@ -132,10 +154,14 @@ def execute(args, out, err) -> int:
                                          outputs=outputs)
             except GraphError as e:
                 prepared = e
-        outcomes.append(api.check(graph, golden, rtol=args.rtol, atol=args.atol,
-                                  update=args.update, sidecar_threshold=args.sidecar_threshold,
-                                  memory_budget=args.memory_budget,
-                                  check_finite=not args.allow_nonfinite, compiled=prepared))
+        options = dict(rtol=args.rtol, atol=args.atol, update=args.update,
+                       sidecar_threshold=args.sidecar_threshold, memory_budget=args.memory_budget,
+                       compiled=prepared, params=args.params)
+        if args.train:
+            outcomes.append(api.check_training(graph, golden, **options))
+        else:
+            outcomes.append(api.check(graph, golden, check_finite=not args.allow_nonfinite,
+                                      **options))
         compiled[i] = prepared = None  # its arrays go once it has run
     outcomes += [check_stale(golden, args.update) for golden in stale]
     code = exit_code(outcomes)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from ... import api
 from ...results.files import clash, files_read, write_text
 from ...tools.draw import FORMATS, GraphvizFailed, GraphvizMissing
-from ..args import UsageError
+from ..args import UsageError, add_params_argument
 from ..main import EXIT_OK, EXIT_TROUBLE
 
 HELP = "draw the graph with its values and gradients, as Mermaid (default), DOT or SVG"
@@ -21,11 +21,14 @@ def add_arguments(parser):
                         help="draw nan and inf values instead of failing at the first")
     parser.add_argument("-o", "--output", metavar="FILE",
                         help="write the drawing to FILE (atomically) instead of stdout")
+    add_params_argument(parser)
 
 
 def execute(args, out, err) -> int:
     graph = api.compile(args.graph)
-    problem = args.output and clash([args.output], files_read(graph))
+    if args.params is not None:
+        graph = graph.with_params(api.trained_params(args.params, graph))
+    problem = args.output and clash([args.output], files_read(graph) + _params(args))
     if problem:
         raise UsageError(problem)
     try:
@@ -45,3 +48,7 @@ def execute(args, out, err) -> int:
                   f"{getattr(e, 'strerror', None) or e}\n")
         return EXIT_TROUBLE
     return EXIT_OK
+
+
+def _params(args) -> tuple:
+    return () if args.params is None else (args.params,)

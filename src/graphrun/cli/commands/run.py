@@ -21,9 +21,9 @@ from ... import api
 from ...errors import GraphError
 from ...results.files import clash, files_read, results_outputs
 from ..args import (STDIN, UsageError, add_budget_argument, add_outputs_argument,
-                    add_sidecar_argument, compile_graph, graph_files, outputs_option, results_name,
-                    results_paths)
-from ..main import EXIT_OK, EXIT_TROUBLE, report
+                    add_params_argument, add_sidecar_argument, compile_graph, graph_files,
+                    outputs_option, results_name, results_paths)
+from ..main import EXIT_OK, EXIT_TROUBLE, report, warn
 
 HELP = "run graphs forward and backward and write their values and gradients as YAML"
 
@@ -42,11 +42,13 @@ def add_arguments(parser):
     add_sidecar_argument(parser)
     parser.add_argument("--timings", action="store_true",
                         help="print the time of each stage to stderr")
+    add_params_argument(parser)
 
 
 def execute(args, out, err) -> int:
     args.outputs_spec = outputs_option(args)
-    single = len(args.graphs) == 1 and (args.graphs[0] == STDIN or not os.path.isdir(args.graphs[0]))
+    single = len(args.graphs) == 1 and (args.graphs[0] == STDIN
+                                        or not os.path.isdir(args.graphs[0]))
     graphs = graph_files(args.graphs)
     if single:
         target = args.output
@@ -93,7 +95,8 @@ def _made(folder: str, err) -> bool:
 def _compile_before_writing(graphs, targets, args) -> list:
     """When results are to be written: each graph compiled, as (Graph or its GraphError,
     timings), before anything runs, and a usage error if an output would replace a file one of
-    the graphs reads. [None, ...] when everything goes to stdout (compiled one by one)."""
+    the graphs reads (or the --params file). [None, ...] when everything goes to stdout (compiled
+    one by one)."""
     if not any(targets):
         return [None] * len(graphs)
     compiled = []
@@ -106,6 +109,7 @@ def _compile_before_writing(graphs, targets, args) -> list:
             compiled.append((e, timings))
     reads = [f for graph, (c, _) in zip(graphs, compiled)
              for f in ((graph,) if isinstance(c, GraphError) else files_read(c))]
+    reads += [] if args.params is None else [args.params]
     problem = clash([o for t in targets if t for o in results_outputs(t)], reads)
     if problem:
         raise UsageError(problem)
@@ -119,7 +123,10 @@ def _run_one(graph, target, args, out, err, header="", prepared=None) -> int:
                                  outputs=args.outputs_spec)
     elif isinstance(compiled, GraphError):
         raise compiled
-    results = api.run(compiled, check_finite=not args.allow_nonfinite, timings=timings)
+    warn(compiled, err)
+    params = None if args.params is None else api.trained_params(args.params, compiled)
+    results = api.run(compiled, params=params, check_finite=not args.allow_nonfinite,
+                      timings=timings)
     start = time.perf_counter()
     if target:
         try:

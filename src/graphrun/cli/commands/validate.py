@@ -12,7 +12,8 @@ from __future__ import annotations
 import os
 
 from ...errors import GraphError
-from ...frontend.recognise import GRAPH, file_kind
+from ...frontend.blocks import LibraryFile
+from ...frontend.recognise import GRAPH, LIBRARY, file_kind
 from ...results.files import files_read
 from ..args import GRAPH_EXTENSIONS, add_budget_argument, compile_graph, graph_files
 from ..main import EXIT_OK, EXIT_TROUBLE, report
@@ -38,7 +39,7 @@ def changed_graphs(paths) -> list:
     """The graphs to validate when `paths` changed (see the module docstring), sorted, each
     once."""
     graphs = {os.path.normpath(p) for p in paths
-              if p.endswith(GRAPH_EXTENSIONS) and file_kind(p) == GRAPH}
+              if p.endswith(GRAPH_EXTENSIONS) and file_kind(p) in (GRAPH, LIBRARY)}
     data = {os.path.realpath(p): os.path.basename(p) for p in paths
             if p.endswith(DATA_EXTENSIONS)}
     for graph in (_graphs_under(os.curdir) if data else ()):
@@ -76,24 +77,35 @@ def _graphs_under(folder: str):
 
 
 def execute(args, out, err) -> int:
-    graphs = changed_graphs(args.graphs) if args.changed else graph_files(args.graphs)
+    graphs = changed_graphs(args.graphs) if args.changed else \
+        graph_files(args.graphs, libraries=True)
     errors = {}
+    warnings = {}  # graph -> its warnings, as a GraphError (never changing the exit status)
     for graph in graphs:
         try:
-            compile_graph(graph, memory_budget=args.memory_budget)
+            compiled = compile_graph(graph, memory_budget=args.memory_budget)
+        except LibraryFile:
+            pass  # a library of blocks whose blocks are all valid
         except GraphError as e:
             errors[graph] = e
+        else:
+            if compiled.program.warnings:
+                warnings[graph] = GraphError(compiled.program.warnings)
     code = EXIT_TROUBLE if errors else EXIT_OK
     if args.format == "json":
         out.write(json_text({"command": "validate", "ok": not errors, "exit_code": code,
                              "graphs": [{"graph": g, "ok": g not in errors,
                                          "problems": problem_dicts(errors[g]) if g in errors
+                                         else [],
+                                         "warnings": problem_dicts(warnings[g]) if g in warnings
                                          else []} for g in graphs]}))
     elif args.format == "github":
-        out.write(github([a for e in errors.values() for a in problems_github(e)]))
+        out.write(github([a for e in errors.values() for a in problems_github(e)]
+                         + [a for w in warnings.values() for a in problems_github(w)]))
     else:
-        for e in errors.values():
-            report(e, err)
+        for g in graphs:
+            if g in errors or g in warnings:
+                report(errors.get(g) or warnings[g], err)
         if args.quiet:
             return code
         n, bad = len(graphs), len(errors)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from ... import api
 from ...results.files import clash, files_read
 from ...tools.explain import DEFAULT_MAX_PATHS
-from ..args import UsageError, whole_number
+from ..args import UsageError, add_params_argument, whole_number
 from ..main import EXIT_OK, EXIT_TROUBLE
 
 HELP = "write a page to step through the forward and backward passes (one HTML file, no network)"
@@ -23,6 +23,7 @@ def add_arguments(parser):
     parser.add_argument("--max-paths", type=whole_number(1), default=DEFAULT_MAX_PATHS, metavar="N",
                         help="list a param's paths to the loss only when there are at most N "
                              f"(default {DEFAULT_MAX_PATHS}), as explain --param does")
+    add_params_argument(parser)  # the page shows the trained params and the loss curve
 
 
 def execute(args, out, err) -> int:
@@ -30,10 +31,16 @@ def execute(args, out, err) -> int:
         raise UsageError("view writes an HTML page: name the file with -o FILE (for example "
                          "-o graph.html), or redirect stdout to a file")
     graph = api.compile(args.graph)
-    problem = args.output and clash([args.output], files_read(graph))
-    if problem:  # the page must never replace the graph or its data
+    trained = () if args.params is None else (args.params,)
+    problem = args.output and clash([args.output], files_read(graph) + trained)
+    if problem:  # the page must never replace the graph, its data or the training file
         raise UsageError(problem)
-    page = api.view(graph, max_paths=args.max_paths, check_finite=not args.allow_nonfinite)
+    params = history = None
+    if args.params is not None:
+        params = api.trained_params(args.params, graph)
+        history = api.read_results(args.params)
+    page = api.view(graph, params=params, history=history, max_paths=args.max_paths,
+                    check_finite=not args.allow_nonfinite)
     if not args.output:
         out.write(page.html)
         return EXIT_OK

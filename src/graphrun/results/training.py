@@ -1,0 +1,367 @@
+"""training: the training results file, written and read back.
+
+    graphrun: 1
+    graph: chain-rule
+    train: {the settings the run used, flags merged and every default written out}
+    history:
+      step1: {lr: 0.01, loss: 100.0}
+      ...
+    params:
+      w: 2.6
+      b: 3.8
+
+`history` has a row per recorded step, `step<N>` (N from 1): that step's learning rate, the loss
+before its update and each reported node. (A mapping of one-line rows, not a list: the forms the
+fast reader, frontend/fastyaml.py, reads.) `params` holds the trained value of every param in
+the forms a graph file accepts (a number, a nested list, `{value: ..., dtype: float32}`, and for
+a tensor of more than the sidecar threshold, written to a file,
+`{file: <file>.arrays/params.<name>.<digest>.npy}`, named by its content as results files'
+sidecars are), so the section can be pasted into a graph file, and `--params FILE` reads it. The
+text is deterministic: a rerun writes the same bytes.
+
+Read back (`read_results`, for `graphrun diff` and `check --train`) a file is named entries:
+`graph`, `train.<key>` (the setting's text, compared exactly), `history.<step>.<column>` and
+`params.<name>`, each with its line. A fresh run's entries are those of its own text, read back
+the same way: one definition of what a training file holds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from typing import Dict, Optional, Tuple
+
+import numpy as np
+
+from ..errors import GraphError, Problem, did_you_mean, describe
+from ..frontend.load import SourceMap, load_bytes
+from ..ops.table import shape_str
+from .compare import Tolerance, compare
+from .golden import FAILED, Outcome
+from .reader import Entry, ResultSet, read_results
+from . import files
+from .writer import FORMAT_VERSION, float_text, quote, tensor_text
+
+SUFFIX = ".train.results.yaml"
+_STEP = re.compile(r"step([1-9][0-9]*)\Z")  # a history row's key
+_DTYPES = {"float64": np.dtype("float64"), "float32": np.dtype("float32")}
+
+
+def training_name(graph: str) -> str:
+    """`graphs/linreg.yaml` -> `linreg.train.results.yaml`: what `train -o DIR` writes and where
+    `check --train --golden DIR` looks."""
+    return os.path.splitext(os.path.basename(graph))[0] + SUFFIX
+
+
+# ---------------------------------------------------------------------------------------------
+# writing
+
+def settings_items(settings) -> list:
+    """(key, YAML text) of the `train:` section a run used, in the graph file's own keys."""
+    s = settings
+    items = [("optimizer", s.optimizer), ("lr", _scalar(s.lr))]
+    items.append(("epochs", str(s.epochs)) if s.epochs is not None else ("steps", str(s.steps)))
+    items += [(k, _scalar(v)) for k, v in s.options]
+    items.append(("schedule", _flow(s.schedule)))
+    if s.batch is not None:
+        b = s.batch
+        items.append(("batch", _flow((("size", b.size), ("over", b.over),
+                                      ("shuffle", b.shuffle), ("seed", b.seed)))))
+    items.append(("log_every", str(s.log_every)))
+    if s.report:
+        items.append(("report", _scalar(s.report)))
+    return items
+
+
+def _scalar(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return float_text(v)
+    if isinstance(v, str):
+        return quote(v)
+    return "[" + ", ".join(_scalar(x) for x in v) + "]"
+
+
+def _flow(pairs) -> str:
+    return "{" + ", ".join(f"{k}: {_scalar(v)}" for k, v in pairs) + "}"
+
+
+def render(training, threshold: Optional[int] = None,
+           folder: str = "") -> Tuple[str, Dict[str, np.ndarray]]:
+    """The file's text and the sidecars it names ({file name under `folder`: array}); with
+    `threshold` None every param is inline."""
+    p = training.program
+    lines = [f"graphrun: {FORMAT_VERSION}", f"graph: {quote(p.name)}", "train:"]
+    lines += [f"  {key}: {text}" for key, text in settings_items(training.settings)]
+    lines.append("history:")
+    for row in training.history:
+        cells = [f"lr: {float_text(row.lr)}", f"loss: {float_text(row.loss)}"]
+        cells += [f"{quote(k)}: {float_text(v)}" for k, v in row.reported.items()]
+        lines.append(f"  step{row.step}: {{" + ", ".join(cells) + "}")
+    lines.append("params:")
+    sidecars = {}
+    for name, value in training.params.items():
+        if threshold is not None and value.size > threshold:
+            array = np.ascontiguousarray(value)
+            file = files.sidecar_name(f"params.{name}", array)
+            sidecars[file] = array
+            entry = f"{{file: {quote(f'{folder}/{file}' if folder else file)}}}"
+        elif value.dtype == np.float64:
+            entry = tensor_text(value)
+        else:
+            entry = f"{{value: {tensor_text(value)}, dtype: {value.dtype.name}}}"
+        lines.append(f"  {quote(name)}: {entry}")
+    return "\n".join(lines) + "\n", sidecars
+
+
+def training_text(training) -> str:
+    """The training results file with every param inline (what `graphrun train` prints)."""
+    return render(training)[0]
+
+
+def write_training(path: str, training, threshold: int) -> None:
+    """Write the training results file and its sidecars (results/files: atomically, the pair
+    as one, every param inline for a device or a FIFO)."""
+    files.write_results(path, lambda folder: render(training, None if folder is None
+                                                    else threshold, folder))
+
+
+# ---------------------------------------------------------------------------------------------
+# reading
+
+def _load(path: str):
+    """(data, source) of a results file, every problem located in it."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        raise GraphError([Problem("no such training results file", pos=(1, 1))],
+                         SourceMap(path)) from None
+    except IsADirectoryError:
+        raise GraphError([Problem("is a directory, expected a training results file",
+                                  pos=(1, 1))], SourceMap(path)) from None
+    except OSError as e:
+        raise GraphError([Problem(f"cannot read the file: {e.strerror}", pos=(1, 1))],
+                         SourceMap(path)) from None
+    try:
+        document = load_bytes(raw, path, positions_now=True)
+    except GraphError as e:
+        raise GraphError(e.problems, SourceMap(path)) from None
+    if document.data.get("graphrun") != 1:
+        raise GraphError([Problem("not a graphrun results file: expected a mapping that starts "
+                                  "with 'graphrun: 1'", ("graphrun",), at_key=True)],
+                         document.source)
+    return document.data, document.source
+
+
+def _value(value, path, folder, problems) -> Optional[np.ndarray]:
+    """A param's value, in a graph file's forms (the sidecar read with numpy)."""
+    dtype = np.dtype("float64")
+    if type(value) is dict:
+        if "file" in value:
+            return _sidecar(value, path, folder, problems)
+        if "value" not in value or set(value) - {"value", "dtype"} or \
+                value.get("dtype", "float64") not in _DTYPES:
+            problems.append(Problem("expected a number, a nested list, {value: ..., dtype: "
+                                    "float64|float32} or {file: NAME.npy}", path))
+            return None
+        dtype, value = _DTYPES[value.get("dtype", "float64")], value["value"]
+    try:
+        array = np.array(value)
+    except (ValueError, OverflowError):
+        array = None
+    if array is None or array.dtype.kind not in "if" or array.size == 0:
+        problems.append(Problem(f"expected a number or a rectangular nested list of numbers; "
+                                f"found {describe(value)}", path))
+        return None
+    return array.astype(dtype)
+
+
+def _sidecar(entry, path, folder, problems) -> Optional[np.ndarray]:
+    file = entry["file"]
+    if type(file) is not str or not file.endswith(".npy"):
+        problems.append(Problem("a param written as a file needs 'file: <name>.npy'", path))
+        return None
+    parts = file.replace("\\", "/").split("/")
+    if os.path.isabs(file) or ".." in parts:
+        problems.append(Problem(f"{file!r} must be a path inside the file's folder", path))
+        return None
+    try:
+        array = np.load(os.path.join(folder, *parts), allow_pickle=False)
+    except FileNotFoundError:
+        problems.append(Problem(f"the file {file} does not exist", path))
+        return None
+    except (OSError, ValueError, EOFError) as e:
+        problems.append(Problem(f"cannot read {file}: {e}", path))
+        return None
+    if array.dtype not in _DTYPES.values():
+        problems.append(Problem(f"{file} holds {array.dtype} data; a param is float64 or "
+                                "float32", path))
+        return None
+    return array
+
+
+def training_entries(data, source, folder) -> Dict[str, Entry]:
+    """The named entries of a loaded training results file (see the module docstring)."""
+    def at(path):
+        return source.locate(path, at_key=True)
+
+    problems = []
+    entries = {}
+    if "graph" in data:
+        entries["graph"] = Entry(str(data["graph"]), *at(("graph",)))
+    train = data.get("train")
+    if type(train) is dict:
+        for key, value in train.items():
+            entries[f"train.{key}"] = Entry(json.dumps(value), *at(("train", key)))
+    history = data.get("history")
+    if history is not None and type(history) is not dict:
+        problems.append(Problem("'history' must be a mapping of rows, step<N>: {lr: ..., loss: "
+                                "...}", ("history",), at_key=True))
+        history = {}
+    for key, row in (history or {}).items():
+        step = _STEP.match(key)
+        if step is None or type(row) is not dict:
+            problems.append(Problem("expected a row step<N>: {lr: ..., loss: ...}",
+                                    ("history", key), at_key=True))
+            continue
+        for column, value in row.items():
+            array = _value(value, ("history", key, column), folder, problems)
+            entries[f"history.{step.group(1)}.{column}"] = Entry(
+                np.zeros(0) if array is None else array, *source.locate(("history", key, column)))
+    params = data.get("params")
+    if type(params) is dict:
+        for name, value in params.items():
+            array = _value(value, ("params", name), folder, problems)
+            entries[f"params.{name}"] = Entry(np.zeros(0) if array is None else array,
+                                              *at(("params", name)))
+    elif params is not None:
+        problems.append(Problem("'params' must be a mapping of names to values", ("params",),
+                                at_key=True))
+    if problems:
+        raise GraphError(problems, source)
+    return entries
+
+
+def from_training(training) -> ResultSet:
+    """A fresh run's entries: its own text, read back."""
+    document = load_bytes(training_text(training).encode("utf-8"), "<training>",
+                          positions_now=True)
+    entries = training_entries(document.data, document.source, ".")
+    return ResultSet(None, {k: Entry(e.value) for k, e in entries.items()})
+
+
+def trained_params(path: str, program) -> Dict[str, np.ndarray]:
+    """The params of a training results file, by name, for the graph `program`: every param of
+    the graph, of its shape and dtype. Raises GraphError located in that file: a name that is not
+    a param of the graph (with a did-you-mean), a shape or dtype that differs, a param missing."""
+    data, source = _load(path)
+    params = data.get("params")
+    if type(params) is not dict:
+        raise GraphError([Problem("not a training results file: it has no 'params' mapping "
+                                  "(graphrun train writes one)", ("graphrun",), at_key=True)],
+                         source)
+    wanted = {program.names[s]: s for s in program.params}
+    folder = os.path.dirname(os.path.abspath(path))
+    problems, out = [], {}
+    for name, value in params.items():
+        where = ("params", name)
+        slot = wanted.get(name)
+        if slot is None:
+            known = ", ".join(wanted) or "none"
+            problems.append(Problem(f"'{name}' is not a param of the graph "
+                                    f"'{program.name}'{did_you_mean(name, wanted)} (its params: "
+                                    f"{known})", where, at_key=True))
+            continue
+        array = _value(value, where, folder, problems)
+        if array is None:
+            continue
+        t = program.types[slot]
+        if array.shape != t.shape:
+            problems.append(Problem(f"param '{name}' has shape {shape_str(array.shape)} here; "
+                                    f"the graph's has shape {shape_str(t.shape)}", where))
+        elif array.dtype != t.dtype:
+            problems.append(Problem(f"param '{name}' is {array.dtype} here; the graph's is "
+                                    f"{t.dtype}", where))
+        else:
+            out[name] = array
+    missing = [name for name in wanted if name not in params]
+    if missing:
+        problems.append(Problem(f"the graph's param{'s' if len(missing) > 1 else ''} "
+                                f"{', '.join(repr(m) for m in missing)} "
+                                f"{'are' if len(missing) > 1 else 'is'} not in this file",
+                                ("params",), at_key=True))
+    if problems:
+        raise GraphError(problems, source)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# checking a training run against its golden file
+
+def check_training(graph: str, golden: str, *, rtol=None, atol=None, update: bool = False,
+                   sidecar_threshold: int = 1000, memory_budget=None, params=None,
+                   fast: bool = True, compiled=None) -> "TrainingOutcome":
+    """Train a graph as its train section says (from the params of the training results file
+    `params`, when given) and compare the training results with a golden training results file,
+    writing it with `update` when it differs or is missing: the statuses of `graphrun check`.
+    `compiled`: the graph already compiled (or the GraphError compiling it raised). A golden
+    that would replace a file the run reads is refused."""
+    from .. import api
+
+    try:
+        if isinstance(compiled, GraphError):
+            raise compiled
+        compiled = compiled or api.compile(graph, memory_budget=memory_budget)
+        reads = files.files_read(compiled) + (() if params is None else (params,))
+        problem = update and files.clash(files.results_outputs(golden), reads)
+        if problem:
+            return TrainingOutcome(graph, golden, "error", error=GraphError(
+                [Problem(problem, pos=(1, 1))], SourceMap(golden)))
+        start = None if params is None else api.trained_params(params, compiled)
+        try:
+            training = api.train(compiled, params=start, fast=fast)
+        except ValueError as e:  # what no line is to blame for: no number of steps anywhere
+            raise GraphError([Problem(str(e), ("train",), at_key=True)], compiled.source) \
+                from None
+    except GraphError as e:
+        return TrainingOutcome(graph, golden, "error", error=e)
+    fresh = from_training(training)
+    outcome = TrainingOutcome(graph, golden, "match", entries=len(fresh.entries))
+    if not os.path.exists(golden):
+        outcome.status = "missing"
+    else:
+        try:
+            expected = read_results(golden)
+        except GraphError as e:
+            if not update:
+                return TrainingOutcome(graph, golden, "error", error=e)
+            outcome.status = "differs"  # an unreadable golden is rewritten by --update
+        else:
+            tolerance = Tolerance(rtol, atol).over(Tolerance.of_program(compiled.program))
+            outcome.differences = compare(expected, fresh, tolerance, "the golden file",
+                                          "the training run's results")
+            outcome.status = "differs" if outcome.differences else "match"
+    if update and outcome.status in FAILED:
+        try:
+            os.makedirs(os.path.dirname(os.path.abspath(golden)), exist_ok=True)
+            training.write(golden, sidecar_threshold=sidecar_threshold)
+        except OSError as e:
+            error = GraphError([Problem(f"cannot write the golden file: "
+                                        f"{getattr(e, 'strerror', None) or e}", pos=(1, 1))],
+                               SourceMap(golden))
+            return TrainingOutcome(graph, golden, "error", error=error)
+        outcome.status = "updated" if outcome.status == "differs" else "created"
+    return outcome
+
+
+class TrainingOutcome(Outcome):
+    """What checking one training run found: golden.Outcome's statuses and text."""
+
+    def missing_hint(self) -> str:
+        return (f"no golden file {self.golden}; create it with: graphrun check --train "
+                f"{self.graph} --golden {self.golden} --update")
