@@ -285,3 +285,24 @@ def test_a_hand_edited_file_reads_as_the_loader_reads_it(tmp_path, edit, fast):
         assert str(fast.value) == str(e)
     else:
         _same(read_results(str(path)), slow)
+
+
+def test_every_example_golden_is_read_by_the_fast_path_as_the_loader_reads_it(root):
+    import glob
+    goldens = [f for f in sorted(glob.glob(f"{root}/tests/golden/*.results.yaml"))
+               if not f.endswith(".train.results.yaml")]
+    assert len(goldens) >= 5
+    for golden in goldens:
+        raw = open(golden, "rb").read()
+        assert reader._written_entries(raw, os.path.dirname(golden)) is not None, golden
+        _same(read_results(golden), read_results(golden, fast=False))
+
+
+def test_a_deep_list_goes_to_the_loader(tmp_path):
+    path = tmp_path / "r.results.yaml"
+    deep = "[" * 70 + "1.0" + "]" * 70
+    path.write_text(f"graphrun: 1\ngraph: g\nvalues:\n  u: {deep}\n")
+    assert reader._written_entries(path.read_bytes(), str(tmp_path)) is None
+    with pytest.raises(graphrun.GraphError) as error:
+        read_results(str(path))
+    assert "deeper than 64 levels" in str(error.value)
