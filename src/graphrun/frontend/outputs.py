@@ -100,7 +100,6 @@ def resolve(spec: OutputsSpec, program) -> Optional[Selection]:
     in its own source (the graph file or the `--outputs` text)."""
     if spec.values is None and spec.gradients is None and spec.digits is None:
         return None
-    names, kinds = program.names, program.kinds
     problems = []
     has_loss = program.loss is not None
     if spec.gradients is not None and not has_loss and not _is_none(spec.gradients):
