@@ -163,15 +163,10 @@ def reaches_loss(program: Program) -> list:
     reached[program.loss] = diff[program.loss]
     for step in reversed(program.steps):
         if reached[step.out]:
-            op = step.op
-            if op.variadic:
-                for a in step.args:
-                    if diff[a]:
-                        reached[a] = True
-            else:
-                for a, vjp in zip(step.args, op.vjps):
-                    if vjp is not None and diff[a]:
-                        reached[a] = True
+            vjp = step.op.vjp
+            for i, a in enumerate(step.args):
+                if diff[a] and vjp(i) is not None:
+                    reached[a] = True
     return reached
 
 

@@ -30,7 +30,7 @@ import numpy as np
 from ..errors import GraphError, Problem, did_you_mean
 from ..engine.executor import backward, contribution, forward, summed_axes
 from ..frontend.blocks import instances
-from ..frontend.graph import Program, Step
+from ..frontend.graph import Program, Step, reaches_loss
 from ..ops.table import shape_str
 
 DEFAULT_MAX_PATHS = 100
@@ -153,18 +153,6 @@ def _check_param(program, name):
     known = ", ".join(params) if params else "none"
     raise GraphError([Problem(f"param {name}: {message} (params: {known})", ())],
                      program.source)
-
-
-def reaches_loss(program) -> List[bool]:
-    """slot -> whether the loss depends on it through differentiable arguments."""
-    reaches = [False] * len(program.names)
-    reaches[program.loss] = True
-    for step in reversed(program.steps):
-        if reaches[step.out]:
-            for i, slot in enumerate(step.args):
-                if _differentiable(program, step, i):
-                    reaches[slot] = True
-    return reaches
 
 
 def _differentiable(program, step: Step, i: int) -> bool:
