@@ -20,9 +20,10 @@ import traceback
 import warnings
 from typing import Optional, Sequence, TextIO
 
-from ..errors import GraphError, did_you_mean
+from ..errors import GraphError, did_you_mean, shown
 from .args import GRAPH_EXTENSIONS, STDIN, UsageError
 from ..frontend.load import gc_paused
+from .streams import EXIT_BROKEN_PIPE, StreamError, guard
 
 EXIT_OK, EXIT_DIFFERENT, EXIT_TROUBLE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -114,6 +115,7 @@ def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None,
     argv = list(sys.argv[1:] if argv is None else argv)
     out = sys.stdout if stdout is None else stdout
     err = sys.stderr if stderr is None else stderr
+    out, err = guard(out, err)  # a closed, full or broken stream is no internal error
     debug = "--debug" in argv
     try:
         if argv and argv[0] not in COMMANDS and (argv[0] == STDIN or not argv[0].startswith("-")):
@@ -137,22 +139,33 @@ def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None,
     except _Exit as e:
         return e.status
     except UsageError as e:
-        err.write(f"graphrun: error: {e}\n")
+        err.write(f"graphrun: error: {shown(str(e))}\n")  # it may quote a file name
         return EXIT_TROUBLE
     except GraphError as e:
         report(e, err)
         return EXIT_TROUBLE
+    except StreamError as e:
+        return _stream_failed(e, err)
     except KeyboardInterrupt as e:  # SIGINT: 130; SIGTERM (results.files.Terminated): 143
         err.write("graphrun: interrupted\n")
         return getattr(e, "exit_code", 130)
     except Exception as e:  # a bug in graphrun, not the user's mistake
         if debug:
             traceback.print_exc(file=err)
-        one_line = " ".join(str(e).split())
+        one_line = shown(" ".join(str(e).split()))
         err.write(f"graphrun: internal error: {type(e).__name__}: {one_line}\n"
                   "This is a bug in graphrun; please report it with the graph file"
                   + ("" if debug else " and the output of the same command with --debug") + ".\n")
         return EXIT_INTERNAL
+
+
+def _stream_failed(e: StreamError, err) -> int:
+    """A broken pipe ends quietly, as a program killed by SIGPIPE does; any other failure to
+    write standard output (closed, full) is trouble, said on standard error."""
+    if e.broken_pipe:
+        return EXIT_BROKEN_PIPE
+    err.write(f"graphrun: error: {shown(str(e))}\n")
+    return EXIT_TROUBLE
 
 
 # the words for each fix a problem names (errors.FIX_WORDS has a Python caller's)
@@ -179,7 +192,9 @@ def warn(graph, err: TextIO) -> None:
 def run_module() -> None:
     """Entry point of `python -m graphrun` and the `graphrun` console script."""
     from ..results.files import sigterm_as_interrupt
+    from . import streams
 
-    with sigterm_as_interrupt():  # SIGTERM cleans up like SIGINT, wherever it arrives
+    streams.install()
+    with sigterm_as_interrupt():  # SIGTERM and SIGHUP clean up like SIGINT, wherever they arrive
         status = main()
-    sys.exit(status)
+    sys.exit(streams.finish(status))

@@ -8,6 +8,7 @@ from ...results.files import clash, files_read, write_text
 from ...tools.draw import FORMATS, GraphvizFailed, GraphvizMissing
 from ..args import UsageError, add_params_argument
 from ..main import EXIT_OK, EXIT_TROUBLE
+from ...errors import shown
 
 HELP = "draw the graph with its values and gradients, as Mermaid (default), DOT or SVG"
 
@@ -44,7 +45,7 @@ def execute(args, out, err) -> int:
     try:
         write_text(args.output, drawing.text)
     except OSError as e:
-        err.write(f"graphrun: error: cannot write {args.output}: "
+        err.write(f"graphrun: error: cannot write {shown(args.output)}: "
                   f"{getattr(e, 'strerror', None) or e}\n")
         return EXIT_TROUBLE
     return EXIT_OK

@@ -20,6 +20,7 @@ from ...tools.plot import PlotError, check as check_plot
 from ..args import (UsageError, add_budget_argument, add_optimizer_arguments,
                     add_params_argument, add_sidecar_argument, whole_number)
 from ..main import EXIT_OK, EXIT_TROUBLE
+from ...errors import shown
 
 HELP = "train the graph's params by gradient descent (SGD, Adam, AdamW as torch.optim)"
 
@@ -81,7 +82,7 @@ def execute(args, out, err) -> int:
             api.plot_training(training, args.plot)
             written.append(args.plot)
     except OSError as e:
-        err.write(f"graphrun: error: cannot write {e.filename or target}: "
+        err.write(f"graphrun: error: cannot write {shown(str(e.filename or target))}: "
                   f"{getattr(e, 'strerror', None) or e}\n")
         return EXIT_TROUBLE
     if not target:

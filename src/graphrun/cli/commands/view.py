@@ -9,6 +9,7 @@ from ...results.files import clash, files_read
 from ...tools.explain import DEFAULT_MAX_PATHS
 from ..args import UsageError, add_params_argument, whole_number
 from ..main import EXIT_OK, EXIT_TROUBLE
+from ...errors import shown
 
 HELP = "write a page to step through the forward and backward passes (one HTML file, no network)"
 
@@ -47,7 +48,7 @@ def execute(args, out, err) -> int:
     try:
         page.write(args.output)
     except OSError as e:
-        err.write(f"graphrun: error: cannot write {args.output}: "
+        err.write(f"graphrun: error: cannot write {shown(args.output)}: "
                   f"{getattr(e, 'strerror', None) or e}\n")
         return EXIT_TROUBLE
     return EXIT_OK
