@@ -20,7 +20,7 @@ import traceback
 import warnings
 from typing import Optional, Sequence, TextIO
 
-from ..errors import GraphError, did_you_mean, shown
+from ..errors import GraphError, did_you_mean, hint_budget, shown
 from .args import GRAPH_EXTENSIONS, STDIN, UsageError
 from ..frontend.load import gc_paused
 from .streams import EXIT_BROKEN_PIPE, StreamError, guard
@@ -133,7 +133,7 @@ def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None,
             parser.print_usage(err)
             err.write("graphrun: error: name a graph file or a command (see 'graphrun --help')\n")
             return EXIT_TROUBLE
-        with warnings.catch_warnings(), gc_paused():
+        with warnings.catch_warnings(), gc_paused(), hint_budget():
             warnings.simplefilter("ignore")  # numpy's RuntimeWarnings never reach the terminal
             return args.execute(args, out, err)
     except _Exit as e:
@@ -176,10 +176,18 @@ FIX_WORDS = {
 }
 
 
+MAX_SHOWN = 1000  # problems printed for one error; past that, how many more there are
+
+
 def report(error: GraphError, err: TextIO) -> None:
-    """Print every problem as FILE:LINE:COL: error: message (and its notes) on `err`."""
-    for row in error.located():
+    """Print every problem as FILE:LINE:COL: error: message (and its notes) on `err`: the first
+    MAX_SHOWN found, and then a line saying how many more there are."""
+    for row in error.located(MAX_SHOWN):
         err.write(row.text(FIX_WORDS) + "\n")
+    more = len(error.problems) - MAX_SHOWN
+    if more > 0:
+        err.write(f"graphrun: note: {more} more problem{'s' if more > 1 else ''} not shown "
+                  f"(the first {MAX_SHOWN} are above)\n")
 
 
 def warn(graph, err: TextIO) -> None:
