@@ -215,20 +215,21 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
         return ""  # before anything else: even sorting the choices costs
     choices = tuple(choices)
     key = (str(word), tuple(sorted(set(map(str, choices)))))
-    hint = _hints.get(key)
-    if hint is None:
+    found = _hints.get(key)
+    if found is None:
         budget = min(HINT_WORK_PER_CALL, left[0]) if left is not None else HINT_WORK_PER_CALL
         hint, spent = _closest(*key, budget)
-        if left is not None:
-            left[0] -= spent + _CALL + _CHOICE * len(choices)
+        spent += _CALL + _CHOICE * len(choices)
         if hint is None:  # out of work: no hint now, and none remembered
+            if left is not None:
+                left[0] -= spent
             return ""
         if len(_hints) >= 256:  # a file may misspell the same key a thousand times
             _hints.pop(next(iter(_hints)))
-        _hints[key] = hint
-    elif left is not None:
-        left[0] -= _CALL + _CHOICE * len(choices)
-    return hint
+        found = _hints[key] = (hint, spent)
+    if left is not None:  # a remembered hint costs what it first cost: runs stay the same
+        left[0] -= found[1]
+    return found[0]
 
 
 _CALL, _CHOICE = 500, 100  # the work of a call and of each choice, however short (measured)
