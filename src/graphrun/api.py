@@ -283,6 +283,9 @@ def train(graph, *, params: Optional[Mapping] = None, optimizer: Optional[str] =
         if params is not None:
             raise ValueError("give params or resume, not both: resume goes on from the file's "
                              "params and optimizer state; params starts afresh from params alone")
+        if settings is not None:  # training_settings(graph, resume=...)'s: its steps, its rest
+            optimizer, lr = settings.optimizer, settings.lr
+            steps, epochs = (None, settings.epochs) if settings.epochs else (settings.steps, None)
         resumed_settings, params, state = _resumed(graph, resume, optimizer, lr, steps, epochs)
         if settings is not None and settings != resumed_settings:
             raise ValueError("settings differ from those resuming this file gives: take them "
