@@ -16,7 +16,7 @@ from typing import NamedTuple, Optional, Tuple
 from ..errors import GraphError, Note, Problem, did_you_mean
 from ..ops import synonyms
 from ..ops.table import OPS, Op, OpError, Type, shape_str
-from .spec import Const, GraphSpec, LeafSpec
+from .spec import Const, GraphSpec, LeafSpec, arg_path
 from .train import TrainSpec, check_train
 
 
@@ -289,12 +289,12 @@ def _check_node(node, leaves, nodes, all_names, broken, problems) -> bool:
             ok = False
         if node.attrs or op.attrs:
             ok = _check_attrs(node, op, problems) and ok
-    for arg in node.args:
+    for i, arg in enumerate(node.args):
         if type(arg) is Const:
             continue
         if arg.name == node.name:
             problems.append(Problem(f"node '{node.name}' uses itself as an argument (a self-loop)",
-                                    arg.path))
+                                    arg_path(node, i)))
             ok = False
         elif arg.name not in leaves and arg.name not in nodes:
             ok = False
@@ -303,7 +303,7 @@ def _check_node(node, leaves, nodes, all_names, broken, problems) -> bool:
             # a suggestion compares with every name: bound the total work
             hint = did_you_mean(arg.name, all_names) \
                 if len(problems) * len(all_names) < _HINT_WORK else ""
-            problems.append(Problem(f"unknown name '{arg.name}'{hint}", arg.path))
+            problems.append(Problem(f"unknown name '{arg.name}'{hint}", arg_path(node, i)))
     return ok
 
 
@@ -390,7 +390,7 @@ def _order(spec, nodes, problems):
 
 def _error_path(node, error: OpError):
     if error.arg is not None and error.arg < len(node.args):
-        return node.args[error.arg].path
+        return arg_path(node, error.arg)
     if error.attr is not None:
         return node.path + (error.attr,)
     return node.path + ("op",)
