@@ -95,12 +95,13 @@ def build_program(spec: GraphSpec, memory_budget: Optional[int] = None, *,
     problems = []
     leaves = {leaf.name: leaf for leaf in spec.leaves}
     nodes = {node.name: node for node in spec.nodes}
-    all_names = list(leaves) + list(nodes) + sorted(broken)
+    # every name, for did-you-mean: made for the first unknown name (1M entries otherwise)
+    all_names = _AllNames(leaves, nodes, broken)
 
-    good = {}  # name -> NodeSpec whose op, arity, attributes and references are fine
+    bad = set()  # nodes whose op, arity, attributes or references have a problem
     for node in spec.nodes:
-        if _check_node(node, leaves, nodes, all_names, broken, problems):
-            good[node.name] = node
+        if not _check_node(node, leaves, nodes, all_names, broken, problems):
+            bad.add(node.name)
 
     # the leaves first: one of 2**63 elements is too big even to infer shapes from
     try:
@@ -114,7 +115,7 @@ def build_program(spec: GraphSpec, memory_budget: Optional[int] = None, *,
     inferred = {}  # (op, argument types, attrs) -> Type or OpError: a chain repeats a few of them
     for node in order:
         name = node.name
-        if name not in good:
+        if name in bad:
             continue
         arg_types = tuple([_LITERAL if type(arg) is Const else types.get(arg.name)
                            for arg in node.args])
@@ -268,6 +269,21 @@ def _has_gradient(op: Op, t: Type) -> bool:
 _HINT_WORK = 200_000  # name comparisons spent on did-you-mean suggestions, at most
 
 
+class _AllNames:
+    """The leaves', nodes' and broken entries' names, listed when first asked for."""
+
+    def __init__(self, leaves, nodes, broken):
+        self._parts = (leaves, nodes, broken)
+
+    def __len__(self) -> int:
+        return sum(map(len, self._parts))
+
+    @cached_property
+    def names(self) -> list:
+        leaves, nodes, broken = self._parts
+        return list(leaves) + list(nodes) + sorted(broken)
+
+
 def _check_node(node, leaves, nodes, all_names, broken, problems) -> bool:
     ok = True
     op = OPS.get(node.op)
@@ -301,7 +317,7 @@ def _check_node(node, leaves, nodes, all_names, broken, problems) -> bool:
             if arg.name in broken:
                 continue  # its own problem is reported already
             # a suggestion compares with every name: bound the total work
-            hint = did_you_mean(arg.name, all_names) \
+            hint = did_you_mean(arg.name, all_names.names) \
                 if len(problems) * len(all_names) < _HINT_WORK else ""
             problems.append(Problem(f"unknown name '{arg.name}'{hint}", arg_path(node, i)))
     return ok

@@ -144,11 +144,14 @@ def build_spec(data: dict, filename: str, *, source=None, library=None) -> Graph
                 if node.name == name or _check_unique(node.name, node.path, defined, problems):
                     nodes.append(node)
             continue
-        args = tuple([Ref(a, None) if type(a) is str else
+        # each name and op as the one string object defined (a leaf's or node's key, the op
+        # table's name), not the document's copy of it: the copies go with the document
+        args = tuple([Ref(_defined(a, defined), None) if type(a) is str else
                       Const(float(a), ("nodes", name, "args", i))
                       for i, a in enumerate(body["args"])])
         attrs = _attrs(body) if len(body) > 2 else ()  # op and args are always there
-        nodes.append(NodeSpec(name, body["op"], args, attrs, path))
+        op = OPS.get(body["op"])
+        nodes.append(NodeSpec(name, body["op"] if op is None else op.name, args, attrs, path))
     train = build_train(data.get("train"), problems)
     if problems:
         raise GraphError(problems)
@@ -157,6 +160,12 @@ def build_spec(data: dict, filename: str, *, source=None, library=None) -> Graph
                      leaves=tuple(leaves), nodes=tuple(nodes), loss=data.get("loss"),
                      tolerance=tuple(sorted((data.get("tolerance") or {}).items())), train=train,
                      broken=frozenset(broken), outputs=parse_outputs(data.get("outputs")))
+
+
+def _defined(name: str, defined: dict) -> str:
+    """`name` as the string its leaf or node was defined with, when that is known already."""
+    path = defined.get(name)
+    return path[1] if path is not None and len(path) == 2 else name
 
 
 def _attrs(body) -> tuple:
