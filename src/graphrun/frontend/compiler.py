@@ -23,22 +23,24 @@ from .spec import build_spec
 
 def compile_file(filename: str, *, memory_budget: Optional[int] = None,
                  timings: Optional[dict] = None,
-                 outputs: Optional[OutputsSpec] = None) -> Program:
+                 outputs: Optional[OutputsSpec] = None, allow_outside: bool = False) -> Program:
     """Load and check a graph file. Raises GraphError (every problem, located in the file).
     `timings`, when given, receives the seconds spent in load, validate and build. `outputs`
-    (from `--outputs`) overrides what the file's `outputs:` section says, key by key."""
-    return _compile(lambda: load_file(filename), memory_budget, timings, outputs)
+    (from `--outputs`) overrides what the file's `outputs:` section says, key by key.
+    `allow_outside` lets `file:` and `include:` name files outside the graph's folder tree."""
+    return _compile(lambda: load_file(filename), memory_budget, timings, outputs, allow_outside)
 
 
 def compile_bytes(raw: bytes, filename: str, *, memory_budget: Optional[int] = None,
                   timings: Optional[dict] = None,
-                  outputs: Optional[OutputsSpec] = None) -> Program:
+                  outputs: Optional[OutputsSpec] = None, allow_outside: bool = False) -> Program:
     """The same for a graph's text in memory; `filename` names it in messages, and its folder is
     where `file:` paths are looked up."""
-    return _compile(lambda: load_bytes(raw, filename), memory_budget, timings, outputs)
+    return _compile(lambda: load_bytes(raw, filename), memory_budget, timings, outputs,
+                    allow_outside)
 
 
-def _compile(load, memory_budget, timings, outputs=None) -> Program:
+def _compile(load, memory_budget, timings, outputs=None, allow_outside=False) -> Program:
     timings = {} if timings is None else timings
     with gc_paused():
         start = time.perf_counter()
@@ -47,7 +49,7 @@ def _compile(load, memory_budget, timings, outputs=None) -> Program:
         except PartialDocument as e:
             loaded, problems = [e.document], list(e.problems)
         timings["load"] = time.perf_counter() - start
-        return _check(loaded, problems, memory_budget, timings, outputs)
+        return _check(loaded, problems, memory_budget, timings, outputs, allow_outside)
 
 
 # A results file read as a graph would be a list of unknown keys; it is one mistake, said once.
@@ -63,7 +65,7 @@ def _not_a_results_file(data) -> list:
 
 
 def _check(loaded: list, problems: list, memory_budget, timings,
-           outputs: Optional[OutputsSpec] = None) -> Program:
+           outputs: Optional[OutputsSpec] = None, allow_outside: bool = False) -> Program:
     """Each stage checks what the problems found so far leave standing; all are raised at once.
     `loaded` holds the Document, taken out here: this frame holds the only reference to the
     document, which is let go once the spec is built (at a million nodes it is 600 MiB that the
@@ -90,7 +92,8 @@ def _check(loaded: list, problems: list, memory_budget, timings,
         # block (or, when an include is broken, of an unknown name) is no new problem
         library, found = blocks.build_library(
             data, source, {name for section, name in broken if section == "blocks"},
-            complete="include" in data or "include" not in top)
+            complete="include" in data or "include" not in top,
+            allow_outside=allow_outside)
         problems += found
         source.includes = tuple(library.files)  # read by this graph: never an output
     if blocks.is_library(top):
@@ -106,7 +109,8 @@ def _check(loaded: list, problems: list, memory_budget, timings,
         if data is None:
             break
         try:
-            spec = build_spec(data, source.file, source=source, library=library)
+            spec = build_spec(data, source.file, source=source, library=library,
+                              allow_outside=allow_outside)
             break
         except GraphError as e:
             problems += e.problems
@@ -191,9 +195,16 @@ def _without(data: dict, problems) -> tuple:
     for section, names in drop.items():
         if names and isinstance(kept.get(section), dict):
             kept[section] = {k: v for k, v in kept[section].items() if k not in names}
-    defined = {(section, name) for section in _ENTRIES for name in (kept.get(section) or {})}
-    names = {name for section in schema.SECTIONS for name in (kept.get(section) or {})}
+    defined = {(section, name) for section in _ENTRIES for name in _names(kept, section)}
+    names = {name for section in schema.SECTIONS for name in _names(kept, section)}
     broken = {(section, name) for section, dropped in drop.items() for name in dropped
               if (section, name) not in defined
               and (section == "blocks" or name not in names)}
     return kept, broken
+
+
+def _names(data: dict, section: str):
+    """The names a section defines: its keys when it is a mapping (a section written as a list,
+    or as anything else, is the schema's problem, and defines nothing)."""
+    body = data.get(section)
+    return body.keys() if isinstance(body, dict) else ()
