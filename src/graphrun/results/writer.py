@@ -25,10 +25,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..engine.values import Results
-from . import files
+from . import SIDECAR_THRESHOLD, files  # noqa: F401 (the threshold: the CLI's default)
 
 FORMAT_VERSION = 1
-SIDECAR_THRESHOLD = 1000  # elements; bigger tensors go to .npy files when writing to a file
 
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_./\-]*\Z")
 # words some YAML reader would take for something other than a string
