@@ -178,22 +178,26 @@ def _checked(p: Program, slot, value, what) -> np.ndarray:
 
 
 def compile(path, *, memory_budget: Optional[int] = None,
-            timings: Optional[dict] = None, outputs=None) -> Graph:
+            timings: Optional[dict] = None, outputs=None, allow_outside: bool = False) -> Graph:
     """Load and check a graph file. Raises GraphError listing every problem, each located in the
     file (`str(error)` shows `FILE:LINE:COL: error: ...` lines). `outputs` overrides the file's
-    `outputs:` section key by key (text as `--outputs` takes it, or a mapping)."""
+    `outputs:` section key by key (text as `--outputs` takes it, or a mapping). The files the
+    graph names (`file:`, `include:`) must lie in its folder tree, unless `allow_outside`."""
     return Graph(compiler.compile_file(os.fspath(path), memory_budget=memory_budget,
-                                       timings=timings, outputs=_outputs(outputs)))
+                                       timings=timings, outputs=_outputs(outputs),
+                                       allow_outside=allow_outside))
 
 
 def compile_text(text, name: str = "<string>", *, memory_budget: Optional[int] = None,
-                 timings: Optional[dict] = None, outputs=None) -> Graph:
+                 timings: Optional[dict] = None, outputs=None,
+                 allow_outside: bool = False) -> Graph:
     """Compile a graph written in a string (or bytes, as read from a file or stdin). `name` is
     what messages call it; `file:` paths are looked up relative to its folder (the current
-    folder for a bare name)."""
+    folder for a bare name), and stay in that folder's tree unless `allow_outside`."""
     raw = text.encode("utf-8") if isinstance(text, str) else bytes(text)
     return Graph(compiler.compile_bytes(raw, name, memory_budget=memory_budget,
-                                        timings=timings, outputs=_outputs(outputs)))
+                                        timings=timings, outputs=_outputs(outputs),
+                                        allow_outside=allow_outside))
 
 
 def _outputs(outputs):

@@ -131,7 +131,7 @@ def _in_training(plan, hooks, t):
         forward[k] = (fn, out, args, attrs, step, check)
         b_out, b_args, _, targets, b_step, b_check, index = backward[last - k]
         backward[last - k] = (b_out, b_args, attrs, targets, b_step, b_check, index)
-    return replace(plan, forward=tuple(forward), backward=tuple(backward))
+    return replace(plan, steps=(tuple(forward), tuple(backward)))
 
 
 def _plan(program, settings, plans, rows):
