@@ -386,3 +386,18 @@ def test_diff_compares_the_state_and_the_steps_taken(tmp_path):
     assert code == 1
     assert "steps_taken" in out and "exp_avg.w" in out and "exp_avg.b" not in out
     assert call("diff", str(a), str(a))[0] == 0
+
+
+def test_batches_the_file_did_not_have_are_a_conflict_at_its_train_key(tmp_path):
+    whole = tmp_path / "whole.yaml"
+    whole.write_text(with_train(CLASSIFIER, ADAM))
+    batched_graph = tmp_path / "batched.yaml"
+    batched_graph.write_text(with_train(CLASSIFIER, batched(ADAM)))
+    half = str(tmp_path / "half.yaml")
+    assert call("train", str(whole), "--steps", "3", "-q", "-o", half)[0] == 0
+    code, out, err = call("train", str(batched_graph), "--resume", half)
+    assert code == 2
+    assert err.startswith(f"{half}:3:1: error: batch: the run this file records used all the "
+                          "data at every step (no batch); the graph's train section says "
+                          "batches: ")
+    assert f"{batched_graph}:28:" in err.splitlines()[1]

@@ -450,15 +450,20 @@ def resumed(program, section, source, *, start: int, last_lr: float,
     schedule = dict(was.schedule)
     for k, v in graph.schedule or ():
         stated.append((f"schedule {k}", ("schedule", k), schedule.get(k), v, None))
-    if graph.batch is not None:
-        b = was.batch
+        if schedule["kind"] != v:
+            break  # the kind differs: its options are another schedule's
+    if graph.batch is not None and was.batch is None:
+        stated.append(("batch", ("batch",), "all the data at every step (no batch)",
+                       "batches", None))
+    elif graph.batch is not None:
         for k in ("size", "over", "shuffle", "seed"):
-            stated.append((f"batch {k}", ("batch", k), None if b is None else getattr(b, k),
+            stated.append((f"batch {k}", ("batch", k), getattr(was.batch, k),
                            getattr(graph.batch, k), None))
     for what, path, theirs, ours, flag in stated:
         if ours is None or ours == theirs:
             continue
         at = ("train",) + path
+        where = _written(section, at)
         by = flag or "the graph's train section"
         notes = () if flag else (Note(f"the graph's train section says {_text(ours)} here",
                                       ("train",) + path, program.source),)
@@ -466,7 +471,7 @@ def resumed(program, section, source, *, start: int, last_lr: float,
             f"{what}: the run this file records used {_text(theirs)}; {by} says {_text(ours)}: "
             "a resumed run goes on with the same optimizer, options, lr, schedule and batches "
             "(to start afresh from the file's params alone, take them with --params, or "
-            "params= in Python)", _written(section, at), notes=notes))
+            "params= in Python)", where, at_key=where != at, notes=notes))
     if problems:
         raise GraphError(problems, source)
     given = graph.steps is not None or graph.epochs is not None
