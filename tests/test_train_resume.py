@@ -401,3 +401,21 @@ def test_batches_the_file_did_not_have_are_a_conflict_at_its_train_key(tmp_path)
                           "data at every step (no batch); the graph's train section says "
                           "batches: ")
     assert f"{batched_graph}:28:" in err.splitlines()[1]
+
+
+def test_a_resumed_run_that_diverges_says_where_it_went_from_and_to(tmp_path):
+    half = str(tmp_path / "half.yaml")
+    assert call("train", SIMPLE, "--lr", "0.5", "--steps", "100", "-q", "-o", half)[0] == 0
+    code, out, err = call("train", SIMPLE, "--resume", half, "--steps", "200")
+    assert code == 2 and out == ""
+    assert err.startswith(f"{SIMPLE}:15:8: error: node 'L' (square): forward produced inf; "
+                          "training diverged at step 256 of 300 (lr 0.5): the loss went from "
+                          "2.58225e+122 at step 101 to 7.02224e+307 at step 255; try a smaller "
+                          "learning rate"), err
+    big = tmp_path / "big.yaml"
+    big.write_text(re.sub(r"(?m)^  w: .*$", "  w: 1.0e+200", open(half).read(), count=1))
+    code, out, err = call("train", SIMPLE, "--resume", str(big))
+    assert code == 2 and err == (f"{SIMPLE}:15:8: error: node 'L' (square): forward produced "
+                                 "inf; at step 101, the first of this resumed run, before any "
+                                 "of its updates: the params it resumes from already give it "
+                                 "(lr 0.5)\n")
