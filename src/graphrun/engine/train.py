@@ -9,8 +9,7 @@ param. Only params change; inputs never do.
   from default_rng([seed, step, position]). So step t's batch is a function of (seed, t) alone:
   a resumed run starts at its step's place in its epoch, with nothing stored but the step (and
   costs nothing to get there); a run from trained params alone (`--params`) starts at epoch 1
-  again. Without shuffle, every epoch is
-  0, 1, ..., rows - 1. The epoch is cut into batches of `size` rows in that order, the last one
+  again. Without shuffle, every epoch is 0, 1, ..., rows - 1. The epoch is cut into batches of `size` rows in that order, the last one
   partial when size does not divide the rows (kept, as torch's drop_last=False). A batch's rows
   give its own program (frontend.graph.rebatched: every shape inferred again) and plan: at most two
   besides the full one.
