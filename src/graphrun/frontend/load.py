@@ -22,8 +22,6 @@ Either way:
 from __future__ import annotations
 
 import bisect
-import contextlib
-import gc
 import itertools
 import re
 from dataclasses import dataclass
@@ -31,8 +29,9 @@ from typing import Dict, Optional, Tuple
 
 import yaml
 
-from . import fastyaml
+from . import fastyaml, reading
 from ..errors import GraphError, Problem, describe
+from .gcpause import gc_paused
 from .scalars import NONFINITE, NUMBER_START, WORDS, resolve_nonfinite, resolve_plain
 
 MAX_BYTES = 64 * 1024 * 1024
@@ -218,8 +217,7 @@ def load_file(filename: str) -> Document:
     """Read and load a graph file; every problem is raised as a GraphError (a PartialDocument
     when the rest of the document can still be checked)."""
     try:
-        with open(filename, "rb") as f:
-            raw = f.read(MAX_BYTES + 1)
+        raw = reading.read_bytes(filename, MAX_BYTES)  # a regular file, or an OSError
     except FileNotFoundError:
         problem = "no such file"
     except IsADirectoryError:
@@ -277,20 +275,6 @@ def _read(source: SourceMap, problems: list, nonfinite: bool, record: bool, fast
                 source.marks, source.root_offset = fastyaml.positions(source.text, root)
             return root
     return _build(source, problems, nonfinite=nonfinite, record=record)
-
-
-@contextlib.contextmanager
-def gc_paused():
-    """Pause the cyclic garbage collector. A large graph is millions of small objects that form no
-    cycles; each full collection would walk all of them again, for nothing (seconds at 100,000
-    nodes). Reference counting still frees whatever is dropped."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _decode(raw: bytes) -> str:
