@@ -264,6 +264,14 @@ def _load(raw, filename, nonfinite, positions_now, fast) -> Document:
     return document
 
 
+def reread(source: SourceMap) -> dict:
+    """The document of `source.text` read again, as it was read the first time (for a caller
+    that let parts of it go and needs it whole again: the compiler, on a problem)."""
+    with gc_paused():
+        return _read(SourceMap(source.file, source.text), [], nonfinite=source.nonfinite,
+                     record=False, fast=source.fast)
+
+
 def _read(source: SourceMap, problems: list, nonfinite: bool, record: bool, fast: bool):
     """The one door: the document of source.text, from the fast reader when it vouches for its
     answer, from PyYAML otherwise (which raises or lists the problems). `record`: fill

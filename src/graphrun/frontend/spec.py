@@ -116,11 +116,12 @@ class GraphSpec:
 
 
 def build_spec(data: dict, filename: str, *, source=None, library=None,
-               allow_outside: bool = False) -> GraphSpec:
+               allow_outside: bool = False, consume: bool = False) -> GraphSpec:
     """Turn a schema-valid document into a GraphSpec; raises GraphError with every problem found.
     A node written as an expression becomes the nodes it stands for (frontend/blocks.py: its
     positions are in `source`, its block calls are to `library`'s blocks). `file:` values stay
-    in the graph file's folder tree unless `allow_outside`."""
+    in the graph file's folder tree unless `allow_outside`. `consume`: each entry of `nodes` is
+    let go (set to None in `data`) once read, so that the document shrinks as the spec grows."""
     problems = []
     base = os.path.dirname(os.path.abspath(filename))
     root = None if allow_outside else base
@@ -135,7 +136,10 @@ def build_spec(data: dict, filename: str, *, source=None, library=None,
                     leaves.append(leaf)
     nodes = []
     broken = set()
-    for name, body in data["nodes"].items():
+    section = data["nodes"]
+    for name, body in section.items():
+        if consume:
+            section[name] = None  # a value replaced, not a key removed: the loop goes on
         path = ("nodes", name)
         if not _check_unique(name, path, defined, problems):
             continue
