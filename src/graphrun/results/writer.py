@@ -25,6 +25,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..engine.values import Results
+from .. import blas
 from . import SIDECAR_THRESHOLD, files  # noqa: F401 (the threshold: the CLI's default)
 
 FORMAT_VERSION = 1
@@ -148,7 +149,7 @@ def sidecar_entry(file: str, array: np.ndarray) -> str:
               f"dtype: {array.dtype.name}"]
     if array.size:
         wide = array.astype(np.float64, copy=False)
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), blas.one_thread():
             fields += [f"min: {tensor_text(array.min())}", f"max: {tensor_text(array.max())}",
                        f"mean: {float_text(np.mean(wide))}",
                        f"norm: {float_text(np.sqrt(np.dot(wide.ravel(), wide.ravel())))}"]
