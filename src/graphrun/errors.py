@@ -58,6 +58,7 @@ FIX_WORDS = {
     "allow_nonfinite": "; pass check_finite=False to keep it anyway",
     "memory_budget": " (raise memory_budget=..., or shrink the largest tensors)",
     "learning_rate": "; try a smaller learning rate (lr=...)",
+    "allow_outside": "; pass allow_outside=True to read it anyway",
 }
 
 

@@ -54,6 +54,7 @@ import pytest  # noqa: E402  (after the thread limit: pytest's plugins may impor
 FIX_WORDS = {
     "allow_nonfinite": "; use --graphrun-allow-nonfinite to keep it anyway",
     "memory_budget": " (shrink the largest tensors)",
+    "allow_outside": " (graphs under test read only files inside their folder tree)",
 }
 _STATUS = "graphrun_status"  # the user property an item reports its outcome in
 

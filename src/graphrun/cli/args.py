@@ -149,14 +149,37 @@ _UNITS = {"": 1, "B": 1, "BYTES": 1, "K": 1000, "KB": 1000, "KIB": 1024, "M": 10
           "TIB": 2**40}
 
 
+MAX_SIZE = 2**63 - 1  # bytes: 8 EiB, more than any machine has, and still an int64
+
+
 def parse_size(text: str) -> int:
-    """'2GiB', '500MB', '1000000' -> bytes (an argparse type)."""
+    """'2GiB', '500MB', '1000000' -> bytes (an argparse type), computed exactly (a float would
+    turn 400 digits into inf), at most MAX_SIZE."""
     match = _SIZE.match(text)
     unit = (match.group(2) or "").upper() if match else None
-    if not match or unit not in _UNITS:
+    size = None
+    if match and unit in _UNITS:
+        number = match.group(1)
+        if len(number.split(".")[0].lstrip("0")) > 20:
+            size = MAX_SIZE + 1  # too many digits to be a size (and to convert quickly)
+        else:
+            from fractions import Fraction
+            try:
+                size = int(Fraction(number) * _UNITS[unit])
+            except ValueError:  # thousands of digits after the point
+                pass
+    if size is None:
         raise argparse.ArgumentTypeError(f"expected a size such as 2GiB, 500MB or 1000000; "
-                                         f"found {text!r}")
-    return int(float(match.group(1)) * _UNITS[unit])
+                                         f"found {_shown(text)}")
+    if size > MAX_SIZE:
+        raise argparse.ArgumentTypeError(f"expected a size up to {MAX_SIZE} bytes (2^63 - 1); "
+                                         f"found {_shown(text)}")
+    return size
+
+
+def _shown(text: str) -> str:
+    """A command-line value in a message: quoted, and cut when it is long."""
+    return repr(text) if len(text) <= 40 else repr(text[:37]) + "..."
 
 
 def graph_files(paths, libraries: bool = False) -> list:

@@ -173,6 +173,7 @@ def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None,
 FIX_WORDS = {
     "allow_nonfinite": "; use --allow-nonfinite to write it anyway",
     "memory_budget": " (raise the budget with --memory-budget, or shrink the largest tensors)",
+    "allow_outside": "; use --allow-outside to read it anyway",
     "learning_rate": "; try a smaller learning rate (--lr, or lr: in the train section)",
 }
 

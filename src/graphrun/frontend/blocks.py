@@ -26,7 +26,7 @@ from typing import Dict, List, NamedTuple, Optional, Tuple
 
 from ..errors import GraphError, Note, Problem, did_you_mean
 from ..ops import OPS
-from . import expr, spec
+from . import expr, reading, spec
 from .expr import BinOp, Call, ExprError, Index, List as ListLit, Name, Neg, Number, Slice, Word
 from .sites import At, Call as CallSite, Site, scalar_position
 
@@ -84,12 +84,11 @@ def is_library(data) -> bool:
 def is_library_file(path: str) -> bool:
     """Whether `path` is a library of blocks, not a graph (folder scans skip it). A file that
     cannot be read is not one: compiling it says why."""
-    from .load import load_file
+    from .load import MAX_BYTES, load_file
 
     try:
-        with open(path, "rb") as f:
-            if b"blocks" not in f.read():
-                return False
+        if b"blocks" not in reading.read_bytes(path, MAX_BYTES):
+            return False
         return is_library(load_file(path).data)
     except (GraphError, OSError):
         return False
@@ -99,15 +98,16 @@ def is_library_file(path: str) -> bool:
 # the library: blocks and includes
 
 def build_library(data: dict, source, broken_blocks=frozenset(), *, root: Optional[str] = None,
-                  complete: bool = True) -> Tuple[Library, list]:
+                  complete: bool = True, allow_outside: bool = False) -> Tuple[Library, list]:
     """The blocks `data` defines and includes, each checked and made a template; (library,
-    problems). `root` is the folder includes must stay in (the graph file's)."""
+    problems). `root` is the folder includes must stay in (the graph file's), unless
+    `allow_outside`."""
     library = Library()
     library.complete = complete
     library.broken |= set(broken_blocks)
     problems: list = []
     file = getattr(source, "file", "<string>")
-    root = root or os.path.dirname(os.path.abspath(file))
+    root = None if allow_outside else root or os.path.dirname(os.path.abspath(file))
     _gather(data, source, None, library, problems, root, [os.path.realpath(file)], {})
     for block in list(library.blocks.values()):
         _template(block, library, problems, ())
@@ -160,17 +160,20 @@ def _include(entry, base, root, here, chain, loaded, library, problems):
         return problem(f"include {entry!r}: expected a graph file name ending in .yaml or .yml")
     full = os.path.normpath(os.path.join(base, entry))
     real = os.path.realpath(full)
-    real_root = os.path.realpath(root)
-    if os.path.commonpath([real, real_root]) != real_root:
-        return problem(f"include {entry!r} is outside the graph's folder ({root}): includes "
-                       f"stay in the folder tree of the graph file")
+    real_root = os.path.realpath(root or base)
+    if root is not None and not reading.inside(full, root):
+        problems.append(Problem(f"include {entry!r} is outside the graph's folder ({root}): "
+                                "includes stay in the folder tree of the graph file", path,
+                                source=source, fix="allow_outside"))
+        library.complete = False
+        return None
     if real in chain:
         names = [os.path.relpath(p, real_root) for p in chain[chain.index(real):]]
         return problem("include cycle: " + " -> ".join(names + [os.path.relpath(real,
                                                                                   real_root)]))
     if real in loaded:
         return None  # a diamond: its blocks are here already
-    if not os.path.isfile(real):
+    if not os.path.exists(real):  # one that is not a regular file: the reading door says why
         return problem(f"include {entry!r}: no such file (looked in {full})")
     loaded[real] = True
     library.files.append(real)

@@ -23,31 +23,33 @@ from .spec import build_spec
 
 def compile_file(filename: str, *, memory_budget: Optional[int] = None,
                  timings: Optional[dict] = None,
-                 outputs: Optional[OutputsSpec] = None) -> Program:
+                 outputs: Optional[OutputsSpec] = None, allow_outside: bool = False) -> Program:
     """Load and check a graph file. Raises GraphError (every problem, located in the file).
     `timings`, when given, receives the seconds spent in load, validate and build. `outputs`
-    (from `--outputs`) overrides what the file's `outputs:` section says, key by key."""
-    return _compile(lambda: load_file(filename), memory_budget, timings, outputs)
+    (from `--outputs`) overrides what the file's `outputs:` section says, key by key.
+    `allow_outside` lets `file:` and `include:` name files outside the graph's folder tree."""
+    return _compile(lambda: load_file(filename), memory_budget, timings, outputs, allow_outside)
 
 
 def compile_bytes(raw: bytes, filename: str, *, memory_budget: Optional[int] = None,
                   timings: Optional[dict] = None,
-                  outputs: Optional[OutputsSpec] = None) -> Program:
+                  outputs: Optional[OutputsSpec] = None, allow_outside: bool = False) -> Program:
     """The same for a graph's text in memory; `filename` names it in messages, and its folder is
     where `file:` paths are looked up."""
-    return _compile(lambda: load_bytes(raw, filename), memory_budget, timings, outputs)
+    return _compile(lambda: load_bytes(raw, filename), memory_budget, timings, outputs,
+                    allow_outside)
 
 
-def _compile(load, memory_budget, timings, outputs=None) -> Program:
+def _compile(load, memory_budget, timings, outputs=None, allow_outside=False) -> Program:
     timings = {} if timings is None else timings
     with gc_paused():
         start = time.perf_counter()
         try:
-            document, problems = load(), []
+            loaded, problems = [load()], []
         except PartialDocument as e:
-            document, problems = e.document, list(e.problems)
+            loaded, problems = [e.document], list(e.problems)
         timings["load"] = time.perf_counter() - start
-        return _check(document, problems, memory_budget, timings, outputs)
+        return _check(loaded, problems, memory_budget, timings, outputs, allow_outside)
 
 
 # A results file read as a graph would be a list of unknown keys; it is one mistake, said once.
@@ -62,16 +64,21 @@ def _not_a_results_file(data) -> list:
     return []
 
 
-def _check(document: Document, problems: list, memory_budget, timings,
-           outputs: Optional[OutputsSpec] = None) -> Program:
-    """Each stage checks what the problems found so far leave standing; all are raised at once."""
-    source = document.source
+def _check(loaded: list, problems: list, memory_budget, timings,
+           outputs: Optional[OutputsSpec] = None, allow_outside: bool = False) -> Program:
+    """Each stage checks what the problems found so far leave standing; all are raised at once.
+    `loaded` holds the Document, taken out here: this frame holds the only reference to the
+    document, which is let go once the spec is built (at a million nodes it is 600 MiB that the
+    program, the run and the writer need no more)."""
+    document: Document = loaded.pop()
+    source, top = document.source, document.data
+    del document
     start = time.perf_counter()
     if not problems:
-        results = _not_a_results_file(document.data)
+        results = _not_a_results_file(top)
         if results:
             raise GraphError(results, source)
-    data, broken = _without(document.data, problems)
+    data, broken = _without(top, problems)
     if data is not None:
         found = _leave_unknown_ops_to_the_graph(data, schema.check(data))
         problems += found
@@ -80,16 +87,16 @@ def _check(document: Document, problems: list, memory_budget, timings,
     timings["validate"] = time.perf_counter() - start
     start = time.perf_counter()
     library = None
-    if data is not None and ("blocks" in data or "include" in data
-                             or "include" in document.data):
+    if data is not None and ("blocks" in data or "include" in data or "include" in top):
         # blocks and includes: their problems are in the files they are in; a call of a broken
         # block (or, when an include is broken, of an unknown name) is no new problem
         library, found = blocks.build_library(
             data, source, {name for section, name in broken if section == "blocks"},
-            complete="include" in data or "include" not in document.data)
+            complete="include" in data or "include" not in top,
+            allow_outside=allow_outside)
         problems += found
         source.includes = tuple(library.files)  # read by this graph: never an output
-    if blocks.is_library(document.data):
+    if blocks.is_library(top):
         if problems:
             raise GraphError(_deduplicated(problems), source)
         raise blocks.LibraryFile([Problem(
@@ -102,12 +109,14 @@ def _check(document: Document, problems: list, memory_budget, timings,
         if data is None:
             break
         try:
-            spec = build_spec(data, source.file, source=source, library=library)
+            spec = build_spec(data, source.file, source=source, library=library,
+                              allow_outside=allow_outside)
             break
         except GraphError as e:
             problems += e.problems
             data, more = _without(data, e.problems)
             broken |= {name for section, name in more if section != "blocks"}
+    data = top = None  # the document: everything later reads the spec
     program = None
     if spec is not None:
         try:
@@ -186,9 +195,16 @@ def _without(data: dict, problems) -> tuple:
     for section, names in drop.items():
         if names and isinstance(kept.get(section), dict):
             kept[section] = {k: v for k, v in kept[section].items() if k not in names}
-    defined = {(section, name) for section in _ENTRIES for name in (kept.get(section) or {})}
-    names = {name for section in schema.SECTIONS for name in (kept.get(section) or {})}
+    defined = {(section, name) for section in _ENTRIES for name in _names(kept, section)}
+    names = {name for section in schema.SECTIONS for name in _names(kept, section)}
     broken = {(section, name) for section, dropped in drop.items() for name in dropped
               if (section, name) not in defined
               and (section == "blocks" or name not in names)}
     return kept, broken
+
+
+def _names(data: dict, section: str):
+    """The names a section defines: its keys when it is a mapping (a section written as a list,
+    or as anything else, is the schema's problem, and defines nothing)."""
+    body = data.get(section)
+    return body.keys() if isinstance(body, dict) else ()

@@ -29,7 +29,7 @@ from typing import Dict, Optional, Tuple
 
 import yaml
 
-from . import fastyaml
+from . import fastyaml, reading
 from ..errors import GraphError, Problem, describe
 from .gcpause import gc_paused
 from .scalars import NONFINITE, NUMBER_START, WORDS, resolve_nonfinite, resolve_plain
@@ -217,8 +217,7 @@ def load_file(filename: str) -> Document:
     """Read and load a graph file; every problem is raised as a GraphError (a PartialDocument
     when the rest of the document can still be checked)."""
     try:
-        with open(filename, "rb") as f:
-            raw = f.read(MAX_BYTES + 1)
+        raw = reading.read_bytes(filename, MAX_BYTES)  # a regular file, or an OSError
     except FileNotFoundError:
         problem = "no such file"
     except IsADirectoryError:

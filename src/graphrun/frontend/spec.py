@@ -8,8 +8,8 @@ shape is read from its header). Nodes become NodeSpecs whose args are Refs (name
 
 from __future__ import annotations
 
+import math
 import os
-import zipfile
 from dataclasses import dataclass
 from typing import NamedTuple, Optional, Tuple, Union
 
@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import GraphError, Note, Problem, describe
 from ..ops import OPS, Type
-from . import blocks
+from . import blocks, reading
 from .train import TrainSpec, build_train
 from .outputs import OutputsSpec, parse as parse_outputs
 
@@ -33,10 +33,12 @@ INIT_KEYS = {"zeros": (), "ones": (), "full": ("fill",), "normal": ("mean", "std
 
 
 class Ref(NamedTuple):
-    """An argument naming a leaf or a node."""
+    """An argument naming a leaf or a node. `path` is None for an argument of a node written
+    out (`args: [...]`): its path is the node's and ("args", i), made only for an error
+    (arg_path); a path tuple for each of a million arguments would be 120 MiB."""
 
     name: str
-    path: tuple
+    path: Optional[tuple]
 
 
 class Const(NamedTuple):
@@ -49,13 +51,23 @@ class Const(NamedTuple):
 Arg = Union[Ref, Const]
 
 
-@dataclass(frozen=True)
-class LeafSpec:
+def arg_path(node, i: int) -> tuple:
+    """The document path of argument i of `node` (a NodeSpec)."""
+    path = node.args[i].path
+    return node.path + ("args", i) if path is None else path
+
+
+class LeafSpec(NamedTuple):
+    """A NamedTuple too: a scalar chain has a param per node or two, and a frozen dataclass with
+    its instance dict and a 0-d array took 500 bytes each (340 MiB at a million nodes)."""
+
     name: str
     kind: str  # "input" or "param"
     type: Type
     path: tuple
-    literal: Optional[np.ndarray] = None  # a value written in the file
+    # a value written in the file: an array, or a Python float for a float64 scalar (made an
+    # array by materialize)
+    literal: Optional[Union[np.ndarray, float]] = None
     init: Optional[tuple] = None  # (kind, seed, sorted (key, value) pairs) for generated values
     file: Optional[Tuple[str, Optional[str]]] = None  # (absolute path, npz key)
 
@@ -63,15 +75,21 @@ class LeafSpec:
         """The leaf's array, allocated now (after the memory budget was checked); the compiled
         graph keeps it (api.Graph). Problems are raised in `source`, the file the leaf is in."""
         if self.literal is not None:
-            return self.literal
+            return np.array(self.literal) if type(self.literal) is float else self.literal
         if self.init is not None:
-            array = _generate(self.type, *self.init)
+            try:
+                array = _generate(self.type, *self.init)
+            except (MemoryError, OverflowError, ValueError) as e:  # numbers numpy refuses
+                raise GraphError([Problem(
+                    f"init: {self.init[0]} cannot make this value: "
+                    f"{'not enough memory' if isinstance(e, MemoryError) else e}",
+                    self.path)], source) from None
             if not np.isfinite(array).all():  # e.g. fill: 1e300 as float32
                 raise GraphError([Problem(
                     f"init: {self.init[0]} gives values that are not finite in "
                     f"{self.type.dtype}; choose smaller numbers", self.path)], source)
             return array
-        return _read_array(self.file[0], self.file[1]).astype(self.type.dtype, copy=False)
+        return _read_array(self, source)
 
 
 class NodeSpec(NamedTuple):
@@ -97,19 +115,22 @@ class GraphSpec:
     broken: frozenset = frozenset()
 
 
-def build_spec(data: dict, filename: str, *, source=None, library=None) -> GraphSpec:
+def build_spec(data: dict, filename: str, *, source=None, library=None,
+               allow_outside: bool = False) -> GraphSpec:
     """Turn a schema-valid document into a GraphSpec; raises GraphError with every problem found.
     A node written as an expression becomes the nodes it stands for (frontend/blocks.py: its
-    positions are in `source`, its block calls are to `library`'s blocks)."""
+    positions are in `source`, its block calls are to `library`'s blocks). `file:` values stay
+    in the graph file's folder tree unless `allow_outside`."""
     problems = []
     base = os.path.dirname(os.path.abspath(filename))
+    root = None if allow_outside else base
     leaves = []
     defined = {}  # name -> path of its first definition
     for section, kind in (("inputs", "input"), ("params", "param")):
         for name, value in (data.get(section) or {}).items():
             path = (section, name)
             if _check_unique(name, path, defined, problems):
-                leaf = _leaf(name, kind, value, path, base, problems)
+                leaf = _leaf(name, kind, value, path, base, problems, root)
                 if leaf is not None:
                     leaves.append(leaf)
     nodes = []
@@ -132,11 +153,14 @@ def build_spec(data: dict, filename: str, *, source=None, library=None) -> Graph
                 if node.name == name or _check_unique(node.name, node.path, defined, problems):
                     nodes.append(node)
             continue
-        args = tuple([Ref(a, ("nodes", name, "args", i)) if type(a) is str else
+        # each name and op as the one string object defined (a leaf's or node's key, the op
+        # table's name), not the document's copy of it: the copies go with the document
+        args = tuple([Ref(_defined(a, defined), None) if type(a) is str else
                       Const(float(a), ("nodes", name, "args", i))
                       for i, a in enumerate(body["args"])])
         attrs = _attrs(body) if len(body) > 2 else ()  # op and args are always there
-        nodes.append(NodeSpec(name, body["op"], args, attrs, path))
+        op = OPS.get(body["op"])
+        nodes.append(NodeSpec(name, body["op"] if op is None else op.name, args, attrs, path))
     train = build_train(data.get("train"), problems)
     if problems:
         raise GraphError(problems)
@@ -145,6 +169,12 @@ def build_spec(data: dict, filename: str, *, source=None, library=None) -> Graph
                      leaves=tuple(leaves), nodes=tuple(nodes), loss=data.get("loss"),
                      tolerance=tuple(sorted((data.get("tolerance") or {}).items())), train=train,
                      broken=frozenset(broken), outputs=parse_outputs(data.get("outputs")))
+
+
+def _defined(name: str, defined: dict) -> str:
+    """`name` as the string its leaf or node was defined with, when that is known already."""
+    path = defined.get(name)
+    return path[1] if path is not None and len(path) == 2 else name
 
 
 def _attrs(body) -> tuple:
@@ -198,14 +228,14 @@ def _check_unique(name, path, defined, problems) -> bool:
 _SCALAR = Type((), DTYPES["float64"])
 
 
-def _leaf(name, kind, value, path, base, problems) -> Optional[LeafSpec]:
+def _leaf(name, kind, value, path, base, problems, root) -> Optional[LeafSpec]:
     if type(value) is float or type(value) is int:  # the common case in scalar graphs, fast
-        return LeafSpec(name, kind, _SCALAR, path, literal=np.array(float(value)))
+        return LeafSpec(name, kind, _SCALAR, path, float(value))
     if isinstance(value, dict):
         if "init" in value:
             return _init_leaf(name, kind, value, path, problems)
         if "file" in value:
-            return _file_leaf(name, kind, value, path, base, problems)
+            return _file_leaf(name, kind, value, path, base, problems, root)
         dtype = DTYPES[value.get("dtype", "float64")]
         array = _tensor(value["value"], dtype, path + ("value",), problems)
     else:
@@ -300,6 +330,14 @@ def _init_leaf(name, kind, value, path, problems) -> Optional[LeafSpec]:
         problems.append(Problem(f"init: uniform needs low <= high; found low {value.get('low', 0.0)}"
                                 f", high {value.get('high', 1.0)}", path + ("low",)))
         return None
+    if init == "uniform" and not math.isfinite(float(value.get("high", 1.0))
+                                               - float(value.get("low", 0.0))):
+        # numpy draws low + (high - low) u: the range itself must be a float64
+        problems.append(Problem(f"init: uniform needs high - low within float64 (at most "
+                                f"{np.finfo(np.float64).max:.4g}); found low "
+                                f"{value.get('low', 0.0)}, high {value.get('high', 1.0)}",
+                                path + ("high" if "high" in value else "low",)))
+        return None
     dtype = DTYPES[value.get("dtype", "float64")]
     options = tuple(sorted((k, float(value[k])) for k in allowed if k in value))
     return LeafSpec(name, kind, Type(tuple(value["shape"]), dtype), path,
@@ -324,7 +362,7 @@ def _generate(type_: Type, init, seed, options) -> np.ndarray:
     return out.astype(type_.dtype, copy=False)
 
 
-def _file_leaf(name, kind, value, path, base, problems) -> Optional[LeafSpec]:
+def _file_leaf(name, kind, value, path, base, problems, root) -> Optional[LeafSpec]:
     rel = value["file"]
     full = os.path.normpath(os.path.join(base, rel))
     key = value.get("key")
@@ -332,20 +370,30 @@ def _file_leaf(name, kind, value, path, base, problems) -> Optional[LeafSpec]:
     if full.endswith(".npz") and key is None:
         problems.append(Problem(f"{rel} is an .npz archive: say which array with 'key'", where))
         return None
+    if root is not None and not reading.inside(full, root):
+        problems.append(Problem(
+            f"file {rel!r} is outside the graph's folder ({root}): data files stay in the "
+            "folder tree of the graph file (a link that leads outside counts as outside)",
+            where, fix="allow_outside"))
+        return None
     try:
-        shape, stored = _read_header(full, key)
+        header = reading.npy_header(full, key)
     except FileNotFoundError:
         problems.append(Problem(f"no such file: {rel} (looked in {full})", where))
+        return None
+    except IsADirectoryError:
+        problems.append(Problem(f"{rel} is a directory, expected a .npy or .npz file", where))
         return None
     except KeyError:
         problems.append(Problem(f"{rel} has no array named '{key}'", path + ("key",)))
         return None
-    except (OSError, ValueError, zipfile.BadZipFile) as e:
+    except (OSError, ValueError) as e:
         problems.append(Problem(f"cannot read {rel} as a numpy array file: {e}", where))
         return None
+    shape, stored = header.shape, header.dtype
     if stored.kind not in "fiu" or stored.itemsize > 8:  # strings, bools, complex, float128
-        problems.append(Problem(f"{rel} holds {stored} data; graphrun reads float64, float32 and "
-                                "integer arrays", where))
+        problems.append(Problem(f"{rel} holds {stored} data; graphrun reads float64, "
+                                "float32 and integer arrays", where))
         return None
     if "dtype" in value:
         dtype = DTYPES[value["dtype"]]
@@ -355,14 +403,13 @@ def _file_leaf(name, kind, value, path, base, problems) -> Optional[LeafSpec]:
                                     path + ("dtype",)))
             return None
     elif stored.kind == "f" and stored.itemsize in (4, 8):
-        dtype = stored
-    elif stored.kind in "iu" and stored.itemsize <= 8 and stored != np.uint64:
-        dtype = DTYPES["int64"]
+        dtype = DTYPES[f"float{stored.itemsize * 8}"]  # in native byte order, whatever stored
+    elif stored.kind in "iu":
+        dtype = DTYPES["int64"]  # uint64 values beyond int64 are refused as they are read
     else:
-        problems.append(Problem(f"{rel} holds {stored} data; graphrun reads float64, float32 and "
-                                "integer arrays", where))
+        problems.append(Problem(f"{rel} holds {stored} data; graphrun reads float64, "
+                                "float32 and integer arrays", where))
         return None
-    dtype = np.dtype(dtype)
     if not _check_param_dtype(kind, dtype, where, problems):
         return None
     if any(d == 0 for d in shape):
@@ -371,32 +418,29 @@ def _file_leaf(name, kind, value, path, base, problems) -> Optional[LeafSpec]:
     return LeafSpec(name, kind, Type(tuple(shape), dtype), path, file=(full, key))
 
 
-def _read_header(filename, key):
-    """(shape, dtype) of an .npy file or an .npz member, reading only the header."""
-    if key is None:
-        with open(filename, "rb") as f:
-            return _npy_header(f)
-    with zipfile.ZipFile(filename) as z:
-        member = key if key.endswith(".npy") else key + ".npy"
-        with z.open(z.getinfo(member)) as f:
-            return _npy_header(f)
+def _read_array(leaf: LeafSpec, source) -> np.ndarray:
+    """A file leaf's array, read now (its header was checked when the graph was compiled; the
+    file may have changed since), in the leaf's dtype."""
+    full, key = leaf.file
+    where = leaf.path + ("file",)
+    rel = os.path.basename(full)
 
+    def same(header):
+        if header.shape != leaf.type.shape:
+            raise ValueError(f"it changed since the graph was compiled: it holds shape "
+                             f"{header.shape} now, not {leaf.type.shape}")
 
-def _npy_header(f):
-    version = np.lib.format.read_magic(f)
-    if version == (1, 0):
-        shape, _, dtype = np.lib.format.read_array_header_1_0(f)
-    elif version == (2, 0):
-        shape, _, dtype = np.lib.format.read_array_header_2_0(f)
-    else:
-        raise ValueError(f"unsupported .npy format version {version}")
-    if dtype.hasobject:
-        raise ValueError("it holds Python objects, which are never loaded")
-    return tuple(shape), dtype
-
-
-def _read_array(filename, key):
-    if key is None:
-        return np.load(filename, allow_pickle=False)
-    with np.load(filename, allow_pickle=False) as z:
-        return z[key]
+    try:
+        array = reading.read_npy(full, key, check=same)
+    except MemoryError:
+        raise GraphError([Problem(f"not enough memory to read {rel}", where)], source) from None
+    except (OSError, KeyError, ValueError) as e:
+        words = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        raise GraphError([Problem(f"cannot read {rel} as a numpy array file: {words}", where)],
+                         source) from None
+    if array.dtype == np.uint64 and leaf.type.dtype == np.int64 and array.size and \
+            array.max() > np.iinfo(np.int64).max:
+        raise GraphError([Problem(
+            f"{rel} holds uint64 values up to {int(array.max())}, beyond int64 (at most "
+            f"{np.iinfo(np.int64).max}); labels and indices are int64", where)], source)
+    return array.astype(leaf.type.dtype, copy=False)

@@ -36,6 +36,7 @@ The vocabulary of every entry:
 from __future__ import annotations
 
 import functools
+import itertools
 from dataclasses import dataclass, field
 from typing import Callable, NamedTuple, Optional, Tuple
 
@@ -236,11 +237,16 @@ def float_dtype(types, op):
 
 
 def broadcast(*shapes, op="op"):
-    try:
-        return tuple(np.broadcast_shapes(*shapes))
-    except ValueError:
-        raise OpError(f"shape mismatch: {op} cannot broadcast "
-                      + " with ".join(shape_str(s) for s in shapes)) from None
+    """numpy's broadcasting rule in exact integers (np.broadcast_shapes refuses sizes beyond
+    int64 as if they did not match, and this runs before the memory budget sees them)."""
+    out = []
+    for sizes in itertools.zip_longest(*(reversed(s) for s in shapes), fillvalue=1):
+        big = {d for d in sizes if d != 1}
+        if len(big) > 1:
+            raise OpError(f"shape mismatch: {op} cannot broadcast "
+                          + " with ".join(shape_str(s) for s in shapes))
+        out.append(big.pop() if big else 1)
+    return tuple(reversed(out))
 
 
 def elementwise(op, *types, **attrs):

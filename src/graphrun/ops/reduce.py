@@ -3,6 +3,8 @@ index searches (argmax, argmin) and normalisations along one axis (softmax, log_
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .core import FLOATS, INT64, Attr, Kink, OpError, Type, float_dtype, norm_axes, op
@@ -47,7 +49,7 @@ def _reduced_size(x, axis):
     if axis is None:
         return x.size
     axes = (axis,) if isinstance(axis, int) else axis
-    return int(np.prod([x.shape[a] for a in axes]))
+    return math.prod(x.shape[a] for a in axes)
 
 
 op("sum", doc="the sum over axis",
@@ -126,7 +128,7 @@ VAR_ATTRS = {**REDUCE_ATTRS,
 def _var_infer(name, x, axis, keepdims, correction):
     out = _reduce_infer(name, x, axis, keepdims)
     axes = norm_axes(axis, len(x.shape), name)
-    n = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
+    n = math.prod(x.shape[a] for a in axes)  # exact: an int64 product can wrap
     if correction < 0 or n - correction <= 0:
         # PyTorch gives inf or nan here, with a warning: never what was meant
         raise OpError(f"{name}: correction {correction} needs more than {correction} "

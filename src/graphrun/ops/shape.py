@@ -3,6 +3,8 @@ expand_dims, squeeze, stack, broadcast_to, flatten)."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .core import REQUIRED, Attr, OpError, Type, float_dtype, norm_axes, op, shape_str
@@ -43,13 +45,13 @@ op("transpose", doc="x with its axes permuted",
 
 def _reshape_infer(name, x, shape):
     dtype = float_dtype([x], name)
-    size = int(np.prod(x.shape, dtype=np.int64))
+    size = math.prod(x.shape)  # exact integers: numpy's int64 product wraps
     if sum(1 for d in shape if d == -1) > 1:
         raise OpError(f"{name}: shape {list(shape)} has more than one -1", attr="shape")
     if any(d == 0 or d < -1 for d in shape):
         raise OpError(f"{name}: shape {list(shape)} has a dimension that is not positive "
                       "(only one -1 is allowed)", attr="shape")
-    known = int(np.prod([d for d in shape if d != -1], dtype=np.int64))
+    known = math.prod(d for d in shape if d != -1)
     if -1 in shape:
         if size % known:
             raise OpError(f"{name}: cannot reshape {shape_str(x.shape)} ({size} elements) "
@@ -224,7 +226,7 @@ def _flatten_infer(name, x, start_axis):
     dtype = float_dtype([x], name)
     shape = x.shape or (1,)  # PyTorch: a scalar flattens to (1,)
     (ax,) = norm_axes(start_axis, len(shape), name, attr="start_axis")
-    return Type(shape[:ax] + (int(np.prod(shape[ax:], dtype=np.int64)),), dtype)
+    return Type(shape[:ax] + (math.prod(shape[ax:]),), dtype)
 
 
 def _flatten(x, start_axis):
