@@ -69,14 +69,19 @@ def threads() -> Optional[int]:
 SMALL = 1 << 18
 
 
-@contextmanager
 def one_thread_if_small(program):
     """Run a graph whose tensors are all small (at most SMALL elements) with one BLAS thread,
     restoring the count after: threads it can hardly use would only spin beside it, and take a
     core from another process. A bigger graph keeps every thread, and a count the user set
     (OPENBLAS_NUM_THREADS and the like, when the process started) is kept."""
-    largest = max((math.prod(t.shape) for t in program.types), default=0)
-    before = limit(1) if largest <= SMALL and not USER_SET else None
+    return one_thread_if(max((math.prod(t.shape) for t in program.types), default=0) <= SMALL)
+
+
+@contextmanager
+def one_thread_if(small: bool):
+    """One BLAS thread inside the block when `small` (a graph whose values are all at most SMALL
+    elements; executor.Plan.small) and the user did not choose the count; else as it is."""
+    before = limit(1) if small and not USER_SET else None
     try:
         yield
     finally:
