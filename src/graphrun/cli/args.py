@@ -8,7 +8,8 @@ import os
 import re
 import sys
 
-from ..results import SIDECAR_THRESHOLD  # not the writer (numpy): parsing imports nothing heavy
+# from results/__init__.py, not the writer or golden.py (numpy): parsing imports nothing heavy
+from ..results import SIDECAR_THRESHOLD, results_name
 
 GRAPH_EXTENSIONS = (".yaml", ".yml")
 STDIN = "-"  # a graph read from standard input
@@ -223,12 +224,6 @@ def shard(items: list, which) -> list:
         return items
     i, n = which
     return items[i - 1::n]
-
-
-def results_name(graph: str) -> str:
-    """results/golden.py's results_name (`graphs/mlp.yaml` -> `mlp.results.yaml`)."""
-    from ..results.golden import results_name as name
-    return name(graph)
 
 
 def results_paths(graphs, folder: str, name=results_name) -> list:
