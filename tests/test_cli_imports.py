@@ -41,6 +41,10 @@ def heavy(result):
     (["run", "--help"], 0),
     (["valdate", "graphs/simple.yaml"], 2),     # a mistyped command
     (["run", "--bogus", "graphs/simple.yaml"], 2),  # an unknown flag of a command
+    (["check", "--bogus", "graphs"], 2),
+    (["diff", "a.yaml"], 2),  # a missing argument
+    (["validate", "--bogus", "graphs"], 2),
+    (["check", "--help"], 0),
     (["--bogus"], 2),
     (["schema"], 0),
 ])
@@ -50,8 +54,8 @@ def test_small_commands_import_nothing_heavy(argv, code):
     assert heavy(result) == []
     # and no command's module other than the one named
     commands = [m for m in result["modules"] if m.startswith("graphrun.cli.commands.")]
-    assert commands == ([f"graphrun.cli.commands.{argv[0]}"] if argv[0] in ("run", "schema")
-                        else [])
+    named = argv[0] in ("run", "schema", "check", "diff", "validate")
+    assert commands == ([f"graphrun.cli.commands.{argv[0]}"] if named else [])
 
 
 def test_schema_prints_the_schema_file():

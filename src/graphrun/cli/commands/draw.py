@@ -9,8 +9,6 @@ from ...tools.draw import FORMATS, GraphvizFailed, GraphvizMissing
 from ..args import UsageError, add_params_argument
 from ..main import EXIT_OK, EXIT_TROUBLE
 
-HELP = "draw the graph with its values and gradients, as Mermaid (default), DOT or SVG"
-
 
 def add_arguments(parser):
     parser.add_argument("graph", metavar="GRAPH", help="a graph file (.yaml)")

@@ -8,8 +8,6 @@ from ...tools.explain import DEFAULT_MAX_PATHS
 from ..args import UsageError, add_optimizer_arguments, add_params_argument, whole_number
 from ..main import EXIT_OK
 
-HELP = "explain the backward pass step by step (the chain rule, node by node)"
-
 
 def add_arguments(parser):
     parser.add_argument("graph", metavar="GRAPH", help="a graph file (.yaml) with a loss")

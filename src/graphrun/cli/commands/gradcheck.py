@@ -11,8 +11,6 @@ from ...tools.gradcheck import (DEFAULT_ATOL, DEFAULT_EPS, DEFAULT_MAX_ELEMENTS,
 from ..args import compile_graph, graph_files, number, whole_number
 from ..main import EXIT_DIFFERENT, EXIT_OK, EXIT_TROUBLE, report
 
-HELP = "check every param's gradient against central finite differences (in float64)"
-
 
 def add_arguments(parser):
     parser.add_argument("graphs", metavar="GRAPH", nargs="+",

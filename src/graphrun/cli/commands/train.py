@@ -23,8 +23,6 @@ from ..args import (UsageError, add_budget_argument, add_optimizer_arguments,
                     add_params_argument, add_sidecar_argument, whole_number)
 from ..main import EXIT_OK, EXIT_TROUBLE
 
-HELP = "train the graph's params by gradient descent (SGD, Adam, AdamW as torch.optim)"
-
 
 def add_arguments(parser):
     parser.add_argument("graph", metavar="GRAPH", help="a graph file (.yaml) with a loss")

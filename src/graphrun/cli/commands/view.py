@@ -10,8 +10,6 @@ from ...tools.explain import DEFAULT_MAX_PATHS
 from ..args import UsageError, add_params_argument, whole_number
 from ..main import EXIT_OK, EXIT_TROUBLE
 
-HELP = "write a page to step through the forward and backward passes (one HTML file, no network)"
-
 
 def add_arguments(parser):
     parser.add_argument("graph", metavar="GRAPH", help="a graph file (.yaml)")
