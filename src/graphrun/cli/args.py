@@ -72,6 +72,16 @@ def compile_graph(path: str, **options):
     return api.compile(path, **options)
 
 
+def check_outputs(*paths) -> None:
+    """A usage error, before any work, for the first output path that cannot be written (its
+    folder missing, not a folder, or not writable; results/files.py unwritable)."""
+    from ..results.files import unwritable
+    for path in paths:
+        problem = path and unwritable(path)
+        if problem:
+            raise UsageError(problem)
+
+
 def add_params_argument(parser):
     parser.add_argument("--params", metavar="TRAINED",
                         help="take the params from a training results file (what graphrun "

@@ -6,7 +6,7 @@ from __future__ import annotations
 from ... import api
 from ...results.files import clash, files_read, write_text
 from ...tools.draw import FORMATS, GraphvizFailed, GraphvizMissing
-from ..args import UsageError, add_params_argument
+from ..args import UsageError, add_params_argument, check_outputs
 from ..main import EXIT_OK, EXIT_TROUBLE
 
 
@@ -23,6 +23,7 @@ def add_arguments(parser):
 
 
 def execute(args, out, err) -> int:
+    check_outputs(args.output)  # before anything is compiled or run
     graph = api.compile(args.graph)
     if args.params is not None:
         graph = graph.with_params(api.trained_params(args.params, graph))
