@@ -253,7 +253,7 @@ def _replace(path: str, data) -> None:
 
 def _prepare(path: str, data, made: List[str], sync: bool = True) -> str:
     """A temporary file beside `path` holding `data`, fsynced (unless not `sync`: then the
-    caller fsyncs it, see _fsync_all), with the mode `path` has (or a new file's): renaming it
+    caller fsyncs it, see _Syncs), with the mode `path` has (or a new file's): renaming it
     over `path` is the whole write. Its name is added to `made` as it is created, for the caller
     to discard if the rename does not happen."""
     folder = _output_folder(path)
@@ -306,33 +306,39 @@ def _discard_all(temporaries: List[str]) -> None:
         _discard(tmp)
 
 
-def _fsync_all(paths: List[str]) -> None:
-    """fsync the files, side by side: concurrent fsyncs share the file system's journal commits
-    (ext4 commits a group at once), where one after another each waits for its own (22 files of
-    2 MiB: 72 ms against 160 ms here; bench/README.md, issue 17)."""
-    errors: List[BaseException] = []
-    n = min(len(paths), _SYNC_THREADS)
+class _Syncs:
+    """fsyncs of files side by side, each started as soon as its file is written: the disk
+    writes one while the next is being made, and concurrent fsyncs share the file system's
+    journal commits (ext4 commits a group at once), where one after another each waits for its
+    own (22 files of 2 MiB: 72 ms against 160 ms here; bench/README.md, issue 17). `wait()`
+    returns once every file is on disk, or raises the first failure."""
 
-    def sync(share):
-        try:
-            for path in share:
-                fd = os.open(path, os.O_RDONLY)
-                try:
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
-        except BaseException as e:  # raised again in the caller's thread
-            errors.append(e)
+    def __init__(self):
+        self.running: List[threading.Thread] = []
+        self.errors: List[BaseException] = []
 
-    workers = [threading.Thread(target=sync, args=(paths[k::n],), daemon=True)
-               for k in range(1, n)]
-    for worker in workers:
+    def start(self, path: str) -> None:
+        if len(self.running) >= _SYNC_THREADS:
+            self.running.pop(0).join()
+        worker = threading.Thread(target=self._sync, args=(path,), daemon=True)
         worker.start()
-    sync(paths[0::n] if n else [])
-    for worker in workers:
-        worker.join()
-    if errors:
-        raise errors[0]
+        self.running.append(worker)
+
+    def _sync(self, path: str) -> None:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except BaseException as e:  # raised again by wait(), in the caller's thread
+            self.errors.append(e)
+
+    def wait(self) -> None:
+        while self.running:
+            self.running.pop(0).join()
+        if self.errors:
+            raise self.errors[0]
 
 
 _SYNC_THREADS = 16  # fsyncs in flight at once (each a thread blocked in the kernel)
@@ -439,6 +445,7 @@ class _Transaction:
         # every sidecar written to its temporary file, then all fsynced at once, then each
         # renamed in: one wait for the disk instead of one per sidecar
         made: List[str] = []
+        syncs = _Syncs()
         try:
             pending = []
             for name, array in self.sidecars.items():
@@ -446,7 +453,8 @@ class _Transaction:
                 if only_missing and os.path.lexists(path):
                     continue
                 pending.append((name, path, _prepare(path, npy_bytes(array), made, sync=False)))
-            _fsync_all([tmp for _, _, tmp in pending])
+                syncs.start(pending[-1][2])
+            syncs.wait()
             for name, path, tmp in pending:
                 with _signals_deferred():  # renamed in, and known to be this write's, in one step
                     existed = os.path.lexists(path)
@@ -455,6 +463,7 @@ class _Transaction:
                     if not existed:
                         self.created.append(name)
         finally:
+            syncs.running.clear()  # on a failure, nothing waits for the files it discards
             _discard_all(made)
         _fsync_folder(self.folder)
 
