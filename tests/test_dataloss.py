@@ -528,7 +528,7 @@ def test_a_folder_as_the_output_keeps_today_s_rules(tmp_path):
 
 
 def test_a_failing_fsync_of_one_sidecar_leaves_the_previous_pair(tmp_path, monkeypatch):
-    # the sidecars are fsynced side by side (results/files.py _fsync_all): one failing among them
+    # the sidecars are fsynced side by side (results/files.py _Syncs): one failing among them
     # fails the write, and every temporary file goes
     out = tmp_path / "out"
     target = out / "r.results.yaml"
