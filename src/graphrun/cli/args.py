@@ -27,6 +27,20 @@ def add_budget_argument(parser):
                              "default: 80%% of the available memory")
 
 
+def add_outside_argument(parser):
+    parser.add_argument("--allow-outside", action="store_true",
+                        help="let file: and include: name files outside the graph's folder "
+                             "tree (by default a graph reads only files inside it, so an "
+                             "untrusted graph cannot read other files on the machine)")
+
+
+def graph_options(args) -> dict:
+    """The options of api.compile that the command line sets (--memory-budget,
+    --allow-outside), for the commands that take them."""
+    return {"memory_budget": getattr(args, "memory_budget", None),
+            "allow_outside": getattr(args, "allow_outside", False)}
+
+
 def add_sidecar_argument(parser):
     parser.add_argument("--sidecar-threshold", type=count, default=SIDECAR_THRESHOLD,
                         metavar="N",
@@ -69,7 +83,8 @@ def compile_graph(path: str, **options):
     takes `-` at most once)."""
     from .. import api
     if path == STDIN:
-        return api.compile_text(sys.stdin.buffer.read(), STDIN_NAME, **options)
+        from ..frontend.load import MAX_BYTES  # the loader refuses more: never read it all
+        return api.compile_text(sys.stdin.buffer.read(MAX_BYTES + 1), STDIN_NAME, **options)
     return api.compile(path, **options)
 
 

@@ -115,9 +115,9 @@ def golden_problem(golden: str) -> Optional[str]:
     """Why `golden` must not be (re)written as a golden: it holds a graph (or a block library),
     which --update would replace; None otherwise."""
     from ..frontend.recognise import GRAPH, LIBRARY, text_kind
+    from ..frontend.reading import read_bytes
     try:
-        with open(golden, "rb") as f:
-            head = f.read(1 << 20).decode("utf-8", errors="replace")
+        head = read_bytes(golden, 1 << 20).decode("utf-8", errors="replace")
     except OSError:
         return None
     if text_kind(head) in (GRAPH, LIBRARY) and "graphrun" in head:

@@ -18,7 +18,8 @@ from ...results.files import clash, files_read, results_outputs
 from ...results.training import training_name
 from ...tools.plot import PlotError, check as check_plot
 from ..args import (UsageError, add_budget_argument, add_optimizer_arguments,
-                    add_params_argument, add_sidecar_argument, whole_number)
+                    add_outside_argument, add_params_argument, add_sidecar_argument,
+                    graph_options, whole_number)
 from ..main import EXIT_OK, EXIT_TROUBLE
 
 HELP = "train the graph's params by gradient descent (SGD, Adam, AdamW as torch.optim)"
@@ -41,13 +42,14 @@ def add_arguments(parser):
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="no progress line and no closing summary on stderr")
     add_budget_argument(parser)
+    add_outside_argument(parser)
     add_sidecar_argument(parser)
 
 
 def execute(args, out, err) -> int:
     if args.steps is not None and args.epochs is not None:
         raise UsageError("give --steps or --epochs, not both")
-    graph = api.compile(args.graph, memory_budget=args.memory_budget)
+    graph = api.compile(args.graph, **graph_options(args))
     target = args.output
     if target and (os.path.isdir(target) or target.endswith(("/", os.sep))):
         target = os.path.join(target, training_name(args.graph))
