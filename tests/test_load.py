@@ -329,7 +329,7 @@ nodes = st.fixed_dictionaries(
 
 
 def _valid(instance, schema_):
-    validator = schema._Validator(schema_)
+    validator = schema.validator_class()(schema_)
     return not list(validator.iter_errors(instance))
 
 

@@ -44,6 +44,7 @@ history:
 params:
   w: 1.9160000000000001
   b: 3.4579999999999997
+steps_taken: 3
 """
     code, out, err = call("train", SIMPLE, "--lr", "0.01", "--steps", "3")
     assert out == open(path).read()  # stdout gets the same text
@@ -86,14 +87,16 @@ def test_run_takes_the_trained_params(tmp_path):
     assert "  w: 36.0\n" in out  # dL/dw = 2 v x
 
 
-def test_training_resumes_from_trained_params(tmp_path):
-    """Plain SGD keeps no state: 5 steps, then 5 more from their params, are 10 steps."""
+def test_training_goes_on_from_trained_params_alone(tmp_path):
+    """Plain SGD keeps no state: 5 steps, then 5 more from their params, are 10 steps' params;
+    --params starts the rest afresh (the step count, the history's numbers)."""
     half = trained(tmp_path, "--lr", "0.01", "--steps", "5", name="half.yaml")
     rest = trained(tmp_path, "--lr", "0.01", "--steps", "5", "--params", half, name="rest.yaml")
     whole = trained(tmp_path, "--lr", "0.01", "--steps", "10", name="whole.yaml")
-    tail = lambda path: open(path).read().split("params:")[1]  # noqa: E731
-    assert tail(rest) == tail(whole)
+    params = lambda path: open(path).read().split("params:")[1].split("steps_taken")[0]  # noqa
+    assert params(rest) == params(whole)
     assert "  step1: {lr: 0.01, loss: 34.867844" in open(rest).read()  # 100 * 0.81^5
+    assert "\nsteps_taken: 5\n" in open(rest).read()
 
 
 def test_check_explain_and_draw_take_trained_params(tmp_path):
@@ -160,9 +163,15 @@ def test_big_params_go_to_sidecars_and_come_back(tmp_path):
     path = trained(tmp_path, "--steps", "3", graph=str(graph), name="big.train.results.yaml")
     written = open(path).read()
     folder = tmp_path / "big.train.results.arrays"
-    (name,) = os.listdir(folder)  # named by its content, as results files' sidecars are
+    # named by their content, as results files' sidecars are: the param and its velocity
+    name, state = sorted(os.listdir(folder))  # hex digits sort before "momentum"
     assert name.startswith("params.big.") and name.endswith(".npy")
+    assert state.startswith("params.big.momentum_buffer.") and state.endswith(".npy")
+    assert f"params:\n  w: [" in written
     assert f"  big: {{file: big.train.results.arrays/{name}}}\n" in written
+    assert f"momentum_buffer:\n  w: [" in written
+    assert f"  big: {{file: big.train.results.arrays/{state}}}\n" in written
+    np.testing.assert_array_equal(np.load(folder / state).shape, (40, 30))
     array = np.load(folder / name)
     assert array.shape == (40, 30)
     params = graphrun.trained_params(path, graphrun.compile(str(graph)))
@@ -170,8 +179,8 @@ def test_big_params_go_to_sidecars_and_come_back(tmp_path):
     code, out, err = call("train", str(graph), "--steps", "3", "-q")  # stdout: every param inline
     assert "params.big" not in out and len(out) > len(written) + 1200 * 10
     trained(tmp_path, "--steps", "4", graph=str(graph), name="big.train.results.yaml")
-    (again,) = os.listdir(folder)  # the stale sidecar went with the file that named it
-    assert again != name
+    again = set(os.listdir(folder))  # the stale sidecars went with the file that named them
+    assert len(again) == 2 and not again & {name, state}
 
 
 def test_an_output_that_is_an_input_is_refused_before_training(tmp_path):

@@ -234,38 +234,76 @@ def run(graph, *, params: Optional[Mapping] = None, inputs: Optional[Mapping] = 
 
 
 def training_settings(graph, *, optimizer: Optional[str] = None, lr: Optional[float] = None,
-                      steps: Optional[int] = None, epochs: Optional[int] = None):
+                      steps: Optional[int] = None, epochs: Optional[int] = None, resume=None):
     """The settings `train` would use: these arguments over the graph's train section over
-    torch.optim's defaults (frontend/train.Settings). Raises ValueError for a setting that is
-    out of range or missing everywhere (how many steps)."""
+    torch.optim's defaults (frontend/train.Settings); with `resume` (a training results file,
+    or TrainingResults), over the settings of the run it records (see train). Raises ValueError
+    for a setting that is out of range or missing everywhere (how many steps), GraphError at the
+    file's line for one that a resumed run cannot change."""
+    graph = _graph(graph)
+    if resume is not None:
+        return _resumed(graph, resume, optimizer, lr, steps, epochs)[0]
     from .frontend.train import resolve
-    return resolve(_graph(graph).program, optimizer=optimizer, lr=lr, steps=steps, epochs=epochs)
+    return resolve(graph.program, optimizer=optimizer, lr=lr, steps=steps, epochs=epochs)
+
+
+def _resumed(graph, resume, optimizer, lr, steps, epochs):
+    """(settings, params, optimizer state) of a run that resumes `resume`."""
+    from .engine.optim import state_keys
+    from .frontend.train import resumed
+    from .results.training import read_checkpoint
+
+    point = read_checkpoint(os.fspath(resume) if isinstance(resume, (str, os.PathLike))
+                            else resume, graph.program)
+    settings = resumed(graph.program, point.train, point.source, start=point.steps_taken,
+                       optimizer=optimizer, lr=lr, steps=steps, epochs=epochs)
+    return settings, point.params, point.state_for(state_keys(settings), graph.program)
 
 
 def train(graph, *, params: Optional[Mapping] = None, optimizer: Optional[str] = None,
           lr: Optional[float] = None, steps: Optional[int] = None, epochs: Optional[int] = None,
-          settings=None, fast: bool = True, progress=None):
+          settings=None, fast: bool = True, progress=None, resume=None):
     """Gradient descent on the graph's params, step for step as torch.optim (engine/train):
     the graph's train section, with `optimizer`, `lr`, `steps`, `epochs` over it (or `settings`
     from training_settings). `params` starts from other values, by name (a dict, or
-    trained_params(path, graph) to resume). Returns TrainingResults (`.history`, `.params`,
-    `.text()`, `.write(path)`). A loss or gradient that is not finite raises NumericError at the
-    node that made it, with the step and the learning rate. `fast=False` runs the numpy reference
-    where graphrun would run a scalar graph on Python floats. `progress(p)` is called about every
-    0.1 s with p.step, p.steps, p.loss, p.seconds."""
+    trained_params(path, graph): the optimizer, the schedule and the batches start afresh).
+    `resume` (a training results file's path, or TrainingResults) goes on from the run it
+    records: its params, its optimizer's state, its step (the history counts on: step101, ...),
+    its schedule and its batches, with its settings (the arguments and the graph's section may
+    restate them but not change them; `steps`/`epochs` say how many more, by default as many as
+    that run took): k steps resumed for k more give 2k steps' params, bit for bit. Returns
+    TrainingResults (`.history`, `.params`, `.state`, `.text()`, `.write(path)`). A loss or
+    gradient that is not finite raises NumericError at the node that made it, with the step and
+    the learning rate. `fast=False` runs the numpy reference where graphrun would run a scalar
+    graph on Python floats. `progress(p)` is called about every 0.1 s with p.step (counted in
+    this run), p.steps, p.loss, p.seconds."""
     import time
 
     from .engine import train as engine
 
     graph = _graph(graph)
-    if settings is None:
+    state = None
+    if resume is not None:
+        if params is not None:
+            raise ValueError("give params or resume, not both: resume goes on from the file's "
+                             "params and optimizer state; params starts afresh from params alone")
+        if settings is not None:  # training_settings(graph, resume=...)'s: its steps, its rest
+            optimizer, lr = settings.optimizer, settings.lr
+            steps, epochs = (None, settings.epochs) if settings.epochs else (settings.steps, None)
+        resumed_settings, params, state = _resumed(graph, resume, optimizer, lr, steps, epochs)
+        if settings is not None and settings != resumed_settings:
+            raise ValueError("settings differ from those resuming this file gives: take them "
+                             "from training_settings(graph, resume=...)")
+        settings = resumed_settings
+    elif settings is None:
         settings = training_settings(graph, optimizer=optimizer, lr=lr, steps=steps,
                                      epochs=epochs)
     leaves = graph.with_values(params)
     plans = graph._train_plans
     plans.setdefault(None, graph.plan)
     start = time.perf_counter()
-    run_ = engine.run(graph.program, leaves, settings, plans, fast=fast, progress=progress)
+    run_ = engine.run(graph.program, leaves, settings, plans, fast=fast, progress=progress,
+                      state=state)
     return engine.TrainingResults(graph.program, settings, run_, time.perf_counter() - start)
 
 

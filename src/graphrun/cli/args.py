@@ -8,9 +8,7 @@ import os
 import re
 import sys
 
-from ..frontend.recognise import GRAPH, LIBRARY, file_kind
-from ..results.golden import results_name
-from ..results.writer import SIDECAR_THRESHOLD
+from ..results import SIDECAR_THRESHOLD  # not the writer (numpy): parsing imports nothing heavy
 
 GRAPH_EXTENSIONS = (".yaml", ".yml")
 STDIN = "-"  # a graph read from standard input
@@ -205,6 +203,7 @@ def graph_files(paths, libraries: bool = False) -> list:
     (not results files, so `-o` into the same folder is never read back as a graph; not YAML
     files that do not declare `graphrun:`; not libraries of blocks, unless `libraries`: graphs
     include them, docs/format.md)."""
+    from ..frontend.recognise import GRAPH, LIBRARY, file_kind
     kinds = (GRAPH, LIBRARY) if libraries else (GRAPH,)
     files = []
     if list(paths).count(STDIN) > 1:
@@ -239,6 +238,12 @@ def shard(items: list, which) -> list:
         return items
     i, n = which
     return items[i - 1::n]
+
+
+def results_name(graph: str) -> str:
+    """results/golden.py's results_name (`graphs/mlp.yaml` -> `mlp.results.yaml`)."""
+    from ..results.golden import results_name as name
+    return name(graph)
 
 
 def results_paths(graphs, folder: str, name=results_name) -> list:

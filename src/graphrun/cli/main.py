@@ -16,29 +16,33 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-import traceback
-import warnings
 from typing import Optional, Sequence, TextIO
 
-from ..errors import GraphError, did_you_mean
 from .args import GRAPH_EXTENSIONS, STDIN, UsageError
-from ..frontend.load import gc_paused
+
+# Nothing heavy is imported here or in cli/args.py: `--version`, `--help` and a usage error answer
+# in the interpreter's start-up time. Only the command named is imported (graphrun.cli.commands.
+# <name>), and a command imports the API (numpy, the front end) once its arguments are parsed;
+# tests/test_cli_imports.py checks which modules each kind of invocation loads.
 
 EXIT_OK, EXIT_DIFFERENT, EXIT_TROUBLE, EXIT_INTERNAL = 0, 1, 2, 3
 
-# command name -> module in graphrun.cli.commands; `graphrun GRAPH` means `graphrun run GRAPH`
+# command name -> its one-line help; each is the module graphrun.cli.commands.<name>.
+# `graphrun GRAPH` means `graphrun run GRAPH`
 COMMANDS = {
-    "run": "run",
-    "check": "check",
-    "diff": "diff",
-    "validate": "validate",
-    "schema": "schema",
-    "explain": "explain",
-    "gradcheck": "gradcheck",
-    "draw": "draw",
-    "train": "train",
-    "view": "view",
-    "expand": "expand",
+    "run": "run graphs forward and backward and write their values and gradients as YAML",
+    "check": "run graphs and compare their results with golden results files (exit 1 on a "
+             "difference)",
+    "diff": "compare two results files with a tolerance (exit 1 on a difference)",
+    "validate": "check graph files without running them (exit 2 when one is invalid)",
+    "schema": "print the JSON Schema (draft-07) of graph files",
+    "explain": "explain the backward pass step by step (the chain rule, node by node)",
+    "gradcheck": "check every param's gradient against central finite differences (in float64)",
+    "draw": "draw the graph with its values and gradients, as Mermaid (default), DOT or SVG",
+    "train": "train the graph's params by gradient descent (SGD, Adam, AdamW as torch.optim)",
+    "view": "write a page to step through the forward and backward passes (one HTML file, no "
+            "network)",
+    "expand": "print the graph in the fully explicit form: one {op, args} node per operation",
 }
 DEFAULT_COMMAND = "run"
 
@@ -68,7 +72,9 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
-def build_parser(out: TextIO, err: TextIO) -> argparse.ArgumentParser:
+def build_parser(out: TextIO, err: TextIO, only: Optional[str] = None) -> argparse.ArgumentParser:
+    """graphrun's parser: every command listed; the arguments of `only` (a command's name), or of
+    every command when `only` is None (importing each command's module)."""
     from .. import __version__
 
     parser = _Parser(prog="graphrun", out=out, err=err,
@@ -76,9 +82,11 @@ def build_parser(out: TextIO, err: TextIO) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"graphrun {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND",
                                 parser_class=lambda **kw: _Parser(out=out, err=err, **kw))
-    for name, module_name in COMMANDS.items():
-        module = importlib.import_module(f"graphrun.cli.commands.{module_name}")
-        command = sub.add_parser(name, help=module.HELP, description=module.HELP)
+    for name, help_text in COMMANDS.items():
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        if only is not None and name != only:
+            continue  # listed in graphrun --help; its arguments are not needed to parse these
+        module = importlib.import_module(f"graphrun.cli.commands.{name}")
         module.add_arguments(command)
         if "--quiet" not in command._option_string_actions:  # unless the command has its own
             command.add_argument("-q", "--quiet", action="store_true",
@@ -100,6 +108,7 @@ def _command_or_graph(word: str) -> Optional[str]:
 
     if word == STDIN or os.path.exists(word):
         return None
+    from ..errors import did_you_mean
     hint = did_you_mean(word, COMMANDS)
     if hint:
         return f"unknown command '{word}'{hint}"
@@ -121,7 +130,7 @@ def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None,
             if mistyped:
                 raise UsageError(f"{mistyped} (see 'graphrun --help')")
             argv.insert(0, DEFAULT_COMMAND)
-        parser = build_parser(out, err)
+        parser = build_parser(out, err, only=argv[0] if argv and argv[0] in COMMANDS else "")
         args, extra = parser.parse_known_args(argv)
         if extra:  # named by the subcommand's help, not graphrun's
             where = f"graphrun {args.command_name}" if args.command else "graphrun"
@@ -131,6 +140,8 @@ def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None,
             parser.print_usage(err)
             err.write("graphrun: error: name a graph file or a command (see 'graphrun --help')\n")
             return EXIT_TROUBLE
+        import warnings
+        from ..frontend.gcpause import gc_paused
         with warnings.catch_warnings(), gc_paused():
             warnings.simplefilter("ignore")  # numpy's RuntimeWarnings never reach the terminal
             return args.execute(args, out, err)
@@ -139,14 +150,17 @@ def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None,
     except UsageError as e:
         err.write(f"graphrun: error: {e}\n")
         return EXIT_TROUBLE
-    except GraphError as e:
-        report(e, err)
-        return EXIT_TROUBLE
     except KeyboardInterrupt as e:  # SIGINT: 130; SIGTERM (results.files.Terminated): 143
         err.write("graphrun: interrupted\n")
         return getattr(e, "exit_code", 130)
-    except Exception as e:  # a bug in graphrun, not the user's mistake
+    except Exception as e:
+        from ..errors import GraphError  # not imported before: none can have been raised
+        if isinstance(e, GraphError):
+            report(e, err)
+            return EXIT_TROUBLE
+        # a bug in graphrun, not the user's mistake
         if debug:
+            import traceback
             traceback.print_exc(file=err)
         one_line = " ".join(str(e).split())
         err.write(f"graphrun: internal error: {type(e).__name__}: {one_line}\n"
@@ -164,7 +178,7 @@ FIX_WORDS = {
 }
 
 
-def report(error: GraphError, err: TextIO) -> None:
+def report(error: "GraphError", err: TextIO) -> None:
     """Print every problem as FILE:LINE:COL: error: message (and its notes) on `err`."""
     for row in error.located():
         err.write(row.text(FIX_WORDS) + "\n")
@@ -174,6 +188,7 @@ def warn(graph, err: TextIO) -> None:
     """Print a compiled graph's warnings as FILE:LINE:COL: warning: message on `err`; they never
     change the exit status."""
     if graph.program.warnings:
+        from ..errors import GraphError
         report(GraphError(graph.program.warnings), err)
 
 

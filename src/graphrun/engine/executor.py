@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from typing import List, NamedTuple, Optional, Sequence
 
 import numpy as np
@@ -78,20 +79,38 @@ def contribution(step, i: int, g, values, shape):
 
 @dataclass(frozen=True)
 class Plan:
-    """A program compiled once for running."""
+    """A program compiled once for running. The numpy steps are made when first used: a program
+    the Python-float path runs never needs them (they would be a third of a big chain's memory)."""
 
     program: Program
-    forward: tuple  # per step, program order: (forward fn, out slot, arg slots, attrs dict, step,
-    #                 check: False when every use of the value lets nan/inf flow on, see Op.flows)
-    backward: tuple  # per step, reversed: (out, arg slots, attrs, ((vjp, slot, shape, i), ...),
-    #                  step, check: False when nan/inf in the cotangent would flow on, index)
     scalar: Optional[scalar.ScalarPlan]  # the Python-float path, when the program allows it
+    steps: Optional[tuple] = None  # (forward, backward) given, as a training step's; else made
+
+    @cached_property
+    def _numpy(self) -> tuple:
+        return self.steps if self.steps is not None else _numpy_steps(self.program)
+
+    @property
+    def forward(self) -> tuple:
+        """per step, program order: (forward fn, out slot, arg slots, attrs dict, step, check:
+        False when every use of the value lets nan/inf flow on, see Op.flows)"""
+        return self._numpy[0]
+
+    @property
+    def backward(self) -> tuple:
+        """per step, reversed: (out, arg slots, attrs, ((vjp, slot, shape, i), ...), step,
+        check: False when nan/inf in the cotangent would flow on, index)"""
+        return self._numpy[1]
 
 
 _NO_ATTRS: dict = {}  # shared by every step without attributes; never written to
 
 
 def compile_plan(program: Program) -> Plan:
+    return Plan(program, scalar.compile_scalar(program))
+
+
+def _numpy_steps(program: Program) -> tuple:
     differentiable = program.differentiable
     types = program.types
     # A finite check is a pass over memory: skip it where a nan or inf would surely reach a value
@@ -117,7 +136,7 @@ def compile_plan(program: Program) -> Plan:
         bsteps.append((step.out, step.args, attrs, tuple(targets), step,
                        not (op.flows and targets), index))
     bsteps.reverse()
-    return Plan(program, tuple(fsteps), tuple(bsteps), scalar.compile_scalar(program))
+    return tuple(fsteps), tuple(bsteps)
 
 
 def initial_values(program: Program, leaves: Sequence) -> list:

@@ -15,7 +15,7 @@ give the same bits. Constants are written with repr(), which reads back as the s
 from __future__ import annotations
 
 import math
-from typing import Callable, Iterator, List, Sequence
+from typing import Callable, Iterator, List, Optional, Sequence
 
 import numpy as np
 
@@ -66,19 +66,35 @@ def _adam_prelude(o: dict) -> List[str]:
 
 
 STATE = {"sgd": ("velocity",), "adam": ("m", "v"), "adamw": ("m", "v")}
+# each state entry's name in a training results file: torch's state_dict keys
+STATE_KEYS = {"velocity": "momentum_buffer", "m": "exp_avg", "v": "exp_avg_sq"}
+
+
+def state_keys(settings) -> tuple:
+    """The training results file's sections of the optimizer's state the settings keep (none
+    for SGD without momentum)."""
+    if settings.optimizer == "sgd" and dict(settings.options)["momentum"] == 0:
+        return ()
+    return tuple(STATE_KEYS[name] for name in STATE[settings.optimizer])
 
 
 class Optimizer:
     """The update the settings name, over the params at `slots`, with its state per param
-    (SGD's velocity, None until the first step; Adam's m and v, zeros of the param's shape)."""
+    (SGD's velocity, None until the first step; Adam's m and v, zeros of the param's shape), or
+    the state `start` gives (param k's entries, in state_names order: a resumed run's), copied:
+    the updates work on it in place."""
 
-    def __init__(self, settings, slots: Sequence[int], values, arrays: bool = True):
+    def __init__(self, settings, slots: Sequence[int], values, arrays: bool = True,
+                 start: Optional[Sequence[Sequence]] = None):
         self.name, self.options = settings.optimizer, dict(settings.options)
         self.slots = tuple(slots)
         self.state_names = STATE[self.name] if self._stateful() else ()
         self.state: List[list] = []
-        for s in self.slots:
-            if self.name == "sgd":
+        for k, s in enumerate(self.slots):
+            if start is not None:
+                self.state.append([np.array(x, dtype=np.asarray(values[s]).dtype) if arrays
+                                   else float(x) for x in start[k]])
+            elif self.name == "sgd":
                 self.state.append([None] * len(self.state_names))
             else:
                 zero = np.zeros_like(values[s]) if arrays else 0.0
@@ -126,9 +142,19 @@ def bias_corrections(settings, t: int):
 
 
 def learning_rates(settings) -> Iterator[float]:
-    """The learning rate of each step, t = 1, 2, ...: torch's scheduler stepped once after each
-    optimizer step, so step t uses the rate of the scheduler's epoch t - 1. The recursive forms
-    torch computes (its get_lr), not the closed forms, so that the rates agree to the last bit."""
+    """The learning rate of each step of the run, t = start + 1, start + 2, ... (start: the
+    steps a resumed run's file took): torch's scheduler stepped once after each optimizer step,
+    so step t uses the rate of the scheduler's epoch t - 1. The recursive forms torch computes
+    (its get_lr), not the closed forms, so that the rates agree to the last bit; a resumed run
+    computes the steps before it again (a float operation or two a step), so that its rates are
+    a straight run's, bit for bit, and the file need not store the schedule's state."""
+    rates = _rates(settings)
+    for _ in range(settings.start):
+        next(rates)
+    return rates
+
+
+def _rates(settings) -> Iterator[float]:
     schedule = dict(settings.schedule)
     kind, lr = schedule["kind"], settings.lr
     if kind == "constant":

@@ -119,15 +119,16 @@ def compile_loop(plan, optimizer, report: Sequence[int], log_every: int,
                  constant_lr: bool) -> Callable:
     """The whole training loop on Python floats, as one function:
 
-        loop(v, c, st, lrs, rows, total, fallback, progress, clock)
+        loop(v, c, st, lrs, rows, begin, end, fallback, progress, clock)
             -> (first loss, last loss, best loss, its step)
 
-    Each step: the rate from `lrs` (or lrs itself, a float, when `constant_lr`); the pass
+    Steps begin to end (1 to the run's steps; a resumed run's go on from the steps it resumes
+    from). Each step: the rate from `lrs` (or lrs itself, a float, when `constant_lr`); the pass
     (step_lines); one finite check of every value and gradient (a sum, finite only if each term
     is); `fallback(t, lr, first, last)` when the pass raised or the check failed (it raises the
     reference's located error, or writes the reference's numbers into v and c); the history row
     appended to `rows` when the step is logged; the optimizer's update (optim.Optimizer.lines;
-    its state in `st`, the run's optimizer.state); `progress(t, total, loss, seconds)` about
+    its state in `st`, the run's optimizer.state); `progress(t, end, loss, seconds)` about
     every 0.1 s. v and c hold the last step's values and gradients at the end.
 
     A program of up to LOCALS_UP_TO slots keeps its values and cotangents in local variables
@@ -154,7 +155,7 @@ def compile_loop(plan, optimizer, report: Sequence[int], log_every: int,
     reported = "".join(f"{val(s)}, " for s in report)
     body = ["first = best = inf", "best_step = 0", "loss = nan",
             "start = next_report = clock()"] + fill + [
-            "for t in range(1, total + 1):",
+            "for t in range(begin, end + 1):",
             "    lr = lrs" if constant_lr else "    lr = next(lrs)",
             "    try:"]
     body += [f"        {line}" for line in lines]
@@ -167,21 +168,21 @@ def compile_loop(plan, optimizer, report: Sequence[int], log_every: int,
     body += ["        fallback(t, lr, first, loss)"]
     body += ["        " + line for line in fill]
     body += [f"    loss = {val(plan.loss)}",
-             "    if t == 1:",
+             "    if t == begin:",
              "        first = loss",
              "    if loss < best:",
              "        best = loss",
              "        best_step = t",
-             f"    if t % {log_every} == 0 or t == 1 or t == total:",
+             f"    if t % {log_every} == 0 or t == begin or t == end:",
              f"        rows.append((t, lr, loss, ({reported})))"]
     body += ["    " + line for line in optimizer.lines(val, ct, lambda k, j: f"st[{k}][{j}]")]
     body += ["    if progress is not None:",
              "        now = clock()",
              "        if now >= next_report:",
-             "            progress(t, total, loss, now - start)",
+             "            progress(t, end, loss, now - start)",
              "            next_report = now + 0.1"]
     body += spill + ["return first, loss, best, best_step"]
     namespace = dict(called, **_INLINE_NAMES, sqrt=optimizer.sqrt, copy=optimizer.copy,
                      inf=math.inf, nan=math.nan)
-    return _function("loop", "v, c, st, lrs, rows, total, fallback, progress, clock", body,
+    return _function("loop", "v, c, st, lrs, rows, begin, end, fallback, progress, clock", body,
                      namespace)

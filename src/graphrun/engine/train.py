@@ -6,12 +6,19 @@ param. Only params change; inputs never do.
 
 - Batches (`train: {batch: ...}`): each epoch is a permutation of axis 0. One generator,
   numpy.random.default_rng(seed), is made when the run starts, and epoch e (counted from 1) takes
-  its e-th `permutation(rows)` (so epoch 2 continues the generator's stream after epoch 1; a run
-  resumed from trained params starts the stream again). Without shuffle, every epoch is
+  its e-th `permutation(rows)` (so epoch 2 continues the generator's stream after epoch 1).
+  Step t's batch is a function of (seed, t) alone: a resumed run draws the permutations of the
+  epochs done again (cheaper than the training it skips by far: a permutation of the rows costs
+  less than one step over them) and starts at its step's place in its epoch; a run from trained
+  params alone (`--params`) starts at epoch 1 again. Without shuffle, every epoch is
   0, 1, ..., rows - 1. The epoch is cut into batches of `size` rows in that order, the last one
   partial when size does not divide the rows (kept, as torch's drop_last=False). A batch's rows
   give its own program (frontend.graph.rebatched: every shape inferred again) and plan: at most two
   besides the full one.
+- Resuming (`start`, and Settings.start, the steps the file took): the step numbers, the
+  schedule (optim.learning_rates), the batches and dropout's masks (by step) go on from step
+  start + 1, and the optimizer from the state it had (optim.Optimizer's `start`), so that k steps
+  resumed for k more are 2k steps, bit for bit.
 - Divergence: the first step whose loss or any gradient (or any value on the way) is not finite
   stops the run with a NumericError at the node that produced it, naming the step and the learning
   rate, and how the loss went until then.
@@ -85,11 +92,13 @@ COMPILED_FROM = 256  # steps: a shorter run of a scalar graph is interpreted (se
 
 def run(program: Program, leaves: list, settings, plans: dict, *, fast: bool = True,
         progress: Optional[Callable[[Progress], None]] = None, steps: Optional[int] = None,
-        keep_grads: bool = False) -> Run:
+        keep_grads: bool = False, state: Optional[list] = None) -> Run:
     """Train the params of `program` from `leaves` (by slot) with `settings` (frontend.train).
     `plans` caches a plan per batch size (None: the full data) and the compiled loops, and is
     filled here. `steps` stops after that many steps of the run (explain shows one).
-    `progress` is called about every 0.1 s.
+    `progress` is called about every 0.1 s (its step counted within this run). `state`: the
+    optimizer's state to go on from (a resumed run's: per param, its entries in
+    optim.Optimizer.state_names order), with the run's first step settings.start + 1.
 
     A graph of scalars (fast) runs as one compiled loop on floats (scalar_step.compile_loop)
     when the run is long enough to pay for compiling it (about 70 us a node, what ~250 steps
@@ -101,8 +110,9 @@ def run(program: Program, leaves: list, settings, plans: dict, *, fast: bool = T
     total = settings.steps if steps is None else min(steps, settings.steps)
     if fast and full.scalar is not None and settings.batch is None and \
             (total >= COMPILED_FROM or _loop_key(program, settings) in plans):
-        return _compiled_loop(program, leaves, settings, plans, total, progress, keep_grads)
-    return _loop(program, leaves, settings, plans, total, progress, keep_grads, fast)
+        return _compiled_loop(program, leaves, settings, plans, total, progress, keep_grads,
+                              state)
+    return _loop(program, leaves, settings, plans, total, progress, keep_grads, fast, state)
 
 
 def _trained_otherwise(plan) -> tuple:
@@ -122,7 +132,7 @@ def _in_training(plan, hooks, t):
         forward[k] = (fn, out, args, attrs, step, check)
         b_out, b_args, _, targets, b_step, b_check, index = backward[last - k]
         backward[last - k] = (b_out, b_args, attrs, targets, b_step, b_check, index)
-    return replace(plan, forward=tuple(forward), backward=tuple(backward))
+    return replace(plan, steps=(tuple(forward), tuple(backward)))
 
 
 def _plan(program, settings, plans, rows):
@@ -143,9 +153,14 @@ def batches(program: Program, settings, leaves):
     slots = [program.slots[name] for name in b.over]
     n = settings.rows
     rng = np.random.default_rng(b.seed)
+    done, position = divmod(settings.start, settings.steps_per_epoch)  # a resumed run's place
+    if b.shuffle:
+        for _ in range(done):
+            rng.permutation(n)
+    first = position * b.size
     while True:
         order = rng.permutation(n) if b.shuffle else None
-        for start in range(0, n, b.size):
+        for start in range(first, n, b.size):
             stop = min(start + b.size, n)
             if order is None:
                 take = slice(start, stop)  # views: no copy
@@ -153,15 +168,17 @@ def batches(program: Program, settings, leaves):
                 take = order[start:stop]
             rows = stop - start
             yield (None if rows == n else rows), {s: leaves[s][take] for s in slots}
+        first = 0
 
 
 class _Tracker:
     """The losses seen so far: the first, the last, the best; and the history rows."""
 
-    __slots__ = ("names", "rows", "first", "last", "best", "best_step")
+    __slots__ = ("names", "rows", "first", "last", "best", "best_step", "start")
 
     def __init__(self, settings):
         self.names = tuple(settings.report)
+        self.start = settings.start
         self.rows: list = []
         self.first = self.last = self.best = math.inf
         self.best_step = 0
@@ -169,14 +186,17 @@ class _Tracker:
     def diverged(self, error: NumericError, program, t, total, lr) -> NumericError:
         """The run's NumericError: the executor's problem, with the step, the learning rate and
         how the loss went."""
-        first = error.problems[0]
-        if t == 1:
-            words = ("at step 1, before any update: the graph's own params already give it "
-                     f"(lr {lr:g})")
+        first, begin = error.problems[0], self.start + 1
+        if t == begin:
+            words = (f"at step {t}, before any update: the graph's own params already give it "
+                     f"(lr {lr:g})" if t == 1 else
+                     f"at step {t}, the first of this resumed run, before any of its updates: the "
+                     f"params it resumes from already give it (lr {lr:g})")
             fix = None
         else:
-            words = (f"training diverged at step {t} of {total} (lr {lr:g}): the loss went from "
-                     f"{self.first:.6g} at step 1 to {self.last:.6g} at step {t - 1}")
+            words = (f"training diverged at step {t} of {self.start + total} (lr {lr:g}): the "
+                     f"loss went from {self.first:.6g} at step {begin} to {self.last:.6g} at "
+                     f"step {t - 1}")
             fix = "learning_rate"
         return NumericError([replace(first, message=f"{first.message}; {words}", fix=fix)]
                             + list(error.problems[1:]), program.source)
@@ -186,7 +206,7 @@ class _Tracker:
                    self.best_step, optimizer, grads)
 
 
-def _loop(program, leaves, settings, plans, total, progress, keep_grads, fast) -> Run:
+def _loop(program, leaves, settings, plans, total, progress, keep_grads, fast, state) -> Run:
     """The steps in Python, each through executor.execute (numpy, or its interpreted scalar
     path), the optimizer compiled for arrays."""
     loss_slot, report = program.loss, [program.slots[n] for n in settings.report]
@@ -194,7 +214,7 @@ def _loop(program, leaves, settings, plans, total, progress, keep_grads, fast) -
     values = list(leaves)
     for s in params:
         values[s] = np.array(leaves[s])  # owned and writeable: the updates are made in place
-    optimizer = optim.Optimizer(settings, params, values)
+    optimizer = optim.Optimizer(settings, params, values, start=state)
     lrs = optim.learning_rates(settings)
     feed = batches(program, settings, leaves)
     track = _Tracker(settings)
@@ -202,7 +222,8 @@ def _loop(program, leaves, settings, plans, total, progress, keep_grads, fast) -
     start = next_report = time.perf_counter()
     grads = None
     trained_otherwise = {}  # batch rows -> _trained_otherwise(its plan), found once
-    for t in range(1, total + 1):
+    begin = settings.start + 1
+    for t in range(begin, begin + total):
         lr = next(lrs)
         rows, batch = next(feed)
         plan = plans[None] if rows is None else _plan(program, settings, plans, rows)
@@ -221,7 +242,7 @@ def _loop(program, leaves, settings, plans, total, progress, keep_grads, fast) -
         except NumericError as e:
             raise track.diverged(e, program, t, total, lr) from None
         loss = _number(computed[loss_slot])
-        if t == 1:
+        if t == begin:
             track.first = loss
         track.last = loss
         if loss < track.best:
@@ -229,14 +250,14 @@ def _loop(program, leaves, settings, plans, total, progress, keep_grads, fast) -
         if logged(t):
             track.rows.append((t, lr, loss, tuple(_number(computed[s]) for s in report)))
         optimizer.step(values, grads, lr, t)
-        if not keep_grads or t < total:
+        if not keep_grads or t < begin + total - 1:
             # let this step's arrays go before the next is computed, as a loop by hand does:
             # holding them would double the memory the step touches
             computed = grads = step_leaves = None
         if progress is not None:
             now = time.perf_counter()
             if now >= next_report:
-                progress(Progress(t, total, loss, now - start))
+                progress(Progress(t - begin + 1, total, loss, now - start))
                 next_report = now + 0.1
     return track.run(values, optimizer, grads if keep_grads else None)
 
@@ -253,14 +274,15 @@ def _loop_key(program, settings) -> tuple:
             dict(settings.schedule)["kind"] == "constant")
 
 
-def _compiled_loop(program, leaves, settings, plans, total, progress, keep_grads) -> Run:
+def _compiled_loop(program, leaves, settings, plans, total, progress, keep_grads,
+                   state) -> Run:
     """The steps as straight-line Python on floats (scalar_step.compile_loop), compiled once per
     graph and optimizer settings; a step it cannot vouch for runs on the reference."""
     plan = plans[None]
     params = list(program.params)
     v = [0.0 if x is None else float(x) for x in executor.initial_values(program, leaves)]
     c = [0.0] * len(v)
-    optimizer = optim.Optimizer(settings, params, v, arrays=False)
+    optimizer = optim.Optimizer(settings, params, v, arrays=False, start=state)
     key = _loop_key(program, settings)
     report, constant = key[3], key[5]
     compiled = plans.get(key)
@@ -273,12 +295,12 @@ def _compiled_loop(program, leaves, settings, plans, total, progress, keep_grads
         track.first, track.last = first, last
         _reference_step(program, plan, v, c, track, t, total, lr)
 
-    def report_progress(t, steps, loss, seconds):
-        progress(Progress(t, steps, loss, seconds))
+    def report_progress(t, last, loss, seconds):
+        progress(Progress(t - settings.start, total, loss, seconds))
 
     first, last, best, best_step = compiled(
         v, c, optimizer.state, settings.lr if constant else optim.learning_rates(settings),
-        track.rows, total, fallback,
+        track.rows, settings.start + 1, settings.start + total, fallback,
         None if progress is None else report_progress, time.perf_counter)
     track.first, track.last, track.best, track.best_step = first, last, best, best_step
     return track.run(v, optimizer, list(c) if keep_grads else None)
@@ -326,6 +348,23 @@ class TrainingResults:
         return {p.names[s]: np.asarray(self._run.values[s], p.types[s].dtype) for s in p.params}
 
     @property
+    def state(self) -> Dict[str, Dict[str, np.ndarray]]:
+        """The optimizer's state after the run, as the training results file holds it: section
+        (torch's names: momentum_buffer; exp_avg, exp_avg_sq) -> param name -> a numpy array of
+        the param's shape and dtype. Empty for SGD without momentum."""
+        p, optimizer = self.program, self._run.optimizer
+        out: Dict[str, Dict[str, np.ndarray]] = {}
+        for j, key in enumerate(optim.state_keys(self.settings)):
+            out[key] = {p.names[s]: np.asarray(optimizer.state[k][j], p.types[s].dtype)
+                        for k, s in enumerate(optimizer.slots)}
+        return out
+
+    @property
+    def steps_taken(self) -> int:
+        """The steps the params have taken, counting those of the runs this one resumes."""
+        return self.settings.last
+
+    @property
     def first_loss(self) -> float:
         return self._run.first_loss
 
@@ -349,9 +388,10 @@ class TrainingResults:
         s = self.settings
         what = f"{s.steps} step{'s' if s.steps != 1 else ''}" + \
             (f" ({s.epochs} epoch{'s' if s.epochs != 1 else ''})" if s.epochs else "")
-        return (f"trained {self.name}: {what} of {s.optimizer}, lr {s.lr:g}, in "
-                f"{self.seconds:.3g} s: loss {self.first_loss:.6g} at step 1, "
-                f"{self.last_loss:.6g} at step {s.steps}; best {best:.6g} at step {at}")
+        resumed = f" resumed at step {s.start + 1}" if s.start else ""
+        return (f"trained {self.name}: {what}{resumed} of {s.optimizer}, lr {s.lr:g}, in "
+                f"{self.seconds:.3g} s: loss {self.first_loss:.6g} at step {s.start + 1}, "
+                f"{self.last_loss:.6g} at step {s.last}; best {best:.6g} at step {at}")
 
     def text(self) -> str:
         from ..results.training import training_text

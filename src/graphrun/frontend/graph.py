@@ -16,7 +16,7 @@ from typing import NamedTuple, Optional, Tuple
 from ..errors import GraphError, Note, Problem, did_you_mean
 from ..ops import synonyms
 from ..ops.table import OPS, Op, OpError, Type, shape_str
-from .spec import Const, GraphSpec, LeafSpec
+from .spec import Const, GraphSpec, LeafSpec, arg_path
 from .train import TrainSpec, check_train
 
 
@@ -95,12 +95,13 @@ def build_program(spec: GraphSpec, memory_budget: Optional[int] = None, *,
     problems = []
     leaves = {leaf.name: leaf for leaf in spec.leaves}
     nodes = {node.name: node for node in spec.nodes}
-    all_names = list(leaves) + list(nodes) + sorted(broken)
+    # every name, for did-you-mean: made for the first unknown name (1M entries otherwise)
+    all_names = _AllNames(leaves, nodes, broken)
 
-    good = {}  # name -> NodeSpec whose op, arity, attributes and references are fine
+    bad = set()  # nodes whose op, arity, attributes or references have a problem
     for node in spec.nodes:
-        if _check_node(node, leaves, nodes, all_names, broken, problems):
-            good[node.name] = node
+        if not _check_node(node, leaves, nodes, all_names, broken, problems):
+            bad.add(node.name)
 
     # the leaves first: one of 2**63 elements is too big even to infer shapes from
     try:
@@ -114,7 +115,7 @@ def build_program(spec: GraphSpec, memory_budget: Optional[int] = None, *,
     inferred = {}  # (op, argument types, attrs) -> Type or OpError: a chain repeats a few of them
     for node in order:
         name = node.name
-        if name not in good:
+        if name in bad:
             continue
         arg_types = tuple([_LITERAL if type(arg) is Const else types.get(arg.name)
                            for arg in node.args])
@@ -268,6 +269,21 @@ def _has_gradient(op: Op, t: Type) -> bool:
 _HINT_WORK = 200_000  # name comparisons spent on did-you-mean suggestions, at most
 
 
+class _AllNames:
+    """The leaves', nodes' and broken entries' names, listed when first asked for."""
+
+    def __init__(self, leaves, nodes, broken):
+        self._parts = (leaves, nodes, broken)
+
+    def __len__(self) -> int:
+        return sum(map(len, self._parts))
+
+    @cached_property
+    def names(self) -> list:
+        leaves, nodes, broken = self._parts
+        return list(leaves) + list(nodes) + sorted(broken)
+
+
 def _check_node(node, leaves, nodes, all_names, broken, problems) -> bool:
     ok = True
     op = OPS.get(node.op)
@@ -289,21 +305,21 @@ def _check_node(node, leaves, nodes, all_names, broken, problems) -> bool:
             ok = False
         if node.attrs or op.attrs:
             ok = _check_attrs(node, op, problems) and ok
-    for arg in node.args:
+    for i, arg in enumerate(node.args):
         if type(arg) is Const:
             continue
         if arg.name == node.name:
             problems.append(Problem(f"node '{node.name}' uses itself as an argument (a self-loop)",
-                                    arg.path))
+                                    arg_path(node, i)))
             ok = False
         elif arg.name not in leaves and arg.name not in nodes:
             ok = False
             if arg.name in broken:
                 continue  # its own problem is reported already
             # a suggestion compares with every name: bound the total work
-            hint = did_you_mean(arg.name, all_names) \
+            hint = did_you_mean(arg.name, all_names.names) \
                 if len(problems) * len(all_names) < _HINT_WORK else ""
-            problems.append(Problem(f"unknown name '{arg.name}'{hint}", arg.path))
+            problems.append(Problem(f"unknown name '{arg.name}'{hint}", arg_path(node, i)))
     return ok
 
 
@@ -390,7 +406,7 @@ def _order(spec, nodes, problems):
 
 def _error_path(node, error: OpError):
     if error.arg is not None and error.arg < len(node.args):
-        return node.args[error.arg].path
+        return arg_path(node, error.arg)
     if error.attr is not None:
         return node.path + (error.attr,)
     return node.path + ("op",)

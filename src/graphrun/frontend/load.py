@@ -22,8 +22,6 @@ Either way:
 from __future__ import annotations
 
 import bisect
-import contextlib
-import gc
 import itertools
 import re
 from dataclasses import dataclass
@@ -33,6 +31,7 @@ import yaml
 
 from . import fastyaml, reading
 from ..errors import GraphError, Problem, describe
+from .gcpause import gc_paused
 from .scalars import NONFINITE, NUMBER_START, WORDS, resolve_nonfinite, resolve_plain
 
 MAX_BYTES = 64 * 1024 * 1024
@@ -276,20 +275,6 @@ def _read(source: SourceMap, problems: list, nonfinite: bool, record: bool, fast
                 source.marks, source.root_offset = fastyaml.positions(source.text, root)
             return root
     return _build(source, problems, nonfinite=nonfinite, record=record)
-
-
-@contextlib.contextmanager
-def gc_paused():
-    """Pause the cyclic garbage collector. A large graph is millions of small objects that form no
-    cycles; each full collection would walk all of them again, for nothing (seconds at 100,000
-    nodes). Reference counting still frees whatever is dropped."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _decode(raw: bytes) -> str:

@@ -13,27 +13,11 @@ from __future__ import annotations
 import json
 import re
 from functools import lru_cache
-from importlib import resources
-from pathlib import Path
-
-import jsonschema
-from jsonschema import Draft7Validator
 
 from ..errors import Problem, describe, did_you_mean
 from ..ops import OPS, attribute_kinds
 from ..ops.schema import NODE_NAME
-
-
-def schema_text() -> str:
-    """The JSON Schema: schemas/graph.schema.json, the one copy there is.
-
-    Installed (`pip install .` or `-e .`), that folder is the package `graphrun.schemas`; run from a
-    source checkout with PYTHONPATH=src, it is read from the checkout."""
-    try:
-        folder = resources.files("graphrun.schemas")
-    except ModuleNotFoundError:
-        folder = Path(__file__).resolve().parents[3] / "schemas"
-    return folder.joinpath("graph.schema.json").read_text("utf-8")
+from .schema_file import schema_text  # noqa: F401 (graphrun schema's, without the op table)
 
 
 @lru_cache(maxsize=1)
@@ -55,24 +39,130 @@ def _is_number(checker, value):
     return type(value) in (int, float)
 
 
-_Validator = jsonschema.validators.extend(
-    Draft7Validator,
-    type_checker=Draft7Validator.TYPE_CHECKER.redefine_many(
-        {"integer": _is_integer, "number": _is_number}),
-)
+@lru_cache(maxsize=1)
+def validator_class():
+    """Draft-07 with graphrun's integer and number. jsonschema is imported here, the first time a
+    file has entries the fast path cannot prove valid: 0.1 s that a file the fast path accepts
+    whole never pays."""
+    import jsonschema
+    from jsonschema import Draft7Validator
+
+    checker = Draft7Validator.TYPE_CHECKER.redefine_many(
+        {"integer": _is_integer, "number": _is_number})
+    return jsonschema.validators.extend(Draft7Validator, type_checker=checker)
 
 
 @lru_cache(maxsize=1)
 def validator():
-    return _Validator(schema())
+    return validator_class()(schema())
 
 
 def check(data) -> list:
     """All schema problems in `data`, as Problems (empty when valid), in document order."""
+    data_left = _unproven(data)
+    if _proves(schema(), data_left):
+        return []  # valid, and jsonschema not even imported: most files end here
     problems = []
-    for error in validator().iter_errors(_unproven(data)):
+    for error in validator().iter_errors(data_left):
         problems.extend(_explain(error))
     return sorted(_dedupe(problems), key=_document_order(data))
+
+
+class _Unknown(Exception):
+    """A keyword the small checker below does not evaluate: jsonschema judges the document."""
+
+
+_TYPES = {"object": lambda v: type(v) is dict, "array": lambda v: type(v) is list,
+          "string": lambda v: type(v) is str, "integer": lambda v: type(v) is int,
+          "number": lambda v: type(v) is int or type(v) is float,
+          "boolean": lambda v: type(v) is bool, "null": lambda v: v is None}
+_NOTES = frozenset(("description", "default", "title", "$schema", "$id", "definitions",
+                    "examples", "$comment"))
+
+
+def _proves(root: dict, data) -> bool:
+    """Whether `data` is valid under `root` by a small draft-07 checker of the keywords graphrun's
+    schema uses (with graphrun's integer and number, as validator()). Only an answer of True is
+    used, and only True skips jsonschema (and its import); any keyword it does not know, or an
+    enum/const comparison jsonschema makes differently (1 == 1.0 == true), makes it give up, so
+    every message still comes from jsonschema (tests/test_load.py compares the two)."""
+    def valid(schema, v) -> bool:
+        if schema is True:
+            return True
+        if schema is False:
+            return False
+        for key, rule in schema.items():
+            if key in _NOTES or key in ("then", "else"):
+                continue
+            if not keyword(schema, key, rule, v):
+                return False
+        return True
+
+    def same(a, b) -> bool:
+        if type(a) is not type(b) or type(a) not in (str, int, float, bool, type(None)):
+            raise _Unknown  # a list, a mapping, or 1 against 1.0: jsonschema's equality
+        return a == b
+
+    def keyword(schema, key, rule, v) -> bool:
+        if key == "type":
+            return any(_TYPES[t](v) for t in ([rule] if type(rule) is str else rule))
+        if key == "$ref":
+            if not rule.startswith("#/") or "~" in rule or "%" in rule:
+                raise _Unknown
+            target = root
+            for step in rule[2:].split("/"):
+                target = target[step]
+            return valid(target, v)
+        if key == "enum":
+            return any(same(v, e) for e in rule)
+        if key == "const":
+            return same(v, rule)
+        if key == "if":
+            branch = schema.get("then" if valid(rule, v) else "else", True)
+            return valid(branch, v)
+        if key == "not":
+            return not valid(rule, v)
+        if key == "anyOf":
+            return any(valid(s, v) for s in rule)
+        if key == "allOf":
+            return all(valid(s, v) for s in rule)
+        kind = type(v)
+        if key in ("properties", "additionalProperties", "required", "propertyNames"):
+            if kind is not dict:
+                return True
+            if key == "required":
+                return all(name in v for name in rule)
+            if key == "properties":
+                return all(valid(s, v[name]) for name, s in rule.items() if name in v)
+            if key == "propertyNames":
+                return all(valid(rule, name) for name in v)
+            if "patternProperties" in schema:
+                raise _Unknown
+            known = schema.get("properties", {})
+            return all(valid(rule, item) for name, item in v.items() if name not in known)
+        if key in ("items", "minItems", "maxItems"):
+            if kind is not list:
+                return True
+            if key == "minItems":
+                return len(v) >= rule
+            if key == "maxItems":
+                return len(v) <= rule
+            if type(rule) is not dict and type(rule) is not bool:
+                raise _Unknown  # a tuple of schemas
+            return all(valid(rule, item) for item in v)
+        if key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+            if kind is not int and kind is not float:
+                return True
+            return {"minimum": v >= rule, "maximum": v <= rule, "exclusiveMinimum": v > rule,
+                    "exclusiveMaximum": v < rule}[key]
+        if key == "pattern":
+            return kind is not str or re.search(rule, v) is not None
+        raise _Unknown
+
+    try:
+        return valid(root, data)
+    except (_Unknown, RecursionError):
+        return False
 
 
 def _document_order(data):
@@ -237,7 +327,7 @@ def _explain(error) -> list:
             if all(isinstance(w, str) for w in wanted):
                 return [Problem(f"expected {' or '.join(dict.fromkeys(names))}; found "
                                 f"{describe(value)}", path)]
-        best = jsonschema.exceptions.best_match(typed or error.context)
+        best = _best_match(typed or error.context)
         return _explain(best)
 
     if keyword == "additionalProperties":
@@ -295,3 +385,8 @@ def _explain(error) -> list:
             f"at most {high}" if low is None else f"{low} to {high}"
         return [Problem(f"expected a list of {want} items; found {describe(value)}", path)]
     return [Problem(f"{error.message}", path)]
+
+
+def _best_match(errors):
+    from jsonschema.exceptions import best_match
+    return best_match(errors)

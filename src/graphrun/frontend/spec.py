@@ -33,10 +33,12 @@ INIT_KEYS = {"zeros": (), "ones": (), "full": ("fill",), "normal": ("mean", "std
 
 
 class Ref(NamedTuple):
-    """An argument naming a leaf or a node."""
+    """An argument naming a leaf or a node. `path` is None for an argument of a node written
+    out (`args: [...]`): its path is the node's and ("args", i), made only for an error
+    (arg_path); a path tuple for each of a million arguments would be 120 MiB."""
 
     name: str
-    path: tuple
+    path: Optional[tuple]
 
 
 class Const(NamedTuple):
@@ -49,13 +51,23 @@ class Const(NamedTuple):
 Arg = Union[Ref, Const]
 
 
-@dataclass(frozen=True)
-class LeafSpec:
+def arg_path(node, i: int) -> tuple:
+    """The document path of argument i of `node` (a NodeSpec)."""
+    path = node.args[i].path
+    return node.path + ("args", i) if path is None else path
+
+
+class LeafSpec(NamedTuple):
+    """A NamedTuple too: a scalar chain has a param per node or two, and a frozen dataclass with
+    its instance dict and a 0-d array took 500 bytes each (340 MiB at a million nodes)."""
+
     name: str
     kind: str  # "input" or "param"
     type: Type
     path: tuple
-    literal: Optional[np.ndarray] = None  # a value written in the file
+    # a value written in the file: an array, or a Python float for a float64 scalar (made an
+    # array by materialize)
+    literal: Optional[Union[np.ndarray, float]] = None
     init: Optional[tuple] = None  # (kind, seed, sorted (key, value) pairs) for generated values
     file: Optional[Tuple[str, Optional[str]]] = None  # (absolute path, npz key)
 
@@ -63,7 +75,7 @@ class LeafSpec:
         """The leaf's array, allocated now (after the memory budget was checked); the compiled
         graph keeps it (api.Graph). Problems are raised in `source`, the file the leaf is in."""
         if self.literal is not None:
-            return self.literal
+            return np.array(self.literal) if type(self.literal) is float else self.literal
         if self.init is not None:
             try:
                 array = _generate(self.type, *self.init)
@@ -141,11 +153,14 @@ def build_spec(data: dict, filename: str, *, source=None, library=None,
                 if node.name == name or _check_unique(node.name, node.path, defined, problems):
                     nodes.append(node)
             continue
-        args = tuple([Ref(a, ("nodes", name, "args", i)) if type(a) is str else
+        # each name and op as the one string object defined (a leaf's or node's key, the op
+        # table's name), not the document's copy of it: the copies go with the document
+        args = tuple([Ref(_defined(a, defined), None) if type(a) is str else
                       Const(float(a), ("nodes", name, "args", i))
                       for i, a in enumerate(body["args"])])
         attrs = _attrs(body) if len(body) > 2 else ()  # op and args are always there
-        nodes.append(NodeSpec(name, body["op"], args, attrs, path))
+        op = OPS.get(body["op"])
+        nodes.append(NodeSpec(name, body["op"] if op is None else op.name, args, attrs, path))
     train = build_train(data.get("train"), problems)
     if problems:
         raise GraphError(problems)
@@ -154,6 +169,12 @@ def build_spec(data: dict, filename: str, *, source=None, library=None,
                      leaves=tuple(leaves), nodes=tuple(nodes), loss=data.get("loss"),
                      tolerance=tuple(sorted((data.get("tolerance") or {}).items())), train=train,
                      broken=frozenset(broken), outputs=parse_outputs(data.get("outputs")))
+
+
+def _defined(name: str, defined: dict) -> str:
+    """`name` as the string its leaf or node was defined with, when that is known already."""
+    path = defined.get(name)
+    return path[1] if path is not None and len(path) == 2 else name
 
 
 def _attrs(body) -> tuple:
@@ -209,7 +230,7 @@ _SCALAR = Type((), DTYPES["float64"])
 
 def _leaf(name, kind, value, path, base, problems, root) -> Optional[LeafSpec]:
     if type(value) is float or type(value) is int:  # the common case in scalar graphs, fast
-        return LeafSpec(name, kind, _SCALAR, path, literal=np.array(float(value)))
+        return LeafSpec(name, kind, _SCALAR, path, float(value))
     if isinstance(value, dict):
         if "init" in value:
             return _init_leaf(name, kind, value, path, problems)

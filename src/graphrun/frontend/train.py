@@ -11,6 +11,10 @@
   batches' row counts.
 - `resolve(program, ...)`: the settings a run uses, the command line's flags merged over the file's
   section and every default filled in.
+- `resumed(program, section, source, ...)`: the settings of a run that resumes the run a training
+  results file records (its `train:` section): that run's settings go on, the graph's section and
+  the flags may restate them but not change what decides the trajectory (the optimizer and its
+  options, the lr, the schedule, the batches); what they leave out is the file's.
 
 Nothing here computes: the math is engine/optim.py's and engine/train.py's.
 """
@@ -224,9 +228,10 @@ def _schedule(data, problems):
 # ---------------------------------------------------------------------------------------------
 # the section against the graph
 
-def check_train(program) -> list:
-    """Problems of the program's train section against the graph (empty when it has none)."""
-    spec = program.train
+def check_train(program, spec=None) -> list:
+    """Problems of the program's train section (or of `spec`, a training results file's)
+    against the graph (empty when there is none)."""
+    spec = program.train if spec is None else spec
     if spec is None:
         return []
     problems = []
@@ -294,7 +299,8 @@ def _check_batch(program, batch: BatchSpec) -> list:
                 f"input '{name}' has {rows[name]} rows (axis 0) and '{first}' has {n}: the "
                 "inputs of a batch must have the same number of rows",
                 ("train", "batch", "over", i),
-                notes=(Note(f"'{first}' is defined here", program.paths[program.slots[first]]),)))
+                notes=(Note(f"'{first}' is defined here", program.paths[program.slots[first]],
+                            program.source),)))
             return problems
     if batch.size > n:
         problems.append(Problem(f"batch.size {batch.size} is larger than the data: '{first}' "
@@ -332,6 +338,12 @@ class Settings:
     rows: Optional[int]  # the rows of the batched inputs
     log_every: int
     report: Tuple[str, ...]
+    start: int = 0  # the steps taken before this run (a resumed run's file's steps_taken)
+
+    @property
+    def last(self) -> int:
+        """The number of the run's last step (steps count on across resumed runs)."""
+        return self.start + self.steps
 
     def option(self, name: str):
         return dict(self.options)[name]
@@ -341,18 +353,20 @@ class Settings:
         return 1 if self.batch is None else -(-self.rows // self.batch.size)
 
     def logged(self, step: int) -> bool:
-        """Whether the history records `step` (counted from 1): the first, the last, and every
-        log_every-th."""
-        return step == 1 or step == self.steps or step % self.log_every == 0
+        """Whether the history records `step` (counted from 1, on across resumed runs): the run's
+        first, its last, and every log_every-th."""
+        return step == self.start + 1 or step == self.last or step % self.log_every == 0
 
 
 def resolve(program, *, optimizer: Optional[str] = None, lr: Optional[float] = None,
             steps: Optional[int] = None, epochs: Optional[int] = None,
-            need_steps: bool = True) -> Settings:
+            need_steps: bool = True, spec: Optional[TrainSpec] = None,
+            start: int = 0) -> Settings:
     """The settings of a run: the arguments (the command line's flags) over the graph's train
-    section over the defaults. Raises ValueError for settings no file line is to blame for (no
-    number of steps anywhere, a flag out of range, a graph with nothing to train)."""
-    spec = program.train or TrainSpec()
+    section (or `spec`) over the defaults; `start` the steps taken before (a resumed run's).
+    Raises ValueError for settings no file line is to blame for (no number of steps anywhere, a
+    flag out of range, a graph with nothing to train)."""
+    spec = spec or program.train or TrainSpec()
     if optimizer is not None and optimizer not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {optimizer!r}{did_you_mean(optimizer, OPTIMIZERS)} "
                          f"(expected one of: {', '.join(OPTIMIZERS)})")
@@ -394,4 +408,87 @@ def resolve(program, *, optimizer: Optional[str] = None, lr: Optional[float] = N
         for k, d in SCHEDULES[kind].items())
     return Settings(chosen, DEFAULT_LR if lr is None and spec.lr is None else
                     float(lr if lr is not None else spec.lr), steps, epochs, options, filled,
-                    spec.batch, rows, spec.log_every or 1, spec.report)
+                    spec.batch, rows, spec.log_every or 1, spec.report, start)
+
+
+def resumed(program, section, source, *, start: int, optimizer: Optional[str] = None,
+            lr: Optional[float] = None, steps: Optional[int] = None,
+            epochs: Optional[int] = None) -> Settings:
+    """The settings of a run that resumes the run a training results file records: `section` is
+    that file's `train:` mapping (`source` the file's source map), `start` its steps_taken. The
+    run goes on with the file's optimizer, options, lr, schedule (a cosine's t_max too) and
+    batches; the flags and the graph's train section may restate them, and a value of theirs that
+    differs is an error at the file's line (with a note at the graph's). The history's log_every
+    and report, and the number of steps, are the flags' or the graph's when given, else the
+    file's. Raises GraphError (located in the file) or ValueError (a flag out of range)."""
+    from .schema import check
+
+    problems = [p for p in check({"graphrun": 1, "nodes": {}, "train": section})
+                if p.path[:1] == ("train",)]
+    if problems:
+        raise GraphError(problems, source)
+    spec = build_train(section, problems)
+    if spec is None:
+        raise GraphError(problems, source)
+    problems = check_train(program, spec)
+    if problems:
+        raise GraphError(problems, source)
+    was = resolve(program, spec=spec, steps=spec.steps, epochs=spec.epochs, need_steps=False)
+    graph = program.train or TrainSpec()
+    chosen = optimizer or graph.optimizer
+    options = dict(graph.options) if (graph.optimizer or DEFAULT_OPTIMIZER) == was.optimizer \
+        else {}
+    stated = [("optimizer", ("optimizer",), was.optimizer, chosen,
+               "--optimizer" if optimizer else None),
+              ("lr", ("lr",), was.lr, lr if lr is not None else graph.lr,
+               "--lr" if lr is not None else None)]
+    stated += [(k, (k,), was.option(k), options.get(k), None) for k, _ in was.options]
+    schedule = dict(was.schedule)
+    for k, v in graph.schedule or ():
+        stated.append((f"schedule {k}", ("schedule", k), schedule.get(k), v, None))
+    if graph.batch is not None:
+        b = was.batch
+        for k in ("size", "over", "shuffle", "seed"):
+            stated.append((f"batch {k}", ("batch", k), None if b is None else getattr(b, k),
+                           getattr(graph.batch, k), None))
+    for what, path, theirs, ours, flag in stated:
+        if ours is None or ours == theirs:
+            continue
+        at = ("train",) + path
+        by = flag or "the graph's train section"
+        notes = () if flag else (Note(f"the graph's train section says {_text(ours)} here",
+                                      ("train",) + path, program.source),)
+        problems.append(Problem(
+            f"{what}: the run this file records used {_text(theirs)}; {by} says {_text(ours)}: "
+            "a resumed run goes on with the same optimizer, options, lr, schedule and batches "
+            "(to start afresh from the file's params alone, take them with --params, or "
+            "params= in Python)", _written(section, at), notes=notes))
+    if problems:
+        raise GraphError(problems, source)
+    given = graph.steps is not None or graph.epochs is not None
+    merged = TrainSpec(was.optimizer, was.lr, graph.steps if given else spec.steps,
+                       graph.epochs if given else spec.epochs, was.options, was.schedule,
+                       was.batch, graph.log_every or spec.log_every, graph.report or spec.report)
+    return resolve(program, steps=steps, epochs=epochs, spec=merged, start=start)
+
+
+def _written(section, path):
+    """`path` (("train", key, ...)) cut back to what the file's section has: a problem about a
+    key it leaves out is at the key that holds it."""
+    node = {"train": section}
+    for i, key in enumerate(path):
+        if type(node) is not dict or key not in node:
+            return path[:i]
+        node = node[key]
+    return path
+
+
+def _text(value) -> str:
+    """A setting as the file writes it: repr() of a float (it reads back as the same float)."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (tuple, list)):
+        return "[" + ", ".join(_text(v) for v in value) + "]"
+    return repr(value) if isinstance(value, float) else str(value)

@@ -7,3 +7,7 @@ checked against its golden file, stale goldens).
 May import: errors, frontend.load (the one YAML discipline), frontend.recognise, engine (the
 Results type), blas.
 """
+
+# elements; bigger tensors go to .npy files when writing to a file. Here, not in writer.py, so that
+# the CLI's arguments (their --help says the default) need no numpy.
+SIDECAR_THRESHOLD = 1000

@@ -38,19 +38,17 @@ The rules (docs/format.md, "How files are written"):
 from __future__ import annotations
 
 import errno
-import hashlib
 import io
-import json
 import os
 import re
 import signal
 import stat
-import tempfile
 import threading
 from contextlib import contextmanager
-from typing import Callable, Dict, Iterable, Iterator, List, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, Iterable, Iterator, List, Optional, Set, Tuple
 
-import numpy as np
+if TYPE_CHECKING:  # numpy, tempfile, hashlib: imported where used (`graphrun --version` imports
+    import numpy as np  # this module for sigterm_as_interrupt, and must stay instant)
 
 try:
     import fcntl
@@ -61,7 +59,7 @@ SIDECAR_SUFFIX = ".arrays"
 RESULTS_MAGIC = b"graphrun: 1\n"  # the first line of every results file graphrun writes
 _DIGITS = 16  # hex digits of the SHA-256 in a sidecar's name: 64 bits, no accidental collision
 
-Render = Callable[[Optional[str]], Tuple[str, Dict[str, np.ndarray]]]
+Render = Callable[[Optional[str]], Tuple[str, Dict[str, "np.ndarray"]]]
 
 
 # --- an output never replaces an input ----------------------------------------------------------
@@ -78,6 +76,24 @@ def files_read(compiled) -> Tuple[str, ...]:
 def results_outputs(path: str) -> Tuple[str, str]:
     """What writing the results file `path` may write: the file and its sidecar folder."""
     return path, sidecar_folder(os.path.realpath(path))
+
+
+def unwritable(path: str, made: bool = False) -> Optional[str]:
+    """Why the output `path` cannot be written (its folder missing, not a folder, or not ours to
+    write in), asked before any work so that a typo costs no run; None when it can. `made`: `path`
+    is a folder that the command creates (with its parents) when missing."""
+    if not made and (_names_an_open_file(path) or os.path.exists(path)
+                     and not stat.S_ISREG(os.stat(path).st_mode)):
+        return None  # a device, a FIFO or a folder: written through, or refused, by the writer
+    folder = os.path.abspath(path) if made else os.path.dirname(os.path.abspath(path))
+    while made and not os.path.lexists(folder) and os.path.dirname(folder) != folder:
+        folder = os.path.dirname(folder)  # the nearest existing one, where the first is made
+    if not os.path.isdir(folder):
+        what = "is not a folder" if os.path.lexists(folder) else "does not exist"
+        return f"cannot write {path}: the output folder {folder} {what}; nothing was run"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"cannot write {path}: no permission to write in {folder}; nothing was run"
+    return None
 
 
 def clash(outputs: Iterable[str], inputs: Iterable[str]) -> Optional[str]:
@@ -165,6 +181,8 @@ def write_array(path: str, array: np.ndarray) -> None:
 
 def npy_bytes(array: np.ndarray) -> List:
     """The .npy file of `array` as chunks (header, data) whose concatenation is the file."""
+    import numpy as np
+
     array = np.ascontiguousarray(array)
     header = io.BytesIO()
     np.lib.format.write_array_header_1_0(header, np.lib.format.header_data_from_array_1_0(array))
@@ -238,6 +256,8 @@ def _prepare(path: str, data, made: List[str]) -> str:
     file's): renaming it over `path` is the whole write. Its name is added to `made` as it is
     created, for the caller to discard if the rename does not happen."""
     folder = _output_folder(path)
+    import tempfile
+
     f = None
     try:
         with _signals_deferred():  # the file and the record of its name appear together
@@ -308,6 +328,7 @@ def sidecar_folder(path: str) -> str:
 
 def sidecar_name(stem: str, array: np.ndarray) -> str:
     """`<stem>.<digest>.npy`, the digest the first hex digits of the SHA-256 of the .npy file."""
+    import hashlib
     digest = hashlib.sha256()
     for chunk in npy_bytes(array):
         digest.update(chunk)
@@ -525,6 +546,7 @@ def named_sidecars(results_file: str, folder_name: str) -> Set[str]:
         file = match.group(1)
         if file.startswith('"'):
             try:
+                import json
                 file = json.loads(file)
             except ValueError:
                 continue
@@ -548,6 +570,7 @@ def _remove_if_empty(folder: str) -> None:
 
 
 def _file_digest(path: str) -> str:
+    import hashlib
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):

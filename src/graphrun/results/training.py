@@ -9,20 +9,31 @@
     params:
       w: 2.6
       b: 3.8
+    steps_taken: 3
+    exp_avg:             # the optimizer's state, what resuming needs (Adam's; SGD with momentum
+      w: 10.8            # has momentum_buffer; SGD without, none)
+      ...
+    exp_avg_sq:
+      ...
 
-`history` has a row per recorded step, `step<N>` (N from 1): that step's learning rate, the loss
-before its update and each reported node. (A mapping of one-line rows, not a list: the forms the
-fast reader, frontend/fastyaml.py, reads.) `params` holds the trained value of every param in
-the forms a graph file accepts (a number, a nested list, `{value: ..., dtype: float32}`, and for
-a tensor of more than the sidecar threshold, written to a file,
+`history` has a row per recorded step, `step<N>` (N from 1, on across resumed runs): that step's
+learning rate, the loss before its update and each reported node. (A mapping of one-line rows,
+not a list: the forms the fast reader, frontend/fastyaml.py, reads.) `params` holds the trained
+value of every param in the forms a graph file accepts (a number, a nested list, `{value: ...,
+dtype: float32}`, and for a tensor of more than the sidecar threshold, written to a file,
 `{file: <file>.arrays/params.<name>.<digest>.npy}`, named by its content as results files'
-sidecars are), so the section can be pasted into a graph file, and `--params FILE` reads it. The
-text is deterministic: a rerun writes the same bytes.
+sidecars are), so the section can be pasted into a graph file, and `--params FILE` reads it.
+`steps_taken` (the number of the last step) and the state sections (torch's state_dict names,
+each param's entry in the forms of `params`, sidecars `params.<name>.<section>.<digest>.npy`) are
+what `train --resume FILE` goes on from; the schedule and the batches need nothing stored, as
+they are functions of the settings and the step. The text is deterministic: a rerun writes the
+same bytes.
 
 Read back (`read_results`, for `graphrun diff` and `check --train`) a file is named entries:
-`graph`, `train.<key>` (the setting's text, compared exactly), `history.<step>.<column>` and
-`params.<name>`, each with its line. A fresh run's entries are those of its own text, read back
-the same way: one definition of what a training file holds.
+`graph`, `train.<key>` and `steps_taken` (the text, compared exactly), `history.<step>.<column>`,
+`params.<name>` and the optimizer's state, `<section>.<name>`, each with its line. A fresh run's
+entries are those of its own text, read back the same way: one definition of what a training
+file holds.
 """
 
 from __future__ import annotations
@@ -30,7 +41,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from typing import Dict, Optional, Tuple
+from typing import Dict, NamedTuple, Optional, Tuple
 
 import numpy as np
 
@@ -103,12 +114,23 @@ def render(training, threshold: Optional[int] = None,
         cells = [f"lr: {float_text(row.lr)}", f"loss: {float_text(row.loss)}"]
         cells += [f"{quote(k)}: {float_text(v)}" for k, v in row.reported.items()]
         lines.append(f"  step{row.step}: {{" + ", ".join(cells) + "}")
-    lines.append("params:")
-    sidecars = {}
-    for name, value in training.params.items():
+    sidecars: Dict[str, np.ndarray] = {}
+    _values(lines, sidecars, "params", training.params, "", threshold, folder)
+    lines.append(f"steps_taken: {training.steps_taken}")
+    for key, values in training.state.items():
+        _values(lines, sidecars, key, values, f".{key}", threshold, folder)
+    return "\n".join(lines) + "\n", sidecars
+
+
+def _values(lines, sidecars, section, values, suffix, threshold, folder) -> None:
+    """`section:` and a line per param (name -> array) in a graph file's value forms; a tensor of
+    more than `threshold` elements as a sidecar `params.<name><suffix>.<digest>.npy`
+    (results/files.py knows `params.` sidecars as its own: it removes them once stale)."""
+    lines.append(f"{section}:")
+    for name, value in values.items():
         if threshold is not None and value.size > threshold:
             array = np.ascontiguousarray(value)
-            file = files.sidecar_name(f"params.{name}", array)
+            file = files.sidecar_name(f"params.{name}{suffix}", array)
             sidecars[file] = array
             entry = f"{{file: {quote(f'{folder}/{file}' if folder else file)}}}"
         elif value.dtype == np.float64:
@@ -116,7 +138,6 @@ def render(training, threshold: Optional[int] = None,
         else:
             entry = f"{{value: {tensor_text(value)}, dtype: {value.dtype.name}}}"
         lines.append(f"  {quote(name)}: {entry}")
-    return "\n".join(lines) + "\n", sidecars
 
 
 def training_text(training) -> str:
@@ -239,15 +260,18 @@ def training_entries(data, source, folder) -> Dict[str, Entry]:
             array = _value(value, ("history", key, column), folder, problems)
             entries[f"history.{step.group(1)}.{column}"] = Entry(
                 np.zeros(0) if array is None else array, *source.locate(("history", key, column)))
-    params = data.get("params")
-    if type(params) is dict:
-        for name, value in params.items():
-            array = _value(value, ("params", name), folder, problems)
-            entries[f"params.{name}"] = Entry(np.zeros(0) if array is None else array,
-                                              *at(("params", name)))
-    elif params is not None:
-        problems.append(Problem("'params' must be a mapping of names to values", ("params",),
-                                at_key=True))
+    if "steps_taken" in data:
+        entries["steps_taken"] = Entry(json.dumps(data["steps_taken"]), *at(("steps_taken",)))
+    for section in ("params", *_OPTIMIZER_OF):
+        values = data.get(section)
+        if type(values) is dict:
+            for name, value in values.items():
+                array = _value(value, (section, name), folder, problems)
+                entries[f"{section}.{name}"] = Entry(np.zeros(0) if array is None else array,
+                                                     *at((section, name)))
+        elif values is not None:
+            problems.append(Problem(f"'{section}' must be a mapping of names to values",
+                                    (section,), at_key=True))
     if problems:
         raise GraphError(problems, source)
     return entries
@@ -266,16 +290,35 @@ def trained_params(path: str, program) -> Dict[str, np.ndarray]:
     the graph, of its shape and dtype. Raises GraphError located in that file: a name that is not
     a param of the graph (with a did-you-mean), a shape or dtype that differs, a param missing."""
     data, source = _load(path)
-    params = data.get("params")
-    if type(params) is not dict:
+    _require_params(data, source)
+    problems: list = []
+    out = _per_param(data, "params", program, os.path.dirname(os.path.abspath(path)), problems)
+    if problems:
+        raise GraphError(problems, source)
+    return out
+
+
+def _require_params(data, source) -> None:
+    if "nodes" in data:
+        raise GraphError([Problem("this is a graph file, not a training results file (graphrun "
+                                  "train GRAPH -o FILE writes one)", ("nodes",), at_key=True)],
+                         source)
+    if type(data.get("params")) is not dict:
         raise GraphError([Problem("not a training results file: it has no 'params' mapping "
                                   "(graphrun train writes one)", ("graphrun",), at_key=True)],
                          source)
+
+
+def _per_param(data, section, program, folder, problems) -> Dict[str, np.ndarray]:
+    """The mapping `section` of a training file (params, or an entry of the optimizer's state)
+    checked against the graph's params: each a param of the graph, of its shape and dtype, and
+    every one there; name -> array. Its problems are appended."""
+    values = data[section]
+    what = "param" if section == "params" else f"{section} entry"
     wanted = {program.names[s]: s for s in program.params}
-    folder = os.path.dirname(os.path.abspath(path))
-    problems, out = [], {}
-    for name, value in params.items():
-        where = ("params", name)
+    out = {}
+    for name, value in values.items():
+        where = (section, name)
         slot = wanted.get(name)
         if slot is None:
             known = ", ".join(wanted) or "none"
@@ -288,22 +331,104 @@ def trained_params(path: str, program) -> Dict[str, np.ndarray]:
             continue
         t = program.types[slot]
         if array.shape != t.shape:
-            problems.append(Problem(f"param '{name}' has shape {shape_str(array.shape)} here; "
+            problems.append(Problem(f"{what} '{name}' has shape {shape_str(array.shape)} here; "
+                                    f"the graph's param has shape {shape_str(t.shape)}"
+                                    if section != "params" else
+                                    f"param '{name}' has shape {shape_str(array.shape)} here; "
                                     f"the graph's has shape {shape_str(t.shape)}", where))
         elif array.dtype != t.dtype:
-            problems.append(Problem(f"param '{name}' is {array.dtype} here; the graph's is "
-                                    f"{t.dtype}", where))
+            problems.append(Problem(f"{what} '{name}' is {array.dtype} here; the graph's "
+                                    f"{'param ' if section != 'params' else ''}is {t.dtype}",
+                                    where))
         else:
             out[name] = array
-    missing = [name for name in wanted if name not in params]
+    missing = [name for name in wanted if name not in values]
     if missing:
         problems.append(Problem(f"the graph's param{'s' if len(missing) > 1 else ''} "
                                 f"{', '.join(repr(m) for m in missing)} "
-                                f"{'are' if len(missing) > 1 else 'is'} not in this file",
-                                ("params",), at_key=True))
+                                f"{'are' if len(missing) > 1 else 'is'} not in this file"
+                                + ("" if section == "params" else f"'s {section}"),
+                                (section,), at_key=True))
+    return out
+
+
+class Checkpoint(NamedTuple):
+    """What a training results file gives a run that resumes it: the params, the steps taken, the
+    optimizer's state (section -> param name -> array), and its `train` section as written, with
+    the file's source map (for errors at its lines)."""
+
+    params: Dict[str, np.ndarray]
+    steps_taken: int
+    state: Dict[str, Dict[str, np.ndarray]]
+    train: object
+    source: SourceMap
+
+    def state_for(self, keys, program) -> list:
+        """The optimizer's state the run's settings keep (`keys`: optim.state_keys), per param in
+        the program's order: Optimizer's `start`. GraphError at the file's line for a section
+        that is missing, or one that another optimizer keeps."""
+        problems = []
+        for key in keys:
+            if key not in self.state:
+                problems.append(Problem(
+                    f"this file has no '{key}' section: the {_OPTIMIZER_OF[key]} state a resumed "
+                    f"run goes on from (graphrun train writes it after 'steps_taken')",
+                    ("steps_taken",), at_key=True))
+        for key in self.state:
+            if key not in keys:
+                problems.append(Problem(
+                    f"'{key}' is {_OPTIMIZER_OF[key]} state, which this file's optimizer does not "
+                    f"keep" + (f" (it keeps {', '.join(keys)})" if keys else ""), (key,),
+                    at_key=True))
+        if problems:
+            raise GraphError(problems, self.source)
+        return [[self.state[key][program.names[s]] for key in keys] for s in program.params]
+
+
+_OPTIMIZER_OF = {"momentum_buffer": "SGD momentum's", "exp_avg": "Adam's",
+                 "exp_avg_sq": "Adam's"}
+
+
+def read_checkpoint(path, program) -> Checkpoint:
+    """A training results file (a path, or a TrainingResults: its own text, read back), for
+    resuming the graph `program` from it: its params and state checked against the graph's
+    params (as trained_params), its steps_taken a whole number >= 1. Raises GraphError located in
+    that file. Its train section is checked against the graph by frontend.train.resumed."""
+    if isinstance(path, str):
+        data, source = _load(path)
+        folder = os.path.dirname(os.path.abspath(path))
+    else:
+        document = load_bytes(training_text(path).encode("utf-8"), "<training results>",
+                              positions_now=True)
+        data, source, folder = document.data, document.source, "."
+    _require_params(data, source)
+    problems: list = []
+    params = _per_param(data, "params", program, folder, problems)
+    steps = data.get("steps_taken")
+    if "steps_taken" not in data:
+        problems.append(Problem("this file has no 'steps_taken' (a graphrun from before resuming "
+                                "wrote it, or it was cut): --params FILE starts from its params "
+                                "alone, with the optimizer and the schedule afresh",
+                                ("graphrun",), at_key=True))
+    elif type(steps) is not int or steps < 1:
+        problems.append(Problem(f"'steps_taken' must be a whole number >= 1 (the steps the "
+                                f"params have taken); found {describe(steps)}", ("steps_taken",)))
+    if type(data.get("train")) is not dict:
+        problems.append(Problem("this file has no 'train' mapping: the settings of the run it "
+                                "records, which a resumed run continues", ("graphrun",),
+                                at_key=True))
+    state = {}
+    for key in _OPTIMIZER_OF:
+        if key not in data:
+            continue
+        if type(data[key]) is not dict:
+            problems.append(Problem(f"'{key}' must be a mapping of param names to values",
+                                    (key,), at_key=True))
+            continue
+        state[key] = _per_param(data, key, program, folder, problems)
     if problems:
         raise GraphError(problems, source)
-    return out
+    return Checkpoint(params, steps, state, data["train"], source)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -25,10 +25,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..engine.values import Results
-from . import files
+from . import SIDECAR_THRESHOLD, files  # noqa: F401 (the threshold: the CLI's default)
 
 FORMAT_VERSION = 1
-SIDECAR_THRESHOLD = 1000  # elements; bigger tensors go to .npy files when writing to a file
 
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_./\-]*\Z")
 # words some YAML reader would take for something other than a string
@@ -110,14 +109,14 @@ def render(results: Results, threshold: Optional[int] = None,
         sidecars[file] = array
         return sidecar_entry(f"{folder}/{file}" if folder else file, array)
 
-    names = {}
+    names, chunks = [None] * len(p.names), []  # slot -> quoted name (a list: 1M slots)
     for section, slots, values in sections(results):
         if not slots:
             lines.append(f"{section}: {{}}")
             continue
         lines.append(f"{section}:")
         for s in slots:
-            if s not in names:
+            if names[s] is None:
                 names[s] = quote(p.names[s])
         for s in slots:
             value = rounded(values[s])
@@ -128,7 +127,11 @@ def render(results: Results, threshold: Optional[int] = None,
             else:
                 entry = text(section, p.names[s], value)
             lines.append(f"  {names[s]}: {entry}")
-    return "\n".join(lines) + "\n", sidecars
+            if len(lines) >= 4096:  # joined as it goes: millions of line objects at once would
+                chunks.append("\n".join(lines) + "\n")  # be several times the text's memory
+                lines.clear()
+    chunks.append("\n".join(lines) + "\n")
+    return "".join(chunks), sidecars
 
 
 def float_dtype(results: Results) -> str:

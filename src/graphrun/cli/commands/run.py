@@ -17,16 +17,14 @@ from __future__ import annotations
 import os
 import time
 
-from ... import api
-from ...errors import GraphError
-from ...results.files import clash, files_read, results_outputs
 from ..args import (STDIN, UsageError, add_budget_argument, add_outputs_argument,
                     add_outside_argument, graph_options,
                     add_params_argument, add_sidecar_argument, compile_graph, graph_files,
                     outputs_option, results_name, results_paths)
 from ..main import EXIT_OK, EXIT_TROUBLE, report, warn
 
-HELP = "run graphs forward and backward and write their values and gradients as YAML"
+# The API and the results modules (numpy) are imported where they are used, once the arguments are
+# parsed: `graphrun run --bogus` answers in the interpreter's start-up time (cli/main.py).
 
 
 def add_arguments(parser):
@@ -48,13 +46,25 @@ def add_arguments(parser):
 
 
 def execute(args, out, err) -> int:
+    from ...errors import GraphError
+    from ...results.files import unwritable
+
     args.outputs_spec = outputs_option(args)
     single = len(args.graphs) == 1 and (args.graphs[0] == STDIN
                                         or not os.path.isdir(args.graphs[0]))
     graphs = graph_files(args.graphs)
+    folder = args.output and (not single or os.path.isdir(args.output)
+                              or args.output.endswith(("/", os.sep)))
+    if not single and args.output and os.path.exists(args.output) \
+            and not os.path.isdir(args.output):
+        raise UsageError(f"-o {args.output} is a file; with several graphs it must be a "
+                         "folder (it gets one <graph file stem>.results.yaml per graph)")
+    problem = args.output and unwritable(args.output, made=folder)
+    if problem:  # before anything is compiled or run
+        raise UsageError(problem)
     if single:
         target = args.output
-        if target and (os.path.isdir(target) or target.endswith(("/", os.sep))):
+        if folder:
             # `-o out/` names a folder even before it exists: made once the graph compiled
             target = os.path.join(target, results_name(graphs[0]))
         (compiled,) = _compile_before_writing(graphs, [target], args)
@@ -63,9 +73,6 @@ def execute(args, out, err) -> int:
         return _run_one(graphs[0], target, args, out, err, prepared=compiled)
     targets = [None] * len(graphs)
     if args.output:
-        if os.path.exists(args.output) and not os.path.isdir(args.output):
-            raise UsageError(f"-o {args.output} is a file; with several graphs it must be a "
-                             "folder (it gets one <graph file stem>.results.yaml per graph)")
         targets = results_paths(graphs, args.output)
     compiled = _compile_before_writing(graphs, targets, args)
     if args.output and not _made(args.output, err):
@@ -99,6 +106,9 @@ def _compile_before_writing(graphs, targets, args) -> list:
     timings), before anything runs, and a usage error if an output would replace a file one of
     the graphs reads (or the --params file). [None, ...] when everything goes to stdout (compiled
     one by one)."""
+    from ...errors import GraphError
+    from ...results.files import clash, files_read, results_outputs
+
     if not any(targets):
         return [None] * len(graphs)
     compiled = []
@@ -119,6 +129,9 @@ def _compile_before_writing(graphs, targets, args) -> list:
 
 
 def _run_one(graph, target, args, out, err, header="", prepared=None) -> int:
+    from ... import api
+    from ...errors import GraphError
+
     compiled, timings = prepared or (None, {})
     if compiled is None:
         compiled = compile_graph(graph, **graph_options(args), timings=timings,

@@ -4,9 +4,7 @@ check-jsonschema (e.g. `graphrun schema > graph.schema.json`)."""
 from __future__ import annotations
 
 from ..main import EXIT_OK
-from ...frontend.schema import schema_text
-
-HELP = "print the JSON Schema (draft-07) of graph files"
+from ...frontend.schema_file import schema_text
 
 
 def add_arguments(parser):

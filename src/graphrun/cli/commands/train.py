@@ -3,7 +3,9 @@
 The graph's `train:` section says how (docs/format.md); --optimizer, --lr, --steps and --epochs
 override it (a graph without one trains with plain SGD). The training results file (the settings
 used, the history, the trained params) goes to stdout, or to `-o FILE` (`-o DIR`:
-DIR/<stem>.train.results.yaml), atomically, big params as .npy sidecars. On a terminal a progress
+DIR/<stem>.train.results.yaml), atomically, big params as .npy sidecars. --resume TRAINED goes
+on from the run a training results file records (its settings, params, optimizer state, step);
+--params TRAINED takes its params alone and starts the rest afresh. On a terminal a progress
 line is drawn on stderr (none with --quiet or when stderr is not a terminal), and a closing summary
 follows (not with --quiet). A loss or gradient that stops being finite ends the run with exit 2 at
 the node that produced it, the step and the learning rate; nothing is written then.
@@ -36,6 +38,10 @@ def add_arguments(parser):
                         help="how many passes over the data, instead of --steps")
     add_optimizer_arguments(parser)
     add_params_argument(parser)
+    parser.add_argument("--resume", metavar="TRAINED",
+                        help="go on from a training results file: its params, optimizer state, "
+                             "step, schedule and batches, with its settings (--steps: how many "
+                             "more; --params instead starts afresh from its params alone)")
     parser.add_argument("--plot", metavar="FILE",
                         help="draw the loss curve (and reported nodes) to FILE: .png, .svg or "
                              "pdf (needs matplotlib: pip install 'graphrun[plot]')")
@@ -49,18 +55,22 @@ def add_arguments(parser):
 def execute(args, out, err) -> int:
     if args.steps is not None and args.epochs is not None:
         raise UsageError("give --steps or --epochs, not both")
+    if args.params is not None and args.resume is not None:
+        raise UsageError("give --params or --resume, not both: --resume goes on from the "
+                         "file's run, --params starts afresh from its params alone")
     graph = api.compile(args.graph, **graph_options(args))
     target = args.output
     if target and (os.path.isdir(target) or target.endswith(("/", os.sep))):
         target = os.path.join(target, training_name(args.graph))
     outputs = (results_outputs(target) if target else ()) + ((args.plot,) if args.plot else ())
-    reads = files_read(graph) + (() if args.params is None else (args.params,))
+    reads = files_read(graph) + tuple(f for f in (args.params, args.resume) if f is not None)
     problem = outputs and clash(outputs, reads)  # before anything runs (results/files.py)
     if problem:
         raise UsageError(problem)
     try:
         settings = api.training_settings(graph, optimizer=args.optimizer, lr=args.lr,
-                                         steps=args.steps, epochs=args.epochs)
+                                         steps=args.steps, epochs=args.epochs,
+                                         resume=args.resume)
     except ValueError as e:
         raise UsageError(f"{args.graph}: {e}") from None
     start = None if args.params is None else api.trained_params(args.params, graph)
@@ -70,7 +80,7 @@ def execute(args, out, err) -> int:
         except PlotError as e:
             raise UsageError(str(e)) from None
     show = not args.quiet and _is_terminal(err)
-    training = api.train(graph, params=start, settings=settings,
+    training = api.train(graph, params=start, settings=settings, resume=args.resume,
                          progress=_Progress(err) if show else None)
     if show:
         err.write("\r\x1b[K")  # the progress line goes; the summary stays

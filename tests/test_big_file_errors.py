@@ -1,0 +1,96 @@
+"""Errors deep in a large generated graph file are reported at the line and column where the
+mistake is written: the front end's memory layout for big files (arguments without path tuples
+of their own, the document let go once the spec is built, names shared with their definitions)
+must not move or lose a position. The expected positions are found in the text by hand here,
+not through the source map."""
+
+import io
+
+import pytest
+
+from graphrun.cli import main
+
+N = 18_000  # nodes (a multiple of 6: the edits below pick nodes of each kind by N mod 3)
+
+
+def chain_lines(n):
+    """make_graphs.py's chain (x -> mul p -> add p -> tanh -> ...), as lines."""
+    params, nodes, previous = [], [], "x"
+    for i in range(n):
+        if i % 3 == 2:
+            nodes.append(f"  n{i}: {{op: tanh, args: [{previous}]}}")
+        else:
+            params.append(f"  p{i}: {0.5 + (i % 7) * 0.1:.1f}")
+            nodes.append(f"  n{i}: {{op: {'mul' if i % 3 == 0 else 'add'}, args: [{previous}, p{i}]}}")
+        previous = f"n{i}"
+    return (["graphrun: 1", "name: big", "inputs:", "  x: 0.3", "params:", *params, "nodes:",
+             *nodes, f"loss: {previous}"])
+
+
+def where(lines, line_start, token, nth=1):
+    """(line, col), 1-based, of the nth `token` on the line that starts with `line_start`."""
+    number = next(i for i, line in enumerate(lines) if line.startswith(line_start))
+    col = -1
+    for _ in range(nth):
+        col = lines[number].index(token, col + 1)
+    return number + 1, col + 1
+
+
+def errors_of(tmp_path, lines):
+    path = tmp_path / "big.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    err = io.StringIO()
+    status = main(["run", str(path), "-o", str(tmp_path / "out.yaml")], io.StringIO(), err)
+    assert status == 2 and not (tmp_path / "out.yaml").exists()
+    return [line for line in err.getvalue().splitlines() if ": error: " in line], str(path)
+
+
+def test_the_generated_file_runs(tmp_path):
+    path = tmp_path / "big.yaml"
+    path.write_text("\n".join(chain_lines(3_000)) + "\n")
+    assert main(["run", str(path), "-o", str(tmp_path / "out.yaml")], io.StringIO(),
+                io.StringIO()) == 0
+
+
+@pytest.mark.parametrize("line_start, old, new, token, nth, message", [
+    # an unknown name as a node's second argument, near the end
+    (f"  n{N - 5}:", f"p{N - 5}]", f"q{N - 5}]", f"q{N - 5}", 1,
+     f"unknown name 'q{N - 5}'; did you mean 'p{N - 5}'?"),
+    # a self-loop as a first argument, in the middle
+    (f"  n{N // 2 + 1}:", f"[n{N // 2}, ", f"[n{N // 2 + 1}, ", f"n{N // 2 + 1}", 2,
+     f"node 'n{N // 2 + 1}' uses itself as an argument (a self-loop)"),
+    # an unknown op
+    (f"  n{N - 1}:", "op: tanh", "op: tahn", "tahn", 1, "unknown op 'tahn'; did you mean 'tanh'?"),
+    # an attribute the op does not take (at the key)
+    (f"  n{N - 3}:", "op: mul,", "op: mul, axis: 0,", "axis", 1,
+     "mul takes no attribute 'axis' (it takes none)"),
+    # a param whose value is not a number
+    (f"  p{N - 6}:", ": ", ": zero #", "zero", 1, None),
+])
+def test_an_error_deep_in_a_big_file_is_at_its_line_and_column(tmp_path, line_start, old, new,
+                                                               token, nth, message):
+    lines = chain_lines(N)
+    k = next(i for i, line in enumerate(lines) if line.startswith(line_start))
+    assert old in lines[k]
+    lines[k] = lines[k].replace(old, new, 1)
+    errors, path = errors_of(tmp_path, lines)
+    line, col = where(lines, line_start, token, nth)
+    assert line > N // 3 and errors and errors[0].startswith(f"{path}:{line}:{col}: error: "), \
+        (line, col, errors)
+    if message is not None:
+        assert errors == [f"{path}:{line}:{col}: error: {message}"]
+
+
+def test_several_errors_far_apart_each_at_its_own_place(tmp_path):
+    lines = chain_lines(N)
+    edits = {f"  n{N - 1}:": ("op: tanh", "op: tanhh", "tanhh"),
+             f"  n{N // 3}:": (f"p{N // 3}]", "nope]", "nope"),
+             "  n1:": ("p1]", "nope]", "nope")}
+    expected = []
+    for start, (old, new, token) in edits.items():
+        k = next(i for i, line in enumerate(lines) if line.startswith(start))
+        lines[k] = lines[k].replace(old, new, 1)
+        expected.append(where(lines, start, token))
+    errors, path = errors_of(tmp_path, lines)
+    found = sorted((int(e.split(":")[1]), int(e.split(":")[2])) for e in errors)
+    assert found == sorted(expected), errors

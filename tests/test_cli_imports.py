@@ -1,0 +1,86 @@
+"""What each kind of invocation imports, asserted on sys.modules in a fresh interpreter (never by
+timing it): `--version`, `--help`, `schema` and usage errors import nothing heavy; a graph whose
+file the fast paths read (graphs/simple.yaml, graphs/mlp.yaml) imports numpy and neither
+jsonschema nor networkx (PyYAML: frontend/load.py still imports it, 15 ms; bench/README.md); a
+file that needs them still gets them."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HEAVY = ("numpy", "yaml", "jsonschema", "networkx", "graphrun.api", "graphrun.results.golden",
+         "graphrun.frontend.load")
+
+PROBE = textwrap.dedent("""\
+    import io, json, sys
+    from graphrun.cli.main import main
+    out, err = io.StringIO(), io.StringIO()
+    code = main(sys.argv[1:], out, err)
+    print(json.dumps({"code": code, "out": out.getvalue()[:200], "err": err.getvalue(),
+                      "modules": sorted(m for m in sys.modules)}))
+    """)
+
+
+def imported(*argv, cwd=ROOT):
+    done = subprocess.run([sys.executable, "-c", PROBE, *argv], cwd=cwd, capture_output=True,
+                          text=True, check=True)
+    return json.loads(done.stdout)
+
+
+def heavy(result):
+    return [m for m in HEAVY if m in result["modules"]]
+
+
+@pytest.mark.parametrize("argv, code", [
+    (["--version"], 0),
+    (["--help"], 0),
+    (["run", "--help"], 0),
+    (["valdate", "graphs/simple.yaml"], 2),     # a mistyped command
+    (["run", "--bogus", "graphs/simple.yaml"], 2),  # an unknown flag of a command
+    (["--bogus"], 2),
+    (["schema"], 0),
+])
+def test_small_commands_import_nothing_heavy(argv, code):
+    result = imported(*argv)
+    assert result["code"] == code, result["err"]
+    assert heavy(result) == []
+    # and no command's module other than the one named
+    commands = [m for m in result["modules"] if m.startswith("graphrun.cli.commands.")]
+    assert commands == ([f"graphrun.cli.commands.{argv[0]}"] if argv[0] in ("run", "schema")
+                        else [])
+
+
+def test_schema_prints_the_schema_file():
+    result = imported("schema")
+    with open(os.path.join(ROOT, "schemas", "graph.schema.json"), encoding="utf-8") as f:
+        assert result["out"] == f.read()[:200]
+
+
+@pytest.mark.parametrize("graph", ["graphs/simple.yaml", "graphs/mlp.yaml", "graphs/cnn.yaml"])
+def test_a_plain_run_imports_numpy_only(graph, tmp_path):
+    result = imported(graph, "-o", str(tmp_path / "out.yaml"))
+    assert result["code"] == 0, result["err"]
+    assert "numpy" in result["modules"]
+    assert [m for m in ("jsonschema", "networkx") if m in result["modules"]] == []
+
+
+def test_what_a_file_needs_is_still_imported(tmp_path):
+    # out of dependency order: networkx orders it; a misspelt key: jsonschema words the error,
+    # PyYAML gives its position
+    unordered = tmp_path / "unordered.yaml"
+    unordered.write_text("graphrun: 1\ninputs: {x: 2}\nnodes:\n  v: {op: neg, args: [u]}\n"
+                         "  u: {op: mul, args: [x, x]}\n")
+    result = imported(str(unordered))
+    assert result["code"] == 0, result["err"]
+    assert "networkx" in result["modules"]
+    misspelt = tmp_path / "misspelt.yaml"
+    misspelt.write_text("graphrun: 1\ninputs: {x: 2}\nnodez:\n  u: {op: neg, args: [x]}\n")
+    result = imported(str(misspelt))
+    assert result["code"] == 2
+    assert "misspelt.yaml:3:1: error:" in result["err"] and "nodes" in result["err"]
+    assert "jsonschema" in result["modules"]
