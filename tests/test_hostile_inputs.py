@@ -682,3 +682,9 @@ def test_shape_rules_multiply_in_exact_integers():
     big = Type((2**63 - 1, 2**63 - 1, 3), np.dtype("float64"))
     assert OPS["flatten"].infer(big, start_axis=0).shape == ((2**63 - 1) ** 2 * 3,)
     assert OPS["reshape"].infer(big, shape=(-1, 3)).shape == ((2**63 - 1) ** 2, 3)
+
+
+def test_gradcheck_with_an_eps_that_overflows_the_loss_is_not_ok():
+    code, out, err = call("gradcheck", SIMPLE, "--eps", "1e308")
+    assert code == 1 and "ok:" not in out, out
+    assert "not checked w: the loss is not finite within eps (inf, inf)" in out

@@ -219,10 +219,12 @@ def _check_param(plan, leaves, values, grad, slot, eps, rtol, atol, max_elements
             runs.append(_branches(kinks, v))
         why = _crossed(program, kinks, runs)
         why = why and f"at or near a kink: {why}"
-        if not why and not all(np.isfinite(losses)):
-            why = f"the loss is not finite within eps ({losses[0]!r}, {losses[1]!r})"
         if why:
             skipped.append((index, why))
+            continue
+        if not all(np.isfinite(losses)):  # no number to compare: not checked, not ok
+            unresolved.append((index, f"the loss is not finite within eps ({losses[0]!r}, "
+                                      f"{losses[1]!r})"))
             continue
         backward = float(np.asarray(grad).reshape(-1)[j])
         step = steps[0] - steps[1]  # the step float64 took: 2 eps, unless eps is below x's ulp
@@ -364,6 +366,8 @@ def report_text(report: Report) -> str:
         skipped = sum(len(p.skipped) for p in report.params)
         lines.append(f"ok: {checked} element{'s' if checked != 1 else ''} agree"
                      + (f", {skipped} skipped at kinks" if skipped else ""))
+        if not checked:  # every element at a kink: ok, but nothing was compared
+            lines[-1] += " (no element could be compared)"
         return "\n".join(lines) + "\n"
     failed = sum(len(p.failures) for p in report.params)
     lost = sum(len(p.unresolved) for p in report.params)
@@ -371,8 +375,8 @@ def report_text(report: Report) -> str:
                  if failed else "FAILED")
     if lost:
         lines.append(f"{lost} element{'s' if lost != 1 else ''} could not be checked: at eps "
-                     f"{report.eps:g} the finite difference has no digits; choose a larger "
-                     "eps (1e-6 suits values near 1)")
+                     f"{report.eps:g} the finite difference has no digits to compare; choose "
+                     "another eps (1e-6 suits values near 1)")
     lines += [locate(problem).text() for problem in report.problems()]
     if not report.culprits and (failed or report.backward_error):
         lines.append("every node's VJP agrees with finite differences on its own: the difference "
