@@ -688,3 +688,54 @@ def test_gradcheck_with_an_eps_that_overflows_the_loss_is_not_ok():
     code, out, err = call("gradcheck", SIMPLE, "--eps", "1e308")
     assert code == 1 and "ok:" not in out, out
     assert "not checked w: the loss is not finite within eps (inf, inf)" in out
+
+
+# numbers from the user, anywhere in a document: extreme values never end in a crash
+NUMBERS = {"graphrun": 1,
+           "inputs": {"x": [1.0, 2.0], "i": {"value": [1, 0], "dtype": "int64"}},
+           "params": {"u": {"init": "uniform", "shape": [2], "low": -1.0, "high": 1.0},
+                      "n": {"init": "normal", "shape": [2], "mean": 0.0, "std": 1.0, "seed": 3},
+                      "f": {"init": "full", "shape": [2], "fill": 0.5, "dtype": "float32"},
+                      "b": 0.5},
+           "nodes": {"r": {"op": "reshape", "args": ["x"], "shape": [2, 1]},
+                     "t": {"op": "broadcast_to", "args": ["u"], "shape": [3, 2]},
+                     "s": {"op": "sum", "args": ["t"], "axis": 0},
+                     "c": {"op": "clip", "args": ["s"], "min": -2.0, "max": 2.0},
+                     "v": "sum(c * n * f) + b * 2.0",
+                     "L": {"op": "square", "args": ["v"]}},
+           "loss": "L", "tolerance": {"rtol": 1e-6, "atol": 0.0}}
+EXTREMES = [1e308, -1e308, 1.7976931348623157e308, 5e-324, -5e-324, 2**63 - 1, -2**63,
+            2**62, 0, -1, 1e-300, 3.5e38]
+
+
+def _numbers(data, path=()):
+    if isinstance(data, dict):
+        for k, v in data.items():
+            yield from _numbers(v, path + (k,))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            yield from _numbers(v, path + (i,))
+    elif type(data) in (int, float) and path != ("graphrun",):
+        yield path
+
+
+@st.composite
+def extreme_numbers(draw):
+    data = copy.deepcopy(NUMBERS)
+    places = list(_numbers(data))
+    for _ in range(draw(st.integers(1, 3))):
+        path = draw(st.sampled_from(places))
+        _get(data, path[:-1])[path[-1]] = draw(st.sampled_from(EXTREMES))
+    return yaml.safe_dump(data, sort_keys=False)
+
+
+@settings(max_examples=200, derandomize=True, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(extreme_numbers())
+def test_extreme_numbers_end_in_results_or_located_problems(text):
+    try:
+        graph = graphrun.compile_text(text, "numbers.yaml", memory_budget=2**26)
+        graphrun.run(graph)
+    except GraphError as e:
+        lines = str(e).splitlines()
+        assert lines and all(line.startswith("numbers.yaml:") for line in lines), lines

@@ -359,7 +359,8 @@ def _generate(type_: Type, init, seed, options) -> np.ndarray:
         out = np.random.default_rng(seed).normal(o.get("mean", 0.0), o.get("std", 1.0), shape)
     else:
         out = np.random.default_rng(seed).uniform(o.get("low", 0.0), o.get("high", 1.0), shape)
-    return out.astype(type_.dtype, copy=False)
+    with np.errstate(over="ignore"):  # a value beyond float32 is refused by the caller
+        return out.astype(type_.dtype, copy=False)
 
 
 def _file_leaf(name, kind, value, path, base, problems, root) -> Optional[LeafSpec]:
