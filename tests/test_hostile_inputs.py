@@ -739,3 +739,17 @@ def test_extreme_numbers_end_in_results_or_located_problems(text):
     except GraphError as e:
         lines = str(e).splitlines()
         assert lines and all(line.startswith("numbers.yaml:") for line in lines), lines
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["gradcheck", SIMPLE, "--seed", "9" * 5000], "expected a whole number up to "
+                                                  "9223372036854775807; found '999"),
+    (["gradcheck", SIMPLE, "--max-elements", "9223372036854775808"], "up to 9223372036854775807"),
+    (["run", SIMPLE, "--sidecar-threshold", "9" * 400], "of elements up to 9223372036854775807"),
+    (["run", SIMPLE, "--sidecar-threshold", "\u00b2"], "expected a whole number of elements"),
+    (["train", SIMPLE, "--steps", "-" + "9" * 5000], "expected a whole number >= 1"),
+    (["gradcheck", SIMPLE, "--eps", "1" * 5000], "expected a number > 0"),
+])
+def test_huge_numbers_on_the_command_line_are_short_usage_errors(argv, words):
+    code, out, err = call(*argv)
+    assert code == 2 and words in err and len(err) < 300, err
