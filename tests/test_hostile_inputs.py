@@ -753,3 +753,15 @@ def test_extreme_numbers_end_in_results_or_located_problems(text):
 def test_huge_numbers_on_the_command_line_are_short_usage_errors(argv, words):
     code, out, err = call(*argv)
     assert code == 2 and words in err and len(err) < 300, err
+
+
+def test_a_trained_float32_param_beyond_float32_is_an_error_at_its_line(tmp_path):
+    graph = tmp_path / "g.yaml"
+    graph.write_text("graphrun: 1\ninputs:\n  x: 2\nparams:\n  w: {value: 3, dtype: float32}\n"
+                     "nodes:\n  L: (w * x) ** 2\nloss: L\n")
+    trained = tmp_path / "t.yaml"
+    trained.write_text("graphrun: 1\ngraph: g\nparams:\n  w: {value: 1e39, dtype: float32}\n")
+    code, out, err = call("run", str(graph), "--params", str(trained))
+    assert code == 2
+    assert err == (f"{trained}:4:6: error: number 1e+39 is beyond the range of float32 (at most "
+                   "3.4028235e+38)\n")

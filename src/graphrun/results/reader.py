@@ -225,24 +225,26 @@ def _value(text: str, float_dtype, folder) -> Optional[np.ndarray]:
         if not infinite and not np.isfinite(array).all():
             return None  # a literal beyond float64 (1e400): the loader's error
         try:
-            array = _narrowed(array, float_dtype)
+            array = narrowed(array, float_dtype)
         except ValueError:
             return None  # beyond float32: the loader's path words it
     return array
 
 
-def _narrowed(array: np.ndarray, float_dtype) -> np.ndarray:
+def narrowed(array: np.ndarray, float_dtype) -> np.ndarray:
     """A float64 array in `float_dtype`; ValueError when a finite number is beyond its range
-    (cast, 1e39 would become inf in float32, and match an inf, or another number as big)."""
+    (cast, 1e39 would become inf in float32, and match an inf, or another number as big). Every
+    reader of results files (results/training.py too) narrows through here."""
     if float_dtype is np.float64:
         return array
     with np.errstate(over="ignore"):
         out = array.astype(float_dtype)
     overflow = np.isfinite(array) & ~np.isfinite(out)
     if overflow.any():
-        raise ValueError(f"number {array[overflow].flat[0]!r} is beyond the range of "
+        raise ValueError(f"number {float(array[overflow].flat[0])!r} is beyond the range of "
                          f"{np.dtype(float_dtype).name} (at most "
-                         f"{np.finfo(float_dtype).max!r}), the dtype this results file says")
+                         f"{float(np.finfo(float_dtype).max):.8g}), the dtype this results file "
+                         "says")
     return out
 
 
@@ -310,7 +312,7 @@ def _entry(value, pos, folder, float_dtype, problems) -> Entry:
 
 def _array(value, float_dtype) -> np.ndarray:
     if type(value) is float:  # the common case, kept cheap
-        return _narrowed(np.array(value), float_dtype)
+        return narrowed(np.array(value), float_dtype)
     try:
         array = np.array(value)
     except (ValueError, OverflowError):
@@ -320,7 +322,7 @@ def _array(value, float_dtype) -> np.ndarray:
     if array.dtype.kind != "b" and type(value) is list and _has_bool(value):
         # numpy would read [true, 2] as [1, 2]: a bool value (a comparison's) is never a number
         raise ValueError("expected numbers or booleans, not both in one tensor")
-    return _narrowed(array.astype(np.float64), float_dtype) if array.dtype.kind == "f" \
+    return narrowed(array.astype(np.float64), float_dtype) if array.dtype.kind == "f" \
         else array
 
 

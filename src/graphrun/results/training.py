@@ -50,6 +50,7 @@ from ..frontend import reading
 from ..frontend.load import MAX_BYTES, SourceMap, load_bytes
 from ..ops.table import shape_str
 from .compare import Tolerance, compare
+from .reader import narrowed
 from .golden import FAILED, Outcome
 from .reader import Entry, ResultSet, read_results
 from . import files
@@ -200,7 +201,11 @@ def _value(value, path, folder, problems) -> Optional[np.ndarray]:
         problems.append(Problem(f"expected a number or a rectangular nested list of numbers; "
                                 f"found {describe(value)}", path))
         return None
-    return array.astype(dtype)
+    try:
+        return narrowed(array.astype(np.float64), dtype.type)
+    except ValueError as e:  # 1e39 as float32: inf, which the run would refuse too late
+        problems.append(Problem(str(e).replace(", the dtype this results file says", ""), path))
+        return None
 
 
 def _sidecar(entry, path, folder, problems) -> Optional[np.ndarray]:
