@@ -765,3 +765,24 @@ def test_a_trained_float32_param_beyond_float32_is_an_error_at_its_line(tmp_path
     assert code == 2
     assert err == (f"{trained}:4:6: error: number 1e+39 is beyond the range of float32 (at most "
                    "3.4028235e+38)\n")
+
+
+@pytest.mark.parametrize("text, words", [
+    ('graphrun: 1\ninputs:\n  x: {file: "a\\0.npy"}\nnodes:\n  y: {op: neg, args: [x]}\n',
+     ":3:13: error: cannot read a"),
+    ('graphrun: 1\ninclude: ["a\\0.yaml"]\ninputs:\n  x: 1\nnodes:\n  y: x + 1\n',
+     ":2:11: error: include 'a\\x00.yaml': a file name cannot hold a NUL character"),
+])
+def test_a_file_name_with_a_nul_character_is_an_error_at_its_line(tmp_path, text, words):
+    graph = tmp_path / "g.yaml"
+    graph.write_text(text)
+    for extra in ([], ["--allow-outside"]):
+        code, err = run_keeping(str(graph), *extra)
+        assert code == 2 and words in err and "NUL character" in err, err
+
+
+def test_the_api_reads_no_path_with_a_nul_character():
+    with pytest.raises(GraphError, match="NUL character"):
+        graphrun.compile("g\0.yaml")
+    with pytest.raises(GraphError, match="NUL character"):
+        graphrun.read_results("r\0.yaml")

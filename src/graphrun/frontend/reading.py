@@ -55,9 +55,15 @@ def _check_regular(mode: int) -> None:
     raise Unreadable(f"it is {what}, not a regular file; graphrun reads only regular files")
 
 
+def _check_name(path: str) -> None:
+    if "\0" in path:  # os.stat would raise ValueError
+        raise Unreadable("its name holds a NUL character, which no file name can")
+
+
 def open_regular(path: str):
     """The file at `path` opened for reading in binary, if it is a regular file (through
     symbolic links); else IsADirectoryError or Unreadable. FileNotFoundError as open gives it."""
+    _check_name(path)
     _check_regular(os.stat(path).st_mode)
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) \
         | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
@@ -82,7 +88,8 @@ def read_bytes(path: str, limit: int) -> bytes:
 def inside(path: str, root: str) -> bool:
     """Whether `path` lies in the folder tree of `root`, both by real path: a symbolic link (the
     file, or a folder on the way) that leads outside is outside. The one rule for what a graph
-    may name (`include:`, `file:`)."""
+    may name (`include:`, `file:`). Unreadable for a name no file can have."""
+    _check_name(path)
     real, real_root = os.path.realpath(path), os.path.realpath(root)
     try:
         return os.path.commonpath([real, real_root]) == real_root

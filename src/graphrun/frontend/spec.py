@@ -371,13 +371,13 @@ def _file_leaf(name, kind, value, path, base, problems, root) -> Optional[LeafSp
     if full.endswith(".npz") and key is None:
         problems.append(Problem(f"{rel} is an .npz archive: say which array with 'key'", where))
         return None
-    if root is not None and not reading.inside(full, root):
-        problems.append(Problem(
-            f"file {rel!r} is outside the graph's folder ({root}): data files stay in the "
-            "folder tree of the graph file (a link that leads outside counts as outside)",
-            where, fix="allow_outside"))
-        return None
     try:
+        if root is not None and not reading.inside(full, root):
+            problems.append(Problem(
+                f"file {rel!r} is outside the graph's folder ({root}): data files stay in the "
+                "folder tree of the graph file (a link that leads outside counts as outside)",
+                where, fix="allow_outside"))
+            return None
         header = reading.npy_header(full, key)
     except FileNotFoundError:
         problems.append(Problem(f"no such file: {rel} (looked in {full})", where))
