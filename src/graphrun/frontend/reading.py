@@ -8,7 +8,10 @@ holds for all of them:
   ends, a terminal waits for a person: the path is stat'ed before it is opened, and the opened
   descriptor is fstat'ed again (opened non-blocking, so that a FIFO swapped in between cannot
   block the open itself), so a race cannot slip one in.
-- Each kind of file has a size cap, checked before its bytes are read (`read_bytes`).
+- Each kind of file has a size cap, and no more than it is ever read (`read_bytes`): graphs,
+  includes, results and goldens and `--params` files 64 MiB (the loader's MAX_BYTES); an
+  array's data what its header promises, which the memory budget has passed (a `file:` leaf's
+  shape is in the graph's estimate) or `max_bytes` bounds (a sidecar: the memory available).
 - A `.npy` array (or an `.npz` member) is checked whole before any of its data is read: the
   header's shape (whole numbers >= 0, multiplied as exact integers), its dtype, and the bytes
   the header promises against the bytes the file (or the zip member) holds (`NpyHeader`); then

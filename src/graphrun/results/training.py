@@ -222,7 +222,9 @@ def _sidecar(entry, path, folder, problems) -> Optional[np.ndarray]:
             raise ValueError(f"it holds {header.dtype} data; a param is float64 or float32")
 
     try:
-        array = reading.read_npy(os.path.join(folder, *parts), check=numbers)
+        from ..frontend.graph import default_memory_budget
+        array = reading.read_npy(os.path.join(folder, *parts), check=numbers,
+                                 max_bytes=default_memory_budget())
     except FileNotFoundError:
         problems.append(Problem(f"the file {file} does not exist", path))
         return None
