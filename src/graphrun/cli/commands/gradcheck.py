@@ -38,9 +38,9 @@ def execute(args, out, err) -> int:
     status = EXIT_OK
     for graph in graph_files(args.graphs):
         try:
-            result = api.gradcheck(compile_graph(graph, **graph_options(args)), eps=args.eps, rtol=args.rtol,
-                                   atol=args.atol, max_elements=args.max_elements,
-                                   seed=args.seed)
+            result = api.gradcheck(compile_graph(graph, **graph_options(args)), eps=args.eps,
+                                   rtol=args.rtol, atol=args.atol,
+                                   max_elements=args.max_elements, seed=args.seed)
         except GraphError as e:
             report(e, err)
             status = EXIT_TROUBLE
