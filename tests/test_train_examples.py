@@ -113,11 +113,10 @@ def test_each_epoch_is_a_permutation_from_default_rng_and_the_last_batch_is_kept
     section = "train: {lr: 0.01, epochs: 3, batch: {size: 3, over: [X, y], seed: 7}, report: [n]}\n"
     result = graphrun.train(compile_text(DATA + section))
     assert result.settings.steps == 9  # 7 rows: batches of 3, 3 and 1, three times
-    rng = np.random.default_rng(7)  # one generator; epoch e takes its e-th permutation
     y = np.arange(7) * 2.0 + 1
     sums = []
-    for _ in range(3):
-        order = rng.permutation(7)
+    for epoch in (1, 2, 3):  # epoch e: default_rng([seed, e]), a function of the seed and e
+        order = np.random.default_rng([7, epoch]).permutation(7)
         sums += [y[order[i:i + 3]].sum() for i in (0, 3, 6)]
     # the sum of a batch's labels, recorded beside the loss, tells which rows the batch held
     assert [r.reported["n"] for r in result.history] == sums

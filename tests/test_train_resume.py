@@ -277,8 +277,11 @@ exp_avg_sq:
      "t.yaml:23:6: error: exp_avg_sq entry 'b' has shape (2,) here; the graph's param has "
      "shape ()"),
     (("exp_avg_sq:\n  w: 4.76648394368479\n  b: 1.1916209859211975\n", ""), [],
-     "t.yaml:17:1: error: this file has no 'exp_avg_sq' section: the Adam's state a resumed "
-     "run goes on from (graphrun train writes it after 'steps_taken')"),
+     "t.yaml:17:1: error: this file has no 'exp_avg_sq' section: Adam's state, which a "
+     "resumed run goes on from (graphrun train writes it after 'steps_taken')"),
+    (("exp_avg:\n", "momentum_buffer:\n  w: 1.0\n  b: 2.0\nexp_avg:\n"), [],
+     "t.yaml:18:1: error: 'momentum_buffer' is SGD momentum's state, which this file's "
+     "optimizer does not keep (it keeps exp_avg, exp_avg_sq)"),
     (("steps_taken: 3\n", ""), [],
      "t.yaml:1:1: error: this file has no 'steps_taken' (a graphrun from before resuming "
      "wrote it, or it was cut): --params FILE starts from its params alone, with the "
@@ -286,6 +289,9 @@ exp_avg_sq:
     (("steps_taken: 3", "steps_taken: 0"), [],
      "t.yaml:17:14: error: 'steps_taken' must be a whole number >= 1 (the steps the params "
      "have taken); found integer 0"),
+    (("  step3: {lr: 0.01, loss: 98.80364738009993}\n", "  step2: {lr: 0.01, loss: 99.4}\n"),
+     [], "t.yaml:12:1: error: the history has no row step3 with its lr (the last step's, which "
+         "graphrun always writes): a resumed run's schedule goes on from that rate"),
     (("  optimizer: adam", "  optimizer: adan"), [],
      "t.yaml:4:14: error: unknown"),
     (("  log_every: 1", "  log_every: 1\n  report: [vv]"), [],
@@ -355,3 +361,61 @@ def test_another_graph_is_refused_at_the_files_line(tmp_path):
                    "has shape (2,)\n"
                    f"{path}:22:6: error: exp_avg_sq entry 'w' has shape () here; the graph's "
                    "param has shape (2,)\n")
+
+
+def test_a_file_far_along_resumes_at_once(tmp_path):
+    """Nothing is replayed: the schedule goes on from the last row's rate, the batches from the
+    step's epoch and place (a file claiming 10^15 steps, hand-made or hostile, resumes as
+    fast as any)."""
+    text = with_train(CLASSIFIER, batched(ADAM))
+    half = graphrun.train(compile_text(text), steps=2)
+    path = tmp_path / "far.yaml"
+    path.write_text(half.text().replace("steps_taken: 2", f"steps_taken: {10**15}")
+                    .replace("  step2: {", f"  step{10**15}: {{"))
+    far = graphrun.train(compile_text(text), resume=str(path), steps=2)
+    assert [row.step for row in far.history] == [10**15 + 1, 10**15 + 2]
+    assert far.steps_taken == 10**15 + 2 and f"\nsteps_taken: {10**15 + 2}\n" in far.text()
+
+
+def test_diff_compares_the_state_and_the_steps_taken(tmp_path):
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    a.write_text(TRAINED)
+    b.write_text(TRAINED.replace("steps_taken: 3", "steps_taken: 4")
+                 .replace("  w: 10.805200953325414", "  w: 10.8"))
+    code, out, err = call("diff", str(a), str(b))
+    assert code == 1
+    assert "steps_taken" in out and "exp_avg.w" in out and "exp_avg.b" not in out
+    assert call("diff", str(a), str(a))[0] == 0
+
+
+def test_batches_the_file_did_not_have_are_a_conflict_at_its_train_key(tmp_path):
+    whole = tmp_path / "whole.yaml"
+    whole.write_text(with_train(CLASSIFIER, ADAM))
+    batched_graph = tmp_path / "batched.yaml"
+    batched_graph.write_text(with_train(CLASSIFIER, batched(ADAM)))
+    half = str(tmp_path / "half.yaml")
+    assert call("train", str(whole), "--steps", "3", "-q", "-o", half)[0] == 0
+    code, out, err = call("train", str(batched_graph), "--resume", half)
+    assert code == 2
+    assert err.startswith(f"{half}:3:1: error: batch: the run this file records used all the "
+                          "data at every step (no batch); the graph's train section says "
+                          "batches: ")
+    assert f"{batched_graph}:28:" in err.splitlines()[1]
+
+
+def test_a_resumed_run_that_diverges_says_where_it_went_from_and_to(tmp_path):
+    half = str(tmp_path / "half.yaml")
+    assert call("train", SIMPLE, "--lr", "0.5", "--steps", "100", "-q", "-o", half)[0] == 0
+    code, out, err = call("train", SIMPLE, "--resume", half, "--steps", "200")
+    assert code == 2 and out == ""
+    assert err.startswith(f"{SIMPLE}:15:8: error: node 'L' (square): forward produced inf; "
+                          "training diverged at step 256 of 300 (lr 0.5): the loss went from "
+                          "2.58225e+122 at step 101 to 7.02224e+307 at step 255; try a smaller "
+                          "learning rate"), err
+    big = tmp_path / "big.yaml"
+    big.write_text(re.sub(r"(?m)^  w: .*$", "  w: 1.0e+200", open(half).read(), count=1))
+    code, out, err = call("train", SIMPLE, "--resume", str(big))
+    assert code == 2 and err == (f"{SIMPLE}:15:8: error: node 'L' (square): forward produced "
+                                 "inf; at step 101, the first of this resumed run, before any "
+                                 "of its updates: the params it resumes from already give it "
+                                 "(lr 0.5)\n")

@@ -256,7 +256,8 @@ def _resumed(graph, resume, optimizer, lr, steps, epochs):
     point = read_checkpoint(os.fspath(resume) if isinstance(resume, (str, os.PathLike))
                             else resume, graph.program)
     settings = resumed(graph.program, point.train, point.source, start=point.steps_taken,
-                       optimizer=optimizer, lr=lr, steps=steps, epochs=epochs)
+                       last_lr=point.last_lr, optimizer=optimizer, lr=lr, steps=steps,
+                       epochs=epochs)
     return settings, point.params, point.state_for(state_keys(settings), graph.program)
 
 

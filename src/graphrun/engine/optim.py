@@ -142,40 +142,37 @@ def bias_corrections(settings, t: int):
 
 
 def learning_rates(settings) -> Iterator[float]:
-    """The learning rate of each step of the run, t = start + 1, start + 2, ... (start: the
-    steps a resumed run's file took): torch's scheduler stepped once after each optimizer step,
-    so step t uses the rate of the scheduler's epoch t - 1. The recursive forms torch computes
-    (its get_lr), not the closed forms, so that the rates agree to the last bit; a resumed run
-    computes the steps before it again (a float operation or two a step), so that its rates are
-    a straight run's, bit for bit, and the file need not store the schedule's state."""
-    rates = _rates(settings)
-    for _ in range(settings.start):
-        next(rates)
-    return rates
-
-
-def _rates(settings) -> Iterator[float]:
+    """The learning rate of each step of the run, t = start + 1, start + 2, ...: torch's
+    scheduler stepped once after each optimizer step, so step t uses the rate of the scheduler's
+    epoch t - 1. The recursive forms torch computes (its get_lr), not the closed forms, so that
+    the rates agree to the last bit. Each rate is made from the one before and t alone, so a
+    resumed run (start > 0) goes on from the rate of step start (Settings.resumed_lr, its file's
+    last history row), and its rates are a straight run's, bit for bit."""
     schedule = dict(settings.schedule)
-    kind, lr = schedule["kind"], settings.lr
+    kind, base = schedule["kind"], settings.lr
     if kind == "constant":
         while True:
-            yield lr
+            yield base
+    if settings.start:
+        lr, t = settings.resumed_lr, settings.start + 1
+    else:
+        lr, t = base, 2
+        yield lr
     if kind == "step":  # StepLR: times gamma at every step_size-th epoch
-        size, gamma, epoch = schedule["step_size"], schedule["gamma"], 0
+        size, gamma = schedule["step_size"], schedule["gamma"]
         while True:
-            if epoch and epoch % size == 0:
+            if (t - 1) % size == 0:
                 lr = lr * gamma
             yield lr
-            epoch += 1
+            t += 1
     # CosineAnnealingLR, recursively as torch.optim.lr_scheduler.CosineAnnealingLR.get_lr
-    base, t_max, eta_min = lr, schedule["t_max"], schedule["eta_min"]
-    yield lr
-    epoch = 1
+    t_max, eta_min = schedule["t_max"], schedule["eta_min"]
     while True:
+        epoch = t - 1
         if (epoch - 1 - t_max) % (2 * t_max) == 0:
             lr = lr + (base - eta_min) * (1 - math.cos(math.pi / t_max)) / 2
         else:
             lr = ((1 + math.cos(math.pi * epoch / t_max))
                   / (1 + math.cos(math.pi * (epoch - 1) / t_max)) * (lr - eta_min) + eta_min)
         yield lr
-        epoch += 1
+        t += 1

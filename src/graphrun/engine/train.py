@@ -4,21 +4,19 @@ Each step: the learning rate of the schedule, the step's batch, forward and back
 each reported node) recorded when the history logs the step, then the optimizer's update of every
 param. Only params change; inputs never do.
 
-- Batches (`train: {batch: ...}`): each epoch is a permutation of axis 0. One generator,
-  numpy.random.default_rng(seed), is made when the run starts, and epoch e (counted from 1) takes
-  its e-th `permutation(rows)` (so epoch 2 continues the generator's stream after epoch 1).
-  Step t's batch is a function of (seed, t) alone: a resumed run draws the permutations of the
-  epochs done again (cheaper than the training it skips by far: a permutation of the rows costs
-  less than one step over them) and starts at its step's place in its epoch; a run from trained
-  params alone (`--params`) starts at epoch 1 again. Without shuffle, every epoch is
-  0, 1, ..., rows - 1. The epoch is cut into batches of `size` rows in that order, the last one
+- Batches (`train: {batch: ...}`): each epoch is a permutation of axis 0: epoch e (counted from
+  1) is numpy.random.default_rng([seed, e]).permutation(rows), as dropout's masks are drawn
+  from default_rng([seed, step, position]). So step t's batch is a function of (seed, t) alone:
+  a resumed run starts at its step's place in its epoch, with nothing stored but the step (and
+  costs nothing to get there); a run from trained params alone (`--params`) starts at epoch 1
+  again. Without shuffle, every epoch is 0, 1, ..., rows - 1. The epoch is cut into batches of `size` rows in that order, the last one
   partial when size does not divide the rows (kept, as torch's drop_last=False). A batch's rows
   give its own program (frontend.graph.rebatched: every shape inferred again) and plan: at most two
   besides the full one.
-- Resuming (`start`, and Settings.start, the steps the file took): the step numbers, the
-  schedule (optim.learning_rates), the batches and dropout's masks (by step) go on from step
-  start + 1, and the optimizer from the state it had (optim.Optimizer's `start`), so that k steps
-  resumed for k more are 2k steps, bit for bit.
+- Resuming (Settings.start, the steps the file took, and Settings.resumed_lr, its last step's
+  rate): the step numbers, the schedule (optim.learning_rates), the batches and dropout's masks
+  (by step) go on from step start + 1, and the optimizer from the state it had (run's `state`),
+  so that k steps resumed for k more are 2k steps, bit for bit.
 - Divergence: the first step whose loss or any gradient (or any value on the way) is not finite
   stops the run with a NumericError at the node that produced it, naming the step and the learning
   rate, and how the loss went until then.
@@ -152,14 +150,10 @@ def batches(program: Program, settings, leaves):
     b = settings.batch
     slots = [program.slots[name] for name in b.over]
     n = settings.rows
-    rng = np.random.default_rng(b.seed)
     done, position = divmod(settings.start, settings.steps_per_epoch)  # a resumed run's place
-    if b.shuffle:
-        for _ in range(done):
-            rng.permutation(n)
-    first = position * b.size
+    epoch, first = done + 1, position * b.size
     while True:
-        order = rng.permutation(n) if b.shuffle else None
+        order = np.random.default_rng([b.seed, epoch]).permutation(n) if b.shuffle else None
         for start in range(first, n, b.size):
             stop = min(start + b.size, n)
             if order is None:
@@ -168,7 +162,7 @@ def batches(program: Program, settings, leaves):
                 take = order[start:stop]
             rows = stop - start
             yield (None if rows == n else rows), {s: leaves[s][take] for s in slots}
-        first = 0
+        epoch, first = epoch + 1, 0
 
 
 class _Tracker:

@@ -75,8 +75,8 @@ _RULES = {
             {"type": "number", "minimum": 0}),
     "schedule": ("the learning rate per step: constant (default), step (StepLR) or cosine "
                  "(CosineAnnealingLR), stepped once per step", None),
-    "batch": ("minibatches along axis 0 of the inputs `over`; each epoch a permutation from "
-              "numpy's default_rng(seed)", None),
+    "batch": ("minibatches along axis 0 of the inputs `over`; epoch e a permutation from "
+              "numpy's default_rng([seed, e])", None),
     "log_every": ("the history records every log_every-th step (and the first and the last; "
                   "default 1)", _INTEGER),
     "report": ("other nodes of one element the history records beside the loss", _NAMES),
@@ -339,6 +339,7 @@ class Settings:
     log_every: int
     report: Tuple[str, ...]
     start: int = 0  # the steps taken before this run (a resumed run's file's steps_taken)
+    resumed_lr: Optional[float] = None  # a resumed run's: the rate of step `start`
 
     @property
     def last(self) -> int:
@@ -361,9 +362,10 @@ class Settings:
 def resolve(program, *, optimizer: Optional[str] = None, lr: Optional[float] = None,
             steps: Optional[int] = None, epochs: Optional[int] = None,
             need_steps: bool = True, spec: Optional[TrainSpec] = None,
-            start: int = 0) -> Settings:
+            start: int = 0, resumed_lr: Optional[float] = None) -> Settings:
     """The settings of a run: the arguments (the command line's flags) over the graph's train
-    section (or `spec`) over the defaults; `start` the steps taken before (a resumed run's).
+    section (or `spec`) over the defaults; `start` the steps taken before and `resumed_lr` the
+    rate of the last of them (a resumed run's).
     Raises ValueError for settings no file line is to blame for (no number of steps anywhere, a
     flag out of range, a graph with nothing to train)."""
     spec = spec or program.train or TrainSpec()
@@ -408,14 +410,16 @@ def resolve(program, *, optimizer: Optional[str] = None, lr: Optional[float] = N
         for k, d in SCHEDULES[kind].items())
     return Settings(chosen, DEFAULT_LR if lr is None and spec.lr is None else
                     float(lr if lr is not None else spec.lr), steps, epochs, options, filled,
-                    spec.batch, rows, spec.log_every or 1, spec.report, start)
+                    spec.batch, rows, spec.log_every or 1, spec.report, start, resumed_lr)
 
 
-def resumed(program, section, source, *, start: int, optimizer: Optional[str] = None,
+def resumed(program, section, source, *, start: int, last_lr: float,
+            optimizer: Optional[str] = None,
             lr: Optional[float] = None, steps: Optional[int] = None,
             epochs: Optional[int] = None) -> Settings:
     """The settings of a run that resumes the run a training results file records: `section` is
-    that file's `train:` mapping (`source` the file's source map), `start` its steps_taken. The
+    that file's `train:` mapping (`source` the file's source map), `start` its steps_taken and
+    `last_lr` the rate of that step (its history's last row). The
     run goes on with the file's optimizer, options, lr, schedule (a cosine's t_max too) and
     batches; the flags and the graph's train section may restate them, and a value of theirs that
     differs is an error at the file's line (with a note at the graph's). The history's log_every
@@ -446,15 +450,20 @@ def resumed(program, section, source, *, start: int, optimizer: Optional[str] = 
     schedule = dict(was.schedule)
     for k, v in graph.schedule or ():
         stated.append((f"schedule {k}", ("schedule", k), schedule.get(k), v, None))
-    if graph.batch is not None:
-        b = was.batch
+        if schedule["kind"] != v:
+            break  # the kind differs: its options are another schedule's
+    if graph.batch is not None and was.batch is None:
+        stated.append(("batch", ("batch",), "all the data at every step (no batch)",
+                       "batches", None))
+    elif graph.batch is not None:
         for k in ("size", "over", "shuffle", "seed"):
-            stated.append((f"batch {k}", ("batch", k), None if b is None else getattr(b, k),
+            stated.append((f"batch {k}", ("batch", k), getattr(was.batch, k),
                            getattr(graph.batch, k), None))
     for what, path, theirs, ours, flag in stated:
         if ours is None or ours == theirs:
             continue
         at = ("train",) + path
+        where = _written(section, at)
         by = flag or "the graph's train section"
         notes = () if flag else (Note(f"the graph's train section says {_text(ours)} here",
                                       ("train",) + path, program.source),)
@@ -462,14 +471,15 @@ def resumed(program, section, source, *, start: int, optimizer: Optional[str] = 
             f"{what}: the run this file records used {_text(theirs)}; {by} says {_text(ours)}: "
             "a resumed run goes on with the same optimizer, options, lr, schedule and batches "
             "(to start afresh from the file's params alone, take them with --params, or "
-            "params= in Python)", _written(section, at), notes=notes))
+            "params= in Python)", where, at_key=where != at, notes=notes))
     if problems:
         raise GraphError(problems, source)
     given = graph.steps is not None or graph.epochs is not None
     merged = TrainSpec(was.optimizer, was.lr, graph.steps if given else spec.steps,
                        graph.epochs if given else spec.epochs, was.options, was.schedule,
                        was.batch, graph.log_every or spec.log_every, graph.report or spec.report)
-    return resolve(program, steps=steps, epochs=epochs, spec=merged, start=start)
+    return resolve(program, steps=steps, epochs=epochs, spec=merged, start=start,
+                   resumed_lr=last_lr)
 
 
 def _written(section, path):

@@ -25,8 +25,9 @@ dtype: float32}`, and for a tensor of more than the sidecar threshold, written t
 sidecars are), so the section can be pasted into a graph file, and `--params FILE` reads it.
 `steps_taken` (the number of the last step) and the state sections (torch's state_dict names,
 each param's entry in the forms of `params`, sidecars `params.<name>.<section>.<digest>.npy`) are
-what `train --resume FILE` goes on from; the schedule and the batches need nothing stored, as
-they are functions of the settings and the step. The text is deterministic: a rerun writes the
+what `train --resume FILE` goes on from, with the last history row's lr (the schedule's next rate
+is made from it); the batches need nothing stored, as they are functions of the seed and the
+step. The text is deterministic: a rerun writes the
 same bytes.
 
 Read back (`read_results`, for `graphrun diff` and `check --train`) a file is named entries:
@@ -39,6 +40,7 @@ file holds.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from typing import Dict, NamedTuple, Optional, Tuple
@@ -321,7 +323,7 @@ def _per_param(data, section, program, folder, problems) -> Dict[str, np.ndarray
     checked against the graph's params: each a param of the graph, of its shape and dtype, and
     every one there; name -> array. Its problems are appended."""
     values = data[section]
-    what = "param" if section == "params" else f"{section} entry"
+    what, theirs = ("param", "") if section == "params" else (f"{section} entry", "param ")
     wanted = {program.names[s]: s for s in program.params}
     out = {}
     for name, value in values.items():
@@ -339,14 +341,10 @@ def _per_param(data, section, program, folder, problems) -> Dict[str, np.ndarray
         t = program.types[slot]
         if array.shape != t.shape:
             problems.append(Problem(f"{what} '{name}' has shape {shape_str(array.shape)} here; "
-                                    f"the graph's param has shape {shape_str(t.shape)}"
-                                    if section != "params" else
-                                    f"param '{name}' has shape {shape_str(array.shape)} here; "
-                                    f"the graph's has shape {shape_str(t.shape)}", where))
+                                    f"the graph's {theirs}has shape {shape_str(t.shape)}", where))
         elif array.dtype != t.dtype:
             problems.append(Problem(f"{what} '{name}' is {array.dtype} here; the graph's "
-                                    f"{'param ' if section != 'params' else ''}is {t.dtype}",
-                                    where))
+                                    f"{theirs}is {t.dtype}", where))
         else:
             out[name] = array
     missing = [name for name in wanted if name not in values]
@@ -360,12 +358,13 @@ def _per_param(data, section, program, folder, problems) -> Dict[str, np.ndarray
 
 
 class Checkpoint(NamedTuple):
-    """What a training results file gives a run that resumes it: the params, the steps taken, the
-    optimizer's state (section -> param name -> array), and its `train` section as written, with
+    """What a training results file gives a run that resumes it: the params, the steps taken and
+    the last one's learning rate (its history's last row), the optimizer's state (section -> param name -> array), and its `train` section as written, with
     the file's source map (for errors at its lines)."""
 
     params: Dict[str, np.ndarray]
     steps_taken: int
+    last_lr: float  # the rate of step steps_taken (the schedule goes on from it)
     state: Dict[str, Dict[str, np.ndarray]]
     train: object
     source: SourceMap
@@ -378,8 +377,8 @@ class Checkpoint(NamedTuple):
         for key in keys:
             if key not in self.state:
                 problems.append(Problem(
-                    f"this file has no '{key}' section: the {_OPTIMIZER_OF[key]} state a resumed "
-                    f"run goes on from (graphrun train writes it after 'steps_taken')",
+                    f"this file has no '{key}' section: {_OPTIMIZER_OF[key]} state, which a "
+                    f"resumed run goes on from (graphrun train writes it after 'steps_taken')",
                     ("steps_taken",), at_key=True))
         for key in self.state:
             if key not in keys:
@@ -420,6 +419,16 @@ def read_checkpoint(path, program) -> Checkpoint:
     elif type(steps) is not int or steps < 1:
         problems.append(Problem(f"'steps_taken' must be a whole number >= 1 (the steps the "
                                 f"params have taken); found {describe(steps)}", ("steps_taken",)))
+    else:
+        history = data.get("history")
+        row = history.get(f"step{steps}") if type(history) is dict else None
+        lr = row.get("lr") if type(row) is dict else None
+        if type(lr) not in (int, float) or not 0 < lr < math.inf:
+            problems.append(Problem(f"the history has no row step{steps} with its lr (the last "
+                                    "step's, which graphrun always writes): a resumed run's "
+                                    "schedule goes on from that rate",
+                                    ("history",) if type(history) is dict else ("steps_taken",),
+                                    at_key=True))
     if type(data.get("train")) is not dict:
         problems.append(Problem("this file has no 'train' mapping: the settings of the run it "
                                 "records, which a resumed run continues", ("graphrun",),
@@ -435,7 +444,7 @@ def read_checkpoint(path, program) -> Checkpoint:
         state[key] = _per_param(data, key, program, folder, problems)
     if problems:
         raise GraphError(problems, source)
-    return Checkpoint(params, steps, state, data["train"], source)
+    return Checkpoint(params, steps, float(lr), state, data["train"], source)
 
 
 # ---------------------------------------------------------------------------------------------
