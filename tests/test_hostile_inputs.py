@@ -786,3 +786,18 @@ def test_the_api_reads_no_path_with_a_nul_character():
         graphrun.compile("g\0.yaml")
     with pytest.raises(GraphError, match="NUL character"):
         graphrun.read_results("r\0.yaml")
+
+
+def test_an_npz_of_more_members_than_the_cap_is_refused_before_its_directory_is_read(
+        tmp_path, monkeypatch):
+    from graphrun.frontend import reading
+    monkeypatch.setattr(reading, "MAX_MEMBERS", 10)  # the same rule as 100,000, made quickly
+    _npz(tmp_path / "d.npz", [(f"a{i}.npy", b"", zipfile.ZIP_STORED) for i in range(11)]
+         + [("x.npy", _saved(np.arange(3.0)), zipfile.ZIP_STORED)])
+    graph = _npz_graph(tmp_path)
+    code, err = run_keeping(graph)
+    assert code == 2 and "it is an archive of 12 members; graphrun reads .npz archives of at " \
+                         "most 10" in err, err
+    monkeypatch.setattr(reading, "MAX_MEMBERS", 12)
+    code, out, err = call("run", graph)
+    assert code == 0, err

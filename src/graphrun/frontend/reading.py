@@ -237,9 +237,19 @@ def read_npy(path: str, key: Optional[str] = None, max_bytes: Optional[int] = No
                 return _data(member, _header_from(member, info.file_size), max_bytes, check)
 
 
+MAX_MEMBERS = 100000  # an .npz holds an array per member; zipfile makes an object per member
+
+
 def _zip(f):
     import struct
     import zipfile
+    try:
+        end = zipfile._EndRecData(f)  # the directory's size, before zipfile reads all of it
+    except (AttributeError, OSError, struct.error):
+        end = None  # another Python's zipfile: it reads the directory itself
+    if end is not None and end[4] > MAX_MEMBERS:
+        raise ValueError(f"it is an archive of {end[4]} members; graphrun reads .npz archives "
+                         f"of at most {MAX_MEMBERS}")
     try:
         return zipfile.ZipFile(f)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, struct.error) as e:
