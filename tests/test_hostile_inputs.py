@@ -801,3 +801,20 @@ def test_an_npz_of_more_members_than_the_cap_is_refused_before_its_directory_is_
     monkeypatch.setattr(reading, "MAX_MEMBERS", 12)
     code, out, err = call("run", graph)
     assert code == 0, err
+
+
+def test_the_pytest_plugin_confines_graphs_and_takes_the_same_option(tmp_path, root):
+    from test_plugin import INI, _pytest
+    (tmp_path / "graphs").mkdir()
+    (tmp_path / "golden").mkdir()
+    np.save(tmp_path / "secret.npy", np.arange(3.0))
+    graph_with(tmp_path / "graphs", "../secret.npy")
+    (tmp_path / "pyproject.toml").write_text(INI)
+    proc = _pytest(tmp_path, "--graphrun-update")
+    assert proc.returncode == 1
+    assert "graphs/g.yaml:3:13: error: file '../secret.npy' is outside the graph's folder" in \
+        proc.stdout and "use --graphrun-allow-outside to read it anyway" in proc.stdout
+    proc = _pytest(tmp_path, "--graphrun-allow-outside", "--graphrun-update")
+    assert proc.returncode == 0 and "1 created" in proc.stdout, proc.stdout
+    (tmp_path / "pyproject.toml").write_text(INI + "graphrun_allow_outside = true\n")
+    assert _pytest(tmp_path).returncode == 0
