@@ -818,3 +818,25 @@ def test_the_pytest_plugin_confines_graphs_and_takes_the_same_option(tmp_path, r
     assert proc.returncode == 0 and "1 created" in proc.stdout, proc.stdout
     (tmp_path / "pyproject.toml").write_text(INI + "graphrun_allow_outside = true\n")
     assert _pytest(tmp_path).returncode == 0
+
+
+def test_memory_the_machine_does_not_have_is_an_error_not_a_crash(tmp_path, monkeypatch):
+    # a budget above what the machine has lets a graph through; numpy's MemoryError then (made
+    # here, as its size depends on the machine) is a problem in the graph, exit 2
+    from graphrun.engine import executor
+    from graphrun.frontend import spec
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError("Unable to allocate 224. GiB")
+
+    graph = tmp_path / "g.yaml"
+    graph.write_text("graphrun: 1\nparams:\n  w: {init: zeros, shape: [3]}\nnodes:\n"
+                     "  L: sum(w)\nloss: L\n")
+    monkeypatch.setattr(executor, "execute", no_memory)
+    code, err = run_keeping(str(graph), "--memory-budget", "1TiB")
+    assert code == 2 and err.startswith(f"{graph}:1:1: error: not enough memory to run this "
+                                        "graph (Unable to allocate 224. GiB)"), err
+    monkeypatch.setattr(spec, "_generate", no_memory)
+    code, err = run_keeping(str(graph), "--memory-budget", "1TiB")
+    assert code == 2 and err.startswith(f"{graph}:3:6: error: init: zeros cannot make this "
+                                        "value: not enough memory"), err

@@ -15,7 +15,7 @@ from typing import Mapping, Optional
 
 import numpy as np
 
-from .errors import GraphError, did_you_mean
+from .errors import GraphError, Problem, did_you_mean
 from .frontend import compiler
 from .frontend.graph import Program
 from .ops import shape_str
@@ -228,8 +228,14 @@ def run(graph, *, params: Optional[Mapping] = None, inputs: Optional[Mapping] = 
     `timings` receives the seconds of "forward" and "backward"."""
     graph = _graph(graph)
     leaves = graph.with_values(params, inputs)
-    values, grads = executor.execute(graph.plan, leaves, gradients=gradients,
-                                     check_finite=check_finite, fast=fast, timings=timings)
+    try:
+        values, grads = executor.execute(graph.plan, leaves, gradients=gradients,
+                                         check_finite=check_finite, fast=fast, timings=timings)
+    except MemoryError as e:  # a budget set above what the machine has
+        raise GraphError([Problem(
+            f"not enough memory to run this graph ({e}); the memory budget let it through: "
+            "a smaller budget refuses such a graph before it runs", ())],
+            graph.program.source) from None
     return Results(graph.program, values, grads)
 
 

@@ -82,8 +82,9 @@ class LeafSpec(NamedTuple):
             except (MemoryError, OverflowError, ValueError) as e:  # numbers numpy refuses
                 raise GraphError([Problem(
                     f"init: {self.init[0]} cannot make this value: "
-                    f"{'not enough memory' if isinstance(e, MemoryError) else e}",
-                    self.path)], source) from None
+                    + (f"not enough memory ({e}); the memory budget let it through: a smaller "
+                       "budget refuses such a graph before it runs" if isinstance(e, MemoryError)
+                       else str(e)), self.path)], source) from None
             if not np.isfinite(array).all():  # e.g. fill: 1e300 as float32
                 raise GraphError([Problem(
                     f"init: {self.init[0]} gives values that are not finite in "
