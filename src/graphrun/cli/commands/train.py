@@ -20,7 +20,8 @@ from ...results.files import clash, files_read, results_outputs
 from ...results.training import training_name
 from ...tools.plot import PlotError, check as check_plot
 from ..args import (UsageError, add_budget_argument, add_optimizer_arguments,
-                    add_params_argument, add_sidecar_argument, whole_number)
+                    add_outside_argument, add_params_argument, add_sidecar_argument,
+                    graph_options, whole_number)
 from ..main import EXIT_OK, EXIT_TROUBLE
 
 HELP = "train the graph's params by gradient descent (SGD, Adam, AdamW as torch.optim)"
@@ -47,6 +48,7 @@ def add_arguments(parser):
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="no progress line and no closing summary on stderr")
     add_budget_argument(parser)
+    add_outside_argument(parser)
     add_sidecar_argument(parser)
 
 
@@ -56,7 +58,7 @@ def execute(args, out, err) -> int:
     if args.params is not None and args.resume is not None:
         raise UsageError("give --params or --resume, not both: --resume goes on from the "
                          "file's run, --params starts afresh from its params alone")
-    graph = api.compile(args.graph, memory_budget=args.memory_budget)
+    graph = api.compile(args.graph, **graph_options(args))
     target = args.output
     if target and (os.path.isdir(target) or target.endswith(("/", os.sep))):
         target = os.path.join(target, training_name(args.graph))
