@@ -8,7 +8,8 @@ import os
 import re
 import sys
 
-from ..results import SIDECAR_THRESHOLD  # not the writer (numpy): parsing imports nothing heavy
+# from results/__init__.py, not the writer or golden.py (numpy): parsing imports nothing heavy
+from ..results import SIDECAR_THRESHOLD, results_name
 
 GRAPH_EXTENSIONS = (".yaml", ".yml")
 STDIN = "-"  # a graph read from standard input
@@ -84,6 +85,16 @@ def compile_graph(path: str, **options):
         from ..frontend.load import MAX_BYTES  # the loader refuses more: never read it all
         return api.compile_text(sys.stdin.buffer.read(MAX_BYTES + 1), STDIN_NAME, **options)
     return api.compile(path, **options)
+
+
+def check_outputs(*paths) -> None:
+    """A usage error, before any work, for the first output path that cannot be written (its
+    folder missing, not a folder, or not writable; results/files.py unwritable)."""
+    from ..results.files import unwritable
+    for path in paths:
+        problem = path and unwritable(path)
+        if problem:
+            raise UsageError(problem)
 
 
 def add_params_argument(parser):
@@ -256,12 +267,6 @@ def shard(items: list, which) -> list:
         return items
     i, n = which
     return items[i - 1::n]
-
-
-def results_name(graph: str) -> str:
-    """results/golden.py's results_name (`graphs/mlp.yaml` -> `mlp.results.yaml`)."""
-    from ..results.golden import results_name as name
-    return name(graph)
 
 
 def results_paths(graphs, folder: str, name=results_name) -> list:

@@ -251,10 +251,11 @@ def _replace(path: str, data) -> None:
         _discard_all(made)
 
 
-def _prepare(path: str, data, made: List[str]) -> str:
-    """A temporary file beside `path` holding `data`, fsynced, with the mode `path` has (or a new
-    file's): renaming it over `path` is the whole write. Its name is added to `made` as it is
-    created, for the caller to discard if the rename does not happen."""
+def _prepare(path: str, data, made: List[str], sync: bool = True) -> str:
+    """A temporary file beside `path` holding `data`, fsynced (unless not `sync`: then the
+    caller fsyncs it, see _fsync_all), with the mode `path` has (or a new file's): renaming it
+    over `path` is the whole write. Its name is added to `made` as it is created, for the caller
+    to discard if the rename does not happen."""
     folder = _output_folder(path)
     import tempfile
 
@@ -269,7 +270,8 @@ def _prepare(path: str, data, made: List[str]) -> str:
             for chunk in (data if isinstance(data, list) else [data]):
                 f.write(chunk)
             f.flush()
-            os.fsync(f.fileno())
+            if sync:
+                os.fsync(f.fileno())
         try:
             mode = os.stat(path).st_mode & 0o7777
         except FileNotFoundError:
@@ -302,6 +304,38 @@ def _discard_all(temporaries: List[str]) -> None:
     """Remove the temporary files (created here, under names no one else uses) not renamed."""
     for tmp in temporaries:
         _discard(tmp)
+
+
+def _fsync_all(paths: List[str]) -> None:
+    """fsync the files, side by side: concurrent fsyncs share the file system's journal commits
+    (ext4 commits a group at once), where one after another each waits for its own (22 files of
+    2 MiB: 72 ms against 160 ms here; bench/README.md, issue 17)."""
+    errors: List[BaseException] = []
+    n = min(len(paths), _SYNC_THREADS)
+
+    def sync(share):
+        try:
+            for path in share:
+                fd = os.open(path, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+        except BaseException as e:  # raised again in the caller's thread
+            errors.append(e)
+
+    workers = [threading.Thread(target=sync, args=(paths[k::n],), daemon=True)
+               for k in range(1, n)]
+    for worker in workers:
+        worker.start()
+    sync(paths[0::n] if n else [])
+    for worker in workers:
+        worker.join()
+    if errors:
+        raise errors[0]
+
+
+_SYNC_THREADS = 16  # fsyncs in flight at once (each a thread blocked in the kernel)
 
 
 def _fsync_folder(folder: str) -> None:
@@ -402,21 +436,26 @@ class _Transaction:
                     raise NotADirectoryError(errno.ENOTDIR, "exists and is not a folder "
                                              "(it is where the sidecars go)", self.folder) \
                         from None
-        for name, array in self.sidecars.items():
-            path = os.path.join(self.folder, name)
-            if only_missing and os.path.lexists(path):
-                continue
-            made: List[str] = []
-            try:
-                tmp = _prepare(path, npy_bytes(array), made)
+        # every sidecar written to its temporary file, then all fsynced at once, then each
+        # renamed in: one wait for the disk instead of one per sidecar
+        made: List[str] = []
+        try:
+            pending = []
+            for name, array in self.sidecars.items():
+                path = os.path.join(self.folder, name)
+                if only_missing and os.path.lexists(path):
+                    continue
+                pending.append((name, path, _prepare(path, npy_bytes(array), made, sync=False)))
+            _fsync_all([tmp for _, _, tmp in pending])
+            for name, path, tmp in pending:
                 with _signals_deferred():  # renamed in, and known to be this write's, in one step
                     existed = os.path.lexists(path)
                     os.replace(tmp, path)
-                    made.clear()
+                    made.remove(tmp)
                     if not existed:
                         self.created.append(name)
-            finally:
-                _discard_all(made)
+        finally:
+            _discard_all(made)
         _fsync_folder(self.folder)
 
     def _remove_stale(self, names: Set[str]) -> None:

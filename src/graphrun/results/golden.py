@@ -27,16 +27,7 @@ from .writer import SIDECAR_THRESHOLD, write_results
 
 FAILED = ("differs", "missing", "stale")  # statuses that fail a check
 WROTE = ("updated", "created", "removed")  # statuses of an update that changed a file
-RESULTS_SUFFIX = ".results.yaml"
-
-
-def results_name(graph: str) -> str:
-    """The documented name of a graph's results file: `graphs/mlp.yaml` -> `mlp.results.yaml`
-    (what `run -o DIR` writes and where `check --golden DIR` and the pytest plugin look). A graph
-    read from stdin (`-`) is `stdin.results.yaml`."""
-    if graph == "-":
-        return "stdin" + RESULTS_SUFFIX
-    return os.path.splitext(os.path.basename(graph))[0] + RESULTS_SUFFIX
+from . import RESULTS_SUFFIX, results_name  # noqa: E402,F401 (defined where the CLI reads them)
 
 
 def is_results_file(name: str) -> bool:

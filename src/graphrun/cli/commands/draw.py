@@ -6,10 +6,9 @@ from __future__ import annotations
 from ... import api
 from ...results.files import clash, files_read, write_text
 from ...tools.draw import FORMATS, GraphvizFailed, GraphvizMissing
-from ..args import UsageError, add_outside_argument, add_params_argument, graph_options
+from ..args import (UsageError, add_outside_argument, add_params_argument, check_outputs,
+                    graph_options)
 from ..main import EXIT_OK, EXIT_TROUBLE
-
-HELP = "draw the graph with its values and gradients, as Mermaid (default), DOT or SVG"
 
 
 def add_arguments(parser):
@@ -26,6 +25,7 @@ def add_arguments(parser):
 
 
 def execute(args, out, err) -> int:
+    check_outputs(args.output)  # before anything is compiled or run
     graph = api.compile(args.graph, **graph_options(args))
     if args.params is not None:
         graph = graph.with_params(api.trained_params(args.params, graph))

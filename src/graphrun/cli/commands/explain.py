@@ -9,8 +9,6 @@ from ..args import (UsageError, add_optimizer_arguments, add_outside_argument,
                     add_params_argument, graph_options, whole_number)
 from ..main import EXIT_OK
 
-HELP = "explain the backward pass step by step (the chain rule, node by node)"
-
 
 def add_arguments(parser):
     parser.add_argument("graph", metavar="GRAPH", help="a graph file (.yaml) with a loss")

@@ -12,8 +12,6 @@ from ..args import add_outside_argument, compile_graph, graph_files, graph_optio
     whole_number
 from ..main import EXIT_DIFFERENT, EXIT_OK, EXIT_TROUBLE, report
 
-HELP = "check every param's gradient against central finite differences (in float64)"
-
 
 def add_arguments(parser):
     parser.add_argument("graphs", metavar="GRAPH", nargs="+",

@@ -151,7 +151,8 @@ def _run_one(graph, target, args, out, err, header="", prepared=None) -> int:
                       f"{getattr(e, 'strerror', None) or e}\n")
             return EXIT_TROUBLE
     else:
-        out.write(header + results.text())
+        out.write(header)
+        results.print_to(out)  # streamed: a big tensor's text is never all in memory at once
     timings["write"] = time.perf_counter() - start
     if args.timings:
         err.write("timings: " + " ".join(f"{k}={timings.get(k, 0.0):.3f}" for k in

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import os
 
-from ...errors import GraphError
-from ...frontend.blocks import LibraryFile
 from ...frontend.recognise import GRAPH, LIBRARY, MAX_BYTES, file_kind
 from ...results.files import files_read
 from ..args import (GRAPH_EXTENSIONS, add_budget_argument, add_outside_argument, compile_graph,
@@ -21,7 +19,6 @@ from ..main import EXIT_OK, EXIT_TROUBLE, report
 from ..report import (add_format_argument, github, json_text, paint, problem_dicts,
                       problems_github, use_colour)
 
-HELP = "check graph files without running them (exit 2 when one is invalid)"
 DATA_EXTENSIONS = (".npy", ".npz")
 
 
@@ -40,6 +37,8 @@ def add_arguments(parser):
 def changed_graphs(paths) -> list:
     """The graphs to validate when `paths` changed (see the module docstring), sorted, each
     once."""
+    from ...errors import GraphError
+
     graphs = {os.path.normpath(p) for p in paths
               if p.endswith(GRAPH_EXTENSIONS) and file_kind(p) in (GRAPH, LIBRARY)}
     data = {os.path.realpath(p): os.path.basename(p) for p in paths
@@ -79,6 +78,9 @@ def _graphs_under(folder: str):
 
 
 def execute(args, out, err) -> int:
+    from ...errors import GraphError  # here, not above: parsing imports nothing heavy
+    from ...frontend.blocks import LibraryFile
+
     graphs = changed_graphs(args.graphs) if args.changed else \
         graph_files(args.graphs, libraries=True)
     errors = {}

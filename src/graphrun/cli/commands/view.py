@@ -7,11 +7,9 @@ from __future__ import annotations
 from ... import api
 from ...results.files import clash, files_read
 from ...tools.explain import DEFAULT_MAX_PATHS
-from ..args import (UsageError, add_outside_argument, add_params_argument, graph_options,
-                    whole_number)
+from ..args import (UsageError, add_outside_argument, add_params_argument, check_outputs,
+                    graph_options, whole_number)
 from ..main import EXIT_OK, EXIT_TROUBLE
-
-HELP = "write a page to step through the forward and backward passes (one HTML file, no network)"
 
 
 def add_arguments(parser):
@@ -32,6 +30,7 @@ def execute(args, out, err) -> int:
     if not args.output and _is_terminal(out):
         raise UsageError("view writes an HTML page: name the file with -o FILE (for example "
                          "-o graph.html), or redirect stdout to a file")
+    check_outputs(args.output)  # before anything is compiled or run
     graph = api.compile(args.graph, **graph_options(args))
     trained = () if args.params is None else (args.params,)
     problem = args.output and clash([args.output], files_read(graph) + trained)
