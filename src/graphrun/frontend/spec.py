@@ -170,6 +170,8 @@ def build_spec(data: dict, filename: str, *, source=None, library=None,
     if problems:
         raise GraphError(problems)
     stem = os.path.splitext(os.path.basename(filename))[0]
+    # a file name's bytes that are not UTF-8 (surrogate escapes) cannot be written as YAML text
+    stem = stem.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     return GraphSpec(name=data.get("name", stem), description=data.get("description", ""),
                      leaves=tuple(leaves), nodes=tuple(nodes), loss=data.get("loss"),
                      tolerance=tuple(sorted((data.get("tolerance") or {}).items())), train=train,

@@ -9,6 +9,7 @@ from ...tools.draw import FORMATS, GraphvizFailed, GraphvizMissing
 from ..args import (UsageError, add_outside_argument, add_params_argument, check_outputs,
                     graph_options)
 from ..main import EXIT_OK, EXIT_TROUBLE
+from ...errors import shown
 
 
 def add_arguments(parser):
@@ -45,7 +46,7 @@ def execute(args, out, err) -> int:
     try:
         write_text(args.output, drawing.text)
     except OSError as e:
-        err.write(f"graphrun: error: cannot write {args.output}: "
+        err.write(f"graphrun: error: cannot write {shown(args.output)}: "
                   f"{getattr(e, 'strerror', None) or e}\n")
         return EXIT_TROUBLE
     return EXIT_OK

@@ -22,6 +22,7 @@ from ..args import (STDIN, UsageError, add_budget_argument, add_outputs_argument
                     add_params_argument, add_sidecar_argument, compile_graph, graph_files,
                     outputs_option, results_name, results_paths)
 from ..main import EXIT_OK, EXIT_TROUBLE, report, warn
+from ...errors import shown
 
 # The API and the results modules (numpy) are imported where they are used, once the arguments are
 # parsed: `graphrun run --bogus` answers in the interpreter's start-up time (cli/main.py).
@@ -95,7 +96,7 @@ def _made(folder: str, err) -> bool:
     try:
         os.makedirs(folder, exist_ok=True)
     except OSError as e:
-        err.write(f"graphrun: error: cannot create {folder}: "
+        err.write(f"graphrun: error: cannot create {shown(folder)}: "
                   f"{getattr(e, 'strerror', None) or e}\n")
         return False
     return True
@@ -147,7 +148,7 @@ def _run_one(graph, target, args, out, err, header="", prepared=None) -> int:
         try:
             results.write(target, sidecar_threshold=args.sidecar_threshold)
         except OSError as e:
-            err.write(f"graphrun: error: cannot write {target}: "
+            err.write(f"graphrun: error: cannot write {shown(target)}: "
                       f"{getattr(e, 'strerror', None) or e}\n")
             return EXIT_TROUBLE
     else:

@@ -23,6 +23,7 @@ from ..args import (UsageError, add_budget_argument, add_optimizer_arguments,
                     add_outside_argument, add_params_argument, add_sidecar_argument,
                     check_outputs, graph_options, whole_number)
 from ..main import EXIT_OK, EXIT_TROUBLE
+from ...errors import shown
 
 
 def add_arguments(parser):
@@ -92,7 +93,7 @@ def execute(args, out, err) -> int:
             api.plot_training(training, args.plot)
             written.append(args.plot)
     except OSError as e:
-        err.write(f"graphrun: error: cannot write {e.filename or target}: "
+        err.write(f"graphrun: error: cannot write {shown(str(e.filename or target))}: "
                   f"{getattr(e, 'strerror', None) or e}\n")
         return EXIT_TROUBLE
     if not target:

@@ -10,6 +10,7 @@ from ...tools.explain import DEFAULT_MAX_PATHS
 from ..args import (UsageError, add_outside_argument, add_params_argument, check_outputs,
                     graph_options, whole_number)
 from ..main import EXIT_OK, EXIT_TROUBLE
+from ...errors import shown
 
 
 def add_arguments(parser):
@@ -48,7 +49,7 @@ def execute(args, out, err) -> int:
     try:
         page.write(args.output)
     except OSError as e:
-        err.write(f"graphrun: error: cannot write {args.output}: "
+        err.write(f"graphrun: error: cannot write {shown(args.output)}: "
                   f"{getattr(e, 'strerror', None) or e}\n")
         return EXIT_TROUBLE
     return EXIT_OK
