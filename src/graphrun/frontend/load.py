@@ -233,6 +233,14 @@ def _load(raw, filename, nonfinite, positions_now, fast) -> Document:
     return document
 
 
+def reread(source: SourceMap) -> dict:
+    """The document of `source.text` read again, as it was read the first time (for a caller
+    that let parts of it go and needs it whole again: the compiler, on a problem)."""
+    with gc_paused():
+        return _read(SourceMap(source.file, source.text), [], nonfinite=source.nonfinite,
+                     record=False, fast=source.fast)
+
+
 def _read(source: SourceMap, problems: list, nonfinite: bool, record: bool, fast: bool):
     """The one door: the document of source.text, from the fast reader when it vouches for its
     answer, from PyYAML otherwise (which raises or lists the problems). `record`: fill
@@ -248,6 +256,10 @@ def _read(source: SourceMap, problems: list, nonfinite: bool, record: bool, fast
 
 
 def _decode(raw: bytes) -> str:
+    other = _other_encoding(raw)
+    if other is not None:
+        raise GraphError([Problem(f"this file is {other} text; graph files must be UTF-8: save "
+                                  "it as UTF-8", pos=(1, 1))])
     if raw.startswith(b"\xef\xbb\xbf"):  # a byte-order mark at the start is allowed, and skipped
         raw = raw[3:]
     try:
@@ -256,11 +268,36 @@ def _decode(raw: bytes) -> str:
         before = raw[: e.start].decode("utf-8")
         where = SourceMap("", before).position(len(before))
         byte = raw[e.start]
-        utf16 = raw[:2] in (b"\xff\xfe", b"\xfe\xff")
-        what = ("a UTF-16 byte-order mark: save the file as UTF-8" if utf16
-                else "graph files must be UTF-8 text")
-        raise GraphError([Problem(f"invalid UTF-8: byte 0x{byte:02x} is not valid here; {what}",
-                                  pos=where)]) from None
+        raise GraphError([Problem(f"invalid UTF-8: byte 0x{byte:02x} is not valid here; graph "
+                                  "files must be UTF-8 text", pos=where)]) from None
+
+
+# How YAML 1.2 (5.2, "Character Encodings") tells the encodings apart: a byte-order mark, or else
+# the NUL bytes around an ASCII first character. UTF-32's marks are tested before UTF-16's, whose
+# little-endian mark (FF FE) begins UTF-32's (FF FE 00 00).
+_ENCODINGS = (
+    (b"\x00\x00\xfe\xff", "UTF-32 (big-endian, with a byte-order mark)"),
+    (b"\xff\xfe\x00\x00", "UTF-32 (little-endian, with a byte-order mark)"),
+    (b"\xfe\xff", "UTF-16 (big-endian, with a byte-order mark)"),
+    (b"\xff\xfe", "UTF-16 (little-endian, with a byte-order mark)"),
+)
+_UNMARKED = (
+    (re.compile(b"\\x00\\x00\\x00[^\\x00]"), "UTF-32 (big-endian)"),
+    (re.compile(b"[^\\x00]\\x00\\x00\\x00"), "UTF-32 (little-endian)"),
+    (re.compile(b"\\x00[^\\x00]"), "UTF-16 (big-endian)"),
+    (re.compile(b"[^\\x00]\\x00"), "UTF-16 (little-endian)"),
+)
+
+
+def _other_encoding(raw: bytes) -> Optional[str]:
+    """The name of the encoding `raw` is in when that is plainly UTF-16 or UTF-32, else None."""
+    for mark, name in _ENCODINGS:
+        if raw.startswith(mark):
+            return name
+    for pattern, name in _UNMARKED:
+        if pattern.match(raw):
+            return name
+    return None
 
 
 # What YAML allows in a stream (PyYAML's own check, done here so that both parsers report the

@@ -31,7 +31,8 @@ The rules (docs/format.md, "How files are written"):
   folder of the results file, held from just before the YAML's rename to the end of the clean-up
   (no lock file). Each writer checks, holding the lock, that its sidecars are still there (another
   writer's clean-up may have removed a file both wrote), so the last commit leaves a complete pair.
-- SIGTERM is raised as `Terminated`, a KeyboardInterrupt (exit code 143 where SIGINT's is 130),
+- SIGTERM is raised as `Terminated`, a KeyboardInterrupt (exit code 143 where SIGINT's is 130;
+  SIGHUP likewise, as `Hangup`, 129),
   while graphrun writes (or for the whole CLI process), so that the same clean-up runs.
 """
 
@@ -262,8 +263,7 @@ def _prepare(path: str, data, made: List[str], sync: bool = True) -> str:
     f = None
     try:
         with _signals_deferred():  # the file and the record of its name appear together
-            fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
-                                       dir=folder)
+            fd, tmp = tempfile.mkstemp(prefix=_temporary_prefix(path), suffix=".tmp", dir=folder)
             made.append(tmp)
             f = os.fdopen(fd, "wb")
         with f:
@@ -284,6 +284,19 @@ def _prepare(path: str, data, made: List[str], sync: bool = True) -> str:
         if f is not None:
             f.close()
         raise
+
+
+_NAME_MAX = 255  # bytes in one file name on every common file system (ext4, APFS, NTFS in UTF-16)
+
+
+def _temporary_prefix(path: str) -> str:
+    """`.<name>.` (the temporary file of out.yaml is .out.yaml.k3j9_x.tmp, easy to place), or
+    `.graphrun.` when the output's own name is so long that the temporary one would pass the
+    file system's limit: a name that can be written must not fail for want of a temporary one."""
+    name = os.path.basename(path)
+    if len(os.fsencode(name)) + 2 + 8 + 4 > _NAME_MAX:  # dots, mkstemp's 8 characters, .tmp
+        return ".graphrun."
+    return "." + name + "."
 
 
 def _output_folder(path: str) -> str:
@@ -363,15 +376,30 @@ def _fsync_folder(folder: str) -> None:
 def sidecar_folder(path: str) -> str:
     """The folder of the sidecars of the results file `path`: x.results.yaml -> x.results.arrays."""
     stem, ext = os.path.splitext(path)
-    return (stem if ext in (".yaml", ".yml") else path) + SIDECAR_SUFFIX
+    folder = (stem if ext in (".yaml", ".yml") else path) + SIDECAR_SUFFIX
+    parent, name = os.path.split(folder)
+    if len(os.fsencode(name)) <= _NAME_MAX:
+        return folder
+    # a results file whose name is near the limit: its folder's name is cut short and made its
+    # own by a digest of the whole name (the same on every run)
+    import hashlib
+    digest = hashlib.sha256(os.fsencode(name)).hexdigest()[:_DIGITS]
+    keep = os.fsencode(name)[:_NAME_MAX - 1 - _DIGITS - len(SIDECAR_SUFFIX)]
+    return os.path.join(parent, os.fsdecode(keep) + "." + digest + SIDECAR_SUFFIX)
 
 
 def sidecar_name(stem: str, array: np.ndarray) -> str:
-    """`<stem>.<digest>.npy`, the digest the first hex digits of the SHA-256 of the .npy file."""
+    """`<stem>.<digest>.npy`, the digest the first hex digits of the SHA-256 of the .npy file.
+
+    The digest makes the name safe where names are not what they seem: a stem too long for one
+    file name (a 240-character node name) is cut short, and `values.A.*` and `values.a.*`, one
+    file on a case-insensitive file system (macOS, Windows), can only meet when their digests,
+    and so their bytes, are the same."""
     import hashlib
     digest = hashlib.sha256()
     for chunk in npy_bytes(array):
         digest.update(chunk)
+    stem = stem[:_NAME_MAX - 1 - _DIGITS - len(".npy")]  # names are ASCII: a character a byte
     return f"{stem}.{digest.hexdigest()[:_DIGITS]}.npy"
 
 
@@ -661,19 +689,38 @@ def _in_main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()  # where Python runs handlers
 
 
+class Hangup(Terminated):
+    """SIGHUP (the terminal went away, `nohup` not used): handled as SIGTERM is."""
+
+    exit_code = 128 + getattr(signal, "SIGHUP", 1)  # 129
+
+
+def _raise_hangup(signum, frame):
+    raise Hangup()
+
+
+# the signals that end graphrun with its clean-up run (SIGINT is Python's KeyboardInterrupt)
+_ENDING = {signal.SIGTERM: _raise_terminated}
+if hasattr(signal, "SIGHUP"):  # not on Windows
+    _ENDING[signal.SIGHUP] = _raise_hangup
+
+
 @contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
-    """Raise SIGTERM as `Terminated` inside the block, where its default action (killing the
-    process at once) would leave a temporary file behind. A handler the program installed is
-    its own, and kept."""
-    if not _in_main_thread() or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+    """Raise SIGTERM as `Terminated` (SIGHUP as `Hangup`) inside the block, where their default
+    action (killing the process at once) would leave a temporary file behind. A handler the
+    program installed (or SIG_IGN, as under `nohup`) is its own, and kept."""
+    if not _in_main_thread():
         yield
         return
-    signal.signal(signal.SIGTERM, _raise_terminated)
+    installed = [signum for signum in _ENDING if signal.getsignal(signum) is signal.SIG_DFL]
+    for signum in installed:
+        signal.signal(signum, _ENDING[signum])
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        for signum in installed:
+            signal.signal(signum, signal.SIG_DFL)
 
 
 @contextmanager
@@ -686,7 +733,7 @@ def _signals_deferred() -> Iterator[None]:
     caught: List[int] = []
     previous = {}
     try:
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        for signum in (signal.SIGINT, *_ENDING):
             previous[signum] = signal.signal(signum, lambda n, _: caught.append(n))
         yield
     finally:

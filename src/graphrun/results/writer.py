@@ -200,8 +200,24 @@ def quote(text: str) -> str:
             and text.lower() not in _AMBIGUOUS:
         return text
     out = json.dumps(text, ensure_ascii=False)
-    # YAML treats these as line breaks even inside quotes; JSON leaves them raw
-    return out.replace("\u0085", "\\N").replace("\u2028", "\\L").replace("\u2029", "\\P")
+    if out.isprintable():
+        return out
+    # what JSON leaves raw and a reader must not meet raw: line breaks to YAML (U+0085, U+2028,
+    # U+2029), DEL, C1, U+FEFF, U+FFFE, bidi controls; a lone surrogate (a file name's byte that
+    # is not UTF-8) has no escape YAML reads, so it reads back as U+FFFD
+    return _UNPRINTABLE.sub(_escaped, out)
+
+
+_UNPRINTABLE = re.compile(r"[^ -~]")  # every character but printable ASCII: _escaped decides
+
+
+def _escaped(match) -> str:
+    c = match.group()
+    if "\ud800" <= c <= "\udfff":
+        return "\ufffd"
+    if c.isprintable():
+        return c
+    return f"\\u{ord(c):04x}" if ord(c) <= 0xFFFF else f"\\U{ord(c):08x}"
 
 
 def float_text(x, dtype=np.float64) -> str:

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 
 from ...results import results_name
 from ..args import (STDIN, UsageError, add_budget_argument, add_max_rows_argument,
+                    add_outside_argument, graph_options,
                     add_outputs_argument, add_params_argument, add_sidecar_argument,
                     add_tolerance_arguments, compile_graph, graph_files, outputs_option,
                     parse_shard, results_paths, shard)
@@ -67,6 +68,7 @@ def add_arguments(parser):
                         help="check only shard I of N (every N-th graph from the I-th, in "
                              "sorted order): one CI job per shard")
     add_budget_argument(parser)
+    add_outside_argument(parser)
     add_sidecar_argument(parser)
     add_max_rows_argument(parser)
     add_format_argument(parser)
@@ -96,14 +98,14 @@ def exit_code(outcomes: List[Outcome]) -> int:
     return EXIT_DIFFERENT if statuses & set(FAILED) else EXIT_OK
 
 
-def _compile_all(graphs, memory_budget, outputs) -> list:
+def _compile_all(graphs, options, outputs) -> list:
     """Each graph compiled (or the GraphError compiling it raised), before anything is run or
     written."""
     from ...errors import GraphError
     compiled = []
     for graph in graphs:
         try:
-            compiled.append(compile_graph(graph, memory_budget=memory_budget, outputs=outputs))
+            compiled.append(compile_graph(graph, **options, outputs=outputs))
         except GraphError as e:
             compiled.append(e)
     return compiled
@@ -142,7 +144,7 @@ def execute(args, out, err) -> int:
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY") if args.format == "github" else None
     # what has to be known before anything runs: the files read, to refuse writing over them
     upfront = args.update or bool(summary_file) or STDIN in graphs
-    compiled = (_compile_all(graphs, args.memory_budget, outputs) if upfront
+    compiled = (_compile_all(graphs, graph_options(args), outputs) if upfront
                 else [None] * len(graphs))
     reads = _reads(graphs, compiled) + ([] if args.params is None else [args.params])
     if args.update:
@@ -160,8 +162,7 @@ def execute(args, out, err) -> int:
         prepared = compiled[i]
         if prepared is None:
             try:
-                prepared = compile_graph(graph, memory_budget=args.memory_budget,
-                                         outputs=outputs)
+                prepared = compile_graph(graph, **graph_options(args), outputs=outputs)
             except GraphError as e:
                 prepared = e
         options = dict(rtol=args.rtol, atol=args.atol, update=args.update,

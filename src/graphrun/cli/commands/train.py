@@ -19,9 +19,11 @@ from ... import api
 from ...results.files import clash, files_read, results_outputs
 from ...results.training import training_name
 from ...tools.plot import PlotError, check as check_plot
-from ..args import (UsageError, add_budget_argument, add_optimizer_arguments, add_params_argument,
-                    add_sidecar_argument, check_outputs, whole_number)
+from ..args import (UsageError, add_budget_argument, add_optimizer_arguments,
+                    add_outside_argument, add_params_argument, add_sidecar_argument,
+                    check_outputs, graph_options, whole_number)
 from ..main import EXIT_OK, EXIT_TROUBLE
+from ...errors import shown
 
 
 def add_arguments(parser):
@@ -45,6 +47,7 @@ def add_arguments(parser):
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="no progress line and no closing summary on stderr")
     add_budget_argument(parser)
+    add_outside_argument(parser)
     add_sidecar_argument(parser)
 
 
@@ -58,7 +61,7 @@ def execute(args, out, err) -> int:
     if target and (os.path.isdir(target) or target.endswith(("/", os.sep))):
         target = os.path.join(target, training_name(args.graph))
     check_outputs(target, args.plot)  # before anything is compiled or trained
-    graph = api.compile(args.graph, memory_budget=args.memory_budget)
+    graph = api.compile(args.graph, **graph_options(args))
     outputs = (results_outputs(target) if target else ()) + ((args.plot,) if args.plot else ())
     reads = files_read(graph) + tuple(f for f in (args.params, args.resume) if f is not None)
     problem = outputs and clash(outputs, reads)  # before anything runs (results/files.py)
@@ -90,7 +93,7 @@ def execute(args, out, err) -> int:
             api.plot_training(training, args.plot)
             written.append(args.plot)
     except OSError as e:
-        err.write(f"graphrun: error: cannot write {e.filename or target}: "
+        err.write(f"graphrun: error: cannot write {shown(str(e.filename or target))}: "
                   f"{getattr(e, 'strerror', None) or e}\n")
         return EXIT_TROUBLE
     if not target:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import os
 
-from ...frontend.recognise import GRAPH, LIBRARY, file_kind
+from ...frontend.recognise import GRAPH, LIBRARY, MAX_BYTES, file_kind
 from ...results.files import files_read
-from ..args import GRAPH_EXTENSIONS, add_budget_argument, compile_graph, graph_files
+from ..args import (GRAPH_EXTENSIONS, add_budget_argument, add_outside_argument, compile_graph,
+                    graph_files, graph_options)
 from ..main import EXIT_OK, EXIT_TROUBLE, report
 from ..report import (add_format_argument, github, json_text, paint, problem_dicts,
                       problems_github, use_colour)
@@ -29,6 +30,7 @@ def add_arguments(parser):
                              "the graph files among them and the graphs under the current "
                              "folder that read a changed .npy/.npz; skip other files")
     add_budget_argument(parser)
+    add_outside_argument(parser)
     add_format_argument(parser)
 
 
@@ -55,9 +57,9 @@ def changed_graphs(paths) -> list:
 
 
 def _mentions(graph: str, names) -> bool:
+    from ...frontend.reading import read_bytes
     try:
-        with open(graph, "rb") as f:
-            text = f.read().decode("utf-8", errors="replace")
+        text = read_bytes(graph, MAX_BYTES).decode("utf-8", errors="replace")
     except OSError:
         return False
     return any(name in text for name in names)
@@ -85,7 +87,7 @@ def execute(args, out, err) -> int:
     warnings = {}  # graph -> its warnings, as a GraphError (never changing the exit status)
     for graph in graphs:
         try:
-            compiled = compile_graph(graph, memory_budget=args.memory_budget)
+            compiled = compile_graph(graph, **graph_options(args))
         except LibraryFile:
             pass  # a library of blocks whose blocks are all valid
         except GraphError as e:
