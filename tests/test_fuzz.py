@@ -5,6 +5,7 @@ Derandomized with fixed settings, so CI sees the same few hundred cases every ti
 """
 
 import copy
+import json
 import re
 
 import yaml
@@ -108,3 +109,109 @@ def test_mutated_graphs_never_crash(tmp_path_factory, text):
             ERROR_LINE.fullmatch(line + "\n") for line in err.splitlines()), \
             err
     assert "Traceback" not in err
+
+
+# --- results files, and strings that would forge lines ------------------------------------------
+
+UNPRINTABLE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+                         r"\ufeff\ufffe\ud800-\udfff]")
+hostile_text = st.text(st.sampled_from("ab\n\r\t\x1b\x00\x07\x7f\x85\x9b\u2028\u2029\u202e"
+                                       "\u2066\ufeff\ufffe\U0001f600:'\"\\ "), max_size=12)
+
+
+def _results_text(tmp_path_factory, graph):
+    """A results file graphrun wrote for `graph` (once per graph and session)."""
+    base = tmp_path_factory.getbasetemp()
+    source, golden = base / f"fuzz-{graph['name']}.yaml", base / f"fuzz-{graph['name']}.out.yaml"
+    if not golden.exists():
+        source.write_text(yaml.safe_dump(graph, sort_keys=False))
+        code, _, err = call("run", str(source), "-o", str(golden))
+        assert code == 0, err
+    return source, golden.read_bytes()
+
+
+@st.composite
+def mutated_results(draw):
+    text = draw(st.sampled_from(["scalar", "tensor"]))
+    edits = []
+    for _ in range(draw(st.integers(1, 3))):
+        edits.append((draw(st.floats(0, 1)),
+                      draw(st.sampled_from(["insert", "delete", "truncate", "replace line"])),
+                      draw(st.one_of(st.binary(min_size=1, max_size=6),
+                                     hostile_text.map(lambda t: t.encode("utf-8", "surrogatepass")),
+                                     st.sampled_from([b"graphrun: true", b"dtype: 3", b"shape: [-1]",
+                                                      b"{file: /dev/zero}", b"1e400", b".nan",
+                                                      b"[[1, 2], [3]]", b"&a [*a]", b"!!binary"]))),
+                      draw(st.integers(1, 8))))
+    return text, edits
+
+
+def _mutate(text: bytes, edits) -> bytes:
+    for where, edit, piece, width in edits:
+        at = int(where * len(text))
+        if edit == "insert":
+            text = text[:at] + piece + text[at:]
+        elif edit == "delete":
+            text = text[:at] + text[at + width:]
+        elif edit == "truncate":
+            text = text[:at]
+        else:
+            lines = text.split(b"\n")
+            lines[int(where * (len(lines) - 1))] = b"  " + piece
+            text = b"\n".join(lines)
+    return text
+
+
+def _one_line_each(err: str) -> None:
+    assert "Traceback" not in err and "internal error" not in err, err
+    for line in err.splitlines():
+        assert not UNPRINTABLE.search(line), ascii(line)
+
+
+@settings(max_examples=120, derandomize=True, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                 HealthCheck.function_scoped_fixture])
+@given(mutated_results())
+def test_mutated_results_files_never_crash_diff_or_check(tmp_path_factory, case):
+    which, edits = case
+    source, text = _results_text(tmp_path_factory, SCALAR_GRAPH if which == "scalar"
+                                 else dict(TENSOR_GRAPH, name="tensor"))
+    mutated = tmp_path_factory.getbasetemp() / "fuzz-mutated.results.yaml"
+    mutated.write_bytes(_mutate(text, edits))
+    golden = source.with_suffix(".out.yaml")
+    code, _, err = call("diff", str(golden), str(mutated))
+    assert code in (0, 1, 2), err
+    _one_line_each(err)
+    code, _, err = call("check", str(source), "--golden", str(mutated))
+    assert code in (0, 1, 2), err
+    _one_line_each(err)
+    assert golden.read_bytes() == text  # what was read is never written
+
+
+@settings(max_examples=120, derandomize=True, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(["name", "op", "arg", "key", "loss", "input", "description"]),
+       hostile_text)
+def test_hostile_strings_never_forge_or_hide_a_line(tmp_path_factory, where, text):
+    quoted = json.dumps(text)  # a YAML double-quoted scalar: the file itself stays clean
+    graph = {"name": "graphrun: 1\nname: %s\ninputs:\n  x: 1.0\nnodes:\n  y: {op: neg, args: [x]}\n",
+             "op": "graphrun: 1\ninputs:\n  x: 1.0\nnodes:\n  y: {op: %s, args: [x]}\n",
+             "arg": "graphrun: 1\ninputs:\n  x: 1.0\nnodes:\n  y: {op: neg, args: [%s]}\n",
+             "key": "graphrun: 1\ninputs:\n  x: 1.0\nnodes:\n  y: {op: neg, args: [x], %s: 1}\n",
+             "loss": "graphrun: 1\ninputs:\n  x: 1.0\nnodes:\n  y: {op: neg, args: [x]}\nloss: %s\n",
+             "input": "graphrun: 1\ninputs:\n  %s: 1.0\nnodes:\n  y: {op: neg, args: [x]}\n",
+             "description": "graphrun: 1\ndescription: %s\ninputs:\n  x: 1.0\nnodes:\n"
+                            "  y: {op: neg, args: [x]}\n"}[where] % quoted
+    path = tmp_path_factory.getbasetemp() / "fuzz-strings.yaml"
+    path.write_bytes(graph.encode("utf-8", "surrogatepass"))
+    out_path = tmp_path_factory.getbasetemp() / "fuzz-strings.out.yaml"
+    if out_path.exists():
+        out_path.unlink()
+    code, _, err = call("run", str(path), "-o", str(out_path))
+    assert code in (0, 2), err
+    _one_line_each(err)
+    if code == 2:
+        assert all(ERROR_LINE.fullmatch(line + "\n") for line in err.splitlines()), err
+    else:  # what graphrun wrote, it reads back
+        code, _, err = call("check", str(path), "--golden", str(out_path))
+        assert code == 0, err

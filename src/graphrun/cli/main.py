@@ -19,6 +19,7 @@ import sys
 from typing import Optional, Sequence, TextIO
 
 from .args import GRAPH_EXTENSIONS, STDIN, UsageError
+from .streams import EXIT_BROKEN_PIPE, StreamError, guard
 
 # Nothing heavy is imported here or in cli/args.py: `--version`, `--help` and a usage error answer
 # in the interpreter's start-up time. Only the command named is imported (graphrun.cli.commands.
@@ -73,8 +74,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser(out: TextIO, err: TextIO, only: Optional[str] = None) -> argparse.ArgumentParser:
-    """graphrun's parser: every command listed; the arguments of `only` (a command's name), or of
-    every command when `only` is None (importing each command's module)."""
+    """graphrun's parser: with `only` a command's name, that command and its arguments; with
+    `only` "", every command listed (for --help and a bad first word) without their arguments;
+    with None, every command and its arguments (importing every command's module)."""
     from .. import __version__
 
     parser = _Parser(prog="graphrun", out=out, err=err,
@@ -83,6 +85,8 @@ def build_parser(out: TextIO, err: TextIO, only: Optional[str] = None) -> argpar
     sub = parser.add_subparsers(dest="command", metavar="COMMAND",
                                 parser_class=lambda **kw: _Parser(out=out, err=err, **kw))
     for name, help_text in COMMANDS.items():
+        if only and name != only:
+            continue  # a command is named: the others are not needed to parse its arguments
         command = sub.add_parser(name, help=help_text, description=help_text)
         if only is not None and name != only:
             continue  # listed in graphrun --help; its arguments are not needed to parse these
@@ -123,6 +127,7 @@ def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None,
     argv = list(sys.argv[1:] if argv is None else argv)
     out = sys.stdout if stdout is None else stdout
     err = sys.stderr if stderr is None else stderr
+    out, err = guard(out, err)  # a closed, full or broken stream is no internal error
     debug = "--debug" in argv
     try:
         if argv and argv[0] not in COMMANDS and (argv[0] == STDIN or not argv[0].startswith("-")):
@@ -142,14 +147,17 @@ def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None,
             return EXIT_TROUBLE
         import warnings
         from ..frontend.gcpause import gc_paused
-        with warnings.catch_warnings(), gc_paused():
+        from ..errors import hint_budget
+        with warnings.catch_warnings(), gc_paused(), hint_budget():
             warnings.simplefilter("ignore")  # numpy's RuntimeWarnings never reach the terminal
             return args.execute(args, out, err)
     except _Exit as e:
         return e.status
     except UsageError as e:
-        err.write(f"graphrun: error: {e}\n")
+        err.write(f"graphrun: error: {_shown(str(e))}\n")  # it may quote a file name
         return EXIT_TROUBLE
+    except StreamError as e:
+        return _stream_failed(e, err)
     except KeyboardInterrupt as e:  # SIGINT: 130; SIGTERM (results.files.Terminated): 143
         err.write("graphrun: interrupted\n")
         return getattr(e, "exit_code", 130)
@@ -162,11 +170,25 @@ def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None,
         if debug:
             import traceback
             traceback.print_exc(file=err)
-        one_line = " ".join(str(e).split())
+        one_line = _shown(" ".join(str(e).split()))
         err.write(f"graphrun: internal error: {type(e).__name__}: {one_line}\n"
                   "This is a bug in graphrun; please report it with the graph file"
                   + ("" if debug else " and the output of the same command with --debug") + ".\n")
         return EXIT_INTERNAL
+
+
+def _shown(text: str) -> str:
+    from ..errors import shown
+    return shown(text)
+
+
+def _stream_failed(e: StreamError, err) -> int:
+    """A broken pipe ends quietly, as a program killed by SIGPIPE does; any other failure to
+    write standard output (closed, full) is trouble, said on standard error."""
+    if e.broken_pipe:
+        return EXIT_BROKEN_PIPE
+    err.write(f"graphrun: error: {_shown(str(e))}\n")
+    return EXIT_TROUBLE
 
 
 # the words for each fix a problem names (errors.FIX_WORDS has a Python caller's)
@@ -178,10 +200,18 @@ FIX_WORDS = {
 }
 
 
+MAX_SHOWN = 1000  # problems printed for one error; past that, how many more there are
+
+
 def report(error: "GraphError", err: TextIO) -> None:
-    """Print every problem as FILE:LINE:COL: error: message (and its notes) on `err`."""
-    for row in error.located():
+    """Print every problem as FILE:LINE:COL: error: message (and its notes) on `err`: the first
+    MAX_SHOWN found, and then a line saying how many more there are."""
+    for row in error.located(MAX_SHOWN):
         err.write(row.text(FIX_WORDS) + "\n")
+    more = len(error.problems) - MAX_SHOWN
+    if more > 0:
+        err.write(f"graphrun: note: {more} more problem{'s' if more > 1 else ''} not shown "
+                  f"(the first {MAX_SHOWN} are above)\n")
 
 
 def warn(graph, err: TextIO) -> None:
@@ -195,7 +225,9 @@ def warn(graph, err: TextIO) -> None:
 def run_module() -> None:
     """Entry point of `python -m graphrun` and the `graphrun` console script."""
     from ..results.files import sigterm_as_interrupt
+    from . import streams
 
-    with sigterm_as_interrupt():  # SIGTERM cleans up like SIGINT, wherever it arrives
+    streams.install()
+    with sigterm_as_interrupt():  # SIGTERM and SIGHUP clean up like SIGINT, wherever they arrive
         status = main()
-    sys.exit(status)
+    sys.exit(streams.finish(status))

@@ -82,8 +82,9 @@ class LeafSpec(NamedTuple):
             except (MemoryError, OverflowError, ValueError) as e:  # numbers numpy refuses
                 raise GraphError([Problem(
                     f"init: {self.init[0]} cannot make this value: "
-                    f"{'not enough memory' if isinstance(e, MemoryError) else e}",
-                    self.path)], source) from None
+                    + (f"not enough memory ({e}); the memory budget let it through: a smaller "
+                       "budget refuses such a graph before it runs" if isinstance(e, MemoryError)
+                       else str(e)), self.path)], source) from None
             if not np.isfinite(array).all():  # e.g. fill: 1e300 as float32
                 raise GraphError([Problem(
                     f"init: {self.init[0]} gives values that are not finite in "
@@ -169,6 +170,8 @@ def build_spec(data: dict, filename: str, *, source=None, library=None,
     if problems:
         raise GraphError(problems)
     stem = os.path.splitext(os.path.basename(filename))[0]
+    # a file name's bytes that are not UTF-8 (surrogate escapes) cannot be written as YAML text
+    stem = stem.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     return GraphSpec(name=data.get("name", stem), description=data.get("description", ""),
                      leaves=tuple(leaves), nodes=tuple(nodes), loss=data.get("loss"),
                      tolerance=tuple(sorted((data.get("tolerance") or {}).items())), train=train,
@@ -363,7 +366,8 @@ def _generate(type_: Type, init, seed, options) -> np.ndarray:
         out = np.random.default_rng(seed).normal(o.get("mean", 0.0), o.get("std", 1.0), shape)
     else:
         out = np.random.default_rng(seed).uniform(o.get("low", 0.0), o.get("high", 1.0), shape)
-    return out.astype(type_.dtype, copy=False)
+    with np.errstate(over="ignore"):  # a value beyond float32 is refused by the caller
+        return out.astype(type_.dtype, copy=False)
 
 
 def _file_leaf(name, kind, value, path, base, problems, root) -> Optional[LeafSpec]:
@@ -374,13 +378,13 @@ def _file_leaf(name, kind, value, path, base, problems, root) -> Optional[LeafSp
     if full.endswith(".npz") and key is None:
         problems.append(Problem(f"{rel} is an .npz archive: say which array with 'key'", where))
         return None
-    if root is not None and not reading.inside(full, root):
-        problems.append(Problem(
-            f"file {rel!r} is outside the graph's folder ({root}): data files stay in the "
-            "folder tree of the graph file (a link that leads outside counts as outside)",
-            where, fix="allow_outside"))
-        return None
     try:
+        if root is not None and not reading.inside(full, root):
+            problems.append(Problem(
+                f"file {rel!r} is outside the graph's folder ({root}): data files stay in the "
+                "folder tree of the graph file (a link that leads outside counts as outside)",
+                where, fix="allow_outside"))
+            return None
         header = reading.npy_header(full, key)
     except FileNotFoundError:
         problems.append(Problem(f"no such file: {rel} (looked in {full})", where))

@@ -18,9 +18,11 @@ import os
 import time
 
 from ..args import (STDIN, UsageError, add_budget_argument, add_outputs_argument,
+                    add_outside_argument, graph_options,
                     add_params_argument, add_sidecar_argument, compile_graph, graph_files,
                     outputs_option, results_name, results_paths)
 from ..main import EXIT_OK, EXIT_TROUBLE, report, warn
+from ...errors import shown
 
 # The API and the results modules (numpy) are imported where they are used, once the arguments are
 # parsed: `graphrun run --bogus` answers in the interpreter's start-up time (cli/main.py).
@@ -37,6 +39,7 @@ def add_arguments(parser):
                         help="write nan/inf values as .nan/.inf instead of failing")
     add_outputs_argument(parser)
     add_budget_argument(parser)
+    add_outside_argument(parser)
     add_sidecar_argument(parser)
     parser.add_argument("--timings", action="store_true",
                         help="print the time of each stage to stderr")
@@ -93,7 +96,7 @@ def _made(folder: str, err) -> bool:
     try:
         os.makedirs(folder, exist_ok=True)
     except OSError as e:
-        err.write(f"graphrun: error: cannot create {folder}: "
+        err.write(f"graphrun: error: cannot create {shown(folder)}: "
                   f"{getattr(e, 'strerror', None) or e}\n")
         return False
     return True
@@ -113,7 +116,7 @@ def _compile_before_writing(graphs, targets, args) -> list:
     for graph in graphs:
         timings = {}
         try:
-            compiled.append((compile_graph(graph, memory_budget=args.memory_budget,
+            compiled.append((compile_graph(graph, **graph_options(args),
                                            timings=timings, outputs=args.outputs_spec), timings))
         except GraphError as e:
             compiled.append((e, timings))
@@ -132,7 +135,7 @@ def _run_one(graph, target, args, out, err, header="", prepared=None) -> int:
 
     compiled, timings = prepared or (None, {})
     if compiled is None:
-        compiled = compile_graph(graph, memory_budget=args.memory_budget, timings=timings,
+        compiled = compile_graph(graph, **graph_options(args), timings=timings,
                                  outputs=args.outputs_spec)
     elif isinstance(compiled, GraphError):
         raise compiled
@@ -145,11 +148,12 @@ def _run_one(graph, target, args, out, err, header="", prepared=None) -> int:
         try:
             results.write(target, sidecar_threshold=args.sidecar_threshold)
         except OSError as e:
-            err.write(f"graphrun: error: cannot write {target}: "
+            err.write(f"graphrun: error: cannot write {shown(target)}: "
                       f"{getattr(e, 'strerror', None) or e}\n")
             return EXIT_TROUBLE
     else:
-        out.write(header + results.text())
+        out.write(header)
+        results.print_to(out)  # streamed: a big tensor's text is never all in memory at once
     timings["write"] = time.perf_counter() - start
     if args.timings:
         err.write("timings: " + " ".join(f"{k}={timings.get(k, 0.0):.3f}" for k in
