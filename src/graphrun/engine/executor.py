@@ -3,7 +3,8 @@ same loop reversed, accumulating cotangents. The executor never names an op: eve
 the op table.
 
 - `compile_plan(program)` makes the Plan once: flat tuples indexed by slot, no names, no dicts to
-  look up per step (the numpy steps made on first use). The compiled graph holds it (api.Graph.plan).
+  look up per step (the numpy steps made on first use). The compiled graph holds it
+  (api.Graph.plan).
 - `forward(plan, leaves)` and `backward(plan, values)` run on numpy: the reference. `backward` can
   record every contribution it folds (step, argument, incoming cotangent, contribution, the VJP's
   own shape when it was summed back), which explain and gradcheck read instead of calling the
