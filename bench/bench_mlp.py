@@ -85,9 +85,16 @@ def main(argv=None):
     ap.add_argument("--width", type=int, default=1024)
     ap.add_argument("--dtype", default="both", choices=["float64", "float32", "both"])
     ap.add_argument("--repeat", type=int, default=15)
+    ap.add_argument("--threads", type=int, nargs="*", default=[],
+                    help="BLAS thread counts to run at, both sides alike (default: as it is)")
     args = ap.parse_args(argv)
     rows = []
-    for dtype in (["float64", "float32"] if args.dtype == "both" else [args.dtype]):
+    from graphrun import blas
+    for threads, dtype in [(t, d) for t in (args.threads or [None])
+                           for d in (["float64", "float32"] if args.dtype == "both"
+                                     else [args.dtype])]:
+        if threads is not None:
+            blas.limit(threads)
         text = graph_text(args.batch, args.width, dtype)
         graph = graphrun.compile_text(text, "mlp-bench.yaml")
         first = graphrun.run(graph)  # the leaves are made once (as in a CLI run) and kept
@@ -109,7 +116,8 @@ def main(argv=None):
                                        atol=1e-6 if dtype == "float32" else 1e-12)
         t_hand, t_gr, ratio = paired_times(run_hand, run_graphrun, args.repeat)
         m_hand, m_gr = peak_bytes(run_hand), peak_bytes(run_graphrun)
-        rows.append([f"mlp {args.batch}x{args.width} {dtype}", f"{t_hand * 1e3:.1f} ms",
+        rows.append([f"mlp {args.batch}x{args.width} {dtype}"
+                     + ("" if threads is None else f", {threads} thread{'s' * (threads > 1)}"), f"{t_hand * 1e3:.1f} ms",
                      f"{t_gr * 1e3:.1f} ms", f"{ratio:.3f}x",
                      f"{m_hand / 2**20:.1f} MiB", f"{m_gr / 2**20:.1f} MiB", f"{m_gr / m_hand:.2f}x"])
     print(table(rows, ["workload (forward+backward)", "numpy by hand", "graphrun", "time ratio (median of pairs)",

@@ -61,9 +61,25 @@ def table(rows, header):
 
 
 def threads_note():
+    """The BLAS in use: threadpoolctl's report when it is installed, else OpenBLAS's own words
+    (openblas_get_corename: the kernel chosen for this processor, which is what threadpoolctl
+    calls `architecture`; np.show_config() names the build's default target instead)."""
     try:
         from threadpoolctl import threadpool_info
-        return "; ".join(f"{i['internal_api']} {i.get('version')} {i['num_threads']} threads"
-                         for i in threadpool_info())
+        return "; ".join(f"{i['internal_api']} {i.get('version')} {i.get('architecture')} "
+                         f"kernel, {i['num_threads']} threads" for i in threadpool_info())
     except ImportError:
-        return "threadpoolctl not installed"
+        pass
+    import ctypes
+
+    import numpy  # noqa: F401 (loads the BLAS)
+    from graphrun import blas
+    for library in blas._openblas_libraries():
+        for prefix, suffix in (("openblas", ""), ("scipy_openblas", "64_"), ("openblas", "64_")):
+            core = getattr(library, f"{prefix}_get_corename{suffix}", None)
+            config = getattr(library, f"{prefix}_get_config{suffix}", None)
+            if core is not None and config is not None:
+                core.restype = config.restype = ctypes.c_char_p
+                return (f"{config().decode().split()[1]} OpenBLAS, {core().decode()} kernel "
+                        f"(openblas_get_corename), {blas.threads()} threads")
+    return "no OpenBLAS found"

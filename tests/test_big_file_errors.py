@@ -94,3 +94,27 @@ def test_several_errors_far_apart_each_at_its_own_place(tmp_path):
     errors, path = errors_of(tmp_path, lines)
     found = sorted((int(e.split(":")[1]), int(e.split(":")[2])) for e in errors)
     assert found == sorted(expected), errors
+
+
+def test_a_spec_problem_after_the_document_was_let_go_reads_it_again(tmp_path, monkeypatch):
+    """The spec takes the nodes out of the document as it reads them; a problem it finds makes
+    the compiler read the text again and go on as before: the same problems, in the same places,
+    as when nothing is let go."""
+    from graphrun.frontend import compiler, spec
+
+    lines = chain_lines(3_000)
+    k = lines.index("nodes:")
+    lines[k + 10] = lines[k + 10].replace("args: [", "args: [nope, ", 1)  # graph problems
+    lines.insert(k + 1, "  p4: {op: tanh, args: [x]}")  # a spec problem: p4 is a param too
+    errors, _ = errors_of(tmp_path, lines)
+    calls = []
+    real = spec.build_spec
+
+    def keeping(*args, consume=False, **kwargs):
+        calls.append(consume)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(compiler, "build_spec", keeping)
+    kept, _ = errors_of(tmp_path, lines)
+    # p4 twice; the node given three arguments: unknown name, and too many for its op
+    assert calls[0] is True and errors == kept and len(errors) == 3, errors

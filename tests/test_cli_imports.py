@@ -1,8 +1,7 @@
 """What each kind of invocation imports, asserted on sys.modules in a fresh interpreter (never by
 timing it): `--version`, `--help`, `schema` and usage errors import nothing heavy; a graph whose
-file the fast paths read (graphs/simple.yaml, graphs/mlp.yaml) imports numpy and neither
-jsonschema nor networkx (PyYAML: frontend/load.py still imports it, 15 ms; bench/README.md); a
-file that needs them still gets them."""
+file the fast paths read (graphs/simple.yaml, graphs/mlp.yaml) imports numpy and neither PyYAML
+nor jsonschema nor networkx; a file that needs them still gets them."""
 
 import json
 import os
@@ -42,6 +41,10 @@ def heavy(result):
     (["run", "--help"], 0),
     (["valdate", "graphs/simple.yaml"], 2),     # a mistyped command
     (["run", "--bogus", "graphs/simple.yaml"], 2),  # an unknown flag of a command
+    (["check", "--bogus", "graphs"], 2),
+    (["diff", "a.yaml"], 2),  # a missing argument
+    (["validate", "--bogus", "graphs"], 2),
+    (["check", "--help"], 0),
     (["--bogus"], 2),
     (["schema"], 0),
 ])
@@ -51,8 +54,8 @@ def test_small_commands_import_nothing_heavy(argv, code):
     assert heavy(result) == []
     # and no command's module other than the one named
     commands = [m for m in result["modules"] if m.startswith("graphrun.cli.commands.")]
-    assert commands == ([f"graphrun.cli.commands.{argv[0]}"] if argv[0] in ("run", "schema")
-                        else [])
+    named = argv[0] in ("run", "schema", "check", "diff", "validate")
+    assert commands == ([f"graphrun.cli.commands.{argv[0]}"] if named else [])
 
 
 def test_schema_prints_the_schema_file():
@@ -63,15 +66,17 @@ def test_schema_prints_the_schema_file():
 
 @pytest.mark.parametrize("graph", ["graphs/simple.yaml", "graphs/mlp.yaml", "graphs/cnn.yaml"])
 def test_a_plain_run_imports_numpy_only(graph, tmp_path):
-    result = imported(graph, "-o", str(tmp_path / "out.yaml"))
-    assert result["code"] == 0, result["err"]
-    assert "numpy" in result["modules"]
-    assert [m for m in ("jsonschema", "networkx") if m in result["modules"]] == []
+    for output in (str(tmp_path / "out.yaml"), str(tmp_path / "folder") + "/"):
+        result = imported(graph, "-o", output)
+        assert result["code"] == 0, result["err"]
+        assert "numpy" in result["modules"]
+        assert [m for m in ("yaml", "jsonschema", "networkx", "graphrun.results.golden",
+                            "graphrun.results.reader") if m in result["modules"]] == []
 
 
 def test_what_a_file_needs_is_still_imported(tmp_path):
-    # out of dependency order: networkx orders it; a misspelt key: jsonschema words the error,
-    # PyYAML gives its position
+    # out of dependency order: networkx orders it; a misspelt key: jsonschema words the error; a
+    # form the fast reader leaves to PyYAML (an anchor): PyYAML reads it and says why not
     unordered = tmp_path / "unordered.yaml"
     unordered.write_text("graphrun: 1\ninputs: {x: 2}\nnodes:\n  v: {op: neg, args: [u]}\n"
                          "  u: {op: mul, args: [x, x]}\n")
@@ -83,4 +88,9 @@ def test_what_a_file_needs_is_still_imported(tmp_path):
     result = imported(str(misspelt))
     assert result["code"] == 2
     assert "misspelt.yaml:3:1: error:" in result["err"] and "nodes" in result["err"]
-    assert "jsonschema" in result["modules"]
+    assert "jsonschema" in result["modules"]  # its position: from the fast reader's text
+    anchored = tmp_path / "anchored.yaml"
+    anchored.write_text("graphrun: 1\ninputs: {x: &a 2}\nnodes:\n  u: {op: neg, args: [x]}\n")
+    result = imported(str(anchored))
+    assert result["code"] == 2 and "anchors (&a) are not allowed" in result["err"]
+    assert "yaml" in result["modules"]

@@ -525,3 +525,26 @@ def test_a_folder_as_the_output_keeps_today_s_rules(tmp_path):
     assert snapshot(tmp_path) == before  # no file named `missing`
     assert call("run", graph, "-o", str(tmp_path / "out"))[0] == 0  # into it, by its name
     assert os.listdir(tmp_path / "out") == ["g.results.yaml"]
+
+
+def test_a_failing_fsync_of_one_sidecar_leaves_the_previous_pair(tmp_path, monkeypatch):
+    # the sidecars are fsynced side by side (results/files.py _Syncs): one failing among them
+    # fails the write, and every temporary file goes
+    out = tmp_path / "out"
+    target = out / "r.results.yaml"
+    out.mkdir()
+    assert call("run", write(tmp_path, "one.yaml", big(1)), "-o", str(target),
+                "--sidecar-threshold", "10")[0] == 0
+    before = snapshot(out)
+    real, calls = os.fsync, []
+
+    def failing(fd):
+        calls.append(fd)
+        if len(calls) == 2:
+            raise OSError(5, "Input/output error")
+        real(fd)
+    monkeypatch.setattr(os, "fsync", failing)
+    code, _, err = call("run", write(tmp_path, "two.yaml", big(2)), "-o", str(target),
+                        "--sidecar-threshold", "10")
+    assert code == 2 and "Input/output error" in err, err
+    assert snapshot(out) == before

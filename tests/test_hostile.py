@@ -153,6 +153,17 @@ EXPECTED = {
     "where_float_condition.yaml": (6, 25, ["where", "bool condition", "float64"]),
     "argmax_into_float.yaml": (6, 23, ["sum takes floating-point", "int64", "node 'am'",
                                        "argmax"]),
+    # numbers from the user (tests/test_hostile_inputs.py has the wider checks)
+    "init_uniform_beyond_float64.yaml": (3, 53, ["init: uniform", "high - low within float64"]),
+    "reshape_wraps_int64.yaml": (5, 38, ["cannot reshape (7,) (7 elements)",
+                                         "(387381625547900583943 elements)"]),
+    "broadcast_beyond_int64.yaml": (5, 6, ["needs about 10^39 bytes", "node 'y'"]),
+    "section_as_list_with_nan.yaml": (3, 3, ["expected a mapping", "a list of 2 items"]),
+    # a graph reads files in its own folder tree only (unless --allow-outside)
+    "file_absolute_path.yaml": (3, 13, ["'/etc/graphrun-hostile.npy' is outside the graph's "
+                                        "folder", "--allow-outside"]),
+    "file_parent_folder.yaml": (3, 13, ["'../../graphs/data/blobs_X.npy' is outside",
+                                        "--allow-outside"]),
 }
 
 

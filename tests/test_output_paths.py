@@ -55,3 +55,18 @@ def test_a_folder_without_permission(tmp_path, broken):
     locked.mkdir(mode=0o500)
     code, _, err = call("run", broken, "-o", str(locked / "out.yaml"))
     assert code == 2 and "no permission" in err
+
+
+@pytest.mark.parametrize("argv", [
+    ["train", "{graph}", "-o", "{missing}/t.yaml"],
+    ["train", "{graph}", "-o", "{missing}/"],
+    ["train", "{graph}", "--plot", "{missing}/loss.svg"],
+    ["draw", "{graph}", "-o", "{missing}/g.mmd"],
+    ["view", "{graph}", "-o", "{missing}/g.html"],
+])
+def test_other_commands_check_their_outputs_first(tmp_path, broken, argv):
+    missing = str(tmp_path / "missing")
+    code, out, err = call(*[a.format(graph=broken, missing=missing) for a in argv])
+    assert code == 2 and out == ""
+    assert "cannot write" in err and "does not exist" in err and "mull" not in err, err
+    assert sorted(os.listdir(tmp_path)) == ["g.yaml"]

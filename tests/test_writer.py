@@ -242,3 +242,35 @@ def test_the_readme_s_sidecar_example_is_what_graphrun_writes(root, tmp_path):
     assert f"```yaml\n{line}\n```" in readme
     name = line.split("file: ")[1].split(",")[0]
     assert f"`out/{name}`" in readme and os.path.exists(tmp_path / name)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_printing_streams_the_same_text_in_bounded_pieces(monkeypatch, dtype):
+    # what `graphrun run` prints goes out piece by piece (results/writer.py write_text): the
+    # same text as results_text, no piece holding more than _PIECE elements of a tensor
+    from graphrun.results import writer
+    monkeypatch.setattr(writer, "_PIECE", 50)  # small, so that a test-sized tensor is "big"
+    n = 3 * 7 * 11
+    text = (f"graphrun: 1\ninputs:\n  x: {{init: uniform, shape: [3, 7, 11], seed: 4, "
+            f"dtype: {dtype}}}\n  v: {{init: normal, shape: [{n}], seed: 5, dtype: {dtype}}}\n"
+            "nodes:\n  y: {op: tanh, args: [x]}\n  w: {op: exp, args: [v]}\n"
+            "  b: {op: gt, args: [v, 0.0]}\n  z: {op: mul, args: [w, 1.0e308]}\n")
+    import graphrun
+    from conftest import compile_text
+    results = graphrun.run(compile_text(text), check_finite=False)
+    whole = results_text(results)
+    pieces = list(writer.pieces(results))
+    assert "".join(pieces) == whole
+    assert len(pieces) > 10
+    assert max(piece.count(",") for piece in pieces) <= 50
+    assert ".inf" in whole and "true" in whole  # non-finite and boolean tensors streamed too
+
+    class Sink:
+        def __init__(self):
+            self.parts = []
+
+        def write(self, piece):
+            self.parts.append(piece)
+    sink = Sink()
+    results.print_to(sink)
+    assert "".join(sink.parts) == whole

@@ -10,12 +10,13 @@ See the README's "Python API" for the rest (check, explain, gradcheck, draw, wri
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Mapping, Optional
 
 import numpy as np
 
-from .errors import GraphError, did_you_mean
+from .errors import GraphError, Problem, did_you_mean
 from .frontend import compiler
 from .frontend.graph import Program
 from .ops import shape_str
@@ -228,9 +229,22 @@ def run(graph, *, params: Optional[Mapping] = None, inputs: Optional[Mapping] = 
     `timings` receives the seconds of "forward" and "backward"."""
     graph = _graph(graph)
     leaves = graph.with_values(params, inputs)
-    values, grads = executor.execute(graph.plan, leaves, gradients=gradients,
-                                     check_finite=check_finite, fast=fast, timings=timings)
+    with _memory(graph.program):
+        values, grads = executor.execute(graph.plan, leaves, gradients=gradients,
+                                         check_finite=check_finite, fast=fast, timings=timings)
     return Results(graph.program, values, grads)
+
+
+@contextlib.contextmanager
+def _memory(program):
+    """numpy's MemoryError (a budget set above what the machine has) as a problem in the graph."""
+    try:
+        yield
+    except MemoryError as e:
+        raise GraphError([Problem(
+            f"not enough memory to run this graph ({e}); the memory budget let it through: "
+            "a smaller budget refuses such a graph before it runs", ())],
+            program.source) from None
 
 
 def training_settings(graph, *, optimizer: Optional[str] = None, lr: Optional[float] = None,
@@ -303,8 +317,9 @@ def train(graph, *, params: Optional[Mapping] = None, optimizer: Optional[str] =
     plans = graph._train_plans
     plans.setdefault(None, graph.plan)
     start = time.perf_counter()
-    run_ = engine.run(graph.program, leaves, settings, plans, fast=fast, progress=progress,
-                      state=state)
+    with _memory(graph.program):
+        run_ = engine.run(graph.program, leaves, settings, plans, fast=fast, progress=progress,
+                          state=state)
     return engine.TrainingResults(graph.program, settings, run_, time.perf_counter() - start)
 
 

@@ -69,14 +69,33 @@ def threads() -> Optional[int]:
 SMALL = 1 << 18
 
 
-@contextmanager
 def one_thread_if_small(program):
     """Run a graph whose tensors are all small (at most SMALL elements) with one BLAS thread,
     restoring the count after: threads it can hardly use would only spin beside it, and take a
     core from another process. A bigger graph keeps every thread, and a count the user set
     (OPENBLAS_NUM_THREADS and the like, when the process started) is kept."""
-    largest = max((math.prod(t.shape) for t in program.types), default=0)
-    before = limit(1) if largest <= SMALL and not USER_SET else None
+    return one_thread_if(max((math.prod(t.shape) for t in program.types), default=0) <= SMALL)
+
+
+@contextmanager
+def one_thread_if(small: bool):
+    """One BLAS thread inside the block when `small` (a graph whose values are all at most SMALL
+    elements; executor.Plan.small) and the user did not choose the count; else as it is."""
+    before = limit(1) if small and not USER_SET else None
+    try:
+        yield
+    finally:
+        if before is not None and before != 1:
+            limit(before)
+
+
+@contextmanager
+def one_thread():
+    """One BLAS thread inside the block, whatever the count outside (restored after): for work
+    that is memory-bound and brief, such as the writer's summaries (`x . x` of a sidecar), where
+    waking a second thread costs more than it saves (12 ms instead of 0.5 ms for a 1024x1024
+    float64 on a shared machine), and the sum's order then does not depend on the count."""
+    before = limit(1)
     try:
         yield
     finally:

@@ -22,8 +22,9 @@ Then:
 - `pytest --graphrun-update` creates the missing goldens, rewrites those that differ, removes
   the stale ones, and prints "graphrun: N created, M updated, K unchanged" (and "R removed").
 - The options of `graphrun check`: `--graphrun-rtol`, `--graphrun-atol`,
-  `--graphrun-allow-nonfinite` (or the ini keys `graphrun_rtol`, `graphrun_atol`,
-  `graphrun_allow_nonfinite`); `--graphrun-golden DIR` overrides the ini's folder.
+  `--graphrun-allow-nonfinite`, `--graphrun-allow-outside` (or the ini keys `graphrun_rtol`,
+  `graphrun_atol`, `graphrun_allow_nonfinite`, `graphrun_allow_outside`); `--graphrun-golden DIR`
+  overrides the ini's folder.
 - Under pytest-xdist each worker keeps BLAS to its share of the cores (graphrun/blas.py), set as
   the worker loads this plugin, before numpy is imported: `pytest -n 2` on two cores then runs two
   graphs at a time instead of four BLAS threads fighting for two cores.
@@ -54,7 +55,7 @@ import pytest  # noqa: E402  (after the thread limit: pytest's plugins may impor
 FIX_WORDS = {
     "allow_nonfinite": "; use --graphrun-allow-nonfinite to keep it anyway",
     "memory_budget": " (shrink the largest tensors)",
-    "allow_outside": " (graphs under test read only files inside their folder tree)",
+    "allow_outside": "; use --graphrun-allow-outside to read it anyway",
 }
 _STATUS = "graphrun_status"  # the user property an item reports its outcome in
 
@@ -72,12 +73,16 @@ def pytest_addoption(parser):
                     help="absolute tolerance (default: the graph's tolerance:, else graphrun's)")
     group.addoption("--graphrun-allow-nonfinite", action="store_true", default=None,
                     help="let graphs produce nan/inf (compared as values: nan equals nan)")
+    group.addoption("--graphrun-allow-outside", action="store_true", default=None,
+                    help="let graphs read file: data and includes outside their folder tree")
     parser.addini("graphrun_golden", "folder of golden results files (relative to the rootdir)",
                   default="")
     parser.addini("graphrun_rtol", "relative tolerance for the golden checks", default="")
     parser.addini("graphrun_atol", "absolute tolerance for the golden checks", default="")
     parser.addini("graphrun_allow_nonfinite", "let graphs produce nan/inf", type="bool",
                   default=False)
+    parser.addini("graphrun_allow_outside", "let graphs read files outside their folder tree",
+                  type="bool", default=False)
 
 
 def _golden_folder(config):
@@ -96,10 +101,11 @@ def _options(config) -> dict:
             return given
         text = config.getini(f"graphrun_{name}")
         return float(text) if text else None
-    allow = config.getoption("graphrun_allow_nonfinite")
-    if allow is None:
-        allow = config.getini("graphrun_allow_nonfinite")
-    return {"rtol": tolerance("rtol"), "atol": tolerance("atol"), "check_finite": not allow}
+    def flag(name):
+        given = config.getoption(f"graphrun_{name}")
+        return config.getini(f"graphrun_{name}") if given is None else given
+    return {"rtol": tolerance("rtol"), "atol": tolerance("atol"),
+            "check_finite": not flag("allow_nonfinite"), "allow_outside": flag("allow_outside")}
 
 
 def _inside(path: str, folder: str) -> bool:

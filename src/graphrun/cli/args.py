@@ -8,7 +8,8 @@ import os
 import re
 import sys
 
-from ..results import SIDECAR_THRESHOLD  # not the writer (numpy): parsing imports nothing heavy
+# from results/__init__.py, not the writer or golden.py (numpy): parsing imports nothing heavy
+from ..results import SIDECAR_THRESHOLD, results_name
 
 GRAPH_EXTENSIONS = (".yaml", ".yml")
 STDIN = "-"  # a graph read from standard input
@@ -23,6 +24,20 @@ def add_budget_argument(parser):
     parser.add_argument("--memory-budget", type=parse_size, metavar="SIZE",
                         help="refuse graphs that need more memory than SIZE (e.g. 2GiB); "
                              "default: 80%% of the available memory")
+
+
+def add_outside_argument(parser):
+    parser.add_argument("--allow-outside", action="store_true",
+                        help="let file: and include: name files outside the graph's folder "
+                             "tree (by default a graph reads only files inside it, so an "
+                             "untrusted graph cannot read other files on the machine)")
+
+
+def graph_options(args) -> dict:
+    """The options of api.compile that the command line sets (--memory-budget,
+    --allow-outside), for the commands that take them."""
+    return {"memory_budget": getattr(args, "memory_budget", None),
+            "allow_outside": getattr(args, "allow_outside", False)}
 
 
 def add_sidecar_argument(parser):
@@ -67,8 +82,19 @@ def compile_graph(path: str, **options):
     takes `-` at most once)."""
     from .. import api
     if path == STDIN:
-        return api.compile_text(sys.stdin.buffer.read(), STDIN_NAME, **options)
+        from ..frontend.load import MAX_BYTES  # the loader refuses more: never read it all
+        return api.compile_text(sys.stdin.buffer.read(MAX_BYTES + 1), STDIN_NAME, **options)
     return api.compile(path, **options)
+
+
+def check_outputs(*paths) -> None:
+    """A usage error, before any work, for the first output path that cannot be written (its
+    folder missing, not a folder, or not writable; results/files.py unwritable)."""
+    from ..results.files import unwritable
+    for path in paths:
+        problem = path and unwritable(path)
+        if problem:
+            raise UsageError(problem)
 
 
 def add_params_argument(parser):
@@ -101,9 +127,26 @@ def choice(choices, what):
 
 
 def count(text: str) -> int:
-    if not text.isdigit():
-        raise argparse.ArgumentTypeError(f"expected a whole number of elements; found {text!r}")
-    return int(text)
+    n = _whole(text) if text.isascii() and text.isdigit() else None
+    if n is None or n > MAX_WHOLE:
+        raise argparse.ArgumentTypeError(f"expected a whole number of elements up to "
+                                         f"{MAX_WHOLE}; found {_shown(text)}")
+    return n
+
+
+MAX_WHOLE = 2**63 - 1  # every count and seed on the command line fits an int64
+
+
+def _whole(text: str):
+    """int(text), or None; past 25 digits, MAX_WHOLE + 1 (too big, and never converted: Python
+    refuses to convert more than 4,300 digits)."""
+    digits = text.strip().lstrip("+-").lstrip("0")
+    if len(digits) > 25 and digits.isdigit():
+        return MAX_WHOLE + 1 if not text.strip().startswith("-") else -MAX_WHOLE - 2
+    try:
+        return int(text)
+    except ValueError:
+        return None
 
 
 def tolerance(text: str) -> float:
@@ -125,7 +168,7 @@ def number(low, inclusive):
             x = float("nan")
         if not (x >= low if inclusive else x > low) or x == float("inf"):
             raise argparse.ArgumentTypeError(
-                f"expected a number {'>=' if inclusive else '>'} {low:g}; found {text!r}")
+                f"expected a number {'>=' if inclusive else '>'} {low:g}; found {_shown(text)}")
         return x
     return parse
 
@@ -133,12 +176,13 @@ def number(low, inclusive):
 def whole_number(low):
     """An argparse type: a whole number >= low."""
     def parse(text):
-        try:
-            n = int(text)
-        except ValueError:
-            n = low - 1
-        if n < low:
-            raise argparse.ArgumentTypeError(f"expected a whole number >= {low}; found {text!r}")
+        n = _whole(text)
+        if n is None or n < low:
+            raise argparse.ArgumentTypeError(f"expected a whole number >= {low}; found "
+                                             f"{_shown(text)}")
+        if n > MAX_WHOLE:
+            raise argparse.ArgumentTypeError(f"expected a whole number up to {MAX_WHOLE}; "
+                                             f"found {_shown(text)}")
         return n
     return parse
 
@@ -223,12 +267,6 @@ def shard(items: list, which) -> list:
         return items
     i, n = which
     return items[i - 1::n]
-
-
-def results_name(graph: str) -> str:
-    """results/golden.py's results_name (`graphs/mlp.yaml` -> `mlp.results.yaml`)."""
-    from ..results.golden import results_name as name
-    return name(graph)
 
 
 def results_paths(graphs, folder: str, name=results_name) -> list:

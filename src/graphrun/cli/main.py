@@ -74,8 +74,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser(out: TextIO, err: TextIO, only: Optional[str] = None) -> argparse.ArgumentParser:
-    """graphrun's parser: every command listed; the arguments of `only` (a command's name), or of
-    every command when `only` is None (importing each command's module)."""
+    """graphrun's parser: with `only` a command's name, that command and its arguments; with
+    `only` "", every command listed (for --help and a bad first word) without their arguments;
+    with None, every command and its arguments (importing every command's module)."""
     from .. import __version__
 
     parser = _Parser(prog="graphrun", out=out, err=err,
@@ -84,6 +85,8 @@ def build_parser(out: TextIO, err: TextIO, only: Optional[str] = None) -> argpar
     sub = parser.add_subparsers(dest="command", metavar="COMMAND",
                                 parser_class=lambda **kw: _Parser(out=out, err=err, **kw))
     for name, help_text in COMMANDS.items():
+        if only and name != only:
+            continue  # a command is named: the others are not needed to parse its arguments
         command = sub.add_parser(name, help=help_text, description=help_text)
         if only is not None and name != only:
             continue  # listed in graphrun --help; its arguments are not needed to parse these

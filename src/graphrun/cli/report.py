@@ -18,11 +18,13 @@ from __future__ import annotations
 import json
 import math
 import os
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
-from ..errors import GraphError
-from ..results.compare import Difference
 from .main import FIX_WORDS
+
+if TYPE_CHECKING:  # annotations only: check, diff and validate parse arguments with no numpy
+    from ..errors import GraphError
+    from ..results.compare import Difference
 
 FORMATS = ("text", "json", "github")
 COLOURS = ("auto", "always", "never")

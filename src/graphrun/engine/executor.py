@@ -3,7 +3,8 @@ same loop reversed, accumulating cotangents. The executor never names an op: eve
 the op table.
 
 - `compile_plan(program)` makes the Plan once: flat tuples indexed by slot, no names, no dicts to
-  look up per step. The compiled graph holds it (api.Graph.plan).
+  look up per step (the numpy steps made on first use). The compiled graph holds it
+  (api.Graph.plan).
 - `forward(plan, leaves)` and `backward(plan, values)` run on numpy: the reference. `backward` can
   record every contribution it folds (step, argument, incoming cotangent, contribution, the VJP's
   own shape when it was summed back), which explain and gradcheck read instead of calling the
@@ -23,6 +24,7 @@ from typing import List, NamedTuple, Optional, Sequence
 
 import numpy as np
 
+from .. import blas
 from ..errors import NumericError, Problem
 from ..frontend.graph import Program
 from ..ops import OpError
@@ -90,6 +92,11 @@ class Plan:
     def _numpy(self) -> tuple:
         return self.steps if self.steps is not None else _numpy_steps(self.program)
 
+    @cached_property
+    def small(self) -> bool:
+        """Whether every value is small enough to run on one BLAS thread (blas.SMALL)."""
+        return max((math.prod(t.shape) for t in self.program.types), default=0) <= blas.SMALL
+
     @property
     def forward(self) -> tuple:
         """per step, program order: (forward fn, out slot, arg slots, attrs dict, step, check:
@@ -150,9 +157,10 @@ def initial_values(program: Program, leaves: Sequence) -> list:
 
 def check_leaves(program: Program, leaves, which) -> None:
     """Raise NumericError for the first non-finite leaf among the slots `which`."""
-    for i in which:
-        if not _finite(leaves[i]):
-            _check_finite(program, i, leaves[i], "the value read", None)
+    with np.errstate(all="ignore"):  # x . x of a huge finite value overflows: no warning, a check
+        for i in which:
+            if not _finite(leaves[i]):
+                _check_finite(program, i, leaves[i], "the value read", None)
 
 
 def execute(plan: Plan, leaves: Sequence, *, gradients: bool = True, check_finite: bool = True,
@@ -176,11 +184,14 @@ def execute(plan: Plan, leaves: Sequence, *, gradients: bool = True, check_finit
             if not backward_too or grads is not None:
                 return floats, grads
         start = time.perf_counter()
-    values = forward(plan, leaves, check_finite=check_finite)
-    timings["forward"] = time.perf_counter() - start
-    start = time.perf_counter()
-    grads = backward(plan, values, check_finite=check_finite) if backward_too else None
-    timings["backward"] = time.perf_counter() - start
+    # BLAS threads sized to the work: a graph of small tensors on one thread (a second would
+    # only spin beside it, and take a core from another process), a bigger one on them all
+    with blas.one_thread_if(plan.small):
+        values = forward(plan, leaves, check_finite=check_finite)
+        timings["forward"] = time.perf_counter() - start
+        start = time.perf_counter()
+        grads = backward(plan, values, check_finite=check_finite) if backward_too else None
+        timings["backward"] = time.perf_counter() - start
     return values, grads
 
 
@@ -242,16 +253,17 @@ def backward(plan: Plan, values: Sequence, *, check_finite: bool = True,
                 previous = cts[slot]
                 cts[slot] = c if previous is None else previous + c
     grads: List = [None] * n
-    for slot, differentiable in enumerate(program.differentiable):
-        if differentiable:
-            t = program.types[slot]
-            g = cts[slot]
-            grads[slot] = np.zeros(t.shape, t.dtype) if g is None else np.asarray(g, t.dtype)
-            if check_finite and program.kinds[slot] == "param" and id(g) not in checked \
-                    and not _finite(grads[slot]):
-                if not _every:
-                    backward(plan, values, _every=True)
-                _blame(program, values, cts, slot, record)
+    with np.errstate(all="ignore"):
+        for slot, differentiable in enumerate(program.differentiable):
+            if differentiable:
+                t = program.types[slot]
+                g = cts[slot]
+                grads[slot] = np.zeros(t.shape, t.dtype) if g is None else np.asarray(g, t.dtype)
+                if check_finite and program.kinds[slot] == "param" and id(g) not in checked \
+                        and not _finite(grads[slot]):
+                    if not _every:
+                        backward(plan, values, _every=True)
+                    _blame(program, values, cts, slot, record)
     return grads
 
 
@@ -283,11 +295,18 @@ def _finite(x) -> bool:
             return True  # integers (labels) have no nan or inf
         if x.flags.c_contiguous:
             flat = x.reshape(-1)
-            quick = np.dot(flat, flat)
+            if flat.size > _DOT_THREADED:  # on one thread: a memory-bound pass that a second
+                with blas.one_thread():    # thread slows (0.4 ms against 4 ms at 2^18, loaded)
+                    quick = np.dot(flat, flat)
+            else:
+                quick = np.dot(flat, flat)
         else:  # a broadcast view (sum's VJP): no copy
             quick = x.sum()
         return math.isfinite(quick) or bool(np.isfinite(x).all())
     return math.isfinite(x)
+
+
+_DOT_THREADED = 10_000  # OpenBLAS's ddot uses every thread past this length (its interface/dot.c)
 
 
 def _check_finite(program, slot, value, stage, step):

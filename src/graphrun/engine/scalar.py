@@ -25,8 +25,22 @@ _F64 = np.dtype("float64")
 class ScalarPlan:
     loss: Optional[int]
     differentiable: tuple
-    forward: tuple  # per step: (fn, out, a0, a1) with a1 = -1 for one argument
-    backward: tuple  # per step, reversed: (out, a0, a1, vjp0 or None, vjp1 or None)
+    # a tuple per field, an entry per step in program order: (fns, outs, a0s, a1s with -1 for one
+    # argument, vjp0s, vjp1s with None where the argument has no gradient). Columns of shared
+    # objects rather than a tuple per step: 50 bytes a node instead of 150
+    columns: tuple
+
+    @property
+    def forward(self):
+        """per step: (fn, out, a0, a1)"""
+        fns, outs, a0s, a1s, _, _ = self.columns
+        return zip(fns, outs, a0s, a1s)
+
+    @property
+    def backward(self):
+        """per step, reversed: (out, a0, a1, vjp0 or None, vjp1 or None)"""
+        _, outs, a0s, a1s, v0s, v1s = self.columns
+        return zip(reversed(outs), reversed(a0s), reversed(a1s), reversed(v0s), reversed(v1s))
 
 
 def compile_scalar(program) -> Optional[ScalarPlan]:
@@ -35,18 +49,20 @@ def compile_scalar(program) -> Optional[ScalarPlan]:
         if t.shape or (t.dtype is not None and t.dtype != _F64):
             return None
     differentiable = program.differentiable
-    fsteps, bsteps = [], []
+    columns = fns, outs, a0s, a1s, v0s, v1s = [], [], [], [], [], []
     for s in program.steps:
         pair = s.op.scalar
         if pair is None or s.attrs:
             return None
         fn, *vjps = pair
         a0, a1 = (s.args + (-1,))[:2]
-        fsteps.append((fn, s.out, a0, a1))
-        bsteps.append((s.out, a0, a1, vjps[0] if differentiable[a0] else None,
-                       vjps[1] if a1 >= 0 and differentiable[a1] else None))
-    bsteps.reverse()
-    return ScalarPlan(program.loss, differentiable, tuple(fsteps), tuple(bsteps))
+        fns.append(fn)
+        outs.append(s.out)
+        a0s.append(a0)
+        a1s.append(a1)
+        v0s.append(vjps[0] if differentiable[a0] else None)
+        v1s.append(vjps[1] if a1 >= 0 and differentiable[a1] else None)
+    return ScalarPlan(program.loss, differentiable, tuple(map(tuple, columns)))
 
 
 def forward(plan: ScalarPlan, values) -> Optional[list]:

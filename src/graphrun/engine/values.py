@@ -85,6 +85,11 @@ class Results:
         from ..results.writer import results_text
         return results_text(self)
 
+    def print_to(self, stream) -> None:
+        """Write text() to `stream` (a text file) as it is made, a few MiB at a time."""
+        from ..results.writer import write_text
+        write_text(self, stream)
+
     def write(self, path, *, sidecar_threshold: Optional[int] = None) -> None:
         """Write the results file (tensors of more than `sidecar_threshold` elements, default
         1,000, as .npy sidecars) and its sidecars as one atomic change (results/files.py). A path

@@ -158,6 +158,8 @@ def _include(entry, base, root, here, chain, loaded, library, problems):
 
     if not entry.endswith((".yaml", ".yml")):
         return problem(f"include {entry!r}: expected a graph file name ending in .yaml or .yml")
+    if "\0" in entry:
+        return problem(f"include {entry!r}: a file name cannot hold a NUL character")
     full = os.path.normpath(os.path.join(base, entry))
     real = os.path.realpath(full)
     real_root = os.path.realpath(root or base)

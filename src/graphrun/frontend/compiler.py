@@ -16,7 +16,7 @@ from typing import Optional
 from . import blocks, outputs as outputs_section, schema
 from ..errors import GraphError, Problem
 from .graph import Program, build_program
-from .load import Document, PartialDocument, gc_paused, load_bytes, load_file
+from .load import Document, PartialDocument, gc_paused, load_bytes, load_file, reread
 from .outputs import OutputsSpec
 from .spec import build_spec
 
@@ -105,15 +105,22 @@ def _check(loaded: list, problems: list, memory_budget, timings,
             source)
     broken = {name for section, name in broken if section != "blocks"}
     spec = None
+    # With nothing found so far (a big file nearly always), the spec takes each node's entry out
+    # of the document as it goes (half of a big file's memory would be the two at once); on a
+    # problem the text is read again, whole, to go on as below.
+    consume = not problems
     for _ in range(3):  # spec problems are about single entries: leave those out, go again
         if data is None:
             break
         try:
             spec = build_spec(data, source.file, source=source, library=library,
-                              allow_outside=allow_outside)
+                              allow_outside=allow_outside, consume=consume)
             break
         except GraphError as e:
             problems += e.problems
+            if consume:
+                data = top = reread(source)
+                consume = False
             data, more = _without(data, e.problems)
             broken |= {name for section, name in more if section != "blocks"}
     data = top = None  # the document: everything later reads the spec

@@ -8,7 +8,10 @@ holds for all of them:
   ends, a terminal waits for a person: the path is stat'ed before it is opened, and the opened
   descriptor is fstat'ed again (opened non-blocking, so that a FIFO swapped in between cannot
   block the open itself), so a race cannot slip one in.
-- Each kind of file has a size cap, checked before its bytes are read (`read_bytes`).
+- Each kind of file has a size cap, and no more than it is ever read (`read_bytes`): graphs,
+  includes, results and goldens and `--params` files 64 MiB (the loader's MAX_BYTES); an
+  array's data what its header promises, which the memory budget has passed (a `file:` leaf's
+  shape is in the graph's estimate) or `max_bytes` bounds (a sidecar: the memory available).
 - A `.npy` array (or an `.npz` member) is checked whole before any of its data is read: the
   header's shape (whole numbers >= 0, multiplied as exact integers), its dtype, and the bytes
   the header promises against the bytes the file (or the zip member) holds (`NpyHeader`); then
@@ -55,9 +58,15 @@ def _check_regular(mode: int) -> None:
     raise Unreadable(f"it is {what}, not a regular file; graphrun reads only regular files")
 
 
+def _check_name(path: str) -> None:
+    if "\0" in path:  # os.stat would raise ValueError
+        raise Unreadable("its name holds a NUL character, which no file name can")
+
+
 def open_regular(path: str):
     """The file at `path` opened for reading in binary, if it is a regular file (through
     symbolic links); else IsADirectoryError or Unreadable. FileNotFoundError as open gives it."""
+    _check_name(path)
     _check_regular(os.stat(path).st_mode)
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) \
         | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
@@ -82,7 +91,8 @@ def read_bytes(path: str, limit: int) -> bytes:
 def inside(path: str, root: str) -> bool:
     """Whether `path` lies in the folder tree of `root`, both by real path: a symbolic link (the
     file, or a folder on the way) that leads outside is outside. The one rule for what a graph
-    may name (`include:`, `file:`)."""
+    may name (`include:`, `file:`). Unreadable for a name no file can have."""
+    _check_name(path)
     real, real_root = os.path.realpath(path), os.path.realpath(root)
     try:
         return os.path.commonpath([real, real_root]) == real_root
@@ -227,9 +237,19 @@ def read_npy(path: str, key: Optional[str] = None, max_bytes: Optional[int] = No
                 return _data(member, _header_from(member, info.file_size), max_bytes, check)
 
 
+MAX_MEMBERS = 100000  # an .npz holds an array per member; zipfile makes an object per member
+
+
 def _zip(f):
     import struct
     import zipfile
+    try:
+        end = zipfile._EndRecData(f)  # the directory's size, before zipfile reads all of it
+    except (AttributeError, OSError, struct.error):
+        end = None  # another Python's zipfile: it reads the directory itself
+    if end is not None and end[4] > MAX_MEMBERS:
+        raise ValueError(f"it is an archive of {end[4]} members; graphrun reads .npz archives "
+                         f"of at most {MAX_MEMBERS}")
     try:
         return zipfile.ZipFile(f)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, struct.error) as e:

@@ -36,9 +36,9 @@ def file_kind(path: str) -> str:
     """GRAPH, LIBRARY, RESULTS or OTHER for the file `path` (see the module docstring)."""
     if is_results_name(path):
         return RESULTS
+    from .reading import read_bytes
     try:
-        with open(path, "rb") as f:
-            raw = f.read(MAX_BYTES)
+        raw = read_bytes(path, MAX_BYTES)  # a FIFO or a device is no graphrun file
     except OSError:
         return OTHER
     return text_kind(raw.decode("utf-8", errors="replace"))

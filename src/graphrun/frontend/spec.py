@@ -82,8 +82,9 @@ class LeafSpec(NamedTuple):
             except (MemoryError, OverflowError, ValueError) as e:  # numbers numpy refuses
                 raise GraphError([Problem(
                     f"init: {self.init[0]} cannot make this value: "
-                    f"{'not enough memory' if isinstance(e, MemoryError) else e}",
-                    self.path)], source) from None
+                    + (f"not enough memory ({e}); the memory budget let it through: a smaller "
+                       "budget refuses such a graph before it runs" if isinstance(e, MemoryError)
+                       else str(e)), self.path)], source) from None
             if not np.isfinite(array).all():  # e.g. fill: 1e300 as float32
                 raise GraphError([Problem(
                     f"init: {self.init[0]} gives values that are not finite in "
@@ -116,11 +117,12 @@ class GraphSpec:
 
 
 def build_spec(data: dict, filename: str, *, source=None, library=None,
-               allow_outside: bool = False) -> GraphSpec:
+               allow_outside: bool = False, consume: bool = False) -> GraphSpec:
     """Turn a schema-valid document into a GraphSpec; raises GraphError with every problem found.
     A node written as an expression becomes the nodes it stands for (frontend/blocks.py: its
     positions are in `source`, its block calls are to `library`'s blocks). `file:` values stay
-    in the graph file's folder tree unless `allow_outside`."""
+    in the graph file's folder tree unless `allow_outside`. `consume`: each entry of `nodes` is
+    let go (set to None in `data`) once read, so that the document shrinks as the spec grows."""
     problems = []
     base = os.path.dirname(os.path.abspath(filename))
     root = None if allow_outside else base
@@ -135,7 +137,10 @@ def build_spec(data: dict, filename: str, *, source=None, library=None,
                     leaves.append(leaf)
     nodes = []
     broken = set()
-    for name, body in data["nodes"].items():
+    section = data["nodes"]
+    for name, body in section.items():
+        if consume:
+            section[name] = None  # a value replaced, not a key removed: the loop goes on
         path = ("nodes", name)
         if not _check_unique(name, path, defined, problems):
             continue
@@ -361,7 +366,8 @@ def _generate(type_: Type, init, seed, options) -> np.ndarray:
         out = np.random.default_rng(seed).normal(o.get("mean", 0.0), o.get("std", 1.0), shape)
     else:
         out = np.random.default_rng(seed).uniform(o.get("low", 0.0), o.get("high", 1.0), shape)
-    return out.astype(type_.dtype, copy=False)
+    with np.errstate(over="ignore"):  # a value beyond float32 is refused by the caller
+        return out.astype(type_.dtype, copy=False)
 
 
 def _file_leaf(name, kind, value, path, base, problems, root) -> Optional[LeafSpec]:
@@ -372,13 +378,13 @@ def _file_leaf(name, kind, value, path, base, problems, root) -> Optional[LeafSp
     if full.endswith(".npz") and key is None:
         problems.append(Problem(f"{rel} is an .npz archive: say which array with 'key'", where))
         return None
-    if root is not None and not reading.inside(full, root):
-        problems.append(Problem(
-            f"file {rel!r} is outside the graph's folder ({root}): data files stay in the "
-            "folder tree of the graph file (a link that leads outside counts as outside)",
-            where, fix="allow_outside"))
-        return None
     try:
+        if root is not None and not reading.inside(full, root):
+            problems.append(Problem(
+                f"file {rel!r} is outside the graph's folder ({root}): data files stay in the "
+                "folder tree of the graph file (a link that leads outside counts as outside)",
+                where, fix="allow_outside"))
+            return None
         header = reading.npy_header(full, key)
     except FileNotFoundError:
         problems.append(Problem(f"no such file: {rel} (looked in {full})", where))

@@ -149,13 +149,14 @@ def _compare_entry(name, e, g, tolerance) -> Optional[dict]:
         bad = e != g
         a, b = e.astype(np.float64), g.astype(np.float64)
     else:
-        a = e.astype(common).astype(np.float64)
-        b = g.astype(common).astype(np.float64)
+        a, b = _in(e, common), _in(g, common)
     with np.errstate(all="ignore"):
         diff = np.abs(b - a)
         if not integers:
             same = (a == b) | (np.isnan(a) & np.isnan(b))
-            bad = ~(same | (diff <= atol + rtol * np.abs(a)))
+            # within tolerance only between finite numbers: next to an inf the allowance is
+            # inf too, and inf would "match" any number
+            bad = ~(same | (diff <= atol + rtol * np.abs(a)) & np.isfinite(a) & np.isfinite(b))
         if not bad.any():
             return None
         # the worst element: the one furthest beyond its allowance (NaN against a number: inf)
@@ -180,6 +181,18 @@ def _compare_entry(name, e, g, tolerance) -> Optional[dict]:
                 got_number=_number(g.reshape(-1)[flat]), score=worst,
                 abs_error=abs_error, rel_error=rel_error, index=index, count=count, size=size,
                 rtol=None if integers else rtol, atol=None if integers else atol)
+
+
+def _in(x: np.ndarray, common) -> np.ndarray:
+    """x's numbers rounded to `common` (float32 when either side is), as float64; a finite
+    number that `common` cannot hold keeps its float64 value: cast, 1e300 would become inf and
+    match an inf, or 1e39."""
+    wide = x.astype(np.float64)
+    if common is np.float64:
+        return wide
+    with np.errstate(over="ignore"):
+        narrow = wide.astype(common).astype(np.float64)
+    return np.where(np.isfinite(narrow) | ~np.isfinite(wide), narrow, wide)
 
 
 def _number(x):

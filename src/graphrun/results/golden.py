@@ -27,16 +27,7 @@ from .writer import SIDECAR_THRESHOLD, write_results
 
 FAILED = ("differs", "missing", "stale")  # statuses that fail a check
 WROTE = ("updated", "created", "removed")  # statuses of an update that changed a file
-RESULTS_SUFFIX = ".results.yaml"
-
-
-def results_name(graph: str) -> str:
-    """The documented name of a graph's results file: `graphs/mlp.yaml` -> `mlp.results.yaml`
-    (what `run -o DIR` writes and where `check --golden DIR` and the pytest plugin look). A graph
-    read from stdin (`-`) is `stdin.results.yaml`."""
-    if graph == "-":
-        return "stdin" + RESULTS_SUFFIX
-    return os.path.splitext(os.path.basename(graph))[0] + RESULTS_SUFFIX
+from . import RESULTS_SUFFIX, results_name  # noqa: E402,F401 (defined where the CLI reads them)
 
 
 def is_results_file(name: str) -> bool:
@@ -115,9 +106,9 @@ def golden_problem(golden: str) -> Optional[str]:
     """Why `golden` must not be (re)written as a golden: it holds a graph (or a block library),
     which --update would replace; None otherwise."""
     from ..frontend.recognise import GRAPH, LIBRARY, text_kind
+    from ..frontend.reading import read_bytes
     try:
-        with open(golden, "rb") as f:
-            head = f.read(1 << 20).decode("utf-8", errors="replace")
+        head = read_bytes(golden, 1 << 20).decode("utf-8", errors="replace")
     except OSError:
         return None
     if text_kind(head) in (GRAPH, LIBRARY) and "graphrun" in head:
@@ -131,19 +122,21 @@ def check_graph(graph: str, golden: str, *, rtol: Optional[float] = None,
                 atol: Optional[float] = None, update: bool = False,
                 sidecar_threshold: int = SIDECAR_THRESHOLD,
                 memory_budget: Optional[int] = None, check_finite: bool = True,
-                compiled=None, outputs=None, params: Optional[str] = None) -> Outcome:
+                compiled=None, outputs=None, params: Optional[str] = None,
+                allow_outside: bool = False) -> Outcome:
     """Run one graph file and compare it with its golden file (writing the golden with
     `update` when it differs or is missing). `rtol`/`atol` override the graph's `tolerance:`,
     which overrides the defaults. `compiled`: the graph already compiled (or the GraphError
     compiling it raised). `outputs` overrides the graph's `outputs:` (as `api.compile` takes
     it). A golden that would replace a file the graph reads is refused. `params` names a
-    training results file whose params replace the graph's."""
+    training results file whose params replace the graph's. `allow_outside` as api.compile."""
     from .. import api
 
     try:
         if isinstance(compiled, GraphError):
             raise compiled
-        compiled = compiled or api.compile(graph, memory_budget=memory_budget, outputs=outputs)
+        compiled = compiled or api.compile(graph, memory_budget=memory_budget, outputs=outputs,
+                                           allow_outside=allow_outside)
         reads = files_read(compiled) + (() if params is None else (params,))
         problem = update and (clash(results_outputs(golden), reads) or golden_problem(golden))
         if problem:

@@ -19,7 +19,8 @@ from typing import Dict, Optional
 
 import numpy as np
 
-from ..errors import GraphError, Problem
+from ..errors import GraphError, Problem, describe
+from ..frontend import reading
 from ..frontend.load import MAX_BYTES, MAX_DEPTH, SourceMap, load_bytes
 from .writer import digits_of, sections
 
@@ -67,16 +68,15 @@ def read_results(path: str, fast: bool = True) -> ResultSet:
     other goes through the graph files' loader."""
     try:
         try:
-            with open(path, "rb") as f:
-                raw = f.read()
+            raw = reading.read_bytes(path, MAX_BYTES)  # the loader refuses more than the cap
         except FileNotFoundError:
             raise GraphError([Problem("no such results file", pos=(1, 1))]) from None
         except IsADirectoryError:
             raise GraphError([Problem("is a directory, expected a results file",
                                       pos=(1, 1))]) from None
         except OSError as e:
-            raise GraphError([Problem(f"cannot read the results file: {e}", pos=(1, 1))]) \
-                from None
+            raise GraphError([Problem(f"cannot read the results file: {e.strerror or e}",
+                                      pos=(1, 1))]) from None
         # sidecars lie beside the file itself: a results file written through a link has them
         # beside the file the link points to
         folder = os.path.dirname(os.path.realpath(path))
@@ -212,7 +212,7 @@ def _value(text: str, float_dtype, folder) -> Optional[np.ndarray]:
     except (ValueError, RecursionError):
         return None
     if type(parsed) is float:
-        array = np.array(parsed, dtype=float_dtype)
+        array = np.array(parsed)
     else:
         try:
             array = np.array(parsed)
@@ -221,11 +221,31 @@ def _value(text: str, float_dtype, folder) -> Optional[np.ndarray]:
         if array.dtype.kind not in "ifb" or array.size == 0 or \
                 array.dtype.kind != "b" and type(parsed) is list and _has_bool(parsed):
             return None  # [true, 2]: the loader's error
-        if array.dtype.kind == "f":
-            array = array.astype(float_dtype)
-    if array.dtype.kind == "f" and not infinite and not np.isfinite(array).all():
-        return None  # a literal beyond float64 (1e400): the loader's error
+    if array.dtype.kind == "f":
+        if not infinite and not np.isfinite(array).all():
+            return None  # a literal beyond float64 (1e400): the loader's error
+        try:
+            array = narrowed(array, float_dtype)
+        except ValueError:
+            return None  # beyond float32: the loader's path words it
     return array
+
+
+def narrowed(array: np.ndarray, float_dtype) -> np.ndarray:
+    """A float64 array in `float_dtype`; ValueError when a finite number is beyond its range
+    (cast, 1e39 would become inf in float32, and match an inf, or another number as big). Every
+    reader of results files (results/training.py too) narrows through here."""
+    if float_dtype is np.float64:
+        return array
+    with np.errstate(over="ignore"):
+        out = array.astype(float_dtype)
+    overflow = np.isfinite(array) & ~np.isfinite(out)
+    if overflow.any():
+        raise ValueError(f"number {float(array[overflow].flat[0])!r} is beyond the range of "
+                         f"{np.dtype(float_dtype).name} (at most "
+                         f"{float(np.finfo(float_dtype).max):.8g}), the dtype this results file "
+                         "says")
+    return out
 
 
 def _entries(data, source, folder) -> Dict[str, Entry]:
@@ -237,14 +257,21 @@ def _entries(data, source, folder) -> Dict[str, Entry]:
                                   "GRAPH --golden RESULTS` compares a graph with its golden; "
                                   "`graphrun run GRAPH -o RESULTS` writes its results)",
                                   pos=keys(("nodes",)))])
-    if data.get("graphrun") != 1:
+    version = data.get("graphrun") if type(data) is dict else None
+    if type(version) is not int or version != 1:  # `true == 1` in Python: not a version
         raise GraphError([Problem("not a graphrun results file: expected a mapping that starts "
                                   "with 'graphrun: 1'", pos=keys(("graphrun",)))])
     if "history" in data or "params" in data:  # a training results file (results/training)
         from .training import training_entries
         return training_entries(data, source, folder)
     problems = []
-    float_dtype = _FLOAT_DTYPES.get(data.get("dtype"), np.float64)
+    dtype = data.get("dtype", "float64")
+    if type(dtype) is not str or dtype not in ("float64", "float32", "mixed"):
+        problems.append(Problem("'dtype' must be float32 or mixed (written only when not "
+                                f"float64); found {describe(dtype)}",
+                                pos=source.locate(("dtype",), False)))
+        dtype = "float64"
+    float_dtype = _FLOAT_DTYPES.get(dtype, np.float64)
     entries = {}
     if "graph" in data:
         entries["graph"] = Entry(str(data["graph"]), *keys(("graph",)))
@@ -285,7 +312,7 @@ def _entry(value, pos, folder, float_dtype, problems) -> Entry:
 
 def _array(value, float_dtype) -> np.ndarray:
     if type(value) is float:  # the common case, kept cheap
-        return np.array(value, dtype=float_dtype)
+        return narrowed(np.array(value), float_dtype)
     try:
         array = np.array(value)
     except (ValueError, OverflowError):
@@ -295,7 +322,8 @@ def _array(value, float_dtype) -> np.ndarray:
     if array.dtype.kind != "b" and type(value) is list and _has_bool(value):
         # numpy would read [true, 2] as [1, 2]: a bool value (a comparison's) is never a number
         raise ValueError("expected numbers or booleans, not both in one tensor")
-    return array.astype(float_dtype) if array.dtype.kind == "f" else array
+    return narrowed(array.astype(np.float64), float_dtype) if array.dtype.kind == "f" \
+        else array
 
 
 def _has_bool(value) -> bool:
@@ -311,25 +339,37 @@ def _has_bool(value) -> bool:
 
 def _sidecar(entry: dict, folder: str) -> np.ndarray:
     """The array in the .npy file a sidecar entry names, checked against the entry's shape and
-    dtype."""
+    dtype (and against the memory there is) before its data is read."""
+    from ..frontend.graph import default_memory_budget
+
     file = entry.get("file")
     if type(file) is not str or not file.endswith(".npy"):
         raise ValueError("a tensor written as a mapping needs 'file: <name>.npy'")
     parts = file.replace("\\", "/").split("/")
     if os.path.isabs(file) or ".." in parts:
         raise ValueError(f"sidecar file {file!r} must be a path inside the results file's folder")
+    shape, dtype = entry.get("shape"), entry.get("dtype")
+
+    def expected(header):
+        stored = header.dtype
+        if stored.kind not in "ifb" or stored.itemsize > 8:
+            raise ValueError(f"it holds {stored} data, not a numeric or bool array")
+        if shape is not None and list(header.shape) != shape:
+            raise ValueError(f"it holds shape {list(header.shape)}; the entry says {shape}")
+        if dtype is not None and stored.newbyteorder("=").name != dtype:
+            raise ValueError(f"it holds {stored.name}; the entry says {_shown(dtype)}")
+
     try:
-        array = np.load(os.path.join(folder, *parts), allow_pickle=False)
+        return reading.read_npy(os.path.join(folder, *parts), max_bytes=default_memory_budget(),
+                                check=expected)
     except FileNotFoundError:
         raise ValueError(f"sidecar file {file} does not exist") from None
-    except (OSError, ValueError, EOFError) as e:
-        raise ValueError(f"cannot read sidecar file {file}: {e}") from None
-    if not isinstance(array, np.ndarray) or array.dtype.kind not in "ifb":
-        raise ValueError(f"sidecar file {file} does not hold a numeric or bool array")
-    shape, dtype = entry.get("shape"), entry.get("dtype")
-    if shape is not None and list(array.shape) != shape:
-        raise ValueError(f"sidecar file {file} holds shape {list(array.shape)}; "
-                         f"the entry says {shape}")
-    if dtype is not None and array.dtype.name != dtype:
-        raise ValueError(f"sidecar file {file} holds {array.dtype.name}; the entry says {dtype}")
-    return array
+    except MemoryError:
+        raise ValueError(f"sidecar file {file}: not enough memory to read it") from None
+    except (OSError, ValueError) as e:
+        words = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        raise ValueError(f"cannot read sidecar file {file}: {words}") from None
+
+
+def _shown(value) -> str:
+    return repr(value) if type(value) is str else describe(value)

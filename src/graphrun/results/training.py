@@ -48,9 +48,11 @@ from typing import Dict, NamedTuple, Optional, Tuple
 import numpy as np
 
 from ..errors import GraphError, Problem, did_you_mean, describe
-from ..frontend.load import SourceMap, load_bytes
+from ..frontend import reading
+from ..frontend.load import MAX_BYTES, SourceMap, load_bytes
 from ..ops.table import shape_str
 from .compare import Tolerance, compare
+from .reader import narrowed
 from .golden import FAILED, Outcome
 from .reader import Entry, ResultSet, read_results
 from . import files
@@ -159,8 +161,7 @@ def write_training(path: str, training, threshold: int) -> None:
 def _load(path: str):
     """(data, source) of a results file, every problem located in it."""
     try:
-        with open(path, "rb") as f:
-            raw = f.read()
+        raw = reading.read_bytes(path, MAX_BYTES)  # a regular file; the loader refuses more
     except FileNotFoundError:
         raise GraphError([Problem("no such training results file", pos=(1, 1))],
                          SourceMap(path)) from None
@@ -174,7 +175,8 @@ def _load(path: str):
         document = load_bytes(raw, path, positions_now=True)
     except GraphError as e:
         raise GraphError(e.problems, SourceMap(path)) from None
-    if document.data.get("graphrun") != 1:
+    version = document.data.get("graphrun")
+    if type(version) is not int or version != 1:  # `true == 1` in Python: not a version
         raise GraphError([Problem("not a graphrun results file: expected a mapping that starts "
                                   "with 'graphrun: 1'", ("graphrun",), at_key=True)],
                          document.source)
@@ -201,7 +203,11 @@ def _value(value, path, folder, problems) -> Optional[np.ndarray]:
         problems.append(Problem(f"expected a number or a rectangular nested list of numbers; "
                                 f"found {describe(value)}", path))
         return None
-    return array.astype(dtype)
+    try:
+        return narrowed(array.astype(np.float64), dtype.type)
+    except ValueError as e:  # 1e39 as float32: inf, which the run would refuse too late
+        problems.append(Problem(str(e).replace(", the dtype this results file says", ""), path))
+        return None
 
 
 def _sidecar(entry, path, folder, problems) -> Optional[np.ndarray]:
@@ -213,13 +219,20 @@ def _sidecar(entry, path, folder, problems) -> Optional[np.ndarray]:
     if os.path.isabs(file) or ".." in parts:
         problems.append(Problem(f"{file!r} must be a path inside the file's folder", path))
         return None
+    def numbers(header):
+        if header.dtype.kind != "f" or header.dtype.itemsize not in (4, 8):
+            raise ValueError(f"it holds {header.dtype} data; a param is float64 or float32")
+
     try:
-        array = np.load(os.path.join(folder, *parts), allow_pickle=False)
+        from ..frontend.graph import default_memory_budget
+        array = reading.read_npy(os.path.join(folder, *parts), check=numbers,
+                                 max_bytes=default_memory_budget())
     except FileNotFoundError:
         problems.append(Problem(f"the file {file} does not exist", path))
         return None
-    except (OSError, ValueError, EOFError) as e:
-        problems.append(Problem(f"cannot read {file}: {e}", path))
+    except (OSError, ValueError, MemoryError) as e:
+        words = e.strerror if isinstance(e, OSError) and e.strerror else str(e) or "no memory"
+        problems.append(Problem(f"cannot read {file}: {words}", path))
         return None
     if array.dtype not in _DTYPES.values():
         problems.append(Problem(f"{file} holds {array.dtype} data; a param is float64 or "

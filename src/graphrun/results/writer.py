@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from ..engine.values import Results
+from .. import blas
 from . import SIDECAR_THRESHOLD, files  # noqa: F401 (the threshold: the CLI's default)
 
 FORMAT_VERSION = 1
@@ -85,6 +86,22 @@ def render(results: Results, threshold: Optional[int] = None,
            folder: str = "") -> Tuple[str, Dict[str, np.ndarray]]:
     """The results text and the sidecars it refers to ({file name under `folder`: array}).
     With `threshold` None every tensor is inline."""
+    sidecars: Dict[str, np.ndarray] = {}
+    return "".join(pieces(results, threshold, folder, sidecars)), sidecars
+
+
+def write_text(results: Results, stream) -> None:
+    """The results text with every tensor inline, written to `stream` piece by piece: what
+    `graphrun run` prints. A tensor of any size costs a few MiB of text at a time, not ~100
+    bytes per element at once (2^27 elements took 16.5 GB as one string; issue 17)."""
+    for piece in pieces(results):
+        stream.write(piece)
+
+
+def pieces(results: Results, threshold: Optional[int] = None, folder: str = "",
+           sidecars: Optional[Dict[str, np.ndarray]] = None) -> Iterator[str]:
+    """The results text in pieces (4,096 lines, or a part of a big tensor's line), filling
+    `sidecars` as render says."""
     p = results.program
     lines = [f"graphrun: {FORMAT_VERSION}", f"graph: {quote(p.name)}"]
     dtype = float_dtype(results)
@@ -99,7 +116,7 @@ def render(results: Results, threshold: Optional[int] = None,
 
     if p.loss is not None:
         lines.append(f"loss: {tensor_text(rounded(results.slot_values[p.loss]))}")
-    sidecars: Dict[str, np.ndarray] = {}
+    sidecars = {} if sidecars is None else sidecars
 
     def text(section, name, value):
         if type(value) is float or np.ndim(value) == 0 or np.size(value) <= threshold:
@@ -109,7 +126,7 @@ def render(results: Results, threshold: Optional[int] = None,
         sidecars[file] = array
         return sidecar_entry(f"{folder}/{file}" if folder else file, array)
 
-    names, chunks = [None] * len(p.names), []  # slot -> quoted name (a list: 1M slots)
+    names = [None] * len(p.names)  # slot -> quoted name (a list: 1M slots)
     for section, slots, values in sections(results):
         if not slots:
             lines.append(f"{section}: {{}}")
@@ -123,15 +140,25 @@ def render(results: Results, threshold: Optional[int] = None,
             if type(value) is float and value - value == 0.0:  # finite: a scalar graph's values
                 entry = _repr_float64(value)
             elif threshold is None:
+                if np.size(value) > _PIECE:  # its text goes out as it is made
+                    yield "\n".join(lines) + "\n"
+                    lines.clear()
+                    yield f"  {names[s]}: "
+                    yield from tensor_pieces(value)
+                    yield "\n"
+                    continue
                 entry = tensor_text(value)
             else:
                 entry = text(section, p.names[s], value)
             lines.append(f"  {names[s]}: {entry}")
             if len(lines) >= 4096:  # joined as it goes: millions of line objects at once would
-                chunks.append("\n".join(lines) + "\n")  # be several times the text's memory
+                yield "\n".join(lines) + "\n"  # be several times the text's memory
                 lines.clear()
-    chunks.append("\n".join(lines) + "\n")
-    return "".join(chunks), sidecars
+    if lines:
+        yield "\n".join(lines) + "\n"
+
+
+_PIECE = 1 << 16  # elements of a tensor's text made at a time (a few MiB)
 
 
 def float_dtype(results: Results) -> str:
@@ -152,7 +179,7 @@ def sidecar_entry(file: str, array: np.ndarray) -> str:
               f"dtype: {array.dtype.name}"]
     if array.size:
         wide = array.astype(np.float64, copy=False)
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), blas.one_thread():
             fields += [f"min: {tensor_text(array.min())}", f"max: {tensor_text(array.max())}",
                        f"mean: {float_text(np.mean(wide))}",
                        f"norm: {float_text(np.sqrt(np.dot(wide.ravel(), wide.ravel())))}"]
@@ -220,15 +247,33 @@ def tensor_text(value) -> str:
         return _nested(array, _bool_text) if array.ndim else _bool_text(array)
     if array.dtype.kind in "iu":
         return _nested(array, str) if array.ndim else str(int(array))
-    dtype = array.dtype
     if array.ndim == 0:
-        return float_text(array, dtype)
+        return float_text(array, array.dtype)
+    return _nested(array, _format(array))
+
+
+def tensor_pieces(value) -> Iterator[str]:
+    """tensor_text(value), in pieces of at most _PIECE elements each."""
+    array = np.asarray(value)
+    if array.ndim == 0 or array.size <= _PIECE:
+        yield tensor_text(array)
+        return
+    yield from _nested_pieces(array, _format(array))
+
+
+def _format(array):
+    """The text of one element of `array` (of ndim >= 1)."""
+    kind, dtype = array.dtype.kind, array.dtype
+    if kind == "b":
+        return _bool_text
+    if kind in "iu":
+        return str
     if dtype == np.float64 and np.isfinite(array).all():
-        fmt = _repr_float64
-    else:
-        def fmt(x):
-            return float_text(x, dtype)
-    return _nested(array, fmt)
+        return _repr_float64
+
+    def fmt(x):
+        return float_text(x, dtype)
+    return fmt
 
 
 def _bool_text(x) -> str:
@@ -248,3 +293,22 @@ def _nested(array, fmt) -> str:
         items = array.tolist() if fmt is _repr_float64 else array
         return "[" + ", ".join(map(fmt, items)) + "]"
     return "[" + ", ".join(_nested(sub, fmt) for sub in array) + "]"
+
+
+def _nested_pieces(array, fmt) -> Iterator[str]:
+    """_nested(array, fmt) in pieces of at most _PIECE elements: the same text, joined."""
+    if array.size <= _PIECE:
+        yield _nested(array, fmt)
+        return
+    yield "["
+    if array.ndim == 1:
+        for start in range(0, len(array), _PIECE):
+            part = array[start:start + _PIECE]
+            items = part.tolist() if fmt is _repr_float64 else part
+            yield (", " if start else "") + ", ".join(map(fmt, items))
+    else:
+        for i, sub in enumerate(array):
+            if i:
+                yield ", "
+            yield from _nested_pieces(sub, fmt)
+    yield "]"

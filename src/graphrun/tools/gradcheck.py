@@ -17,6 +17,7 @@ Pure logic: `gradcheck(compiled, ...)` returns a Report; `report_text(report)` r
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import Optional, Tuple
 
@@ -60,6 +61,9 @@ class ParamCheck:
     failures: Tuple[Element, ...]
     worst: Optional[Element]  # the largest |backward - numeric| relative to the tolerance
     skipped: Tuple[Tuple[tuple, str], ...]  # (index, why) of elements at or near a kink
+    # (index, why) of elements whose finite difference has no digits at this eps: not checked,
+    # and not ok (an eps of 1e-320 must not pass every gradient as "agrees")
+    unresolved: Tuple[Tuple[tuple, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -91,7 +95,8 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        return not self.backward_error and not any(p.failures for p in self.params)
+        return not self.backward_error and not any(p.failures or p.unresolved
+                                                   for p in self.params)
 
     def problems(self) -> Tuple[Problem, ...]:
         """Each culprit as a Problem at its node."""
@@ -112,6 +117,8 @@ def gradcheck(graph, *, eps: float = DEFAULT_EPS, rtol: float = DEFAULT_RTOL,
               seed: int = DEFAULT_SEED) -> Report:
     """Check d loss/d param of a compiled graph. Raises GraphError when the graph has no loss and
     NumericError when its forward or backward pass is not finite at the given point."""
+    if not (isinstance(eps, (int, float)) and 0 < eps < float("inf")):
+        raise ValueError(f"eps must be a finite number > 0; found {eps!r}")
     program = float64_program(graph.program)
     source = program.source
     if program.loss is None:
@@ -137,8 +144,8 @@ def gradcheck(graph, *, eps: float = DEFAULT_EPS, rtol: float = DEFAULT_RTOL,
                                    max_elements, rng))
     report = Report(source.file, program.name, eps, rtol, atol, seed, tuple(checks), (),
                     "" if failure is None else f"{type(failure).__name__}: {failure}", source)
-    if report.ok:
-        return report
+    if report.ok or failure is None and not any(p.failures for p in report.params):
+        return report  # nothing disagrees (what could not be checked is said): no culprit
     culprits = tuple(_culprits(plan, values, eps, rtol, atol, max_elements, rng))
     if failure is not None and not culprits:
         raise failure  # no op is to blame: a bug in graphrun itself (the CLI says so, exit 3)
@@ -197,13 +204,14 @@ def _check_param(plan, leaves, values, grad, slot, eps, rtol, atol, max_elements
     indices, sampled = _sample(base.size, max_elements, rng)
     kinks = kink_steps(program)
     center = _branches(kinks, values)
-    checked, failures, skipped, worst = 0, [], [], None
+    checked, failures, skipped, unresolved, worst = 0, [], [], [], None
     for j in indices:
         index = tuple(int(i) for i in np.unravel_index(j, base.shape))
-        losses, runs = [], [center]
+        losses, runs, steps = [], [center], []
         for delta in (eps, -eps):
             moved = base.copy()
             moved.reshape(-1)[j] += delta
+            steps.append(float(moved.reshape(-1)[j]))
             trial = list(leaves)
             trial[slot] = moved
             v = forward(plan, trial, check_finite=False)
@@ -211,20 +219,44 @@ def _check_param(plan, leaves, values, grad, slot, eps, rtol, atol, max_elements
             runs.append(_branches(kinks, v))
         why = _crossed(program, kinks, runs)
         why = why and f"at or near a kink: {why}"
-        if not why and not all(np.isfinite(losses)):
-            why = f"the loss is not finite within eps ({losses[0]!r}, {losses[1]!r})"
         if why:
             skipped.append((index, why))
             continue
-        element = Element(index, float(np.asarray(grad).reshape(-1)[j]),
-                          (losses[0] - losses[1]) / (2 * eps), _noise(losses, eps))
+        if not all(np.isfinite(losses)):  # no number to compare: not checked, not ok
+            unresolved.append((index, f"the loss is not finite within eps ({losses[0]!r}, "
+                                      f"{losses[1]!r})"))
+            continue
+        backward = float(np.asarray(grad).reshape(-1)[j])
+        step = steps[0] - steps[1]  # the step float64 took: 2 eps, unless eps is below x's ulp
+        lost = _lost(step, eps, backward, losses, atol, _at(program.names[slot], index),
+                     float(base.reshape(-1)[j]))
+        if lost:
+            unresolved.append((index, lost))
+            continue
+        element = Element(index, backward, (losses[0] - losses[1]) / step,
+                          _noise(losses, step / 2))
         checked += 1
         if worst is None or element.excess(rtol, atol) > worst.excess(rtol, atol):
             worst = element
         if element.excess(rtol, atol) > 1:
             failures.append(element)
     return ParamCheck(program.names[slot], base.shape, checked, sampled, tuple(failures), worst,
-                      tuple(skipped))
+                      tuple(skipped), tuple(unresolved))
+
+
+def _lost(step, eps, backward, losses, atol, name, x) -> str:
+    """Why the finite difference of this element has no digits to compare at this eps ('' when
+    it has): the step is lost in x's rounding, or the loss cannot register a change of the
+    size the gradient says (its rounding error is larger than the gradient, and the gradient is
+    not negligible, beyond atol)."""
+    if step == 0 or abs(step - 2 * eps) > eps:
+        return (f"eps {eps:g} is below the resolution of {name} = {x!r} in float64 "
+                f"({name} ± eps is {'itself' if step == 0 else 'not 2 eps apart'})")
+    if abs(backward) > atol and _noise(losses, step / 2) >= abs(backward):
+        return (f"the loss ({max(map(abs, losses)):.3g}) cannot show a change of "
+                f"{abs(backward) * step:.2g} (backward {backward!r} times 2 eps): its rounding "
+                "error is larger")
+    return ""
 
 
 def _culprits(plan, values, eps, rtol, atol, max_elements, rng):
@@ -310,7 +342,7 @@ def report_text(report: Report) -> str:
              f"eps {report.eps:g}, rtol {report.rtol:g}, atol {report.atol:g}"]
     width = max([len(p.name) for p in report.params], default=0)
     for p in report.params:
-        total = int(np.prod(p.shape, dtype=np.int64))
+        total = math.prod(p.shape)
         head = f"  {p.name.ljust(width)} {shape_str(p.shape)}:"
         if p.sampled:
             head += f" a sample of {p.checked + len(p.skipped)} of {total} elements " \
@@ -322,9 +354,11 @@ def report_text(report: Report) -> str:
         elif p.checked:
             lines.append(f"{head} {p.checked} agree; worst {_pair(p.name, p.worst)}")
         else:
-            lines.append(f"{head} every element skipped")
+            lines.append(f"{head} no element checked")
         for index, why in p.skipped:
             lines.append(f"    skipped {_at(p.name, index)}: {why}")
+        for index, why in p.unresolved:
+            lines.append(f"    not checked {_at(p.name, index)}: {why}")
     if report.backward_error:
         lines.append(f"  the backward pass failed: {report.backward_error}")
     if report.ok:
@@ -332,12 +366,19 @@ def report_text(report: Report) -> str:
         skipped = sum(len(p.skipped) for p in report.params)
         lines.append(f"ok: {checked} element{'s' if checked != 1 else ''} agree"
                      + (f", {skipped} skipped at kinks" if skipped else ""))
+        if not checked:  # every element at a kink: ok, but nothing was compared
+            lines[-1] += " (no element could be compared)"
         return "\n".join(lines) + "\n"
     failed = sum(len(p.failures) for p in report.params)
+    lost = sum(len(p.unresolved) for p in report.params)
     lines.append(f"FAILED: {failed} element{'s disagree' if failed != 1 else ' disagrees'}"
                  if failed else "FAILED")
+    if lost:
+        lines.append(f"{lost} element{'s' if lost != 1 else ''} could not be checked: at eps "
+                     f"{report.eps:g} the finite difference has no digits to compare; choose "
+                     "another eps (1e-6 suits values near 1)")
     lines += [locate(problem).text() for problem in report.problems()]
-    if not report.culprits:
+    if not report.culprits and (failed or report.backward_error):
         lines.append("every node's VJP agrees with finite differences on its own: the difference "
                      "comes from the whole graph (try another eps, or a looser rtol/atol)")
     return "\n".join(lines) + "\n"

@@ -1,1 +1,2 @@
-"""The CLI's commands, one module each: HELP, add_arguments(parser), execute(args, out, err)."""
+"""The CLI's commands, one module each: add_arguments(parser), execute(args, out, err); each one's
+help line is in cli/main.py's COMMANDS, so that listing them imports none."""

@@ -32,14 +32,11 @@ from __future__ import annotations
 import os
 from typing import List
 
-from ... import api
-from ...errors import GraphError
-from ...results.compare import SUMMARY_NOTE, markdown_table
-from ...results.files import append_problem, append_text, clash, files_read, results_outputs
-from ...results.golden import (FAILED, Outcome, check_stale, golden_problem, results_name,
-                               stale_goldens, stale_problem)
-from ...results.training import training_name
+from typing import TYPE_CHECKING
+
+from ...results import results_name
 from ..args import (STDIN, UsageError, add_budget_argument, add_max_rows_argument,
+                    add_outside_argument, graph_options,
                     add_outputs_argument, add_params_argument, add_sidecar_argument,
                     add_tolerance_arguments, compile_graph, graph_files, outputs_option,
                     parse_shard, results_paths, shard)
@@ -47,7 +44,11 @@ from ..main import EXIT_DIFFERENT, EXIT_OK, EXIT_TROUBLE, report
 from ..report import (SUMMARY_BYTES, add_format_argument, difference_dict, github, json_text,
                       paint, problem_dicts, problems_github, use_colour)
 
-HELP = "run graphs and compare their results with golden results files (exit 1 on a difference)"
+if TYPE_CHECKING:
+    from ...results.golden import Outcome
+
+# The API and the results modules (numpy) are imported where they are used, once the arguments are
+# parsed: `graphrun check --bogus` answers in the interpreter's start-up time (cli/main.py).
 
 
 def add_arguments(parser):
@@ -67,6 +68,7 @@ def add_arguments(parser):
                         help="check only shard I of N (every N-th graph from the I-th, in "
                              "sorted order): one CI job per shard")
     add_budget_argument(parser)
+    add_outside_argument(parser)
     add_sidecar_argument(parser)
     add_max_rows_argument(parser)
     add_format_argument(parser)
@@ -89,30 +91,40 @@ def golden_paths(paths, graphs, golden: str, name=results_name) -> List[str]:
 
 
 def exit_code(outcomes: List[Outcome]) -> int:
+    from ...results.golden import FAILED
     statuses = {o.status for o in outcomes}
     if "error" in statuses:
         return EXIT_TROUBLE
     return EXIT_DIFFERENT if statuses & set(FAILED) else EXIT_OK
 
 
-def _compile_all(graphs, memory_budget, outputs) -> list:
+def _compile_all(graphs, options, outputs) -> list:
     """Each graph compiled (or the GraphError compiling it raised), before anything is run or
     written."""
+    from ...errors import GraphError
     compiled = []
     for graph in graphs:
         try:
-            compiled.append(compile_graph(graph, memory_budget=memory_budget, outputs=outputs))
+            compiled.append(compile_graph(graph, **options, outputs=outputs))
         except GraphError as e:
             compiled.append(e)
     return compiled
 
 
 def _reads(graphs, compiled) -> list:
+    from ...errors import GraphError
+    from ...results.files import files_read
     return [f for graph, c in zip(graphs, compiled)
             for f in ((graph,) if c is None or isinstance(c, GraphError) else files_read(c))]
 
 
 def execute(args, out, err) -> int:
+    from ... import api
+    from ...errors import GraphError
+    from ...results.files import append_problem, append_text, clash, results_outputs
+    from ...results.golden import check_stale, golden_problem, stale_goldens, stale_problem
+    from ...results.training import training_name
+
     outputs = outputs_option(args)
     if args.train and args.allow_nonfinite:
         raise UsageError("--allow-nonfinite does not go with --train: training stops at the "
@@ -132,7 +144,7 @@ def execute(args, out, err) -> int:
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY") if args.format == "github" else None
     # what has to be known before anything runs: the files read, to refuse writing over them
     upfront = args.update or bool(summary_file) or STDIN in graphs
-    compiled = (_compile_all(graphs, args.memory_budget, outputs) if upfront
+    compiled = (_compile_all(graphs, graph_options(args), outputs) if upfront
                 else [None] * len(graphs))
     reads = _reads(graphs, compiled) + ([] if args.params is None else [args.params])
     if args.update:
@@ -150,8 +162,7 @@ def execute(args, out, err) -> int:
         prepared = compiled[i]
         if prepared is None:
             try:
-                prepared = compile_graph(graph, memory_budget=args.memory_budget,
-                                         outputs=outputs)
+                prepared = compile_graph(graph, **graph_options(args), outputs=outputs)
             except GraphError as e:
                 prepared = e
         options = dict(rtol=args.rtol, atol=args.atol, update=args.update,
@@ -230,6 +241,7 @@ def outcome_github(o: Outcome) -> list:
 def markdown_summary(outcomes: List[Outcome], path: str) -> str:
     """The job summary: a line per failing graph, then each one's full table (worst first),
     within what GitHub takes of one step (SUMMARY_BYTES, counting what the file holds)."""
+    from ...results.compare import SUMMARY_NOTE, markdown_table
     try:
         used = os.path.getsize(path)
     except OSError:

@@ -8,15 +8,10 @@ errors; github one annotation, at B's line of the worst entry.
 
 from __future__ import annotations
 
-from ... import api
-from ...errors import GraphError
-from ...results.compare import differences_table, summarise, worst_first
 from ..args import add_max_rows_argument, add_tolerance_arguments
 from ..main import EXIT_DIFFERENT, EXIT_OK, EXIT_TROUBLE, report
 from ..report import (add_format_argument, difference_dict, github, json_text, paint,
                       problem_dicts, problems_github, use_colour)
-
-HELP = "compare two results files with a tolerance (exit 1 on a difference)"
 
 
 def add_arguments(parser):
@@ -28,6 +23,10 @@ def add_arguments(parser):
 
 
 def execute(args, out, err) -> int:
+    from ... import api  # here, not above: parsing the arguments imports nothing heavy
+    from ...errors import GraphError
+    from ...results.compare import differences_table, summarise, worst_first
+
     errors = []
     sides = []
     for path in (args.a, args.b):

@@ -6,15 +6,15 @@ from __future__ import annotations
 from ... import api
 from ...results.files import clash, files_read, write_text
 from ...tools.draw import FORMATS, GraphvizFailed, GraphvizMissing
-from ..args import UsageError, add_params_argument
+from ..args import (UsageError, add_outside_argument, add_params_argument, check_outputs,
+                    graph_options)
 from ..main import EXIT_OK, EXIT_TROUBLE
 from ...errors import shown
-
-HELP = "draw the graph with its values and gradients, as Mermaid (default), DOT or SVG"
 
 
 def add_arguments(parser):
     parser.add_argument("graph", metavar="GRAPH", help="a graph file (.yaml)")
+    add_outside_argument(parser)
     parser.add_argument("--format", choices=FORMATS, default="mermaid",
                         help="mermaid (GitHub renders it in Markdown; default), dot (Graphviz's "
                              "text) or svg (rendered by Graphviz's dot, which must be installed)")
@@ -26,7 +26,8 @@ def add_arguments(parser):
 
 
 def execute(args, out, err) -> int:
-    graph = api.compile(args.graph)
+    check_outputs(args.output)  # before anything is compiled or run
+    graph = api.compile(args.graph, **graph_options(args))
     if args.params is not None:
         graph = graph.with_params(api.trained_params(args.params, graph))
     problem = args.output and clash([args.output], files_read(graph) + _params(args))

@@ -6,8 +6,6 @@ from __future__ import annotations
 from ... import api
 from ..main import EXIT_OK
 
-HELP = "print the graph in the fully explicit form: one {op, args} node per operation"
-
 
 def add_arguments(parser):
     parser.add_argument("graph", metavar="GRAPH", help="a graph file (.yaml)")

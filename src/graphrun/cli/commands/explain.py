@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from ... import api
 from ...tools.explain import DEFAULT_MAX_PATHS
-from ..args import UsageError, add_optimizer_arguments, add_params_argument, whole_number
+from ..args import (UsageError, add_optimizer_arguments, add_outside_argument,
+                    add_params_argument, graph_options, whole_number)
 from ..main import EXIT_OK
-
-HELP = "explain the backward pass step by step (the chain rule, node by node)"
 
 
 def add_arguments(parser):
     parser.add_argument("graph", metavar="GRAPH", help="a graph file (.yaml) with a loss")
+    add_outside_argument(parser)
     parser.add_argument("--param", metavar="NAME",
                         help="show only the paths from the loss down to this param, with the "
                              "contribution of each path")
@@ -31,7 +31,7 @@ def add_arguments(parser):
 
 
 def execute(args, out, err) -> int:
-    graph = api.compile(args.graph)
+    graph = api.compile(args.graph, **graph_options(args))
     if args.params is not None:
         graph = graph.with_params(api.trained_params(args.params, graph))
     if args.train:

@@ -8,16 +8,16 @@ from ... import api
 from ...errors import GraphError
 from ...tools.gradcheck import (DEFAULT_ATOL, DEFAULT_EPS, DEFAULT_MAX_ELEMENTS, DEFAULT_RTOL,
                                 DEFAULT_SEED)
-from ..args import compile_graph, graph_files, number, whole_number
+from ..args import add_outside_argument, compile_graph, graph_files, graph_options, number, \
+    whole_number
 from ..main import EXIT_DIFFERENT, EXIT_OK, EXIT_TROUBLE, report
-
-HELP = "check every param's gradient against central finite differences (in float64)"
 
 
 def add_arguments(parser):
     parser.add_argument("graphs", metavar="GRAPH", nargs="+",
                         help="graph files (.yaml) with a loss, folders of them, or - "
                              "(standard input)")
+    add_outside_argument(parser)
     parser.add_argument("--eps", type=number(0, False), default=DEFAULT_EPS, metavar="E",
                         help=f"the finite-difference step (default {DEFAULT_EPS:g})")
     parser.add_argument("--rtol", type=number(0, True), default=DEFAULT_RTOL, metavar="R",
@@ -36,9 +36,9 @@ def execute(args, out, err) -> int:
     status = EXIT_OK
     for graph in graph_files(args.graphs):
         try:
-            result = api.gradcheck(compile_graph(graph), eps=args.eps, rtol=args.rtol,
-                                   atol=args.atol, max_elements=args.max_elements,
-                                   seed=args.seed)
+            result = api.gradcheck(compile_graph(graph, **graph_options(args)), eps=args.eps,
+                                   rtol=args.rtol, atol=args.atol,
+                                   max_elements=args.max_elements, seed=args.seed)
         except GraphError as e:
             report(e, err)
             status = EXIT_TROUBLE

@@ -18,6 +18,7 @@ import os
 import time
 
 from ..args import (STDIN, UsageError, add_budget_argument, add_outputs_argument,
+                    add_outside_argument, graph_options,
                     add_params_argument, add_sidecar_argument, compile_graph, graph_files,
                     outputs_option, results_name, results_paths)
 from ..main import EXIT_OK, EXIT_TROUBLE, report, warn
@@ -38,6 +39,7 @@ def add_arguments(parser):
                         help="write nan/inf values as .nan/.inf instead of failing")
     add_outputs_argument(parser)
     add_budget_argument(parser)
+    add_outside_argument(parser)
     add_sidecar_argument(parser)
     parser.add_argument("--timings", action="store_true",
                         help="print the time of each stage to stderr")
@@ -114,7 +116,7 @@ def _compile_before_writing(graphs, targets, args) -> list:
     for graph in graphs:
         timings = {}
         try:
-            compiled.append((compile_graph(graph, memory_budget=args.memory_budget,
+            compiled.append((compile_graph(graph, **graph_options(args),
                                            timings=timings, outputs=args.outputs_spec), timings))
         except GraphError as e:
             compiled.append((e, timings))
@@ -133,7 +135,7 @@ def _run_one(graph, target, args, out, err, header="", prepared=None) -> int:
 
     compiled, timings = prepared or (None, {})
     if compiled is None:
-        compiled = compile_graph(graph, memory_budget=args.memory_budget, timings=timings,
+        compiled = compile_graph(graph, **graph_options(args), timings=timings,
                                  outputs=args.outputs_spec)
     elif isinstance(compiled, GraphError):
         raise compiled
@@ -150,7 +152,8 @@ def _run_one(graph, target, args, out, err, header="", prepared=None) -> int:
                       f"{getattr(e, 'strerror', None) or e}\n")
             return EXIT_TROUBLE
     else:
-        out.write(header + results.text())
+        out.write(header)
+        results.print_to(out)  # streamed: a big tensor's text is never all in memory at once
     timings["write"] = time.perf_counter() - start
     if args.timings:
         err.write("timings: " + " ".join(f"{k}={timings.get(k, 0.0):.3f}" for k in

@@ -20,11 +20,10 @@ from ...results.files import clash, files_read, results_outputs
 from ...results.training import training_name
 from ...tools.plot import PlotError, check as check_plot
 from ..args import (UsageError, add_budget_argument, add_optimizer_arguments,
-                    add_params_argument, add_sidecar_argument, whole_number)
+                    add_outside_argument, add_params_argument, add_sidecar_argument,
+                    check_outputs, graph_options, whole_number)
 from ..main import EXIT_OK, EXIT_TROUBLE
 from ...errors import shown
-
-HELP = "train the graph's params by gradient descent (SGD, Adam, AdamW as torch.optim)"
 
 
 def add_arguments(parser):
@@ -48,6 +47,7 @@ def add_arguments(parser):
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="no progress line and no closing summary on stderr")
     add_budget_argument(parser)
+    add_outside_argument(parser)
     add_sidecar_argument(parser)
 
 
@@ -57,10 +57,11 @@ def execute(args, out, err) -> int:
     if args.params is not None and args.resume is not None:
         raise UsageError("give --params or --resume, not both: --resume goes on from the "
                          "file's run, --params starts afresh from its params alone")
-    graph = api.compile(args.graph, memory_budget=args.memory_budget)
     target = args.output
     if target and (os.path.isdir(target) or target.endswith(("/", os.sep))):
         target = os.path.join(target, training_name(args.graph))
+    check_outputs(target, args.plot)  # before anything is compiled or trained
+    graph = api.compile(args.graph, **graph_options(args))
     outputs = (results_outputs(target) if target else ()) + ((args.plot,) if args.plot else ())
     reads = files_read(graph) + tuple(f for f in (args.params, args.resume) if f is not None)
     problem = outputs and clash(outputs, reads)  # before anything runs (results/files.py)

@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import os
 
-from ...errors import GraphError
-from ...frontend.blocks import LibraryFile
-from ...frontend.recognise import GRAPH, LIBRARY, file_kind
+from ...frontend.recognise import GRAPH, LIBRARY, MAX_BYTES, file_kind
 from ...results.files import files_read
-from ..args import GRAPH_EXTENSIONS, add_budget_argument, compile_graph, graph_files
+from ..args import (GRAPH_EXTENSIONS, add_budget_argument, add_outside_argument, compile_graph,
+                    graph_files, graph_options)
 from ..main import EXIT_OK, EXIT_TROUBLE, report
 from ..report import (add_format_argument, github, json_text, paint, problem_dicts,
                       problems_github, use_colour)
 
-HELP = "check graph files without running them (exit 2 when one is invalid)"
 DATA_EXTENSIONS = (".npy", ".npz")
 
 
@@ -32,12 +30,15 @@ def add_arguments(parser):
                              "the graph files among them and the graphs under the current "
                              "folder that read a changed .npy/.npz; skip other files")
     add_budget_argument(parser)
+    add_outside_argument(parser)
     add_format_argument(parser)
 
 
 def changed_graphs(paths) -> list:
     """The graphs to validate when `paths` changed (see the module docstring), sorted, each
     once."""
+    from ...errors import GraphError
+
     graphs = {os.path.normpath(p) for p in paths
               if p.endswith(GRAPH_EXTENSIONS) and file_kind(p) in (GRAPH, LIBRARY)}
     data = {os.path.realpath(p): os.path.basename(p) for p in paths
@@ -56,9 +57,9 @@ def changed_graphs(paths) -> list:
 
 
 def _mentions(graph: str, names) -> bool:
+    from ...frontend.reading import read_bytes
     try:
-        with open(graph, "rb") as f:
-            text = f.read().decode("utf-8", errors="replace")
+        text = read_bytes(graph, MAX_BYTES).decode("utf-8", errors="replace")
     except OSError:
         return False
     return any(name in text for name in names)
@@ -77,13 +78,16 @@ def _graphs_under(folder: str):
 
 
 def execute(args, out, err) -> int:
+    from ...errors import GraphError  # here, not above: parsing imports nothing heavy
+    from ...frontend.blocks import LibraryFile
+
     graphs = changed_graphs(args.graphs) if args.changed else \
         graph_files(args.graphs, libraries=True)
     errors = {}
     warnings = {}  # graph -> its warnings, as a GraphError (never changing the exit status)
     for graph in graphs:
         try:
-            compiled = compile_graph(graph, memory_budget=args.memory_budget)
+            compiled = compile_graph(graph, **graph_options(args))
         except LibraryFile:
             pass  # a library of blocks whose blocks are all valid
         except GraphError as e:

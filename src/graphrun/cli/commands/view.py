@@ -7,15 +7,15 @@ from __future__ import annotations
 from ... import api
 from ...results.files import clash, files_read
 from ...tools.explain import DEFAULT_MAX_PATHS
-from ..args import UsageError, add_params_argument, whole_number
+from ..args import (UsageError, add_outside_argument, add_params_argument, check_outputs,
+                    graph_options, whole_number)
 from ..main import EXIT_OK, EXIT_TROUBLE
 from ...errors import shown
-
-HELP = "write a page to step through the forward and backward passes (one HTML file, no network)"
 
 
 def add_arguments(parser):
     parser.add_argument("graph", metavar="GRAPH", help="a graph file (.yaml)")
+    add_outside_argument(parser)
     parser.add_argument("--allow-nonfinite", action="store_true",
                         help="show nan and inf values instead of failing at the first")
     parser.add_argument("-o", "--output", metavar="FILE",
@@ -31,7 +31,8 @@ def execute(args, out, err) -> int:
     if not args.output and _is_terminal(out):
         raise UsageError("view writes an HTML page: name the file with -o FILE (for example "
                          "-o graph.html), or redirect stdout to a file")
-    graph = api.compile(args.graph)
+    check_outputs(args.output)  # before anything is compiled or run
+    graph = api.compile(args.graph, **graph_options(args))
     trained = () if args.params is None else (args.params,)
     problem = args.output and clash([args.output], files_read(graph) + trained)
     if problem:  # the page must never replace the graph, its data or the training file
