@@ -14,6 +14,7 @@ import random
 
 import pytest
 
+from graphrun import api
 from graphrun.errors import GraphError
 from graphrun.frontend import fastyaml, load
 
@@ -360,3 +361,32 @@ def test_one_entry_per_line_mappings_are_read_in_bulk(monkeypatch, chunk):
     # line: a plain scalar with spaces is not JSON)
     with open(os.path.join(ROOT, "graphs", "classifier.yaml"), "rb") as f:
         assert accepted(f.read())
+
+
+@pytest.mark.parametrize("written", [
+    "[1, 2.5, -3, 4]", "[ [1, 2], [3, 4], [5] ]", "[{a: 1}, {}, [], [x, y], z]",
+    "[[1, [2]], 3, 4]", "[[1, 2], [3, [4, 5]], [6]]", "[1,2,3]"])
+def test_one_flow_item_is_found_where_all_of_them_are(written):
+    """flow_item skips to one item of a flow list; where it answers, it is where flow_positions
+    records that item (a nested item before it: no answer, flow_positions is asked)."""
+    text = f"graphrun: 1\nx: {written}\n"
+    at = text.index("[")
+    value = fastyaml.read(text)["x"]
+    marks = {}
+    fastyaml.flow_positions(value, text, at, marks)
+    every = marks[id(value)][1]
+    answers = [fastyaml.flow_item(text, at, k) for k in range(len(value))]
+    assert all(a is None or a == every[k] for k, a in enumerate(answers)), (answers, every)
+    assert answers[0] == every[0]
+
+
+def test_a_ragged_item_deep_in_a_long_flow_list_is_at_its_column(tmp_path):
+    rows = 200_000
+    text = "graphrun: 1\ninputs:\n  x: [" + "[1.5, 2.5], " * rows + "[1.5]]\nnodes:\n" \
+        "  y: {op: neg, args: [x]}\n"
+    path = tmp_path / "g.yaml"
+    path.write_text(text)
+    with pytest.raises(GraphError) as e:
+        api.compile(str(path))
+    col = text.split("\n")[2].index("[1.5]]") + 1
+    assert [(r.line, r.col) for r in e.value.located()] == [(3, col)]

@@ -112,10 +112,16 @@ SITUATIONS = {
     "a full stdout keeps every file": dict(files={"g.yaml": GRAPH, "out.yaml": "previous\n"},
                                            argv=["g.yaml"], stdout="full", code=2,
                                            words=["cannot write"], unchanged=True),
+    # each stage stops at 1000 problems (errors.MAX_PROBLEMS); two stages may find more
     "many problems: the first 1000 shown, then how many more": dict(
         files={"g.yaml": "graphrun: 1\ninputs:\n  x: 1.0\nnodes:\n"
-               + "".join(f"  n{i}: {{op: negg, args: [x]}}\n" for i in range(3000))},
-        argv=["g.yaml"], code=2, words=["2000 more problems not shown"], lines=1001),
+               + "".join(f"  n{i}: {{op: neg, args: [u{i}]}}\n" for i in range(900)) * 2},
+        argv=["g.yaml"], code=2, words=["800 more problems not shown"], lines=1001),
+    "very many problems in one stage: it stops, and says where": dict(
+        files={"g.yaml": "graphrun: 1\ninputs:\n  x: 1.0\nnodes:\n"
+               + "".join(f"  n{i}: {{op: neg, args: [u{i}]}}\n" for i in range(3000))},
+        argv=["g.yaml"], code=2,
+        words=["g.yaml:1004:3: error: checking stopped here: 999 problems above"], lines=1000),
     "many unknown top-level keys: checking stops": dict(
         files={"g.yaml": "graphrun: 1\n" + "".join(f"k{i}: 1\n" for i in range(5000))},
         argv=["g.yaml"], code=2, words=["checking stopped here"]),

@@ -14,7 +14,7 @@ import time
 from typing import Optional
 
 from . import blocks, outputs as outputs_section, schema
-from ..errors import GraphError, Problem
+from ..errors import GraphError, Problem, full, stopped
 from .graph import Program, build_program
 from .load import Document, PartialDocument, gc_paused, load_bytes, load_file, reread
 from .outputs import OutputsSpec
@@ -78,10 +78,15 @@ def _check(loaded: list, problems: list, memory_budget, timings,
         results = _not_a_results_file(top)
         if results:
             raise GraphError(results, source)
+    _stop_if_full(problems, source)
     data, broken = _without(top, problems)
     if data is not None:
-        found = _leave_unknown_ops_to_the_graph(data, schema.check(data))
+        found = schema.check(data)
+        if stopped(found):  # the entries after it are unchecked: nothing later may read them
+            raise GraphError(_deduplicated(problems + found), source)
+        found = _leave_unknown_ops_to_the_graph(data, found)
         problems += found
+        _stop_if_full(problems, source)
         data, more = _without(data, found)
         broken |= more
     timings["validate"] = time.perf_counter() - start
@@ -118,6 +123,7 @@ def _check(loaded: list, problems: list, memory_budget, timings,
             break
         except GraphError as e:
             problems += e.problems
+            _stop_if_full(problems, source)
             if consume:
                 data = top = reread(source)
                 consume = False
@@ -144,6 +150,13 @@ def _check(loaded: list, problems: list, memory_budget, timings,
         raise GraphError(_deduplicated(problems), source)
     timings["build"] = time.perf_counter() - start
     return program
+
+
+def _stop_if_full(problems, source) -> None:
+    """A stage that found enough problems to print (errors.MAX_PROBLEMS) ends the checking: the
+    next stages would only find more, or the same ones again."""
+    if full(problems):
+        raise GraphError(_deduplicated(problems), source)
 
 
 def _deduplicated(problems) -> list:

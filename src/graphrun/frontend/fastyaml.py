@@ -391,6 +391,22 @@ def positions(text: str, root: dict):
     return marks, root_offset
 
 
+def flow_item(text: str, at: int, k: int) -> Optional[int]:
+    """The offset of item `k` of the flow list written at text[at], found without recording
+    every item's (a 4.2M-item list took 9.6 s in flow_positions to locate one): one regex match
+    skips k items, when the items before it are scalars or flat collections; else None (ask
+    flow_positions). flow_positions would record the same offset."""
+    skip = re.compile(f"(?:{_FLAT_ITEM}){{{k}}}+ *") if k else _SPACES
+    found = skip.match(text, at + 1)
+    if found is None or text[found.end():found.end() + 1] in ("]", "}", ",", ""):
+        return None
+    return found.end()
+
+
+# one item and its comma: a plain scalar (no quotes), or a collection holding none
+_FLAT_ITEM = " *(?:\\[[^\\[\\]{}\"']*\\]|\\{[^\\[\\]{}\"']*\\}|[^ ,:\\[\\]{}\"']+) *,"
+
+
 def flow_positions(value, text: str, at: int, marks: dict) -> None:
     """Record in `marks` the offsets inside the flow collection `value`, written at text[at]."""
     open_entries = []

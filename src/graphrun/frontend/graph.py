@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import NamedTuple, Optional, Tuple
 
-from ..errors import GraphError, Note, Problem, did_you_mean
+from ..errors import GraphError, Note, Problem, did_you_mean, full, stopped_here
 from ..ops import synonyms
 from ..ops.table import OPS, Op, OpError, Type, shape_str
 from .spec import Const, GraphSpec, LeafSpec, arg_path
@@ -100,6 +100,8 @@ def build_program(spec: GraphSpec, memory_budget: Optional[int] = None, *,
 
     bad = set()  # nodes whose op, arity, attributes or references have a problem
     for node in spec.nodes:
+        if full(problems):  # enough to print: the rest would only add more of them
+            raise GraphError(problems + [stopped_here(len(problems), node.path)])
         if not _check_node(node, leaves, nodes, all_names, broken, problems):
             bad.add(node.name)
 

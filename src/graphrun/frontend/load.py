@@ -96,6 +96,14 @@ class SourceMap:
             if entry is None:
                 return offset, None
             if entry[1] is None:  # a flow collection the fast reader has not looked inside yet
+                at = None
+                if type(node) is list and type(part) is int and 0 <= part < len(node):
+                    at = fastyaml.flow_item(self.text, entry[2], part)  # without the others
+                if at is not None:
+                    offset, node = at, node[part]
+                    if type(node) in (list, dict) and id(node) not in self.marks:
+                        self.marks[id(node)] = (node, None, at)  # its inside: when asked
+                    continue
                 fastyaml.flow_positions(node, self.text, entry[2], self.marks)
                 entry = self.marks[id(node)]
             _, values, keys = entry

@@ -15,7 +15,7 @@ from typing import NamedTuple, Optional, Tuple, Union
 
 import numpy as np
 
-from ..errors import GraphError, Note, Problem, describe
+from ..errors import GraphError, Note, Problem, describe, full, stopped_here
 from ..ops import OPS, Type
 from . import blocks, reading
 from .train import TrainSpec, build_train
@@ -131,6 +131,8 @@ def build_spec(data: dict, filename: str, *, source=None, library=None,
     for section, kind in (("inputs", "input"), ("params", "param")):
         for name, value in (data.get(section) or {}).items():
             path = (section, name)
+            if full(problems):  # enough to print (errors.MAX_PROBLEMS)
+                raise GraphError(problems + [stopped_here(len(problems), path)])
             if _check_unique(name, path, defined, problems):
                 leaf = _leaf(name, kind, value, path, base, problems, root)
                 if leaf is not None:
@@ -139,6 +141,8 @@ def build_spec(data: dict, filename: str, *, source=None, library=None,
     broken = set()
     section = data["nodes"]
     for name, body in section.items():
+        if full(problems):
+            raise GraphError(problems + [stopped_here(len(problems), ("nodes", name))])
         if consume:
             section[name] = None  # a value replaced, not a key removed: the loop goes on
         path = ("nodes", name)
