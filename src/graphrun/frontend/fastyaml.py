@@ -191,7 +191,8 @@ def _flow(text: str, budget: int):
         value = _DECODE(json_text)
     except ValueError:
         return _NO
-    if "{" in json_text and json_text.count('":') != _count_keys(value):
+    written = json_text.count('":') if "{" in json_text else 0
+    if written and written != _count_keys(value):  # (no key written: none can be a duplicate)
         return _NO  # a duplicate key: json keeps the last one silently
     return value
 
