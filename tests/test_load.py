@@ -376,3 +376,27 @@ def test_schema_problems_come_in_document_order():
 def test_jsonschema_is_still_the_judge_of_what_the_fast_path_does_not_prove():
     data = {"graphrun": 1, "nodes": {"u": {"op": "neg", "args": ["w"], "axis": "0"}}}
     assert [p.path for p in schema.check(data)] == [("nodes", "u", "axis")]
+
+
+def test_problems_located_from_the_kept_document_are_where_a_second_reading_puts_them(
+        tmp_path, monkeypatch):
+    """The compiler hands the source map the document it holds once a problem is found
+    (SourceMap.keep), so that locating does not read the text again: the positions must be the
+    same as a second reading's."""
+    from graphrun import api
+    from graphrun.frontend.load import SourceMap
+
+    path = tmp_path / "g.yaml"
+    path.write_text("graphrun: 1\ninputs:\n  x: [[1, 2], [3, 4], [5]]\n  z: [1, [2]]\n"
+                    "params:\n  w: {value: 1.0, dtype: int8}\nnodes:\n"
+                    "  y: {op: nop, args: [x, 2]}\n  v: {op: add, args: [q, w], axis: 1}\n"
+                    "  t: {op: neg, args: [{a: 1}]}\n")
+
+    def where():
+        with pytest.raises(GraphError) as e:
+            api.compile(str(path))
+        return [(r.line, r.col, r.message) for r in e.value.located()]
+
+    kept = where()
+    monkeypatch.setattr(SourceMap, "keep", lambda self, root: None)
+    assert kept == where() and len(kept) >= 3, kept

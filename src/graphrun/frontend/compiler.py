@@ -114,6 +114,8 @@ def _check(loaded: list, problems: list, memory_budget, timings,
     # of the document as it goes (half of a big file's memory would be the two at once); on a
     # problem the text is read again, whole, to go on as below.
     consume = not problems
+    if problems:
+        source.keep(top)  # as read: to locate the problems without reading the text again
     for _ in range(3):  # spec problems are about single entries: leave those out, go again
         if data is None:
             break
@@ -126,6 +128,7 @@ def _check(loaded: list, problems: list, memory_budget, timings,
             _stop_if_full(problems, source)
             if consume:
                 data = top = reread(source)
+                source.keep(top)
                 consume = False
             data, more = _without(data, e.problems)
             broken |= {name for section, name in more if section != "blocks"}

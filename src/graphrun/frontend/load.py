@@ -57,7 +57,16 @@ class SourceMap:
         self.root_offset = 0
         self.nonfinite = False  # how the text was loaded, to read it again the same way
         self.fast = True
+        self.read_fast = False  # whether the fast reader read the text (fastyaml.positions can)
+        self._kept = None
         self._line_starts = None
+
+    def keep(self, root) -> None:
+        """Hold `root`, the document as read from this text and not changed since (a caller that
+        has found problems and holds it anyway): positions are then recorded from it, without
+        reading 64 MiB again to locate one problem."""
+        if self.read_fast and self.marks is None:
+            self._kept = root
 
     def locate(self, path: tuple, at_key: bool = False) -> Tuple[int, int]:
         """The position of `path`, or of its nearest ancestor that has one; (1, 1) at worst."""
@@ -118,6 +127,11 @@ class SourceMap:
     def _record_marks(self) -> None:
         """Read the text again, recording every position. The data read is an equal copy of the
         document; it becomes `root` here, as the marks are keyed by its containers' ids."""
+        if self._kept is not None:
+            self.root, self._kept = self._kept, None
+            with gc_paused():
+                self.marks, self.root_offset = fastyaml.positions(self.text, self.root)
+            return
         copy = SourceMap(self.file, self.text)
         with gc_paused():
             self.root = _read(copy, [], nonfinite=self.nonfinite, record=True, fast=self.fast)
@@ -255,6 +269,7 @@ def _read(source: SourceMap, problems: list, nonfinite: bool, record: bool, fast
     source.marks and source.root_offset too."""
     if fast:
         root = fastyaml.read(source.text, nonfinite=nonfinite, max_depth=MAX_DEPTH)
+        source.read_fast = root is not None
         if root is not None:
             if record:
                 source.marks, source.root_offset = fastyaml.positions(source.text, root)
