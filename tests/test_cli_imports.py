@@ -11,6 +11,8 @@ import textwrap
 
 import pytest
 
+from graphrun.cli.main import COMMANDS
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HEAVY = ("numpy", "yaml", "jsonschema", "networkx", "graphrun.api", "graphrun.results.golden",
          "graphrun.frontend.load")
@@ -56,6 +58,25 @@ def test_small_commands_import_nothing_heavy(argv, code):
     commands = [m for m in result["modules"] if m.startswith("graphrun.cli.commands.")]
     named = argv[0] in ("run", "schema", "check", "diff", "validate")
     assert commands == ([f"graphrun.cli.commands.{argv[0]}"] if named else [])
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+@pytest.mark.parametrize("argv, code", [(["--help"], 0), (["--bogus", "graphs/simple.yaml"], 2),
+                                        ([], 2)])  # its help, an unknown flag, no arguments
+def test_no_command_imports_anything_heavy_to_parse(command, argv, code):
+    # every command's --help shows its defaults (defaults.py) and its usage errors come before
+    # anything is imported for the work
+    if command == "schema" and argv == []:
+        argv, code = ["extra"], 2  # schema takes no arguments: give it one too many
+    result = imported(command, *argv)
+    assert result["code"] == code, result["err"]
+    assert code == 0 or f"graphrun {command} --help" in result["err"]  # a usage error, not a run
+    assert heavy(result) == []
+    commands = [m for m in result["modules"] if m.startswith("graphrun.cli.commands.")]
+    assert commands == [f"graphrun.cli.commands.{command}"]
+    tools = [m for m in result["modules"] if m.startswith(("graphrun.tools.", "graphrun.engine",
+                                                           "graphrun.ops", "graphrun.frontend.train"))]
+    assert tools == []
 
 
 def test_schema_prints_the_schema_file():
