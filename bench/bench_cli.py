@@ -124,6 +124,8 @@ def startup(n, before):
     cases = [("graphrun --version", ["--version"], 0), ("graphrun --help", ["--help"], 0),
              ("graphrun schema", ["schema"], 0), ("graphrun run --bogus", ["run", "--bogus", simple], 2),
              ("graphrun valdate (mistyped)", ["valdate", simple], 2),
+             ("graphrun train --bogus", ["train", "--bogus", simple], 2),
+             ("graphrun gradcheck --help", ["gradcheck", "--help"], 0),
              ("graphrun graphs/simple.yaml", [simple], 0)]
     for label, args, code in cases:
         ours.append((label, graphrun_cmd(*args), code, None))
