@@ -115,3 +115,16 @@ def test_what_a_file_needs_is_still_imported(tmp_path):
     result = imported(str(anchored))
     assert result["code"] == 2 and "anchors (&a) are not allowed" in result["err"]
     assert "yaml" in result["modules"]
+
+
+@pytest.mark.parametrize("columns", [None, "50", "0", "-3", "wide"])
+def test_help_is_as_wide_as_argparse_makes_it(columns, monkeypatch):
+    # cli/main.py finds the width itself (argparse's way would import shutil for every run)
+    import shutil
+
+    from graphrun.cli.main import _terminal_columns
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    assert _terminal_columns() == shutil.get_terminal_size().columns
