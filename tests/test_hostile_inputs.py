@@ -334,6 +334,16 @@ def test_the_version_must_be_the_integer_1(tmp_path, version):
     assert code == 2 and err.startswith(f"{a}:1:1: error: not a graphrun results file"), err
 
 
+@pytest.mark.parametrize("version", ["1.0", "1e0", "true", '"1"'])
+def test_a_graph_whose_version_is_not_the_integer_1_is_refused_at_the_version(tmp_path, version):
+    graph = tmp_path / "g.yaml"
+    graph.write_text(open(SIMPLE).read().replace("graphrun: 1\n", f"graphrun: {version}\n"))
+    line = graph.read_text().splitlines().index(f"graphrun: {version}") + 1
+    code, out, err = call("run", str(graph))
+    assert code == 2 and out == "", err
+    assert err.startswith(f"{graph}:{line}:11: error: expected 1; found "), err
+
+
 def test_a_params_file_whose_version_is_true_is_refused(tmp_path):
     trained = tmp_path / "t.yaml"
     trained.write_text("graphrun: true\ngraph: chain-rule\nparams:\n  w: 1.0\n  b: 2.0\n")

@@ -3,7 +3,8 @@ same loop reversed, accumulating cotangents. The executor never names an op: eve
 the op table.
 
 - `compile_plan(program)` makes the Plan once: flat tuples indexed by slot, no names, no dicts to
-  look up per step. The compiled graph holds it (api.Graph.plan).
+  look up per step (the numpy steps made on first use). The compiled graph holds it
+  (api.Graph.plan).
 - `forward(plan, leaves)` and `backward(plan, values)` run on numpy: the reference. `backward` can
   record every contribution it folds (step, argument, incoming cotangent, contribution, the VJP's
   own shape when it was summed back), which explain and gradcheck read instead of calling the
@@ -156,9 +157,10 @@ def initial_values(program: Program, leaves: Sequence) -> list:
 
 def check_leaves(program: Program, leaves, which) -> None:
     """Raise NumericError for the first non-finite leaf among the slots `which`."""
-    for i in which:
-        if not _finite(leaves[i]):
-            _check_finite(program, i, leaves[i], "the value read", None)
+    with np.errstate(all="ignore"):  # x . x of a huge finite value overflows: no warning, a check
+        for i in which:
+            if not _finite(leaves[i]):
+                _check_finite(program, i, leaves[i], "the value read", None)
 
 
 def execute(plan: Plan, leaves: Sequence, *, gradients: bool = True, check_finite: bool = True,
@@ -251,16 +253,17 @@ def backward(plan: Plan, values: Sequence, *, check_finite: bool = True,
                 previous = cts[slot]
                 cts[slot] = c if previous is None else previous + c
     grads: List = [None] * n
-    for slot, differentiable in enumerate(program.differentiable):
-        if differentiable:
-            t = program.types[slot]
-            g = cts[slot]
-            grads[slot] = np.zeros(t.shape, t.dtype) if g is None else np.asarray(g, t.dtype)
-            if check_finite and program.kinds[slot] == "param" and id(g) not in checked \
-                    and not _finite(grads[slot]):
-                if not _every:
-                    backward(plan, values, _every=True)
-                _blame(program, values, cts, slot, record)
+    with np.errstate(all="ignore"):
+        for slot, differentiable in enumerate(program.differentiable):
+            if differentiable:
+                t = program.types[slot]
+                g = cts[slot]
+                grads[slot] = np.zeros(t.shape, t.dtype) if g is None else np.asarray(g, t.dtype)
+                if check_finite and program.kinds[slot] == "param" and id(g) not in checked \
+                        and not _finite(grads[slot]):
+                    if not _every:
+                        backward(plan, values, _every=True)
+                    _blame(program, values, cts, slot, record)
     return grads
 
 

@@ -68,6 +68,10 @@ MAX_PROBLEMS = 500
 def check(data) -> list:
     """All schema problems in `data`, as Problems (empty when valid), in document order; or,
     in a file with very many, those of its first entries and one saying where checking stopped."""
+    if type(data) is dict and type(data.get("graphrun")) is float:
+        # JSON Schema holds 1.0 equal to 1; graphrun writes and reads the integer, as results do
+        return [Problem(f"expected 1; found {describe(data['graphrun'])} (the format version is "
+                        "the integer 1)", ("graphrun",))] + check({**data, "graphrun": 1})
     data_left = _unproven(data)
     if _proves(schema(), data_left):
         return []  # valid, and jsonschema not even imported: most files end here
