@@ -245,10 +245,13 @@ def warn(graph, err: TextIO) -> None:
 
 def run_module() -> None:
     """Entry point of `python -m graphrun` and the `graphrun` console script."""
+    from ..frontend.gcpause import skip_final_collections
     from ..results.files import sigterm_as_interrupt
     from . import streams
 
     streams.install()
     with sigterm_as_interrupt():  # SIGTERM and SIGHUP clean up like SIGINT, wherever they arrive
         status = main()
-    sys.exit(streams.finish(status))
+    status = streams.finish(status)
+    skip_final_collections()  # the process ends here
+    sys.exit(status)
