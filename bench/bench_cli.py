@@ -111,7 +111,8 @@ def rounds(commands, n, cwd, before=None):
                 raise SystemExit(f"{label}: exit {got}, expected {code}\n{stderr.decode()}")
             times[label].append(took)
             cpus[label].append(cpu)
-    return {label: ts[1:] for label, ts in times.items()}, {label: ts[1:] for label, ts in cpus.items()}
+    return ({label: ts[1:] for label, ts in times.items()},
+            {label: ts[1:] for label, ts in cpus.items()})
 
 
 def summary(times, base, label):

@@ -74,8 +74,8 @@ def test_no_command_imports_anything_heavy_to_parse(command, argv, code):
     assert heavy(result) == []
     commands = [m for m in result["modules"] if m.startswith("graphrun.cli.commands.")]
     assert commands == [f"graphrun.cli.commands.{command}"]
-    tools = [m for m in result["modules"] if m.startswith(("graphrun.tools.", "graphrun.engine",
-                                                           "graphrun.ops", "graphrun.frontend.train"))]
+    work = ("graphrun.tools.", "graphrun.engine", "graphrun.ops", "graphrun.frontend.train")
+    tools = [m for m in result["modules"] if m.startswith(work)]
     assert tools == []
 
 

@@ -381,7 +381,8 @@ def test_jsonschema_is_still_the_judge_of_what_the_fast_path_does_not_prove():
 
 def test_the_printable_check_refuses_exactly_what_yaml_does():
     # load writes YAML's printable set as the few characters outside it (it compiles 50x faster)
-    printable = re.compile("[\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+    printable = re.compile(
+        "[\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
     for code in [*range(0x10000), 0x10000, 0x1F600, 0x10FFFF]:
         c = chr(code)
         assert bool(load._NOT_PRINTABLE.match(c)) != bool(printable.match(c)), hex(code)
