@@ -11,6 +11,7 @@ it did, for every file in graphs/ and tests/golden/ and for every generated docu
 import glob
 import os
 import random
+import re
 
 import pytest
 
@@ -390,3 +391,11 @@ def test_a_ragged_item_deep_in_a_long_flow_list_is_at_its_column(tmp_path):
         api.compile(str(path))
     col = text.split("\n")[2].index("[1.5]]") + 1
     assert [(r.line, r.col) for r in e.value.located()] == [(3, col)]
+
+
+def test_a_name_starts_as_documented():
+    # a letter, `_` or any non-ASCII character; fastyaml writes it as what it is not (see _NAME)
+    start = re.compile("[A-Za-z_\x80-\U0010ffff]")
+    for code in [*range(0x10000), 0x10000, 0x1F600, 0x10FFFF]:
+        c = chr(code)
+        assert bool(fastyaml._KEY.match(c)) == bool(start.match(c)), hex(code)
