@@ -38,8 +38,8 @@ KINDS = {
     "unknown_ops": lambda: _fill("graphrun: 1\ninputs:\n  x: 1.0\nnodes:\n",
                                  lambda i: f"  n{i}: {{op: nop, args: [x]}}\n"),
     # for scale: a valid file of as many nodes, a chain of negations
-    "valid": lambda: _fill("graphrun: 1\ninputs:\n  x: 1.0\nnodes:\n",
-                           lambda i: f"  n{i}: {{op: neg, args: [{f'n{i - 1}' if i else 'x'}]}}\n"),
+    "valid": lambda: _fill("graphrun: 1\ninputs:\n  x: 1.0\nnodes:\n  n0: {op: neg, args: [x]}\n",
+                           lambda i: f"  n{i + 1}: {{op: neg, args: [n{i}]}}\n"),
     # a matrix whose last row is one short (the first ragged entry is the last one)
     "ragged": lambda: _fill("graphrun: 1\ninputs:\n  x: [", lambda i: "[1.5, 2.5], ",
                             "[1.5]]\nnodes:\n  y: {op: neg, args: [x]}\n"),

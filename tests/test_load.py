@@ -410,3 +410,34 @@ def test_the_printable_check_refuses_exactly_what_yaml_does():
     for code in [*range(0x10000), 0x10000, 0x1F600, 0x10FFFF]:
         c = chr(code)
         assert bool(load._NOT_PRINTABLE.match(c)) != bool(printable.match(c)), hex(code)
+
+
+def test_the_loader_stops_at_the_problem_budget_and_says_where():
+    """Duplicate keys past errors.MAX_PROBLEMS are not looked for: the problems printed, then
+    where checking stopped (at the last one found)."""
+    from graphrun.errors import MAX_PROBLEMS
+
+    text = "graphrun: 1\nnodes:\n  y: {op: neg, args: [x]}\n" + "name: a\n" * 3000
+    with pytest.raises(GraphError) as e:
+        load.load_bytes(text.encode(), "g.yaml")
+    rows = e.value.located()
+    assert len(rows) == MAX_PROBLEMS
+    assert all(r.message.startswith("duplicate key 'name'") for r in rows[:-1])
+    assert (rows[-1].line, rows[-1].message) == (
+        MAX_PROBLEMS + 3, f"checking stopped here: {MAX_PROBLEMS - 1} problems above; fix those "
+        "first")
+
+
+def test_the_spec_stops_at_the_problem_budget_and_no_later_stage_runs(tmp_path):
+    from graphrun import api
+    from graphrun.errors import MAX_PROBLEMS
+
+    n = 2 * MAX_PROBLEMS  # each param also a node: a spec problem each; `q` unknown: a graph one
+    path = tmp_path / "g.yaml"
+    path.write_text("graphrun: 1\nparams:\n" + "".join(f"  p{i}: 1.0\n" for i in range(n))
+                    + "nodes:\n" + "".join(f"  p{i}: {{op: neg, args: [q]}}\n" for i in range(n)))
+    with pytest.raises(GraphError) as e:
+        api.compile(str(path))
+    messages = [r.message for r in e.value.located()]
+    assert len(messages) == MAX_PROBLEMS and not any("'q'" in m for m in messages), messages[:3]
+    assert messages[-1].startswith(f"checking stopped here: {MAX_PROBLEMS - 1} problems")
