@@ -277,6 +277,20 @@ def test_a_fifo_is_written_through(tmp_path, through_a_link):
     assert snapshot(tmp_path) == before
 
 
+@pytest.mark.parametrize("command", [("run",), ("check", "--update", "--golden")])
+def test_a_fifo_that_nobody_reads_is_refused_not_waited_on_forever(tmp_path, monkeypatch, command):
+    from graphrun.results import files
+    monkeypatch.setattr(files, "FIFO_WAIT", 0.2)  # the wait for a late reader, shortened
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    graph = write(tmp_path, "g.yaml", big(1))
+    before = snapshot(tmp_path)
+    argv = ("run", graph, "-o", str(fifo)) if command == ("run",) else (*command, str(fifo), graph)
+    code, out, err = call(*argv)
+    assert code == 2 and "it is a FIFO that no process reads" in err, err
+    assert snapshot(tmp_path) == before and stat.S_ISFIFO(os.lstat(fifo).st_mode)
+
+
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="Linux's /proc/self/fd")
 def test_an_open_file_named_through_proc_is_appended_to_never_replaced(tmp_path):
     # `graphrun g.yaml -o /dev/stdout >> log`: /dev/stdout leads to /proc/self/fd/1, which leads

@@ -122,14 +122,14 @@ def _entries(text: str):
         first = head.lstrip(" ")[:1]
         if first == "" or first == "#":  # a blank or comment line (indented: only the first)
             if entries:
-                entries[-1][1] += "\n" + part
+                entries[-1][1].append("\n" + part)  # joined below: += here is quadratic
             elif _clean("\n" + part):
                 return None
         elif head[0] == " ":
             return None  # an indented first entry
         else:
-            entries.append([head, newline + body])
-    return entries
+            entries.append([head, [newline + body]])
+    return [[head, "".join(body)] for head, body in entries]
 
 
 def _uncomment(line: str) -> str:

@@ -44,6 +44,7 @@ import os
 import re
 import signal
 import stat
+import time
 import threading
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Callable, Dict, Iterable, Iterator, List, Optional, Set, Tuple, \
@@ -241,7 +242,7 @@ def _write_through(path: str, data) -> None:
     """Write `data` (bytes, or an iterable of bytes chunks) into the open file or device."""
     # no O_CREAT, no O_TRUNC: the target exists and is not ours to truncate or replace;
     # O_APPEND: an open file (`>> log`) is added to, never overwritten from its start
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | getattr(os, "O_NOCTTY", 0))
+    fd = _open_for_writing(path)
     try:
         for chunk in _chunks(data):
             view = memoryview(chunk)
@@ -251,8 +252,35 @@ def _write_through(path: str, data) -> None:
         os.close(fd)
 
 
+<<<<<<< HEAD
 def _chunks(data):
     return [data] if isinstance(data, (bytes, bytearray, memoryview)) else data
+=======
+FIFO_WAIT = 5.0  # seconds a FIFO may take to get a reader (`graphrun ... -o p & cat p`)
+
+
+def _open_for_writing(path: str) -> int:
+    """Open what `path` names for writing through it. Non-blocking first: a FIFO that nobody
+    reads would block a plain open forever (ENXIO says so); wait a little for its reader, then
+    refuse. Once open, writes block as usual."""
+    flags = os.O_WRONLY | os.O_APPEND | getattr(os, "O_NOCTTY", 0)
+    nonblock = getattr(os, "O_NONBLOCK", 0)
+    deadline = time.monotonic() + FIFO_WAIT
+    while True:
+        try:
+            fd = os.open(path, flags | nonblock)
+            break
+        except OSError as e:
+            if e.errno != errno.ENXIO or time.monotonic() > deadline:
+                if e.errno == errno.ENXIO:
+                    raise OSError(errno.ENXIO, f"it is a FIFO that no process reads (waited "
+                                               f"{FIFO_WAIT:g} s for a reader)", path) from None
+                raise
+            time.sleep(0.05)
+    if nonblock:
+        os.set_blocking(fd, True)
+    return fd
+>>>>>>> main
 
 
 def _replace(path: str, data) -> None:
