@@ -252,10 +252,10 @@ def _write_through(path: str, data) -> None:
         os.close(fd)
 
 
-<<<<<<< HEAD
 def _chunks(data):
     return [data] if isinstance(data, (bytes, bytearray, memoryview)) else data
-=======
+
+
 FIFO_WAIT = 5.0  # seconds a FIFO may take to get a reader (`graphrun ... -o p & cat p`)
 
 
@@ -280,12 +280,11 @@ def _open_for_writing(path: str) -> int:
     if nonblock:
         os.set_blocking(fd, True)
     return fd
->>>>>>> main
 
 
 def _replace(path: str, data) -> None:
-    """Write `data` (bytes, or an iterable of chunks) to a temporary file beside `path`, then rename it
-    into place."""
+    """Write `data` (bytes, or an iterable of chunks) to a temporary file beside `path`, then
+    rename it into place."""
     made: List[str] = []
     try:
         tmp = _prepare(path, data, made)
