@@ -140,7 +140,9 @@ def build_program(spec: GraphSpec, memory_budget: Optional[int] = None, *,
     if problems or broken:  # broken entries' problems are the caller's, raised with these
         raise GraphError(problems)
     del leaves, nodes, all_names, inferred  # 60 MiB at a million nodes, not needed from here
-    program = _assemble(spec, order, types, loss, memory_budget, source)
+    held = [types]  # _assemble takes the only reference, to free the dict when done with it
+    del types
+    program = _assemble(spec, order, held, loss, memory_budget, source)
     problems = check_train(program)
     if problems:
         raise GraphError(problems)
@@ -440,24 +442,22 @@ def _check_loss(spec, leaves, nodes, types, broken, problems):
     return spec.loss
 
 
-def _assemble(spec, ordered, types, loss, memory_budget, source) -> Program:
+def _assemble(spec, ordered, held, loss, memory_budget, source) -> Program:
     """Number the slots (leaves, then number literals, then nodes in program order) and make the
-    steps. `types` (every leaf's and node's type, by name) becomes the name -> slot map: one
-    dict of every name at a time instead of two (each is 84 MiB at a million nodes)."""
+    steps. `held` holds the only reference to the dict of every leaf's and node's type by name:
+    taken out here, it becomes the name -> slot map (one dict of every name at a time instead of
+    two, each 84 MiB at a million nodes), freed before the other slot tuples are made."""
+    types = held.pop()
     # tuples made at once, not lists copied (each list is 13 MiB at a million nodes)
     literals = [arg for node in ordered for arg in node.args if type(arg) is Const]
     first_node = len(spec.leaves) + len(literals)
-    leaves, blank = spec.leaves, ("",) * len(literals)
-    names = tuple(chain((leaf.name for leaf in leaves), blank, (node.name for node in ordered)))
-    kinds = tuple(chain((leaf.kind for leaf in leaves), ("const",) * len(literals),
-                        ("node",) * len(ordered)))
-    paths = tuple(chain((leaf.path for leaf in leaves), (arg.path for arg in literals),
-                        (node.path for node in ordered)))
+    leaves = spec.leaves
     slot_types = tuple(chain((leaf.type for leaf in leaves), (_LITERAL,) * len(literals),
                              (types[node.name] for node in ordered)))
-    consts = tuple((len(leaves) + i, arg.value) for i, arg in enumerate(literals))
-    del literals
+    names = tuple(chain((leaf.name for leaf in leaves), ("",) * len(literals),
+                        (node.name for node in ordered)))
     slot_of = types
+    del types
     for slot, name in enumerate(names):
         if name:
             slot_of[name] = slot  # every key is there already: the dict is not grown
@@ -467,10 +467,16 @@ def _assemble(spec, ordered, types, loss, memory_budget, source) -> Program:
                        tuple([next(literal_slots) if type(a) is Const else slot_of[a.name]
                               for a in node.args]), node.attrs, node.path)
                   for node in ordered)
-    estimated = _check_budget(spec, memory_budget, names, kinds, slot_types, paths,
-                              loss is not None)
     loss = None if loss is None else slot_of[loss]
     del slot_of
+    kinds = tuple(chain((leaf.kind for leaf in leaves), ("const",) * len(literals),
+                        ("node",) * len(ordered)))
+    paths = tuple(chain((leaf.path for leaf in leaves), (arg.path for arg in literals),
+                        (node.path for node in ordered)))
+    consts = tuple((len(leaves) + i, arg.value) for i, arg in enumerate(literals))
+    del literals
+    estimated = _check_budget(spec, memory_budget, names, kinds, slot_types, paths,
+                              loss is not None)
     return Program(spec.name, spec.description, names, slot_types, kinds, paths, spec.leaves,
                    consts, steps, loss, spec.tolerance, estimated, source, spec.train)
 
