@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -79,17 +80,23 @@ def by_hand_source() -> str:
 
 
 def run(cmd, env, cwd):
+    """(wall seconds, CPU seconds (user + sys), exit code, stderr) of one fresh process. The CPU
+    time moves less than the wall time when other work shares the cores."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
                           stderr=subprocess.PIPE)
     took = time.perf_counter() - start
-    return took, done.returncode, done.stderr
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return took, cpu, done.returncode, done.stderr
 
 
 def rounds(commands, n, cwd, before=None):
-    """{label: [seconds, ...]} over n interleaved rounds; each entry of `commands` is (label,
-    argv, expected exit code, prepare or None)."""
+    """{label: [seconds, ...]} over n interleaved rounds, and the same of CPU seconds; each entry
+    of `commands` is (label, argv, expected exit code, prepare or None)."""
     times = {label: [] for label, *_ in commands}
+    cpus = {label: [] for label, *_ in commands}
     for _ in range(n + 1):  # the first round warms the caches and is dropped
         for label, argv, code, prepare in commands:
             if prepare:
@@ -99,11 +106,13 @@ def rounds(commands, n, cwd, before=None):
             env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
             if label.startswith("before:"):
                 env["PYTHONPATH"] = before
-            took, got, stderr = run(argv, env, cwd)
+            took, cpu, got, stderr = run(argv, env, cwd)
             if got != code:
                 raise SystemExit(f"{label}: exit {got}, expected {code}\n{stderr.decode()}")
             times[label].append(took)
-    return {label: ts[1:] for label, ts in times.items()}
+            cpus[label].append(cpu)
+    return ({label: ts[1:] for label, ts in times.items()},
+            {label: ts[1:] for label, ts in cpus.items()})
 
 
 def summary(times, base, label):
@@ -124,16 +133,20 @@ def startup(n, before):
     cases = [("graphrun --version", ["--version"], 0), ("graphrun --help", ["--help"], 0),
              ("graphrun schema", ["schema"], 0), ("graphrun run --bogus", ["run", "--bogus", simple], 2),
              ("graphrun valdate (mistyped)", ["valdate", simple], 2),
+             ("graphrun train --bogus", ["train", "--bogus", simple], 2),
+             ("graphrun gradcheck --help", ["gradcheck", "--help"], 0),
              ("graphrun graphs/simple.yaml", [simple], 0)]
     for label, args, code in cases:
         ours.append((label, graphrun_cmd(*args), code, None))
         if before:
             ours.append(("before: " + label, graphrun_cmd(*args), code, None))
-    times = rounds(ours, n, ROOT, before)
-    rows = [summary(times, "python -c pass", label) + [summary(times, "python -c 'import numpy'",
-                                                               label)[3]] for label in times]
+    times, cpus = rounds(ours, n, ROOT, before)
+    numpy = "python -c 'import numpy'"
+    rows = [summary(times, "python -c pass", label) + [summary(times, numpy, label)[3]]
+            + [f"{statistics.median(cpus[label]) * 1e3:.0f} ms", summary(cpus, numpy, label)[3]]
+            for label in times]
     print(table(rows, ["start-up (fresh process)", "median", "range", "/ python -c pass",
-                       "/ import numpy"]))
+                       "/ import numpy", "CPU", "CPU / import numpy"]))
 
 
 def end_to_end(n, before, dtype, batch, width):
@@ -159,7 +172,7 @@ def end_to_end(n, before, dtype, batch, width):
             commands.append(("before: graphrun run -o",
                              graphrun_cmd("run", graph, "-o", outs["before"] + "/"), 0,
                              clean("before")))
-        times = rounds(commands, n, work, before)
+        times, _ = rounds(commands, n, work, before)
         _same(outs["hand"], outs["graphrun"], dtype)
         rows = [summary(times, "numpy by hand, np.save", label) for label in times]
         print(table(rows, [f"MLP {batch}x{width} {dtype}, fresh process", "median", "range",

@@ -11,6 +11,8 @@ import textwrap
 
 import pytest
 
+from graphrun.cli.main import COMMANDS
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HEAVY = ("numpy", "yaml", "jsonschema", "networkx", "graphrun.api", "graphrun.results.golden",
          "graphrun.frontend.load")
@@ -58,6 +60,25 @@ def test_small_commands_import_nothing_heavy(argv, code):
     assert commands == ([f"graphrun.cli.commands.{argv[0]}"] if named else [])
 
 
+@pytest.mark.parametrize("command", list(COMMANDS))
+@pytest.mark.parametrize("argv, code", [(["--help"], 0), (["--bogus", "graphs/simple.yaml"], 2),
+                                        ([], 2)])  # its help, an unknown flag, no arguments
+def test_no_command_imports_anything_heavy_to_parse(command, argv, code):
+    # every command's --help shows its defaults (defaults.py) and its usage errors come before
+    # anything is imported for the work
+    if command == "schema" and argv == []:
+        argv, code = ["extra"], 2  # schema takes no arguments: give it one too many
+    result = imported(command, *argv)
+    assert result["code"] == code, result["err"]
+    assert code == 0 or f"graphrun {command} --help" in result["err"]  # a usage error, not a run
+    assert heavy(result) == []
+    commands = [m for m in result["modules"] if m.startswith("graphrun.cli.commands.")]
+    assert commands == [f"graphrun.cli.commands.{command}"]
+    work = ("graphrun.tools.", "graphrun.engine", "graphrun.ops", "graphrun.frontend.train")
+    tools = [m for m in result["modules"] if m.startswith(work)]
+    assert tools == []
+
+
 def test_schema_prints_the_schema_file():
     result = imported("schema")
     with open(os.path.join(ROOT, "schemas", "graph.schema.json"), encoding="utf-8") as f:
@@ -94,3 +115,16 @@ def test_what_a_file_needs_is_still_imported(tmp_path):
     result = imported(str(anchored))
     assert result["code"] == 2 and "anchors (&a) are not allowed" in result["err"]
     assert "yaml" in result["modules"]
+
+
+@pytest.mark.parametrize("columns", [None, "50", "0", "-3", "wide"])
+def test_help_is_as_wide_as_argparse_makes_it(columns, monkeypatch):
+    # cli/main.py finds the width itself (argparse's way would import shutil for every run)
+    import shutil
+
+    from graphrun.cli.main import _terminal_columns
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    assert _terminal_columns() == shutil.get_terminal_size().columns

@@ -11,6 +11,7 @@ it did, for every file in graphs/ and tests/golden/ and for every generated docu
 import glob
 import os
 import random
+import re
 
 import pytest
 
@@ -360,3 +361,11 @@ def test_one_entry_per_line_mappings_are_read_in_bulk(monkeypatch, chunk):
     # line: a plain scalar with spaces is not JSON)
     with open(os.path.join(ROOT, "graphs", "classifier.yaml"), "rb") as f:
         assert accepted(f.read())
+
+
+def test_a_name_starts_as_documented():
+    # a letter, `_` or any non-ASCII character; fastyaml writes it as what it is not (see _NAME)
+    start = re.compile("[A-Za-z_\x80-\U0010ffff]")
+    for code in [*range(0x10000), 0x10000, 0x1F600, 0x10FFFF]:
+        c = chr(code)
+        assert bool(fastyaml._KEY.match(c)) == bool(start.match(c)), hex(code)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import difflib
 from dataclasses import dataclass, replace
 from typing import Iterable, List, NamedTuple, Optional, Tuple
 
@@ -247,6 +246,8 @@ def _closest(word: str, choices: tuple, budget: int) -> Tuple[Optional[str], int
     spent = (len(w) + _CHOICE) * len(by_lower) + sum(map(len, by_lower))  # the quick ratios
     if spent > budget:
         return None, 0
+    import difflib  # here: only a mistake needs it, and a run of a good graph makes none
+
     matcher = difflib.SequenceMatcher()
     matcher.set_seq2(w)  # its analysis is made once, for every choice
     best = None

@@ -10,6 +10,7 @@ import sys
 
 # from results/__init__.py, not the writer or golden.py (numpy): parsing imports nothing heavy
 from ..results import SIDECAR_THRESHOLD, results_name
+from ..defaults import DEFAULT_LR, OPTIMIZERS
 
 GRAPH_EXTENSIONS = (".yaml", ".yml")
 STDIN = "-"  # a graph read from standard input
@@ -105,12 +106,12 @@ def add_params_argument(parser):
 
 def add_optimizer_arguments(parser):
     """--optimizer and --lr, over the graph's train section (train, explain --train)."""
-    from ..frontend.train import OPTIMIZERS
     parser.add_argument("--optimizer", type=choice(OPTIMIZERS, "optimizer"), metavar="NAME",
                         help=f"{', '.join(OPTIMIZERS)} (torch.optim's SGD, Adam, AdamW; default: "
                              "the train section's, else sgd)")
     parser.add_argument("--lr", type=number(0, False), metavar="LR",
-                        help="the learning rate (default: the train section's, else 0.001)")
+                        help="the learning rate (default: the train section's, else "
+                             f"{DEFAULT_LR:g})")
 
 
 def choice(choices, what):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from typing import Optional, Sequence, TextIO
 
@@ -71,6 +72,26 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message):
         raise UsageError(f"{message} (see '{self.prog} --help')")
+
+    def _get_formatter(self):
+        # argparse's own width, without its `import shutil` (and bz2, lzma, zlib: 2 ms of every
+        # run): argparse makes a formatter for every argument added, not only for --help
+        return self.formatter_class(prog=self.prog, width=_terminal_columns() - 2)
+
+
+def _terminal_columns() -> int:
+    """shutil.get_terminal_size().columns: $COLUMNS, else the width of the terminal on stdout,
+    else 80."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns > 0:
+        return columns
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80
+    except (AttributeError, ValueError, OSError):
+        return 80
 
 
 def build_parser(out: TextIO, err: TextIO, only: Optional[str] = None) -> argparse.ArgumentParser:
@@ -224,10 +245,13 @@ def warn(graph, err: TextIO) -> None:
 
 def run_module() -> None:
     """Entry point of `python -m graphrun` and the `graphrun` console script."""
+    from ..frontend.gcpause import skip_final_collections
     from ..results.files import sigterm_as_interrupt
     from . import streams
 
     streams.install()
     with sigterm_as_interrupt():  # SIGTERM and SIGHUP clean up like SIGINT, wherever they arrive
         status = main()
-    sys.exit(streams.finish(status))
+    status = streams.finish(status)
+    skip_final_collections()  # the process ends here
+    sys.exit(status)

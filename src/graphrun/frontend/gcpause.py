@@ -1,5 +1,6 @@
-"""gcpause: the cyclic garbage collector paused while a command works (its own module, imported
-by cli/main.py before any command runs, so it must import nothing heavy)."""
+"""gcpause: the cyclic garbage collector paused while a command works, and skipped as the process
+ends (its own module, imported by cli/main.py before any command runs, so it must import nothing
+heavy)."""
 
 from __future__ import annotations
 
@@ -19,3 +20,12 @@ def gc_paused():
     finally:
         if was_enabled:
             gc.enable()
+
+
+def skip_final_collections() -> None:
+    """As the `graphrun` process ends: every object moves to the permanent generation, which the
+    interpreter's last collections leave alone. They would walk every object numpy and graphrun
+    made, to free memory the process is about to hand back anyway: 15-20 ms of a small graph's
+    run, a tenth of it. Nothing graphrun writes waits for a collector: every file is closed (and
+    renamed into place) by results/files.py, and the streams are flushed, before this."""
+    gc.freeze()

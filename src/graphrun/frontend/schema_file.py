@@ -3,17 +3,22 @@ that `graphrun schema` reads it without importing jsonschema or the op table).""
 
 from __future__ import annotations
 
-from importlib import resources
-from pathlib import Path
+import os
 
 
 def schema_text() -> str:
     """The JSON Schema: schemas/graph.schema.json.
 
     Installed (`pip install .` or `-e .`), that folder is the package `graphrun.schemas`; run from a
-    source checkout with PYTHONPATH=src, it is read from the checkout."""
+    source checkout with PYTHONPATH=src, it is read from the checkout. (Read beside the package's
+    __init__.py, not through importlib.resources, whose readers import zipfile and half a dozen
+    other modules: ~5 ms of every run of a graph.)"""
     try:
-        folder = resources.files("graphrun.schemas")
-    except ModuleNotFoundError:
-        folder = Path(__file__).resolve().parents[3] / "schemas"
-    return folder.joinpath("graph.schema.json").read_text("utf-8")
+        from .. import schemas
+    except ImportError:
+        folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..",
+                              "schemas")
+    else:
+        folder = os.path.dirname(schemas.__file__)
+    with open(os.path.join(folder, "graph.schema.json"), encoding="utf-8") as f:
+        return f.read()

@@ -27,16 +27,9 @@ from typing import Optional, Tuple
 
 from ..errors import GraphError, Note, Problem, did_you_mean
 from ..ops.table import shape_str
-
-DEFAULT_LR = 1e-3  # torch.optim's default for SGD, Adam and AdamW
-
-# optimizer -> its options and their defaults, in the order the results file writes them
-OPTIMIZERS = {
-    "sgd": {"momentum": 0.0, "dampening": 0.0, "nesterov": False, "weight_decay": 0.0},
-    "adam": {"betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0},
-    "adamw": {"betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.01},
-}
-DEFAULT_OPTIMIZER = "sgd"
+# optimizer -> its options and their defaults (in the order the results file writes them), and
+# the default lr: in defaults.py, which `graphrun train --help` reads without this module's imports
+from ..defaults import DEFAULT_LR, DEFAULT_OPTIMIZER, OPTIMIZERS
 
 REQUIRED = object()  # an option with no default
 ALL_STEPS = object()  # cosine's t_max: the run's number of steps unless written

@@ -30,8 +30,8 @@ from ..engine.values import Results
 from ..frontend.blocks import instances
 from ..ops.table import shape_str
 from .explain import arg_name, number_text
+from ..defaults import DRAW_FORMATS as FORMATS  # in defaults.py: draw's --help shows them
 
-FORMATS = ("mermaid", "dot", "svg")
 SMALL_TENSOR = 12  # a tensor of at most this many elements shows its numbers on its node
 ROW = 6  # numbers per line of a label
 MERMAID_MAX_EDGES = 500  # Mermaid's defaults (config maxEdges, maxTextSize)

@@ -32,8 +32,8 @@ from ..engine.executor import backward, contribution, forward, summed_axes
 from ..frontend.blocks import instances
 from ..frontend.graph import Program, Step, reaches_loss
 from ..ops.table import shape_str
+from ..defaults import DEFAULT_MAX_PATHS  # in defaults.py: explain's and view's --help show it
 
-DEFAULT_MAX_PATHS = 100
 SHOWN_ELEMENTS = 4  # elements of a tensor shown in a summary
 MAX_FACTORS = 12  # a longer path is written as its ends and its number of factors
 

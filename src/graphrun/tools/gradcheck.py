@@ -28,12 +28,11 @@ from ..engine.executor import compile_plan, contribution, execute, forward
 from .explain import reaches_loss
 from ..frontend.graph import Program
 from ..ops.table import Type, shape_str
+# the defaults, in defaults.py: gradcheck's --help shows them without this module's imports
+from ..defaults import (GRADCHECK_ATOL as DEFAULT_ATOL, GRADCHECK_EPS as DEFAULT_EPS,
+                        GRADCHECK_MAX_ELEMENTS as DEFAULT_MAX_ELEMENTS,
+                        GRADCHECK_RTOL as DEFAULT_RTOL, GRADCHECK_SEED as DEFAULT_SEED)
 
-DEFAULT_EPS = 1e-6
-DEFAULT_RTOL = 1e-5
-DEFAULT_ATOL = 1e-7
-DEFAULT_MAX_ELEMENTS = 100
-DEFAULT_SEED = 0
 ROUNDING_ULPS = 16  # rounding allowed in each side of a finite difference, in units of its size
 
 FLOAT64 = np.dtype("float64")

@@ -3,19 +3,21 @@ Graphviz, with every node's value and gradient."""
 
 from __future__ import annotations
 
-from ... import api
+from ...defaults import DRAW_FORMATS
 from ...results.files import clash, files_read, write_text
-from ...tools.draw import FORMATS, GraphvizFailed, GraphvizMissing
 from ..args import (UsageError, add_outside_argument, add_params_argument, check_outputs,
                     graph_options)
 from ..main import EXIT_OK, EXIT_TROUBLE
 from ...errors import shown
 
+# The API and the tools (numpy) are imported where they are used, once the arguments are parsed:
+# `graphrun COMMAND --help` and a usage error answer in the interpreter's start-up time.
+
 
 def add_arguments(parser):
     parser.add_argument("graph", metavar="GRAPH", help="a graph file (.yaml)")
     add_outside_argument(parser)
-    parser.add_argument("--format", choices=FORMATS, default="mermaid",
+    parser.add_argument("--format", choices=DRAW_FORMATS, default="mermaid",
                         help="mermaid (GitHub renders it in Markdown; default), dot (Graphviz's "
                              "text) or svg (rendered by Graphviz's dot, which must be installed)")
     parser.add_argument("--allow-nonfinite", action="store_true",
@@ -26,6 +28,8 @@ def add_arguments(parser):
 
 
 def execute(args, out, err) -> int:
+    from ... import api
+    from ...tools.draw import GraphvizFailed, GraphvizMissing
     check_outputs(args.output)  # before anything is compiled or run
     graph = api.compile(args.graph, **graph_options(args))
     if args.params is not None:

@@ -3,8 +3,10 @@ no expressions, blocks or includes), which runs to byte-identical results."""
 
 from __future__ import annotations
 
-from ... import api
 from ..main import EXIT_OK
+
+# The API and the tools (numpy) are imported where they are used, once the arguments are parsed:
+# `graphrun COMMAND --help` and a usage error answer in the interpreter's start-up time.
 
 
 def add_arguments(parser):
@@ -12,5 +14,6 @@ def add_arguments(parser):
 
 
 def execute(args, out, err) -> int:
+    from ... import api
     out.write(api.expand(args.graph))
     return EXIT_OK

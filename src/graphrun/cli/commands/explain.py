@@ -3,11 +3,13 @@ hand; with --train, the first update of training the same way (w ← w − lr ·
 
 from __future__ import annotations
 
-from ... import api
-from ...tools.explain import DEFAULT_MAX_PATHS
+from ...defaults import DEFAULT_MAX_PATHS
 from ..args import (UsageError, add_optimizer_arguments, add_outside_argument,
                     add_params_argument, graph_options, whole_number)
 from ..main import EXIT_OK
+
+# The API and the tools (numpy) are imported where they are used, once the arguments are parsed:
+# `graphrun COMMAND --help` and a usage error answer in the interpreter's start-up time.
 
 
 def add_arguments(parser):
@@ -31,6 +33,7 @@ def add_arguments(parser):
 
 
 def execute(args, out, err) -> int:
+    from ... import api
     graph = api.compile(args.graph, **graph_options(args))
     if args.params is not None:
         graph = graph.with_params(api.trained_params(args.params, graph))

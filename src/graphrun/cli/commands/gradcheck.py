@@ -4,13 +4,16 @@ the graphs that disagree are printed."""
 
 from __future__ import annotations
 
-from ... import api
+from ...defaults import (GRADCHECK_ATOL as DEFAULT_ATOL, GRADCHECK_EPS as DEFAULT_EPS,
+                        GRADCHECK_MAX_ELEMENTS as DEFAULT_MAX_ELEMENTS,
+                        GRADCHECK_RTOL as DEFAULT_RTOL, GRADCHECK_SEED as DEFAULT_SEED)
 from ...errors import GraphError
-from ...tools.gradcheck import (DEFAULT_ATOL, DEFAULT_EPS, DEFAULT_MAX_ELEMENTS, DEFAULT_RTOL,
-                                DEFAULT_SEED)
 from ..args import add_outside_argument, compile_graph, graph_files, graph_options, number, \
     whole_number
 from ..main import EXIT_DIFFERENT, EXIT_OK, EXIT_TROUBLE, report
+
+# The API and the tools (numpy) are imported where they are used, once the arguments are parsed:
+# `graphrun COMMAND --help` and a usage error answer in the interpreter's start-up time.
 
 
 def add_arguments(parser):
@@ -33,6 +36,7 @@ def add_arguments(parser):
 
 
 def execute(args, out, err) -> int:
+    from ... import api
     status = EXIT_OK
     for graph in graph_files(args.graphs):
         try:

@@ -15,15 +15,15 @@ from __future__ import annotations
 
 import os
 
-from ... import api
 from ...results.files import clash, files_read, results_outputs
-from ...results.training import training_name
-from ...tools.plot import PlotError, check as check_plot
 from ..args import (UsageError, add_budget_argument, add_optimizer_arguments,
                     add_outside_argument, add_params_argument, add_sidecar_argument,
                     check_outputs, graph_options, whole_number)
 from ..main import EXIT_OK, EXIT_TROUBLE
 from ...errors import shown
+
+# The API and the tools (numpy) are imported where they are used, once the arguments are parsed:
+# `graphrun COMMAND --help` and a usage error answer in the interpreter's start-up time.
 
 
 def add_arguments(parser):
@@ -52,6 +52,9 @@ def add_arguments(parser):
 
 
 def execute(args, out, err) -> int:
+    from ... import api
+    from ...results.training import training_name
+    from ...tools.plot import PlotError, check as check_plot
     if args.steps is not None and args.epochs is not None:
         raise UsageError("give --steps or --epochs, not both")
     if args.params is not None and args.resume is not None:

@@ -4,13 +4,15 @@ lines, and each param's paths to the loss."""
 
 from __future__ import annotations
 
-from ... import api
+from ...defaults import DEFAULT_MAX_PATHS
 from ...results.files import clash, files_read
-from ...tools.explain import DEFAULT_MAX_PATHS
 from ..args import (UsageError, add_outside_argument, add_params_argument, check_outputs,
                     graph_options, whole_number)
 from ..main import EXIT_OK, EXIT_TROUBLE
 from ...errors import shown
+
+# The API and the tools (numpy) are imported where they are used, once the arguments are parsed:
+# `graphrun COMMAND --help` and a usage error answer in the interpreter's start-up time.
 
 
 def add_arguments(parser):
@@ -28,6 +30,7 @@ def add_arguments(parser):
 
 
 def execute(args, out, err) -> int:
+    from ... import api
     if not args.output and _is_terminal(out):
         raise UsageError("view writes an HTML page: name the file with -o FILE (for example "
                          "-o graph.html), or redirect stdout to a file")
