@@ -244,8 +244,9 @@ def run(graph, *, params: Optional[Mapping] = None, inputs: Optional[Mapping] = 
     graph = _graph(graph)
     if params or inputs:
         leaves, floats = graph.with_values(params, inputs), None
-    else:  # the arrays made only if the numpy reference runs
-        leaves, floats = graph.leaf_values, graph.leaf_floats() if fast else None
+    else:  # for the Python-float path, the floats: the arrays made only if the reference runs
+        floats = graph.leaf_floats() if fast else None
+        leaves = graph.leaf_values if floats is not None else graph.leaf_values()
     with _memory(graph.program):
         values, grads = executor.execute(graph.plan, leaves, gradients=gradients,
                                          check_finite=check_finite, fast=fast, timings=timings,

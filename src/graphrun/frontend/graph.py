@@ -30,7 +30,12 @@ class Step(NamedTuple):
     out: int  # slot of the result
     args: Tuple[int, ...]  # slots of the arguments, in the node's own argument order
     attrs: Tuple[Tuple[str, object], ...]  # written attributes, normalised (lists -> tuples)
-    path: tuple  # document path of the node, for errors
+    where: Optional[tuple]  # the node's document path; None for ("nodes", name): see `path`
+
+    @property
+    def path(self) -> tuple:
+        """The node's document path, for errors (made when asked for, as NodeSpec's)."""
+        return ("nodes", self.name) if self.where is None else self.where
 
 
 @dataclass(frozen=True)
@@ -43,7 +48,7 @@ class Program:
     names: Tuple[str, ...]  # slot -> name ("" for a number literal)
     types: Tuple[Type, ...]  # slot -> static type
     kinds: Tuple[str, ...]  # slot -> "input", "param", "const" or "node"
-    paths: Tuple[tuple, ...]  # slot -> document path
+    paths: "SlotPaths"  # slot -> document path
     leaves: Tuple[LeafSpec, ...]  # leaf i lives in slot i
     consts: Tuple[Tuple[int, float], ...]  # (slot, value) of every number literal
     steps: Tuple[Step, ...]
@@ -465,20 +470,44 @@ def _assemble(spec, ordered, held, loss, memory_budget, source) -> Program:
     # the out slot is slot_of's int: one object shared with the args that name it
     steps = tuple(Step(node.name, OPS[node.op], slot_of[node.name],
                        tuple([next(literal_slots) if type(a) is Const else slot_of[a.name]
-                              for a in node.args]), node.attrs, node.path)
+                              for a in node.args]), node.attrs, node.where)
                   for node in ordered)
     loss = None if loss is None else slot_of[loss]
     del slot_of
     kinds = tuple(chain((leaf.kind for leaf in leaves), ("const",) * len(literals),
                         ("node",) * len(ordered)))
-    paths = tuple(chain((leaf.path for leaf in leaves), (arg.path for arg in literals),
-                        (node.path for node in ordered)))
+    paths = SlotPaths(leaves, tuple(arg.path for arg in literals), steps)
     consts = tuple((len(leaves) + i, arg.value) for i, arg in enumerate(literals))
     del literals
     estimated = _check_budget(spec, memory_budget, names, kinds, slot_types, paths,
                               loss is not None)
     return Program(spec.name, spec.description, names, slot_types, kinds, paths, spec.leaves,
                    consts, steps, loss, spec.tolerance, estimated, source, spec.train)
+
+
+class SlotPaths:
+    """slot -> document path, as a tuple of them would be, each made when asked for (errors
+    only): leaves' and nodes' paths are their (section, name) unless written elsewhere."""
+
+    __slots__ = ("_leaves", "_literals", "_steps")
+
+    def __init__(self, leaves, literal_paths, steps):
+        self._leaves, self._literals, self._steps = leaves, literal_paths, steps
+
+    def __len__(self) -> int:
+        return len(self._leaves) + len(self._literals) + len(self._steps)
+
+    def __getitem__(self, slot: int) -> tuple:
+        if slot < 0:
+            slot += len(self)
+        if not 0 <= slot < len(self):
+            raise IndexError(slot)
+        if slot < len(self._leaves):
+            return self._leaves[slot].path
+        slot -= len(self._leaves)
+        if slot < len(self._literals):
+            return self._literals[slot]
+        return self._steps[slot - len(self._literals)].path
 
 
 def _check_budget(spec, memory_budget, names, kinds, types, paths, backward) -> int:
