@@ -163,19 +163,23 @@ def check_leaves(program: Program, leaves, which) -> None:
                 _check_finite(program, i, leaves[i], "the value read", None)
 
 
-def execute(plan: Plan, leaves: Sequence, *, gradients: bool = True, check_finite: bool = True,
-            fast: bool = True, timings: Optional[dict] = None):
+def execute(plan: Plan, leaves, *, gradients: bool = True, check_finite: bool = True,
+            fast: bool = True, timings: Optional[dict] = None, floats: Optional[Sequence] = None):
     """(values, grads) by slot: forward, then backward when the program has a loss and
     `gradients` is True (grads None otherwise). The one door to the Python-float path: taken when `fast` and the plan allows it,
     and left for the reference whenever that path meets a math error or a non-finite number (the
     reference then gives the answer, or names the problem). `timings` receives the seconds of
-    "forward" and "backward"."""
+    "forward" and "backward". `leaves`: the leaves' arrays by slot, or a function giving them
+    (called only when the numpy path runs); `floats`: the same leaves as Python floats, which the
+    Python-float path reads instead when given."""
     timings = {} if timings is None else timings
     program = plan.program
     backward_too = gradients and program.loss is not None
     start = time.perf_counter()
     if fast and plan.scalar is not None:
-        floats = scalar.forward(plan.scalar, initial_values(program, leaves))
+        given = floats if floats is not None else _arrays(leaves)
+        floats = scalar.forward(plan.scalar, initial_values(program, given))
+        del given
         if floats is not None:
             timings["forward"] = time.perf_counter() - start
             start = time.perf_counter()
@@ -184,6 +188,7 @@ def execute(plan: Plan, leaves: Sequence, *, gradients: bool = True, check_finit
             if not backward_too or grads is not None:
                 return floats, grads
         start = time.perf_counter()
+    leaves = _arrays(leaves)
     # BLAS threads sized to the work: a graph of small tensors on one thread (a second would
     # only spin beside it, and take a core from another process), a bigger one on them all
     with blas.one_thread_if(plan.small):
@@ -193,6 +198,10 @@ def execute(plan: Plan, leaves: Sequence, *, gradients: bool = True, check_finit
         grads = backward(plan, values, check_finite=check_finite) if backward_too else None
         timings["backward"] = time.perf_counter() - start
     return values, grads
+
+
+def _arrays(leaves) -> Sequence:
+    return leaves() if callable(leaves) else leaves
 
 
 def forward(plan: Plan, leaves: Sequence, *, check_finite: bool = True,

@@ -56,8 +56,10 @@ class Results:
 
     def __init__(self, program, slot_values, slot_grads):
         self.program = program
-        self.slot_values = tuple(slot_values)  # slot -> array or Python float (a scalar path)
-        self.slot_grads = None if slot_grads is None else tuple(slot_grads)
+        # slot -> array or Python float (a scalar path): the executor's own new lists, kept
+        # as they are (a copy would be 13 MiB each at a million slots); never changed
+        self.slot_values = slot_values
+        self.slot_grads = slot_grads
 
     @property
     def loss(self) -> Optional[float]:

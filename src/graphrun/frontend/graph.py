@@ -11,6 +11,7 @@ import math
 import os
 from dataclasses import dataclass, replace
 from functools import cached_property
+from itertools import chain
 from typing import NamedTuple, Optional, Tuple
 
 from ..errors import GraphError, Note, Problem, did_you_mean, full, stopped_here
@@ -29,7 +30,12 @@ class Step(NamedTuple):
     out: int  # slot of the result
     args: Tuple[int, ...]  # slots of the arguments, in the node's own argument order
     attrs: Tuple[Tuple[str, object], ...]  # written attributes, normalised (lists -> tuples)
-    path: tuple  # document path of the node, for errors
+    where: Optional[tuple]  # the node's document path; None for ("nodes", name): see `path`
+
+    @property
+    def path(self) -> tuple:
+        """The node's document path, for errors (made when asked for, as NodeSpec's)."""
+        return ("nodes", self.name) if self.where is None else self.where
 
 
 @dataclass(frozen=True)
@@ -42,7 +48,7 @@ class Program:
     names: Tuple[str, ...]  # slot -> name ("" for a number literal)
     types: Tuple[Type, ...]  # slot -> static type
     kinds: Tuple[str, ...]  # slot -> "input", "param", "const" or "node"
-    paths: Tuple[tuple, ...]  # slot -> document path
+    paths: "SlotPaths"  # slot -> document path
     leaves: Tuple[LeafSpec, ...]  # leaf i lives in slot i
     consts: Tuple[Tuple[int, float], ...]  # (slot, value) of every number literal
     steps: Tuple[Step, ...]
@@ -140,7 +146,10 @@ def build_program(spec: GraphSpec, memory_budget: Optional[int] = None, *,
     loss = _check_loss(spec, leaves, nodes, types, broken, problems)
     if problems or broken:  # broken entries' problems are the caller's, raised with these
         raise GraphError(problems)
-    program = _assemble(spec, order, types, loss, memory_budget, source)
+    del leaves, nodes, all_names, inferred  # 60 MiB at a million nodes, not needed from here
+    held = [types]  # _assemble takes the only reference, to free the dict when done with it
+    del types
+    program = _assemble(spec, order, held, loss, memory_budget, source)
     problems = check_train(program)
     if problems:
         raise GraphError(problems)
@@ -440,34 +449,67 @@ def _check_loss(spec, leaves, nodes, types, broken, problems):
     return spec.loss
 
 
-def _assemble(spec, ordered, types, loss, memory_budget, source) -> Program:
+def _assemble(spec, ordered, held, loss, memory_budget, source) -> Program:
     """Number the slots (leaves, then number literals, then nodes in program order) and make the
-    steps."""
-    order = [node.name for node in ordered]
+    steps. `held` holds the only reference to the dict of every leaf's and node's type by name:
+    taken out here, it becomes the name -> slot map (one dict of every name at a time instead of
+    two, each 84 MiB at a million nodes), freed before the other slot tuples are made."""
+    types = held.pop()
+    # tuples made at once, not lists copied (each list is 13 MiB at a million nodes)
     literals = [arg for node in ordered for arg in node.args if type(arg) is Const]
     first_node = len(spec.leaves) + len(literals)
-    names = [leaf.name for leaf in spec.leaves] + [""] * len(literals) + order
-    kinds = ([leaf.kind for leaf in spec.leaves] + ["const"] * len(literals)
-             + ["node"] * len(ordered))
-    paths = ([leaf.path for leaf in spec.leaves] + [arg.path for arg in literals]
-             + [node.path for node in ordered])
-    slot_types = ([leaf.type for leaf in spec.leaves] + [_LITERAL] * len(literals)
-                  + [types[name] for name in order])
-    consts = [(len(spec.leaves) + i, arg.value) for i, arg in enumerate(literals)]
-    slot_of = {leaf.name: i for i, leaf in enumerate(spec.leaves)}
-    slot_of.update((name, first_node + i) for i, name in enumerate(order))
-    literal_slots = iter(range(len(spec.leaves), first_node))  # literals in the order met here
-    steps = []
-    for i, node in enumerate(ordered):
-        args = tuple([next(literal_slots) if type(a) is Const else slot_of[a.name]
-                      for a in node.args])
-        steps.append(Step(node.name, OPS[node.op], first_node + i, args, node.attrs, node.path))
+    leaves = spec.leaves
+    slot_types = tuple(chain((leaf.type for leaf in leaves), (_LITERAL,) * len(literals),
+                             (types[node.name] for node in ordered)))
+    names = tuple(chain((leaf.name for leaf in leaves), ("",) * len(literals),
+                        (node.name for node in ordered)))
+    slot_of = types
+    del types
+    for slot, name in enumerate(names):
+        if name:
+            slot_of[name] = slot  # every key is there already: the dict is not grown
+    literal_slots = iter(range(len(leaves), first_node))  # literals in the order met here
+    # the out slot is slot_of's int: one object shared with the args that name it
+    steps = tuple(Step(node.name, OPS[node.op], slot_of[node.name],
+                       tuple([next(literal_slots) if type(a) is Const else slot_of[a.name]
+                              for a in node.args]), node.attrs, node.where)
+                  for node in ordered)
+    loss = None if loss is None else slot_of[loss]
+    del slot_of
+    kinds = tuple(chain((leaf.kind for leaf in leaves), ("const",) * len(literals),
+                        ("node",) * len(ordered)))
+    paths = SlotPaths(leaves, tuple(arg.path for arg in literals), steps)
+    consts = tuple((len(leaves) + i, arg.value) for i, arg in enumerate(literals))
+    del literals
     estimated = _check_budget(spec, memory_budget, names, kinds, slot_types, paths,
                               loss is not None)
-    return Program(spec.name, spec.description, tuple(names), tuple(slot_types), tuple(kinds),
-                   tuple(paths), spec.leaves, tuple(consts), tuple(steps),
-                   None if loss is None else slot_of[loss], spec.tolerance, estimated, source,
-                   spec.train)
+    return Program(spec.name, spec.description, names, slot_types, kinds, paths, spec.leaves,
+                   consts, steps, loss, spec.tolerance, estimated, source, spec.train)
+
+
+class SlotPaths:
+    """slot -> document path, as a tuple of them would be, each made when asked for (errors
+    only): leaves' and nodes' paths are their (section, name) unless written elsewhere."""
+
+    __slots__ = ("_leaves", "_literals", "_steps")
+
+    def __init__(self, leaves, literal_paths, steps):
+        self._leaves, self._literals, self._steps = leaves, literal_paths, steps
+
+    def __len__(self) -> int:
+        return len(self._leaves) + len(self._literals) + len(self._steps)
+
+    def __getitem__(self, slot: int) -> tuple:
+        if slot < 0:
+            slot += len(self)
+        if not 0 <= slot < len(self):
+            raise IndexError(slot)
+        if slot < len(self._leaves):
+            return self._leaves[slot].path
+        slot -= len(self._leaves)
+        if slot < len(self._literals):
+            return self._literals[slot]
+        return self._steps[slot - len(self._literals)].path
 
 
 def _check_budget(spec, memory_budget, names, kinds, types, paths, backward) -> int:

@@ -278,4 +278,6 @@ def _data(f, header: NpyHeader, max_bytes, check):
     array = np.frombuffer(raw, dtype=dtype).reshape(header.shape,
                                                     order="F" if header.fortran else "C")
     native = dtype.newbyteorder("=")
-    return np.ascontiguousarray(array.astype(native, copy=dtype != native))
+    array = array.astype(native, copy=dtype != native)
+    # (np.ascontiguousarray would make a 0-d array one of shape (1,))
+    return array if array.flags.c_contiguous else np.ascontiguousarray(array)

@@ -64,12 +64,17 @@ class LeafSpec(NamedTuple):
     name: str
     kind: str  # "input" or "param"
     type: Type
-    path: tuple
     # a value written in the file: an array, or a Python float for a float64 scalar (made an
     # array by materialize)
     literal: Optional[Union[np.ndarray, float]] = None
     init: Optional[tuple] = None  # (kind, seed, sorted (key, value) pairs) for generated values
     file: Optional[Tuple[str, Optional[str]]] = None  # (absolute path, npz key)
+
+    @property
+    def path(self) -> tuple:
+        """The leaf's document path, (section, name), made when asked for (errors only): a
+        tuple held for each of a million leaves would be 40 MiB."""
+        return (_SECTION_OF[self.kind], self.name)
 
     def materialize(self, source=None) -> np.ndarray:
         """The leaf's array, allocated now (after the memory budget was checked); the compiled
@@ -98,7 +103,12 @@ class NodeSpec(NamedTuple):
     op: str
     args: Tuple[Arg, ...]
     attrs: Tuple[Tuple[str, object], ...]  # only the attributes written in the file
-    path: tuple
+    where: Optional[tuple]  # the document path; None for ("nodes", name), made when asked for
+
+    @property
+    def path(self) -> tuple:
+        """The node's document path (a tuple held for each of a million nodes: 60 MiB)."""
+        return ("nodes", self.name) if self.where is None else self.where
 
 
 @dataclass(frozen=True)
@@ -169,7 +179,7 @@ def build_spec(data: dict, filename: str, *, source=None, library=None,
                       for i, a in enumerate(body["args"])])
         attrs = _attrs(body) if len(body) > 2 else ()  # op and args are always there
         op = OPS.get(body["op"])
-        nodes.append(NodeSpec(name, body["op"] if op is None else op.name, args, attrs, path))
+        nodes.append(NodeSpec(name, body["op"] if op is None else op.name, args, attrs, None))
     train = build_train(data.get("train"), problems)
     if problems:
         raise GraphError(problems)
@@ -217,6 +227,7 @@ def _freeze(value):
 
 
 _SECTION_WORD = {"inputs": "an input", "params": "a param", "nodes": "a node"}
+_SECTION_OF = {"input": "inputs", "param": "params"}  # a leaf's kind -> its section
 
 
 def _check_unique(name, path, defined, problems) -> bool:
@@ -241,7 +252,7 @@ _SCALAR = Type((), DTYPES["float64"])
 
 def _leaf(name, kind, value, path, base, problems, root) -> Optional[LeafSpec]:
     if type(value) is float or type(value) is int:  # the common case in scalar graphs, fast
-        return LeafSpec(name, kind, _SCALAR, path, float(value))
+        return LeafSpec(name, kind, _SCALAR, float(value))
     if isinstance(value, dict):
         if "init" in value:
             return _init_leaf(name, kind, value, path, problems)
@@ -257,7 +268,7 @@ def _leaf(name, kind, value, path, base, problems, root) -> Optional[LeafSpec]:
     if not _check_param_dtype(kind, dtype, path + (("dtype",) if isinstance(value, dict) else ()),
                               problems):
         return None
-    return LeafSpec(name, kind, Type(array.shape, dtype), path, literal=array)
+    return LeafSpec(name, kind, Type(array.shape, dtype), literal=array)
 
 
 def _check_param_dtype(kind, dtype, path, problems) -> bool:
@@ -351,7 +362,7 @@ def _init_leaf(name, kind, value, path, problems) -> Optional[LeafSpec]:
         return None
     dtype = DTYPES[value.get("dtype", "float64")]
     options = tuple(sorted((k, float(value[k])) for k in allowed if k in value))
-    return LeafSpec(name, kind, Type(tuple(value["shape"]), dtype), path,
+    return LeafSpec(name, kind, Type(tuple(value["shape"]), dtype),
                     init=(init, value.get("seed", 0), options))
 
 
@@ -427,7 +438,7 @@ def _file_leaf(name, kind, value, path, base, problems, root) -> Optional[LeafSp
     if any(d == 0 for d in shape):
         problems.append(Problem(f"{rel} holds an empty array of shape {shape}", where))
         return None
-    return LeafSpec(name, kind, Type(tuple(shape), dtype), path, file=(full, key))
+    return LeafSpec(name, kind, Type(tuple(shape), dtype), file=(full, key))
 
 
 def _read_array(leaf: LeafSpec, source) -> np.ndarray:

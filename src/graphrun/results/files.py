@@ -47,7 +47,8 @@ import stat
 import time
 import threading
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Callable, Dict, Iterable, Iterator, List, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, Iterable, Iterator, List, Optional, Set, Tuple, \
+    Union
 
 if TYPE_CHECKING:  # numpy, tempfile, hashlib: imported where used (`graphrun --version` imports
     import numpy as np  # this module for sigterm_as_interrupt, and must stay instant)
@@ -61,7 +62,15 @@ SIDECAR_SUFFIX = ".arrays"
 RESULTS_MAGIC = b"graphrun: 1\n"  # the first line of every results file graphrun writes
 _DIGITS = 16  # hex digits of the SHA-256 in a sidecar's name: 64 bits, no accidental collision
 
-Render = Callable[[Optional[str]], Tuple[str, Dict[str, "np.ndarray"]]]
+# (text, sidecars): the text a str or an iterable of str pieces, which may fill the sidecars
+# dict as they are made (the writer streams a big results file instead of holding it twice)
+Render = Callable[[Optional[str]], Tuple[Union[str, Iterable[str]], Dict[str, "np.ndarray"]]]
+
+
+def _encoded(text) -> Iterator[bytes]:
+    """The UTF-8 chunks of a text given whole or in pieces."""
+    for piece in ([text] if isinstance(text, str) else text):
+        yield piece.encode("utf-8")
 
 
 # --- an output never replaces an input ----------------------------------------------------------
@@ -230,15 +239,21 @@ def _names_an_open_file(path: str) -> bool:
 
 
 def _write_through(path: str, data) -> None:
+    """Write `data` (bytes, or an iterable of bytes chunks) into the open file or device."""
     # no O_CREAT, no O_TRUNC: the target exists and is not ours to truncate or replace;
     # O_APPEND: an open file (`>> log`) is added to, never overwritten from its start
     fd = _open_for_writing(path)
     try:
-        view = memoryview(data)
-        while view:  # unbuffered: an interrupted write leaves nothing to flush into a full pipe
-            view = view[os.write(fd, view[:1 << 20]):]
+        for chunk in _chunks(data):
+            view = memoryview(chunk)
+            while view:  # unbuffered: an interrupted write leaves nothing to flush into a pipe
+                view = view[os.write(fd, view[:1 << 20]):]
     finally:
         os.close(fd)
+
+
+def _chunks(data):
+    return [data] if isinstance(data, (bytes, bytearray, memoryview)) else data
 
 
 FIFO_WAIT = 5.0  # seconds a FIFO may take to get a reader (`graphrun ... -o p & cat p`)
@@ -268,8 +283,8 @@ def _open_for_writing(path: str) -> int:
 
 
 def _replace(path: str, data) -> None:
-    """Write `data` (bytes, or a list of chunks) to a temporary file beside `path`, then rename it
-    into place."""
+    """Write `data` (bytes, or an iterable of chunks) to a temporary file beside `path`, then
+    rename it into place."""
     made: List[str] = []
     try:
         tmp = _prepare(path, data, made)
@@ -294,7 +309,7 @@ def _prepare(path: str, data, made: List[str], sync: bool = True) -> str:
             made.append(tmp)
             f = os.fdopen(fd, "wb")
         with f:
-            for chunk in (data if isinstance(data, list) else [data]):
+            for chunk in _chunks(data):
                 f.write(chunk)
             f.flush()
             if sync:
@@ -445,7 +460,7 @@ def write_results(path: str, render: Render) -> None:
     with sigterm_as_interrupt():
         target, through = _target(path)
         if through:
-            _write_through(target, render(None)[0].encode("utf-8"))
+            _write_through(target, _encoded(render(None)[0]))
             return
         folder = sidecar_folder(target)
         text, sidecars = render(os.path.basename(folder))
@@ -461,12 +476,14 @@ class _Transaction:
         self.created: List[str] = []  # sidecar names this write brought into existence
         self.made_folder = False
 
-    def commit(self, text: str) -> None:
+    def commit(self, text) -> None:
+        """`text`: a str or its pieces, encoded into the temporary file as they come. The text
+        first, as its pieces may fill self.sidecars; nothing is renamed until all are on disk."""
         committed = False
         made: List[str] = []  # temporary files not yet renamed into place
         try:
+            tmp = _prepare(self.target, _encoded(text), made)
             self._write_sidecars(only_missing=False)
-            tmp = _prepare(self.target, text.encode("utf-8"), made)
             with _locked(self.parent):
                 self._write_sidecars(only_missing=True)
                 previous = named_sidecars(self.target, os.path.basename(self.folder)) \

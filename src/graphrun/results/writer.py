@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from itertools import chain
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -36,20 +37,21 @@ _AMBIGUOUS = {"null", "true", "false", "yes", "no", "on", "off", "y", "n", "nan"
 _F64 = np.dtype(np.float64)
 
 
-def sections(results: Results) -> List[Tuple[str, Sequence[int], Sequence]]:
+def sections(results: Results) -> List[Tuple[str, Iterable[int], Sequence]]:
     """(section, slots, slot -> value) of the results file after the loss: by default the values
     of the nodes in program order, then the gradients of the params and of the nodes; a graph's
     `outputs:` (Program.outputs, frontend/outputs.py) selects fewer or others, always in slot
     order. The one definition of what a results file holds, shared by the writer and
-    `results.from_results`."""
+    `results.from_results`. The slots are to be iterated once (a million slots: no lists)."""
     p = results.program
     selection = p.outputs
     if selection is None:
-        node_slots = [s.out for s in p.steps]
+        # the nodes' slots are the last ones, in program order (Program's numbering)
+        node_slots = range(len(p.names) - len(p.steps), len(p.names))
         # bool and int64 nodes (comparisons, argmax) and forward-only ops have no gradient
         differentiable = p.differentiable
         value_slots = node_slots
-        grad_slots = list(p.params) + [s for s in node_slots if differentiable[s]]
+        grad_slots = chain(p.params, (s for s in node_slots if differentiable[s]))
     else:
         value_slots, grad_slots = selection.values, selection.gradients
     out = [("values", value_slots, results.slot_values)]
@@ -126,16 +128,12 @@ def pieces(results: Results, threshold: Optional[int] = None, folder: str = "",
         sidecars[file] = array
         return sidecar_entry(f"{folder}/{file}" if folder else file, array)
 
-    names = [None] * len(p.names)  # slot -> quoted name (a list: 1M slots)
+    names = p.names
     for section, slots, values in sections(results):
-        if not slots:
-            lines.append(f"{section}: {{}}")
-            continue
         lines.append(f"{section}:")
+        empty = True
         for s in slots:
-            if names[s] is None:
-                names[s] = quote(p.names[s])
-        for s in slots:
+            empty = False
             value = rounded(values[s])
             if type(value) is float and value - value == 0.0:  # finite: a scalar graph's values
                 entry = _repr_float64(value)
@@ -143,17 +141,19 @@ def pieces(results: Results, threshold: Optional[int] = None, folder: str = "",
                 if np.size(value) > _PIECE:  # its text goes out as it is made
                     yield "\n".join(lines) + "\n"
                     lines.clear()
-                    yield f"  {names[s]}: "
+                    yield f"  {quote(names[s])}: "
                     yield from tensor_pieces(value)
                     yield "\n"
                     continue
                 entry = tensor_text(value)
             else:
                 entry = text(section, p.names[s], value)
-            lines.append(f"  {names[s]}: {entry}")
+            lines.append(f"  {quote(names[s])}: {entry}")
             if len(lines) >= 4096:  # joined as it goes: millions of line objects at once would
                 yield "\n".join(lines) + "\n"  # be several times the text's memory
                 lines.clear()
+        if empty:  # nothing was flushed since the header
+            lines[-1] = f"{section}: {{}}"
     if lines:
         yield "\n".join(lines) + "\n"
 
@@ -189,8 +189,11 @@ def sidecar_entry(file: str, array: np.ndarray) -> str:
 def write_results(path: str, results: Results, threshold: int = SIDECAR_THRESHOLD) -> None:
     """Write the results file `path` and its sidecars (tensors of more than `threshold`
     elements); files.write_results says how nothing is lost on the way."""
-    files.write_results(path, lambda folder: render(results, None if folder is None else threshold,
-                                                    folder))
+    def render_pieces(folder):  # the text in pieces, encoded into the file as they are made
+        sidecars: Dict[str, np.ndarray] = {}  # filled as the pieces are made
+        return pieces(results, None if folder is None else threshold, folder or "",
+                      sidecars), sidecars
+    files.write_results(path, render_pieces)
 
 
 def quote(text: str) -> str:
