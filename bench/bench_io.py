@@ -36,7 +36,7 @@ def main(argv=None):
             f.write("graphrun: 1\nparams:\n  x: {file: x.npy}\nnodes:\n"
                     "  y: {op: mul, args: [x, 2.0]}\n  s: {op: sum, args: [y]}\nloss: s\n")
         out = os.path.join(folder, "big.results.yaml")
-        runs = [run_once(graph, out) for _ in range(args.repeat)]
+        runs = [run_once(graph, out, True) for _ in range(args.repeat)]
         diffs = []
         for _ in range(args.repeat):
             start = time.perf_counter()
