@@ -9,22 +9,13 @@ import io
 import pytest
 
 from graphrun.cli import main
+from conftest import chain_lines as conftest_chain_lines
 
 N = 18_000  # nodes (a multiple of 6: the edits below pick nodes of each kind by N mod 3)
 
 
 def chain_lines(n):
-    """make_graphs.py's chain (x -> mul p -> add p -> tanh -> ...), as lines."""
-    params, nodes, previous = [], [], "x"
-    for i in range(n):
-        if i % 3 == 2:
-            nodes.append(f"  n{i}: {{op: tanh, args: [{previous}]}}")
-        else:
-            params.append(f"  p{i}: {0.5 + (i % 7) * 0.1:.1f}")
-            nodes.append(f"  n{i}: {{op: {'mul' if i % 3 == 0 else 'add'}, args: [{previous}, p{i}]}}")
-        previous = f"n{i}"
-    return (["graphrun: 1", "name: big", "inputs:", "  x: 0.3", "params:", *params, "nodes:",
-             *nodes, f"loss: {previous}"])
+    return conftest_chain_lines(n, name="big")
 
 
 def where(lines, line_start, token, nth=1):

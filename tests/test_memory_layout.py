@@ -15,21 +15,11 @@ from graphrun import api
 from graphrun.errors import NumericError
 from graphrun.results import files
 from graphrun.results.reader import read_results
+from conftest import chain_lines
 
 
 def chain(n: int, x: float = 0.3) -> str:
-    """bench/make_graphs.py's chain: mul p, add p, tanh, ..."""
-    params, nodes, previous = [], [], "x"
-    for i in range(n):
-        if i % 3 == 2:
-            nodes.append(f"  n{i}: {{op: tanh, args: [{previous}]}}")
-        else:
-            params.append(f"  p{i}: {0.5 + (i % 7) * 0.1:.1f}")
-            nodes.append(f"  n{i}: {{op: {'mul' if i % 3 == 0 else 'add'}, "
-                         f"args: [{previous}, p{i}]}}")
-        previous = f"n{i}"
-    return "\n".join(["graphrun: 1", "inputs:", f"  x: {x}", "params:", *params, "nodes:",
-                      *nodes, f"loss: {previous}", ""])
+    return "\n".join(chain_lines(n, x) + [""])
 
 
 def test_a_scalar_graph_runs_on_floats_without_an_array_per_leaf():
