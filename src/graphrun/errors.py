@@ -187,8 +187,8 @@ def _relocated_note(note):
     return note
 
 
-# Problems one check collects before it stops: the CLI prints the first 1000 found (cli/main.py
-# MAX_SHOWN), so a stage that has found this many stops its per-entry work there, rather than
+# Problems one check collects before it stops, and how many the CLI prints (cli/main.py report):
+# a stage that has found this many stops its per-entry work there, rather than
 # build (and locate, and hint) millions that nobody reads: 2.2M unknown names took 51 s and 3.3
 # GiB. Each stage that stops says where, with `stopped_here`; later stages are not run.
 MAX_PROBLEMS = 1000

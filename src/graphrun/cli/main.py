@@ -221,12 +221,12 @@ FIX_WORDS = {
 }
 
 
-MAX_SHOWN = 1000  # problems printed for one error; past that, how many more there are
-
-
 def report(error: "GraphError", err: TextIO) -> None:
     """Print every problem as FILE:LINE:COL: error: message (and its notes) on `err`: the first
-    MAX_SHOWN found, and then a line saying how many more there are."""
+    errors.MAX_PROBLEMS found (the number at which the checks stop), and then a line saying how
+    many more there are."""
+    from ..errors import MAX_PROBLEMS as MAX_SHOWN  # imported with the error; not at start-up
+
     for row in error.located(MAX_SHOWN):
         err.write(row.text(FIX_WORDS) + "\n")
     more = len(error.problems) - MAX_SHOWN
