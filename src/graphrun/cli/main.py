@@ -199,7 +199,7 @@ def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None,
 
 
 def _shown(text: str) -> str:
-    from ..errors import shown
+    from ..escaping import shown
     return shown(text)
 
 

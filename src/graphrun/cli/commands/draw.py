@@ -8,7 +8,7 @@ from ...results.files import clash, files_read, write_text
 from ..args import (UsageError, add_outside_argument, add_params_argument, check_outputs,
                     graph_options)
 from ..main import EXIT_OK, EXIT_TROUBLE
-from ...errors import shown
+from ...escaping import shown
 
 # The API and the tools (numpy) are imported where they are used, once the arguments are parsed:
 # `graphrun COMMAND --help` and a usage error answer in the interpreter's start-up time.

@@ -22,7 +22,7 @@ from ..args import (STDIN, UsageError, add_budget_argument, add_outputs_argument
                     add_params_argument, add_sidecar_argument, compile_graph, graph_files,
                     outputs_option, results_name, results_paths)
 from ..main import EXIT_OK, EXIT_TROUBLE, report, warn
-from ...errors import shown
+from ...escaping import shown
 
 # The API and the results modules (numpy) are imported where they are used, once the arguments are
 # parsed: `graphrun run --bogus` answers in the interpreter's start-up time (cli/main.py).
