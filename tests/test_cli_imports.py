@@ -60,6 +60,14 @@ def test_small_commands_import_nothing_heavy(argv, code):
     assert commands == ([f"graphrun.cli.commands.{argv[0]}"] if named else [])
 
 
+def test_schema_does_not_load_the_error_machinery():
+    # it runs inside the CLI's did-you-mean budget (hints.py), not errors.py and its dataclasses
+    result = imported("schema")
+    assert result["out"].startswith("{")
+    assert "graphrun.hints" in result["modules"]
+    assert [m for m in ("graphrun.errors", "dataclasses") if m in result["modules"]] == []
+
+
 @pytest.mark.parametrize("command", list(COMMANDS))
 @pytest.mark.parametrize("argv, code", [(["--help"], 0), (["--bogus", "graphs/simple.yaml"], 2),
                                         ([], 2)])  # its help, an unknown flag, no arguments

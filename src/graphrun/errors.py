@@ -14,12 +14,11 @@ A problem that a caller can get past by changing how graphrun is called names th
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 from dataclasses import dataclass, replace
 from typing import Iterable, List, NamedTuple, Optional, Tuple
 
 from .escaping import shown  # noqa: F401 (errors.shown: the one escaping of file strings)
+from .hints import HINT_WORK_PER_CALL, hint_budget, work_left  # noqa: F401 (errors.hint_budget)
 
 Path = Tuple  # a document path: keys (str) and list indices (int)
 
@@ -197,30 +196,10 @@ def stopped(problems) -> bool:
     return bool(problems) and problems[-1].message.startswith(_STOPPED)
 
 
-# did-you-mean's work, counted in what it costs (about 10 ns a unit: a character handled by
-# difflib's quick_ratio, or a character pair compared by its ratio, measured), never in
-# comparisons: an 837 KB file of 200-character near-miss names made 4 million comparisons of
-# 200 x 200 characters (78 s). A call that would pass its share gives no hint, at once.
-HINT_WORK_PER_CALL = 20_000_000  # about 0.2 s
-HINT_WORK_PER_RUN = 200_000_000  # about 2 s for one command (`hint_budget`), however many calls
-_work_left: contextvars.ContextVar = contextvars.ContextVar("graphrun_hint_work", default=None)
-
-
-@contextlib.contextmanager
-def hint_budget(units: int = HINT_WORK_PER_RUN):
-    """Share `units` of did-you-mean work among every call inside the block (the CLI runs each
-    command in one). Outside any block, each call has HINT_WORK_PER_CALL."""
-    token = _work_left.set([units])
-    try:
-        yield
-    finally:
-        _work_left.reset(token)
-
-
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
+def did_you_mean(word: str, choices: Iterable[str]) -> str:  # its work budget: hints.py
     """A "; did you mean 'x'?" suffix when a close match exists (ignoring case), else '' (also
     when finding one would cost more than the work left: see HINT_WORK_PER_CALL)."""
-    left = _work_left.get()
+    left = work_left.get()
     if left is not None and left[0] <= 0:
         return ""  # before anything else: even sorting the choices costs
     choices = tuple(choices)

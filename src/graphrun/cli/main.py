@@ -168,7 +168,7 @@ def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None,
             return EXIT_TROUBLE
         import warnings
         from ..frontend.gcpause import gc_paused
-        from ..errors import hint_budget
+        from ..hints import hint_budget
         with warnings.catch_warnings(), gc_paused(), hint_budget():
             warnings.simplefilter("ignore")  # numpy's RuntimeWarnings never reach the terminal
             return args.execute(args, out, err)
