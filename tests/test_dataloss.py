@@ -2,6 +2,7 @@
 the real CLI (in-process, or as a process where signals or concurrency need one), and what must
 hold afterwards is checked on the files themselves, before and after, byte for byte."""
 
+import errno
 import fcntl
 import os
 import re
@@ -561,4 +562,49 @@ def test_a_failing_fsync_of_one_sidecar_leaves_the_previous_pair(tmp_path, monke
     code, _, err = call("run", write(tmp_path, "two.yaml", big(2)), "-o", str(target),
                         "--sidecar-threshold", "10")
     assert code == 2 and "Input/output error" in err, err
+    assert snapshot(out) == before
+
+
+def test_a_sidecar_is_written_as_soon_as_it_is_named_and_a_later_failure_leaves_nothing(
+        tmp_path):
+    # results/files.py starts each sidecar's write (a temporary file in the sidecar folder,
+    # filled and fsynced in a thread) when the text names it; the text failing afterwards
+    # removes that file and the folder this write made
+    from graphrun.results import files
+    target = tmp_path / "r.results.yaml"
+    seen = []
+
+    def render(folder, sidecars):
+        yield "graphrun: 1\n"
+        sidecars["values.x.0123456789abcdef.npy"] = np.arange(50.0)
+        seen.extend(os.listdir(tmp_path / folder))
+        raise OSError(errno.ENOSPC, "No space left on device")
+    with pytest.raises(OSError, match="No space left"):
+        files.write_results(str(target), render)
+    assert len(seen) == 1 and seen[0].endswith(".tmp"), seen
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_failing_write_of_one_sidecar_leaves_the_previous_pair(tmp_path, monkeypatch):
+    # the sidecars' bytes are written in threads (results/files.py _Syncs): a full disk in one
+    # of them fails the write, raised in the caller, and every temporary file goes
+    out = tmp_path / "out"
+    target = out / "r.results.yaml"
+    out.mkdir()
+    assert call("run", write(tmp_path, "one.yaml", big(1)), "-o", str(target),
+                "--sidecar-threshold", "10")[0] == 0
+    before = snapshot(out)
+    real, calls = os.write, []
+
+    def full(fd, data):
+        calls.append(fd)
+        if len(calls) == 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(fd, data)
+    monkeypatch.setattr(os, "write", full)
+    code, _, err = call("run", write(tmp_path, "two.yaml", big(2)), "-o", str(target),
+                        "--sidecar-threshold", "10")
+    monkeypatch.undo()
+    assert code == 2 and "No space left" in err, err
+    assert len(calls) >= 3
     assert snapshot(out) == before

@@ -62,9 +62,10 @@ SIDECAR_SUFFIX = ".arrays"
 RESULTS_MAGIC = b"graphrun: 1\n"  # the first line of every results file graphrun writes
 _DIGITS = 16  # hex digits of the SHA-256 in a sidecar's name: 64 bits, no accidental collision
 
-# (text, sidecars): the text a str or an iterable of str pieces, which may fill the sidecars
-# dict as they are made (the writer streams a big results file instead of holding it twice)
-Render = Callable[[Optional[str]], Tuple[Union[str, Iterable[str]], Dict[str, "np.ndarray"]]]
+# render(folder, sidecars) -> the text, a str or an iterable of str pieces; it names each sidecar
+# by `sidecars[file name] = array`, as its text is made (the writer streams a big results file
+# instead of holding it twice, and each sidecar is written as soon as it is named)
+Render = Callable[[Optional[str], Dict[str, "np.ndarray"]], Union[str, Iterable[str]]]
 
 
 def _encoded(text) -> Iterator[bytes]:
@@ -296,36 +297,39 @@ def _replace(path: str, data) -> None:
 
 def _prepare(path: str, data, made: List[str], sync: bool = True) -> str:
     """A temporary file beside `path` holding `data`, fsynced (unless not `sync`: then the
-    caller fsyncs it, see _Syncs), with the mode `path` has (or a new file's): renaming it
-    over `path` is the whole write. Its name is added to `made` as it is created, for the caller
-    to discard if the rename does not happen."""
+    caller fsyncs it, see _Syncs): renaming it over `path` is the whole write. Its name is added
+    to `made` as it is created, for the caller to discard if the rename does not happen."""
+    fd, tmp = _temporary(path, made)
+    with os.fdopen(fd, "wb") as f:
+        for chunk in _chunks(data):
+            f.write(chunk)
+        f.flush()
+        if sync:
+            os.fsync(f.fileno())
+    return tmp
+
+
+def _temporary(path: str, made: List[str]) -> Tuple[int, str]:
+    """(an open descriptor, the name) of a new empty temporary file beside `path`, with the mode
+    `path` has (or a new file's), its name added to `made` as it is created."""
     folder = _output_folder(path)
     import tempfile
 
-    f = None
+    with _signals_deferred():  # the file and the record of its name appear together
+        fd, tmp = tempfile.mkstemp(prefix=_temporary_prefix(path), suffix=".tmp", dir=folder)
+        made.append(tmp)
     try:
-        with _signals_deferred():  # the file and the record of its name appear together
-            fd, tmp = tempfile.mkstemp(prefix=_temporary_prefix(path), suffix=".tmp", dir=folder)
-            made.append(tmp)
-            f = os.fdopen(fd, "wb")
-        with f:
-            for chunk in _chunks(data):
-                f.write(chunk)
-            f.flush()
-            if sync:
-                os.fsync(f.fileno())
         try:
             mode = os.stat(path).st_mode & 0o7777
         except FileNotFoundError:
             umask = os.umask(0)
             os.umask(umask)
             mode = 0o666 & ~umask
-        os.chmod(tmp, mode)
-        return tmp
+        os.fchmod(fd, mode)  # the descriptor stays writable whatever the mode
     except BaseException:
-        if f is not None:
-            f.close()
+        os.close(fd)
         raise
+    return fd, tmp
 
 
 _NAME_MAX = 255  # bytes in one file name on every common file system (ext4, APFS, NTFS in UTF-16)
@@ -362,32 +366,57 @@ def _discard_all(temporaries: List[str]) -> None:
 
 
 class _Syncs:
-    """fsyncs of files side by side, each started as soon as its file is written: the disk
-    writes one while the next is being made, and concurrent fsyncs share the file system's
-    journal commits (ext4 commits a group at once), where one after another each waits for its
-    own (22 files of 2 MiB: 72 ms against 160 ms here; bench/README.md, issue 17). `wait()`
-    returns once every file is on disk, or raises the first failure."""
+    """Files written and fsynced side by side, each in a thread started as soon as its data is
+    known: the disk writes one while the next is being made (the main thread hashes the next
+    sidecar meanwhile: writes, hashing and fsync all release the GIL), and concurrent fsyncs
+    share the file system's journal commits (ext4 commits a group at once), where one after
+    another each waits for its own (22 files of 2 MiB: 72 ms against 160 ms here;
+    bench/README.md, issue 17). `wait()` returns once every file is on disk, or raises the
+    first failure."""
 
     def __init__(self):
         self.running: List[threading.Thread] = []
         self.errors: List[BaseException] = []
 
-    def start(self, path: str) -> None:
+    def write(self, fd: int, chunks) -> None:
+        """Write `chunks` into the open file `fd`, fsync and close it, in a thread."""
+        self._start(self._write, fd, chunks)
+
+    def sync(self, path: str) -> None:
+        """fsync the written file `path`, in a thread."""
+        self._start(self._sync, path)
+
+    def _start(self, job, *args) -> None:
         if len(self.running) >= _SYNC_THREADS:
             self.running.pop(0).join()
-        worker = threading.Thread(target=self._sync, args=(path,), daemon=True)
+        worker = threading.Thread(target=self._run, args=(job, *args), daemon=True)
         worker.start()
         self.running.append(worker)
 
-    def _sync(self, path: str) -> None:
+    def _run(self, job, *args) -> None:
         try:
-            fd = os.open(path, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            job(*args)
         except BaseException as e:  # raised again by wait(), in the caller's thread
             self.errors.append(e)
+
+    @staticmethod
+    def _write(fd: int, chunks) -> None:
+        try:
+            for chunk in chunks:
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    @staticmethod
+    def _sync(path: str) -> None:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     def wait(self) -> None:
         while self.running:
@@ -460,32 +489,55 @@ def write_results(path: str, render: Render) -> None:
     with sigterm_as_interrupt():
         target, through = _target(path)
         if through:
-            _write_through(target, _encoded(render(None)[0]))
+            _write_through(target, _encoded(render(None, {})))
             return
-        folder = sidecar_folder(target)
-        text, sidecars = render(os.path.basename(folder))
-        _Transaction(target, folder, sidecars).commit(text)
+        transaction = _Transaction(target, sidecar_folder(target))
+        transaction.commit(render(os.path.basename(transaction.folder), transaction.sidecars))
+
+
+class _Sidecars(dict):
+    """{file name: array}, as a render names each sidecar (`sidecars[name] = array`); each new
+    name starts its write at once (the same name again is the same bytes: written once)."""
+
+    def __init__(self, start: Callable[[str, "np.ndarray"], None]):
+        super().__init__()
+        self._start = start
+
+    def __setitem__(self, name: str, array) -> None:
+        if name not in self:
+            self._start(name, array)
+        super().__setitem__(name, array)
 
 
 class _Transaction:
-    """One write of a results file and its sidecars: new sidecars, then the YAML, then clean-up."""
+    """One write of a results file and its sidecars: new sidecars, then the YAML, then clean-up.
+    Each sidecar is written (and fsynced, in a thread) as soon as the text names it, while the
+    rest of the text is made; nothing is renamed until every file is on disk."""
 
-    def __init__(self, target: str, folder: str, sidecars: Dict[str, np.ndarray]):
-        self.target, self.folder, self.sidecars = target, folder, sidecars
+    def __init__(self, target: str, folder: str):
+        self.target, self.folder = target, folder
+        self.sidecars = _Sidecars(self._start)  # {file name: array}, filled by the render
         self.parent = _output_folder(target)
         self.created: List[str] = []  # sidecar names this write brought into existence
         self.made_folder = False
+        self.pending: List[Tuple[str, str]] = []  # (sidecar name, its temporary file) being written
+        self.made: List[str] = []  # temporary files of sidecars not yet renamed into place
+        self.syncs = _Syncs()
 
     def commit(self, text) -> None:
-        """`text`: a str or its pieces, encoded into the temporary file as they come. The text
-        first, as its pieces may fill self.sidecars; nothing is renamed until all are on disk."""
+        """`text`: a str or its pieces, encoded into the temporary file as they come (and naming
+        the sidecars, which are written meanwhile)."""
         committed = False
-        made: List[str] = []  # temporary files not yet renamed into place
+        made: List[str] = []  # the YAML's temporary file until it is renamed into place
         try:
-            tmp = _prepare(self.target, _encoded(text), made)
-            self._write_sidecars(only_missing=False)
+            tmp = _prepare(self.target, _encoded(text), made, sync=False)
+            self.syncs.sync(tmp)
+            self._settle()
             with _locked(self.parent):
-                self._write_sidecars(only_missing=True)
+                for name, array in self.sidecars.items():  # another writer's clean-up may have
+                    if not os.path.lexists(os.path.join(self.folder, name)):  # removed one
+                        self._start(name, array)
+                self._settle()
                 previous = named_sidecars(self.target, os.path.basename(self.folder)) \
                     if os.path.isdir(self.folder) else set()
                 with _signals_deferred():
@@ -495,15 +547,15 @@ class _Transaction:
                     _fsync_folder(self.parent)
                     self._remove_stale(previous - set(self.sidecars))
         except BaseException:
+            self._abandon()
             if not committed:
                 self._roll_back()
             raise
         finally:
             _discard_all(made)
 
-    def _write_sidecars(self, only_missing: bool) -> None:
-        if not self.sidecars:
-            return
+    def _start(self, name: str, array: np.ndarray) -> None:
+        """Start writing the sidecar `name` to a temporary file in its folder (made if missing)."""
         if not os.path.isdir(self.folder):
             try:
                 with _signals_deferred():  # made, and known to be made, in one step
@@ -514,30 +566,35 @@ class _Transaction:
                     raise NotADirectoryError(errno.ENOTDIR, "exists and is not a folder "
                                              "(it is where the sidecars go)", self.folder) \
                         from None
-        # every sidecar written to its temporary file, then all fsynced at once, then each
-        # renamed in: one wait for the disk instead of one per sidecar
-        made: List[str] = []
-        syncs = _Syncs()
+        fd, tmp = _temporary(os.path.join(self.folder, name), self.made)
+        self.pending.append((name, tmp))
         try:
-            pending = []
-            for name, array in self.sidecars.items():
-                path = os.path.join(self.folder, name)
-                if only_missing and os.path.lexists(path):
-                    continue
-                pending.append((name, path, _prepare(path, npy_bytes(array), made, sync=False)))
-                syncs.start(pending[-1][2])
-            syncs.wait()
-            for name, path, tmp in pending:
-                with _signals_deferred():  # renamed in, and known to be this write's, in one step
-                    existed = os.path.lexists(path)
-                    os.replace(tmp, path)
-                    made.remove(tmp)
-                    if not existed:
-                        self.created.append(name)
-        finally:
-            syncs.running.clear()  # on a failure, nothing waits for the files it discards
-            _discard_all(made)
-        _fsync_folder(self.folder)
+            self.syncs.write(fd, npy_bytes(array))  # the thread closes fd
+        except BaseException:
+            os.close(fd)
+            raise
+
+    def _settle(self) -> None:
+        """Wait until every file started is on disk, then rename each sidecar into place."""
+        self.syncs.wait()
+        for name, tmp in self.pending:
+            path = os.path.join(self.folder, name)
+            with _signals_deferred():  # renamed in, and known to be this write's, in one step
+                existed = os.path.lexists(path)
+                os.replace(tmp, path)
+                self.made.remove(tmp)
+                if not existed:
+                    self.created.append(name)
+        if self.pending:
+            self.pending.clear()
+            _fsync_folder(self.folder)
+
+    def _abandon(self) -> None:
+        """On a failure: nothing waits for the files being written; their temporary files go."""
+        self.syncs.running.clear()
+        _discard_all(self.made)
+        self.made.clear()
+        self.pending.clear()
 
     def _remove_stale(self, names: Set[str]) -> None:
         """Remove the previous sidecars this write no longer names, by the proof above."""

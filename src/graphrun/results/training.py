@@ -105,10 +105,10 @@ def _flow(pairs) -> str:
     return "{" + ", ".join(f"{k}: {_scalar(v)}" for k, v in pairs) + "}"
 
 
-def render(training, threshold: Optional[int] = None,
-           folder: str = "") -> Tuple[str, Dict[str, np.ndarray]]:
-    """The file's text and the sidecars it names ({file name under `folder`: array}); with
-    `threshold` None every param is inline."""
+def render(training, threshold: Optional[int] = None, folder: str = "",
+           sidecars: Optional[Dict[str, np.ndarray]] = None) -> Tuple[str, Dict[str, np.ndarray]]:
+    """The file's text and the sidecars it names ({file name under `folder`: array}, filled
+    into `sidecars` when given); with `threshold` None every param is inline."""
     p = training.program
     lines = [f"graphrun: {FORMAT_VERSION}", f"graph: {quote(p.name)}", "train:"]
     lines += [f"  {key}: {text}" for key, text in settings_items(training.settings)]
@@ -117,7 +117,7 @@ def render(training, threshold: Optional[int] = None,
         cells = [f"lr: {float_text(row.lr)}", f"loss: {float_text(row.loss)}"]
         cells += [f"{quote(k)}: {float_text(v)}" for k, v in row.reported.items()]
         lines.append(f"  step{row.step}: {{" + ", ".join(cells) + "}")
-    sidecars: Dict[str, np.ndarray] = {}
+    sidecars = {} if sidecars is None else sidecars
     _values(lines, sidecars, "params", training.params, "", threshold, folder)
     lines.append(f"steps_taken: {training.steps_taken}")
     for key, values in training.state.items():
@@ -151,8 +151,8 @@ def training_text(training) -> str:
 def write_training(path: str, training, threshold: int) -> None:
     """Write the training results file and its sidecars (results/files: atomically, the pair
     as one, every param inline for a device or a FIFO)."""
-    files.write_results(path, lambda folder: render(training, None if folder is None
-                                                    else threshold, folder))
+    files.write_results(path, lambda folder, sidecars: render(
+        training, None if folder is None else threshold, folder, sidecars)[0])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -189,10 +189,9 @@ def sidecar_entry(file: str, array: np.ndarray) -> str:
 def write_results(path: str, results: Results, threshold: int = SIDECAR_THRESHOLD) -> None:
     """Write the results file `path` and its sidecars (tensors of more than `threshold`
     elements); files.write_results says how nothing is lost on the way."""
-    def render_pieces(folder):  # the text in pieces, encoded into the file as they are made
-        sidecars: Dict[str, np.ndarray] = {}  # filled as the pieces are made
-        return pieces(results, None if folder is None else threshold, folder or "",
-                      sidecars), sidecars
+    def render_pieces(folder, sidecars):  # the text in pieces, encoded into the file as they
+        return pieces(results, None if folder is None else threshold, folder or "",  # are made
+                      sidecars)
     files.write_results(path, render_pieces)
 
 
