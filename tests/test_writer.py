@@ -71,6 +71,21 @@ BIG = ("graphrun: 1\nparams:\n  W: {init: normal, shape: [50, 40], seed: 5}\n  b
        "  c: {op: mul, args: [b, s]}\n  L: {op: sum, args: [c]}\nloss: L\n")
 
 
+def test_a_big_sidecar_s_summary_made_in_a_thread_is_the_one_made_in_line(tmp_path):
+    # from writer._BESIDE elements the summary is computed beside the digest, in a thread
+    from graphrun.results import writer
+    n = writer._BESIDE + 3
+    results = run_text(f"graphrun: 1\nparams:\n  W: {{init: normal, shape: [{n}], seed: 3}}\n"
+                       "nodes:\n  t: {op: tanh, args: [W]}\n  L: {op: sum, args: [t]}\nloss: L\n")
+    path = tmp_path / "r.results.yaml"
+    write_results(str(path), results, threshold=1000)
+    line = next(x for x in path.read_text().splitlines() if x.startswith("  t: {file: "))
+    file = yaml.safe_load(line)["t"]["file"]
+    assert line == "  t: " + writer.sidecar_entry(file, results.values["t"])  # computed here
+    with pytest.raises(ZeroDivisionError):  # a failure in the thread is raised in the caller
+        writer._Beside(lambda: 1 / 0).result()
+
+
 def test_big_tensors_go_to_sidecars_with_a_summary(tmp_path):
     results = run_text(BIG)
     path = tmp_path / "big.results.yaml"
