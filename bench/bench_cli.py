@@ -172,11 +172,14 @@ def end_to_end(n, before, dtype, batch, width):
             commands.append(("before: graphrun run -o",
                              graphrun_cmd("run", graph, "-o", outs["before"] + "/"), 0,
                              clean("before")))
-        times, _ = rounds(commands, n, work, before)
+        times, cpus = rounds(commands, n, work, before)
         _same(outs["hand"], outs["graphrun"], dtype)
-        rows = [summary(times, "numpy by hand, np.save", label) for label in times]
+        hand = "numpy by hand, np.save"
+        rows = [summary(times, hand, label)
+                + [f"{statistics.median(cpus[label]) * 1e3:.0f} ms", summary(cpus, hand, label)[3]]
+                for label in times]
         print(table(rows, [f"MLP {batch}x{width} {dtype}, fresh process", "median", "range",
-                           "/ by hand"]))
+                           "/ by hand", "CPU", "CPU / by hand"]))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
