@@ -82,7 +82,8 @@ def test_no_command_imports_anything_heavy_to_parse(command, argv, code):
     assert heavy(result) == []
     commands = [m for m in result["modules"] if m.startswith("graphrun.cli.commands.")]
     assert commands == [f"graphrun.cli.commands.{command}"]
-    work = ("graphrun.tools.", "graphrun.engine", "graphrun.ops", "graphrun.frontend.train")
+    work = ("graphrun.tools.", "graphrun.engine", "graphrun.ops", "graphrun.frontend.train",
+            "graphrun.errors")  # errors.py (dataclasses and all) comes with a problem to tell
     tools = [m for m in result["modules"] if m.startswith(work)]
     assert tools == []
 

@@ -115,11 +115,11 @@ def add_optimizer_arguments(parser):
 
 
 def choice(choices, what):
-    """An argparse type: one of `choices`, with a did-you-mean."""
-    from ..errors import did_you_mean
-
+    """An argparse type: one of `choices`, with a did-you-mean (errors.py imported only then:
+    `graphrun train --bogus` and `--help` need not load it)."""
     def parse(text):
         if text not in choices:
+            from ..errors import did_you_mean
             raise argparse.ArgumentTypeError(
                 f"unknown {what} {text!r}{did_you_mean(text, choices)} (expected one of: "
                 f"{', '.join(choices)})")

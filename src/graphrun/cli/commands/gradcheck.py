@@ -7,7 +7,6 @@ from __future__ import annotations
 from ...defaults import (GRADCHECK_ATOL as DEFAULT_ATOL, GRADCHECK_EPS as DEFAULT_EPS,
                         GRADCHECK_MAX_ELEMENTS as DEFAULT_MAX_ELEMENTS,
                         GRADCHECK_RTOL as DEFAULT_RTOL, GRADCHECK_SEED as DEFAULT_SEED)
-from ...errors import GraphError
 from ..args import add_outside_argument, compile_graph, graph_files, graph_options, number, \
     whole_number
 from ..main import EXIT_DIFFERENT, EXIT_OK, EXIT_TROUBLE, report
@@ -37,6 +36,7 @@ def add_arguments(parser):
 
 def execute(args, out, err) -> int:
     from ... import api
+    from ...errors import GraphError
     status = EXIT_OK
     for graph in graph_files(args.graphs):
         try:
