@@ -60,6 +60,12 @@ def test_small_commands_import_nothing_heavy(argv, code):
     assert commands == ([f"graphrun.cli.commands.{argv[0]}"] if named else [])
 
 
+@pytest.mark.parametrize("argv", [["--version"], ["--help"], ["schema"], ["run", "--bogus", "x"]])
+def test_the_smallest_commands_do_not_import_typing(argv):
+    # cli/main.py and results/files.py name their annotations' types only for a type checker
+    assert "typing" not in imported(*argv)["modules"]
+
+
 def test_schema_does_not_load_the_error_machinery():
     # it runs inside the CLI's did-you-mean budget (hints.py), not errors.py and its dataclasses
     result = imported("schema")
