@@ -311,25 +311,31 @@ def _prepare(path: str, data, made: List[str], sync: bool = True) -> str:
     return tmp
 
 
-def _temporary(path: str, made: List[str]) -> Tuple[int, str]:
-    """(an open descriptor, the name) of a new empty temporary file beside `path`, with the mode
-    `path` has (or a new file's), its name added to `made` as it is created."""
+def _temporary(path: str, made: List[str], mode: Optional[int] = None) -> Tuple[int, str]:
+    """(an open descriptor, the name) of a new empty temporary file beside `path`, with `mode`
+    (by default _mode(path)), its name added to `made` as it is created."""
+    mode = _mode(path) if mode is None else mode
     folder = _output_folder(path)
     with _signals_deferred():  # the file and the record of its name appear together
         fd, tmp = _create_unused(os.path.join(folder, _temporary_prefix(path)))
         made.append(tmp)
     try:
-        try:
-            mode = os.stat(path).st_mode & 0o7777
-        except FileNotFoundError:
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask
         os.fchmod(fd, mode)  # the descriptor stays writable whatever the mode
     except BaseException:
         os.close(fd)
         raise
     return fd, tmp
+
+
+def _mode(path: str) -> int:
+    """The mode of the file `path` replaces: its own, or a new file's. (Reading the umask sets it
+    for a moment: done in the caller's thread, never in a writing thread.)"""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 _NAME_MAX = 255  # bytes in one file name on every common file system (ext4, APFS, NTFS in UTF-16)
@@ -395,15 +401,12 @@ class _Syncs:
         self.running: List[threading.Thread] = []
         self.errors: List[BaseException] = []
 
-    def write(self, fd: int, chunks) -> None:
-        """Write `chunks` into the open file `fd`, fsync and close it, in a thread."""
-        self._start(self._write, fd, chunks)
-
     def sync(self, path: str) -> None:
         """fsync the written file `path`, in a thread."""
-        self._start(self._sync, path)
+        self.run(self._sync, path)
 
-    def _start(self, job, *args) -> None:
+    def run(self, job, *args) -> None:
+        """`job(*args)` in a thread."""
         if len(self.running) >= _SYNC_THREADS:
             self.running.pop(0).join()
         worker = threading.Thread(target=self._run, args=(job, *args), daemon=True)
@@ -415,17 +418,6 @@ class _Syncs:
             job(*args)
         except BaseException as e:  # raised again by wait(), in the caller's thread
             self.errors.append(e)
-
-    @staticmethod
-    def _write(fd: int, chunks) -> None:
-        try:
-            for chunk in chunks:
-                view = memoryview(chunk)
-                while view:
-                    view = view[os.write(fd, view):]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
     @staticmethod
     def _sync(path: str) -> None:
@@ -540,6 +532,11 @@ class _Transaction:
         self.pending: List[Tuple[str, str]] = []  # (sidecar name, its temporary file) being written
         self.made: List[str] = []  # temporary files of sidecars not yet renamed into place
         self.syncs = _Syncs()
+        # the writing threads create the temporary files (a create waits while the file system
+        # commits another file's fsync: 10-20 ms of the MLP's write, off the caller's thread);
+        # the lock makes "abandoned, or the file recorded in made" one or the other
+        self.lock = threading.Lock()
+        self.abandoned = False
 
     def commit(self, text) -> None:
         """`text`: a str or its pieces, encoded into the temporary file as they come (and naming
@@ -583,13 +580,25 @@ class _Transaction:
                     raise NotADirectoryError(errno.ENOTDIR, "exists and is not a folder "
                                              "(it is where the sidecars go)", self.folder) \
                         from None
-        fd, tmp = _temporary(os.path.join(self.folder, name), self.made)
-        self.pending.append((name, tmp))
+        path = os.path.join(self.folder, name)
+        slot = [name, None]  # and the temporary file, once the thread has made it
+        self.pending.append(slot)
+        self.syncs.run(self._write, path, _mode(path), npy_bytes(array), slot)
+
+    def _write(self, path: str, mode: int, chunks, slot: list) -> None:
+        """In a thread: the sidecar `path` written to a temporary file beside it, and fsynced."""
+        with self.lock:
+            if self.abandoned:
+                return
+            fd, slot[1] = _temporary(path, self.made, mode)
         try:
-            self.syncs.write(fd, npy_bytes(array))  # the thread closes fd
-        except BaseException:
+            for chunk in chunks:
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
             os.close(fd)
-            raise
 
     def _settle(self) -> None:
         """Wait until every file started is on disk, then rename each sidecar into place."""
@@ -607,10 +616,13 @@ class _Transaction:
             _fsync_folder(self.folder)
 
     def _abandon(self) -> None:
-        """On a failure: nothing waits for the files being written; their temporary files go."""
+        """On a failure: nothing waits for the files being written; their temporary files go
+        (and a thread that has not made its file yet makes none)."""
         self.syncs.running.clear()
-        _discard_all(self.made)
-        self.made.clear()
+        with self.lock:
+            self.abandoned = True
+            _discard_all(self.made)
+            self.made.clear()
         self.pending.clear()
 
     def _remove_stale(self, names: Set[str]) -> None:
