@@ -66,6 +66,14 @@ def test_the_smallest_commands_do_not_import_typing(argv):
     assert "typing" not in imported(*argv)["modules"]
 
 
+@pytest.mark.parametrize("argv", [["valdate", "graphs/simple.yaml"],
+                                  ["train", "--optimizer", "adamm", "graphs/simple.yaml"]])
+def test_a_did_you_mean_does_not_load_the_error_machinery(argv):
+    result = imported(*argv)
+    assert result["code"] == 2 and "did you mean" in result["err"], result["err"]
+    assert [m for m in ("graphrun.errors", "dataclasses") if m in result["modules"]] == []
+
+
 def test_schema_does_not_load_the_error_machinery():
     # it runs inside the CLI's did-you-mean budget (hints.py), not errors.py and its dataclasses
     result = imported("schema")

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Iterable, List, NamedTuple, Optional, Tuple
 
 from .escaping import shown  # noqa: F401 (errors.shown: the one escaping of file strings)
-from .hints import HINT_WORK_PER_CALL, hint_budget, work_left  # noqa: F401 (errors.hint_budget)
+from .hints import did_you_mean, hint_budget  # noqa: F401 (errors.did_you_mean, .hint_budget)
 
 Path = Tuple  # a document path: keys (str) and list indices (int)
 
@@ -194,63 +194,6 @@ def stopped(problems) -> bool:
     """Whether a check's `problems` end where it stopped early (`stopped_here`): what follows
     that place was not checked, so no later stage may run on it."""
     return bool(problems) and problems[-1].message.startswith(_STOPPED)
-
-
-def did_you_mean(word: str, choices: Iterable[str]) -> str:  # its work budget: hints.py
-    """A "; did you mean 'x'?" suffix when a close match exists (ignoring case), else '' (also
-    when finding one would cost more than the work left: see HINT_WORK_PER_CALL)."""
-    left = work_left.get()
-    if left is not None and left[0] <= 0:
-        return ""  # before anything else: even sorting the choices costs
-    choices = tuple(choices)
-    key = (str(word), tuple(sorted(set(map(str, choices)))))
-    found = _hints.get(key)
-    if found is None:
-        budget = min(HINT_WORK_PER_CALL, left[0]) if left is not None else HINT_WORK_PER_CALL
-        hint, spent = _closest(*key, budget)
-        spent += _CALL + _CHOICE * len(choices)
-        if hint is None:  # out of work: no hint now, and none remembered
-            if left is not None:
-                left[0] -= spent
-            return ""
-        if len(_hints) >= 256:  # a file may misspell the same key a thousand times
-            _hints.pop(next(iter(_hints)))
-        found = _hints[key] = (hint, spent)
-    if left is not None:  # a remembered hint costs what it first cost: runs stay the same
-        left[0] -= found[1]
-    return found[0]
-
-
-_CALL, _CHOICE = 500, 100  # the work of a call and of each choice, however short (measured)
-_hints: dict = {}
-
-
-def _closest(word: str, choices: tuple, budget: int) -> Tuple[Optional[str], int]:
-    """(the hint, the work spent), as difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    ignoring case finds it; the hint is None if `budget` ran out first."""
-    by_lower = {}
-    for choice in choices:
-        by_lower.setdefault(choice.lower(), choice)
-    w = word.lower()
-    spent = (len(w) + _CHOICE) * len(by_lower) + sum(map(len, by_lower))  # the quick ratios
-    if spent > budget:
-        return None, 0
-    import difflib  # here: only a mistake needs it, and a run of a good graph makes none
-
-    matcher = difflib.SequenceMatcher()
-    matcher.set_seq2(w)  # its analysis is made once, for every choice
-    best = None
-    for x in by_lower:
-        matcher.set_seq1(x)
-        if matcher.real_quick_ratio() < 0.6 or matcher.quick_ratio() < 0.6:
-            continue
-        spent += len(w) * len(x)
-        if spent > budget:
-            return None, spent
-        score = matcher.ratio()
-        if score >= 0.6 and (best is None or (score, x) > best):  # ties: as get_close_matches
-            best = (score, x)
-    return (f"; did you mean '{by_lower[best[1]]}'?" if best else ""), spent
 
 
 def describe(value) -> str:

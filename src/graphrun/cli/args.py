@@ -115,11 +115,10 @@ def add_optimizer_arguments(parser):
 
 
 def choice(choices, what):
-    """An argparse type: one of `choices`, with a did-you-mean (errors.py imported only then:
-    `graphrun train --bogus` and `--help` need not load it)."""
+    """An argparse type: one of `choices`, with a did-you-mean (hints.py, imported only then)."""
     def parse(text):
         if text not in choices:
-            from ..errors import did_you_mean
+            from ..hints import did_you_mean
             raise argparse.ArgumentTypeError(
                 f"unknown {what} {text!r}{did_you_mean(text, choices)} (expected one of: "
                 f"{', '.join(choices)})")

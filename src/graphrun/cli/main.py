@@ -135,7 +135,7 @@ def _command_or_graph(word: str) -> Optional[str]:
 
     if word == STDIN or os.path.exists(word):
         return None
-    from ..errors import did_you_mean
+    from ..hints import did_you_mean
     hint = did_you_mean(word, COMMANDS)
     if hint:
         return f"unknown command '{word}'{hint}"
