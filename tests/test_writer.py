@@ -83,7 +83,7 @@ def test_a_big_sidecar_s_summary_made_in_a_thread_is_the_one_made_in_line(tmp_pa
     file = yaml.safe_load(line)["t"]["file"]
     assert line == "  t: " + writer.sidecar_entry(file, results.values["t"])  # computed here
     with pytest.raises(ZeroDivisionError):  # a failure in the thread is raised in the caller
-        writer._Beside(lambda: 1 / 0).result()
+        files.InThread(lambda: 1 / 0).result()
 
 
 def test_big_tensors_go_to_sidecars_with_a_summary(tmp_path):

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from itertools import chain
 from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
@@ -127,7 +126,7 @@ def pieces(results: Results, threshold: Optional[int] = None, folder: str = "",
         array = np.ascontiguousarray(value)
         # a big array's summary is computed in a thread while its digest is computed here: both
         # release the GIL, so two cores take half the time (the MLP's write: ~20 of ~110 ms)
-        summary = _Beside(summary_fields, array) if array.size >= _BESIDE else None
+        summary = files.InThread(summary_fields, array) if array.size >= _BESIDE else None
         file = files.sidecar_name(f"{section}.{name}", array)
         sidecars[file] = array
         return sidecar_entry(f"{folder}/{file}" if folder else file, array,
@@ -198,27 +197,6 @@ def summary_fields(array: np.ndarray) -> List[str]:
 
 
 _BESIDE = 1 << 16  # elements from which a summary pays for its thread (~0.1 ms to start)
-
-
-class _Beside(threading.Thread):
-    """`function(*args)` computed in a thread; `result()` waits for it (and raises its error)."""
-
-    def __init__(self, function, *args):
-        super().__init__(daemon=True)
-        self._call, self._value, self._error = (function, args), None, None
-        self.start()
-
-    def run(self):
-        try:
-            self._value = self._call[0](*self._call[1])
-        except BaseException as e:  # raised again by result(), in the caller's thread
-            self._error = e
-
-    def result(self):
-        self.join()
-        if self._error is not None:
-            raise self._error
-        return self._value
 
 
 def write_results(path: str, results: Results, threshold: int = SIDECAR_THRESHOLD) -> None:
