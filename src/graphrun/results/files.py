@@ -845,7 +845,9 @@ def _raise_terminated(signum, frame):
 
 
 def _in_main_thread() -> bool:
-    return threading.current_thread() is threading.main_thread()  # where Python runs handlers
+    # where Python runs handlers (by ident: current_thread() would make a _DummyThread for
+    # each of InThread's threads, which threading never forgets)
+    return _thread.get_ident() == threading.main_thread().ident
 
 
 class Hangup(Terminated):
