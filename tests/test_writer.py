@@ -86,6 +86,23 @@ def test_a_big_sidecar_s_summary_made_in_a_thread_is_the_one_made_in_line(tmp_pa
         files.InThread(lambda: 1 / 0).result()
 
 
+def test_one_array_under_two_names_is_hashed_once_and_named_by_its_bytes(tmp_path):
+    # add's VJP hands the same gradient array to W and to a (the writer remembers its digest)
+    results = run_text("graphrun: 1\nparams:\n  W: {init: normal, shape: [50, 40], seed: 2}\n"
+                       "  b: {init: normal, shape: [40], seed: 3}\nnodes:\n"
+                       "  a: {op: add, args: [W, b]}\n  t: {op: tanh, args: [a]}\n"
+                       "  L: {op: sum, args: [t]}\nloss: L\n")
+    assert results.grads["W"] is results.grads["a"]
+    path = tmp_path / "r.results.yaml"
+    write_results(str(path), results, threshold=100)
+    doc = yaml.safe_load(path.read_text())
+    for key in ("W", "a"):
+        file = tmp_path / doc["gradients"][key]["file"]
+        assert file.name.endswith(f".{hashlib.sha256(file.read_bytes()).hexdigest()[:16]}.npy")
+    assert {k: v for k, v in doc["gradients"]["W"].items() if k != "file"} == \
+        {k: v for k, v in doc["gradients"]["a"].items() if k != "file"}
+
+
 def test_big_tensors_go_to_sidecars_with_a_summary(tmp_path):
     results = run_text(BIG)
     path = tmp_path / "big.results.yaml"

@@ -497,19 +497,25 @@ def sidecar_folder(path: str) -> str:
     return os.path.join(parent, os.fsdecode(keep) + "." + digest + SIDECAR_SUFFIX)
 
 
-def sidecar_name(stem: str, array: np.ndarray) -> str:
-    """`<stem>.<digest>.npy`, the digest the first hex digits of the SHA-256 of the .npy file.
+def sidecar_name(stem: str, array: np.ndarray, digest: Optional[str] = None) -> str:
+    """`<stem>.<digest>.npy`, the digest the first hex digits of the SHA-256 of the .npy file
+    (`digest`: npy_digest(array), when already known).
 
     The digest makes the name safe where names are not what they seem: a stem too long for one
     file name (a 240-character node name) is cut short, and `values.A.*` and `values.a.*`, one
     file on a case-insensitive file system (macOS, Windows), can only meet when their digests,
     and so their bytes, are the same."""
+    stem = stem[:_NAME_MAX - 1 - _DIGITS - len(".npy")]  # names are ASCII: a character a byte
+    return f"{stem}.{npy_digest(array) if digest is None else digest}.npy"
+
+
+def npy_digest(array: np.ndarray) -> str:
+    """The first hex digits of the SHA-256 of the .npy file of `array`."""
     import hashlib
     digest = hashlib.sha256()
     for chunk in npy_bytes(array):
         digest.update(chunk)
-    stem = stem[:_NAME_MAX - 1 - _DIGITS - len(".npy")]  # names are ASCII: a character a byte
-    return f"{stem}.{digest.hexdigest()[:_DIGITS]}.npy"
+    return digest.hexdigest()[:_DIGITS]
 
 
 _SIDECAR = re.compile(r"(?:values|gradients|params)\.[^/\\]+\.npy\Z")  # params: training

@@ -119,18 +119,25 @@ def pieces(results: Results, threshold: Optional[int] = None, folder: str = "",
     if p.loss is not None:
         lines.append(f"loss: {tensor_text(rounded(results.slot_values[p.loss]))}")
     sidecars = {} if sidecars is None else sidecars
+    # id(array) -> (array, digest, summary): one array can be written under two names (add's
+    # VJP hands its gradient on to each argument, so the MLP's a1 and z1 share one): hashed once
+    known = {}
 
     def text(section, name, value):
         if type(value) is float or np.ndim(value) == 0 or np.size(value) <= threshold:
             return tensor_text(value)
         array = np.ascontiguousarray(value)
-        # a big array's summary is computed in a thread while its digest is computed here: both
-        # release the GIL, so two cores take half the time (the MLP's write: ~20 of ~110 ms)
-        summary = files.InThread(summary_fields, array) if array.size >= _BESIDE else None
-        file = files.sidecar_name(f"{section}.{name}", array)
+        if id(array) not in known:
+            # a big array's summary is computed in a thread while its digest is computed here:
+            # both release the GIL, so two cores take half the time (the MLP's: ~20 of ~110 ms)
+            summary = files.InThread(summary_fields, array) if array.size >= _BESIDE else None
+            digest = files.npy_digest(array)
+            known[id(array)] = array, digest, summary.result() if summary \
+                else summary_fields(array)
+        _, digest, summary = known[id(array)]
+        file = files.sidecar_name(f"{section}.{name}", array, digest)
         sidecars[file] = array
-        return sidecar_entry(f"{folder}/{file}" if folder else file, array,
-                             summary and summary.result())
+        return sidecar_entry(f"{folder}/{file}" if folder else file, array, summary)
 
     names = p.names
     for section, slots, values in sections(results):
