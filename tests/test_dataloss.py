@@ -620,3 +620,40 @@ def test_a_writing_thread_that_starts_after_a_failure_makes_no_file(tmp_path):
     transaction._abandon()
     transaction._write(str(tmp_path / slot[0]), 0o644, files.npy_bytes(np.arange(3.0)), slot)
     assert slot[1] is None and os.listdir(tmp_path) == [] and transaction.made == []
+
+
+def _waiting_for_a_lock(pid: int) -> bool:
+    """Whether process `pid` waits for a flock (a "->" line of /proc/locks)."""
+    with open("/proc/locks") as f:
+        return any(line.split()[1] == "->" and line.split()[5] == str(pid) for line in f
+                   if len(line.split()) > 5)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/locks"), reason="needs Linux's /proc/locks")
+def test_a_reader_waits_for_a_commit_and_reads_the_pair_it_left(tmp_path):
+    # A commit renames the new YAML in and then removes the old sidecars, holding the folder's
+    # exclusive lock: a reader that read the old YAML just before would find its sidecars gone
+    # ("sidecar file ... does not exist", exit 2). Readers take the shared lock, so `diff`
+    # started during a commit waits for it, then reads the new pair whole.
+    out, first, second = tmp_path / "out", tmp_path / "first", tmp_path / "second"
+    for folder, seed in ((out, 1), (first, 1), (second, 2)):
+        folder.mkdir()
+        assert call("run", write(tmp_path, f"g{seed}.yaml", big(seed)), "-o",
+                    str(folder / "r.results.yaml"), "--sidecar-threshold", "10")[0] == 0
+    lock = os.open(out, os.O_RDONLY)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # a writer's commit, done by hand below
+        reader = spawn("diff", first / "r.results.yaml", out / "r.results.yaml")
+        wait_until(lambda: _waiting_for_a_lock(reader.pid), reader, "the reader to wait")
+        old, new = set(sidecars(out / "r.results.arrays")), sidecars(second / "r.results.arrays")
+        for name in new:
+            os.replace(second / "r.results.arrays" / name, out / "r.results.arrays" / name)
+        os.replace(second / "r.results.yaml", out / "r.results.yaml")
+        for name in old - set(new):  # the stale ones, as a commit removes them
+            (out / "r.results.arrays" / name).unlink()
+    finally:
+        os.close(lock)
+    got, err = reader.communicate(timeout=60)
+    # the new pair: seed 2 differs from seed 1 (exit 1), and every sidecar it names was there
+    assert reader.returncode == 1, err
+    assert "does not exist" not in err and "values.t" in got

@@ -29,7 +29,7 @@ The rules (docs/format.md, "How files are written"):
   only when empty.
 - Concurrent writers of one results file take turns for the commit: an exclusive flock on the
   folder of the results file, held from just before the YAML's rename to the end of the clean-up
-  (no lock file). Each writer checks, holding the lock, that its sidecars are still there (another
+  (no lock file); a reader holds the shared one while it reads the YAML and its sidecars. Each writer checks, holding the lock, that its sidecars are still there (another
   writer's clean-up may have removed a file both wrote), so the last commit leaves a complete pair.
 - SIGTERM is raised as `Terminated`, a KeyboardInterrupt (exit code 143 where SIGINT's is 130;
   SIGHUP likewise, as `Hangup`, 129),
@@ -820,8 +820,9 @@ def _file_digest(path: str) -> str:
 
 
 @contextmanager
-def _locked(folder: str) -> Iterator[None]:
-    """Hold an exclusive flock on `folder` (a directory fd: no lock file to leave behind)."""
+def _locked(folder: str, shared: bool = False) -> Iterator[None]:
+    """Hold a flock on `folder` (a directory fd: no lock file to leave behind): exclusive for a
+    writer's commit, shared for a reader (`read_locked`)."""
     try:
         fd = os.open(folder, os.O_RDONLY)
     except OSError:
@@ -829,13 +830,20 @@ def _locked(folder: str) -> Iterator[None]:
     try:
         if fd >= 0 and fcntl is not None:
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
+                fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
             except OSError:
                 pass  # a file system without flock (some network ones): as above
         yield
     finally:
         if fd >= 0:
             os.close(fd)
+
+
+def read_locked(folder: str):
+    """A shared flock on a results file's folder, for reading the file and its sidecars as one:
+    a writer commits (renames its YAML in, removes the sidecars no longer named) holding the
+    exclusive one, so a reader never sees a YAML whose sidecars were just removed."""
+    return _locked(folder, shared=True)
 
 
 # --- signals ------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ import numpy as np
 from ..errors import GraphError, Problem, describe
 from ..frontend import reading
 from ..frontend.load import MAX_BYTES, MAX_DEPTH, SourceMap, load_bytes
+from .files import read_locked
 from .writer import digits_of, sections
 
 SECTIONS = ("values", "gradients")
@@ -66,6 +67,14 @@ def read_results(path: str, fast: bool = True) -> ResultSet:
     """Read a results file and its sidecars. Raises GraphError (located in the file) on any
     problem. A file exactly as the writer writes it is read line by line (`fast`, below); any
     other goes through the graph files' loader."""
+    # sidecars lie beside the file itself: a results file written through a link has them
+    # beside the file the link points to
+    folder = os.path.dirname(os.path.realpath(path))
+    with read_locked(folder):  # the YAML and its sidecars as one writer committed them
+        return _read_results(path, folder, fast)
+
+
+def _read_results(path: str, folder: str, fast: bool) -> ResultSet:
     try:
         try:
             raw = reading.read_bytes(path, MAX_BYTES)  # the loader refuses more than the cap
@@ -77,9 +86,6 @@ def read_results(path: str, fast: bool = True) -> ResultSet:
         except OSError as e:
             raise GraphError([Problem(f"cannot read the results file: {e.strerror or e}",
                                       pos=(1, 1))]) from None
-        # sidecars lie beside the file itself: a results file written through a link has them
-        # beside the file the link points to
-        folder = os.path.dirname(os.path.realpath(path))
         entries = _written_entries(raw, folder) if fast else None
         if entries is not None:
             return ResultSet(path, entries)
