@@ -38,7 +38,7 @@ def typed(value):
 
 def all_positions(source, data):
     """Every position the source map gives for this document: of the top, of each value and key,
-    of a path that goes one step past each collection (its nearest ancestor's), and of each
+    of a path that goes one step past each collection or scalar (its nearest ancestor's), of each
     string's first, middle and last character (with how the string was written)."""
     found = {((), False): source.locate(())}
     todo = [((), data)]
@@ -54,7 +54,8 @@ def all_positions(source, data):
         elif type(value) is list:
             items = list(enumerate(value))
             found[(path + (len(value),), False)] = source.locate(path + (len(value),))
-        else:
+        else:  # a number, a boolean or a null: a path past it is its position
+            found[(path + ("past",), False)] = source.locate(path + ("past",))
             continue
         for key, item in items:
             found[(path + (key,), False)] = source.locate(path + (key,))
@@ -399,3 +400,27 @@ def test_a_name_starts_as_documented():
     for code in [*range(0x10000), 0x10000, 0x1F600, 0x10FFFF]:
         c = chr(code)
         assert bool(fastyaml._KEY.match(c)) == bool(start.match(c)), hex(code)
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_paths_located_in_any_order_are_where_pyyaml_puts_them(newline):
+    """The fast reader's texts are located from the text (fastyaml.Outline: one search per key,
+    from where the mapping's previous key was found): in a shuffled order, past the last key
+    and back, every value and key is where the PyYAML reader puts it."""
+    lines = ["# a graph", "graphrun: 1", "", "inputs:", "  # the inputs", "  x: 1.5",
+             "  y:   [[1, 2], [3, 4]]  # a comment", "#  z: not a key", "  z:", "params:",
+             "  w: {init: zeros, shape: [2, 2]}", "  xy: 2", "  x: 3", "nodes:", "  v:",
+             "    op: mul", "      # deeper comment", "    args: [x, w]", "  u: {op: neg, args: [v]}",
+             "outputs:", "last:"]
+    raw = newline.join(lines).encode() + newline.encode()
+    assert accepted(raw)
+    fast, reference = load.load_bytes(raw, fast=True), load.load_bytes(raw, fast=False)
+    paths = [(path, at_key) for path, at_key in all_positions(reference.source, reference.data)
+             if at_key != "scalar"]
+    for seed in range(5):
+        random.Random(seed).shuffle(paths)
+        source = load.load_bytes(raw, fast=True).source
+        assert source.read_fast
+        for path, at_key in paths:
+            assert source.locate(path, at_key) == reference.source.locate(path, at_key), path
+    assert fast.source.locate(("nodes", "v", "args", 1)) == (18, 15)

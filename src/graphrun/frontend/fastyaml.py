@@ -404,6 +404,88 @@ def positions(text: str, root: dict):
     return marks, root_offset
 
 
+class Outline:
+    """Where the entries of a text `read` accepted are, found from the text alone: no document,
+    and only the entries asked for (`positions` records every one, which took seconds and
+    hundreds of MiB to locate a problem in a 64 MiB file). The forms `read` accepts make it
+    exact: a line at a mapping's indentation that starts with a name is one of its entries,
+    each key is there once, and a value is written on its key's line (or, for a block mapping,
+    on the deeper lines below it). Offsets are `positions`' (tests/test_fastyaml.py compares
+    every one with PyYAML's). A mapping is (where its lines start: the line break before the
+    first, or 0; where they end; its indentation)."""
+
+    def __init__(self, text: str):
+        self.text = text
+        first = _CONTENT_LINE.search(text)
+        self.root_offset = 0 if first is None else first.end()
+        self.root = (0, len(text), 0)
+        self._children = {}  # the line break ending a `key:` line -> its block mapping or None
+        self._cursors = {}  # a mapping's start -> where its last key was found
+
+    def key(self, mapping, key: str) -> Optional[int]:
+        """The offset of `key` in `mapping`, or None if it has no such key. Found by a search
+        from where the mapping's previous key was (problems are located in document order, so
+        the searches of a section's problems together read it about once)."""
+        start, end, indent = mapping
+        needle = "\n" + " " * indent + key + ":"
+        if start == 0 and self.text.startswith(needle[1:]):
+            return 0
+        cursor = self._cursors.get(start, start)
+        at = self.text.find(needle, cursor, end)
+        if at < 0 and cursor > start:
+            at = self.text.find(needle, start, min(end, cursor + len(needle)))
+        if at < 0:
+            return None
+        self._cursors[start] = at
+        return at + 1 + indent
+
+    def value(self, mapping, key_at: int, key: str):
+        """(offset of the value of the key written at `key_at`, the block mapping it is or
+        None): a value on the key's line, a block mapping at its first key, a null written as
+        nothing just after the colon."""
+        text = self.text
+        colon = key_at + len(key) + 1
+        line_end = text.find("\n", colon)
+        line_end = len(text) if line_end < 0 else line_end
+        rest = text[colon:line_end]
+        if rest[-1:] == "\r":
+            rest = rest[:-1]
+        value = rest.lstrip(" ")
+        if value and value[0] != "#":
+            return colon + len(rest) - len(value), None
+        if line_end not in self._children:
+            self._children[line_end] = self._below(line_end, mapping[2])
+        child = self._children[line_end]
+        return (colon, None) if child is None else (child[0], child[1])
+
+    def _below(self, line_end: int, indent: int):
+        """(offset of its first key, the block mapping) on the lines after text[line_end], if
+        the next line that is not blank or a comment is deeper than `indent`; else None."""
+        below = _CONTENT_LINE.search(self.text, line_end)
+        if below is None or below.end() - below.start() - 1 <= indent:
+            return None
+        end = _line_at_most(indent).search(self.text, below.end())
+        end = len(self.text) if end is None else end.start()
+        return below.end(), (line_end, end, below.end() - below.start() - 1)
+
+
+# a line that is not blank and not a comment: the spaces before its first character
+_CONTENT_LINE = re.compile("(?:\\A|\n) *(?=[^ \r\n#])")
+
+
+def _line_at_most(indent: int):
+    """A line break before a line indented `indent` spaces at most that is not blank or a
+    comment: the end of a block mapping below a key indented `indent`."""
+    return re.compile(f"\\n {{0,{indent}}}(?=[^ \\r\\n#])")
+
+
+def flow_value(text: str, at: int):
+    """The flow collection written at text[at] on its line, as `read` read it."""
+    end = text.find("\n", at)
+    line = text[at:len(text) if end < 0 else end].rstrip("\r")
+    return _flow(_clean(line).rstrip(" "), 1 << 30)
+
+
 def flow_item(text: str, at: int, k: int) -> Optional[int]:
     """The offset of item `k` of the flow list written at text[at], found without recording
     every item's (a 4.2M-item list took 9.6 s in flow_positions to locate one): one regex match

@@ -61,6 +61,7 @@ class SourceMap:
         self.read_fast = False  # whether the fast reader read the text (fastyaml.positions can)
         self._kept = None
         self._line_starts = None
+        self._outline = None
 
     def keep(self, root) -> None:
         """Hold `root`, the document as read from this text and not changed since (a caller that
@@ -71,7 +72,44 @@ class SourceMap:
 
     def locate(self, path: tuple, at_key: bool = False) -> Tuple[int, int]:
         """The position of `path`, or of its nearest ancestor that has one; (1, 1) at worst."""
+        if self.read_fast:  # from the text alone: no document, no other entry's position
+            return self.position(self._outlined(path, at_key))
         return self.position(self._offset(path, at_key)[0])
+
+    def _outlined(self, path: tuple, at_key: bool) -> int:
+        """_offset's answer for a text the fast reader read, found in its text (fastyaml.Outline):
+        its block mappings key by key, then inside a flow collection as _offset does."""
+        if self._outline is None:
+            self._outline = fastyaml.Outline(self.text)
+        outline = self._outline
+        offset, mapping = outline.root_offset, outline.root
+        for depth, part in enumerate(path):
+            if mapping is None:  # a flow collection, a scalar or a null
+                return self._in_flow(offset, path[depth:], at_key)
+            key_at = outline.key(mapping, part) if type(part) is str else None
+            if key_at is None:
+                return offset
+            if at_key and depth == len(path) - 1:
+                return key_at
+            offset, mapping = outline.value(mapping, key_at, part)
+        return offset
+
+    def _in_flow(self, at: int, path: tuple, at_key: bool) -> int:
+        """The offset of `path` inside what is written at text[at] on a block mapping's line:
+        through lists' items by fastyaml.flow_item while it answers (a 64 MiB list is not read
+        to locate one of its items), else as _offset does, in the collection read from its line."""
+        text, offset = self.text, at
+        for part in path:
+            if text[offset] not in "[{":
+                return offset  # a scalar or a null: the walk stops here
+            if text[offset] == "[" and type(part) is int and part >= 0:
+                item = fastyaml.flow_item(text, offset, part)
+                if item is not None:
+                    offset = item
+                    continue
+            value = fastyaml.flow_value(text, at)
+            return _walk(text, {id(value): (value, None, at)}, at, value, path, at_key)[0]
+        return offset
 
     def scalar(self, path: tuple) -> Optional[Tuple[int, int, str]]:
         """(line, col, style) of the scalar at `path`: where its text starts (at its quote or
@@ -100,30 +138,7 @@ class SourceMap:
         None if the walk stopped short)."""
         if self.marks is None:
             self._record_marks()
-        offset, node = self.root_offset, self.root
-        for depth, part in enumerate(path):
-            entry = self.marks.get(id(node))
-            if entry is None:
-                return offset, None
-            if entry[1] is None:  # a flow collection the fast reader has not looked inside yet
-                at = None
-                if type(node) is list and type(part) is int and 0 <= part < len(node):
-                    at = fastyaml.flow_item(self.text, entry[2], part)  # without the others
-                if at is not None:
-                    offset, node = at, node[part]
-                    if type(node) in (list, dict) and id(node) not in self.marks:
-                        self.marks[id(node)] = (node, None, at)  # its inside: when asked
-                    continue
-                fastyaml.flow_positions(node, self.text, entry[2], self.marks)
-                entry = self.marks[id(node)]
-            _, values, keys = entry
-            try:
-                if at_key and keys is not None and depth == len(path) - 1:
-                    return keys[part], None
-                offset, node = values[part], node[part]
-            except (KeyError, IndexError, TypeError):
-                return offset, None
-        return offset, node
+        return _walk(self.text, self.marks, self.root_offset, self.root, path, at_key)
 
     def _record_marks(self) -> None:
         """Read the text again, recording every position. The data read is an equal copy of the
@@ -145,6 +160,34 @@ class SourceMap:
             starts = self._line_starts = _line_starts(self.text)
         line = bisect.bisect_right(starts, offset)
         return line, offset - starts[line - 1] + 1
+
+
+def _walk(text: str, marks: dict, offset: int, node, path: tuple, at_key: bool):
+    """(offset of `path` from `node`, written at `offset`, or of its nearest ancestor that has one;
+    the value at `path`, or None if the walk stopped short), through `marks` (see SourceMap)."""
+    for depth, part in enumerate(path):
+        entry = marks.get(id(node))
+        if entry is None:
+            return offset, None
+        if entry[1] is None:  # a flow collection the fast reader has not looked inside yet
+            at = None
+            if type(node) is list and type(part) is int and 0 <= part < len(node):
+                at = fastyaml.flow_item(text, entry[2], part)  # without the others
+            if at is not None:
+                offset, node = at, node[part]
+                if type(node) in (list, dict) and id(node) not in marks:
+                    marks[id(node)] = (node, None, at)  # its inside: when asked
+                continue
+            fastyaml.flow_positions(node, text, entry[2], marks)
+            entry = marks[id(node)]
+        _, values, keys = entry
+        try:
+            if at_key and keys is not None and depth == len(path) - 1:
+                return keys[part], None
+            offset, node = values[part], node[part]
+        except (KeyError, IndexError, TypeError):
+            return offset, None
+    return offset, node
 
 
 def _line_starts(text: str) -> array.array:
