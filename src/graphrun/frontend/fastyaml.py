@@ -57,9 +57,30 @@ _OTHER_WORDS = ((" True", " true"), (" TRUE", " true"), (" False", " false"),
 # every byte but brackets and line breaks: deleted from a text's UTF-8, they leave its brackets
 # and line breaks (no other character's UTF-8 holds those bytes)
 _NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}\n"))
-# what json would read differently: an integer beyond int64, a float beyond float64 (refused
-# with some to spare: a number whose integer part has 19 digits, any exponent of three digits)
-_BIG_NUMBER = re.compile("(?<![.0-9])[0-9]{19}|[eE][-+]?[0-9]{3}")
+# What json would read differently: an integer beyond int64, a float beyond float64 (refused
+# with some to spare: a number whose integer part has 19 digits, any exponent of three digits):
+# the regex "(?<![.0-9])[0-9]{19}|[eE][-+]?[0-9]{3}", looked for in bytes where every digit is
+# 0, E is e and + is - (the regex, with no literal to search for, took 1.2 s in a 64 MiB list of
+# numbers; tests/test_fastyaml.py checks the two agree).
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789E+", b"000000000e-")
+_NINETEEN = b"0" * 19
+_ZEROS = re.compile(b"0*")
+
+
+def _big_number(encoded: bytes) -> bool:
+    """Whether `encoded` (the UTF-8 of text between names) holds a number json would read
+    differently (see above)."""
+    digits = encoded.translate(_DIGITS_AS_ZERO)
+    if b"e000" in digits or b"e-000" in digits:
+        return True
+    at = digits.find(_NINETEEN)  # the start of a run of 19 digits or more
+    while at >= 0:
+        if at == 0 or digits[at - 1] != 0x2E:  # not a fraction's digits: an integer part's
+            return True
+        at = digits.find(_NINETEEN, _ZEROS.match(digits, at).end())
+    return False
+
+
 _INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
 
 _TOP_LEVEL = re.compile("\n(?=[^ \n])")  # a line break before a line at column 0
@@ -291,9 +312,8 @@ def _json_text(text: str, budget: int) -> Optional[str]:
         return None  # a quote json would read, or `a:b` (a scalar, to YAML)
     parts = _NAME_TOKEN.split(text.replace("[", "[ ").replace("{", "{ "))
     between = "".join(parts[::2])
-    if not _fits(between.encode().translate(None, _NOT_BRACKETS), budget):
-        return None
-    if any(digit in between for digit in "0123456789") and _BIG_NUMBER.search(between):
+    encoded = between.encode()
+    if not _fits(encoded.translate(None, _NOT_BRACKETS), budget) or _big_number(encoded):
         return None
     json_text = '"'.join(parts)
     for word, json_word in _OTHER_WORDS:
@@ -480,10 +500,17 @@ def _line_at_most(indent: int):
 
 
 def flow_value(text: str, at: int):
-    """The flow collection written at text[at] on its line, as `read` read it."""
-    end = text.find("\n", at)
-    line = text[at:len(text) if end < 0 else end].rstrip("\r")
-    return _flow(_clean(line).rstrip(" "), 1 << 30)
+    """The flow collection written at text[at], as `read` read it (its end found by counting
+    brackets: none is inside a scalar in the forms `read` accepts)."""
+    depth = 0
+    for bracket in _BRACKET.finditer(text, at):
+        depth += 1 if bracket.group() in "[{" else -1
+        if depth == 0:
+            return _flow(text[at:bracket.end()], 1 << 30)
+    return None
+
+
+_BRACKET = re.compile("[\\[\\]{}]")
 
 
 def flow_item(text: str, at: int, k: int) -> Optional[int]:

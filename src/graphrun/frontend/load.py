@@ -97,18 +97,20 @@ class SourceMap:
     def _in_flow(self, at: int, path: tuple, at_key: bool) -> int:
         """The offset of `path` inside what is written at text[at] on a block mapping's line:
         through lists' items by fastyaml.flow_item while it answers (a 64 MiB list is not read
-        to locate one of its items), else as _offset does, in the collection read from its line."""
+        to locate one of its items), else as _offset does, in the innermost collection reached."""
         text, offset = self.text, at
-        for part in path:
-            if text[offset] not in "[{":
+        for depth, part in enumerate(path):
+            first = text[offset:offset + 1]  # nothing: a null at the end of the text
+            if first != "[" and first != "{":
                 return offset  # a scalar or a null: the walk stops here
-            if text[offset] == "[" and type(part) is int and part >= 0:
+            if first == "[" and type(part) is int and part >= 0:
                 item = fastyaml.flow_item(text, offset, part)
                 if item is not None:
                     offset = item
                     continue
-            value = fastyaml.flow_value(text, at)
-            return _walk(text, {id(value): (value, None, at)}, at, value, path, at_key)[0]
+            value = fastyaml.flow_value(text, offset)  # this collection only, not its line
+            marks = {id(value): (value, None, offset)}
+            return _walk(text, marks, offset, value, path[depth:], at_key)[0]
         return offset
 
     def scalar(self, path: tuple) -> Optional[Tuple[int, int, str]]:
