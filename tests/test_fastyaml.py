@@ -417,6 +417,8 @@ def test_paths_located_in_any_order_are_where_pyyaml_puts_them(newline):
     fast, reference = load.load_bytes(raw, fast=True), load.load_bytes(raw, fast=False)
     paths = [(path, at_key) for path, at_key in all_positions(reference.source, reference.data)
              if at_key != "scalar"]
+    paths += [(("inputs", "x: 1.5\n  y"), False), (("nodes", "v", "op: mul\n    args"), True),
+              (("params", 2), False), (("nodes", "u", "args", True), False)]  # no such keys
     for seed in range(5):
         random.Random(seed).shuffle(paths)
         source = load.load_bytes(raw, fast=True).source

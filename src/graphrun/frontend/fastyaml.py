@@ -11,7 +11,8 @@ Exact, or it says no: `read` returns None for whatever it cannot show it reads e
 `load`'s PyYAML reader does: anything outside the forms below, and anything that is an error
 (a duplicate key, a number out of range, nesting too deep...). `load` then reads the text with
 PyYAML, whose answer, positions and messages are the reference; a None costs time, never an
-answer. For an accepted text, `positions` gives the same source map as the PyYAML reader.
+answer. For an accepted text, `positions` gives the same source map as the PyYAML reader, and
+`Outline` (with `flow_item`) the same position of any one path, from the text alone.
 tests/test_fastyaml.py holds both to it.
 
 What is read (all else is refused):
@@ -446,6 +447,8 @@ class Outline:
         """The offset of `key` in `mapping`, or None if it has no such key. Found by a search
         from where the mapping's previous key was (problems are located in document order, so
         the searches of a section's problems together read it about once)."""
+        if not _KEY.fullmatch(key):
+            return None  # (every key of the text is a name)
         start, end, indent = mapping
         needle = "\n" + " " * indent + key + ":"
         if start == 0 and self.text.startswith(needle[1:]):

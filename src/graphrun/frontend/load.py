@@ -40,11 +40,11 @@ class SourceMap:
 
     Positions are kept per container (character offsets, beside the data they describe) rather than
     per document path: building a path tuple for each of a million values costs more than parsing
-    them. And as a position is only ever needed for an error (or a report), a loaded document's
-    positions are recorded when the first one is asked for, by reading the text again: recording
-    them as the document is built would cost every run a sixth of its load time. Until then the
-    source map holds the text only, not the document: a run does not keep a big document alive
-    through it."""
+    them. And as a position is only ever needed for an error (or a report), none is recorded as
+    the document is built (that would cost every run a sixth of its load time): a text the fast
+    reader read is located from the text alone, path by path (fastyaml.Outline); any other is
+    read again when the first position is asked for, recording them all. The source map holds
+    the text only, not the document: a run does not keep a big document alive through it."""
 
     def __init__(self, file: str, text: str = "", root=None):
         self.file = file
@@ -58,7 +58,7 @@ class SourceMap:
         self.root_offset = 0
         self.nonfinite = False  # how the text was loaded, to read it again the same way
         self.fast = True
-        self.read_fast = False  # whether the fast reader read the text (fastyaml.positions can)
+        self.read_fast = False  # whether the fast reader read the text (then it is outlined)
         self._kept = None
         self._line_starts = None
         self._outline = None
