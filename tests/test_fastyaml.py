@@ -440,3 +440,14 @@ def test_a_big_number_is_found_as_the_regex_finds_it():
               for _ in range(3000)]
     for text in texts:
         assert fastyaml._big_number(text.encode()) == bool(regex.search(text)), text
+
+
+@pytest.mark.parametrize("node", [
+    "{op: neg, args: [x]}", "{op: neg, args: [x], args: [y]}", "{op: neg, op: exp, args: [x]}",
+    "{args: [x], op: neg}", "{op: add, args: [x, args: 1]}", "{op: neg, args: [{op: x, args: []}]}",
+    "{ op: neg , args: [x]}", "{op: args, args: [op]}", "{op: true, args: [null, op]}"])
+def test_a_nodes_keys_quoted_in_bulk_read_alike(node):
+    """_json_text quotes `{ op: ` and `, args: ` by str.replace before its split: wherever they
+    are written, and written again, the text reads as PyYAML reads it."""
+    raw = f"graphrun: 1\ninputs:\n  x: 1.0\nnodes:\n  v: {node}\n  w: {node}\n".encode()
+    assert_same(raw)
