@@ -38,7 +38,7 @@ def typed(value):
 
 def all_positions(source, data):
     """Every position the source map gives for this document: of the top, of each value and key,
-    of a path that goes one step past each collection (its nearest ancestor's), and of each
+    of a path that goes one step past each collection or scalar (its nearest ancestor's), of each
     string's first, middle and last character (with how the string was written)."""
     found = {((), False): source.locate(())}
     todo = [((), data)]
@@ -54,7 +54,8 @@ def all_positions(source, data):
         elif type(value) is list:
             items = list(enumerate(value))
             found[(path + (len(value),), False)] = source.locate(path + (len(value),))
-        else:
+        else:  # a number, a boolean or a null: a path past it is its position
+            found[(path + ("past",), False)] = source.locate(path + ("past",))
             continue
         for key, item in items:
             found[(path + (key,), False)] = source.locate(path + (key,))
@@ -399,3 +400,54 @@ def test_a_name_starts_as_documented():
     for code in [*range(0x10000), 0x10000, 0x1F600, 0x10FFFF]:
         c = chr(code)
         assert bool(fastyaml._KEY.match(c)) == bool(start.match(c)), hex(code)
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_paths_located_in_any_order_are_where_pyyaml_puts_them(newline):
+    """The fast reader's texts are located from the text (fastyaml.Outline: one search per key,
+    from where the mapping's previous key was found): in a shuffled order, past the last key
+    and back, every value and key is where the PyYAML reader puts it."""
+    lines = ["# a graph", "graphrun: 1", "", "inputs:", "  # the inputs", "  x: 1.5",
+             "  y:   [[1, 2], [3, 4]]  # a comment", "#  z: not a key", "  z:", "params:",
+             "  w: {init: zeros, shape: [2, 2]}", "  xy: 2", "  x: 3", "nodes:", "  v:",
+             "    op: mul", "      # deeper comment", "    args: [x, w]", "  u: {op: neg, args: [v]}",
+             "outputs:", "last:"]
+    raw = newline.join(lines).encode() + newline.encode()
+    assert accepted(raw)
+    fast, reference = load.load_bytes(raw, fast=True), load.load_bytes(raw, fast=False)
+    paths = [(path, at_key) for path, at_key in all_positions(reference.source, reference.data)
+             if at_key != "scalar"]
+    paths += [(("inputs", "x: 1.5\n  y"), False), (("nodes", "v", "op: mul\n    args"), True),
+              (("params", 2), False), (("nodes", "u", "args", True), False)]  # no such keys
+    for seed in range(5):
+        random.Random(seed).shuffle(paths)
+        source = load.load_bytes(raw, fast=True).source
+        assert source.read_fast
+        for path, at_key in paths:
+            assert source.locate(path, at_key) == reference.source.locate(path, at_key), path
+    assert fast.source.locate(("nodes", "v", "args", 1)) == (18, 15)
+
+
+def test_a_big_number_is_found_as_the_regex_finds_it():
+    """fastyaml._big_number looks for this regex in translated bytes: both agree on every text."""
+    regex = re.compile("(?<![.0-9])[0-9]{19}|[eE][-+]?[0-9]{3}")
+    rng = random.Random(17)
+    alphabet = "0123456789.eE+-, []xé"
+    texts = ["", "1" * 19, "0." + "1" * 19, "1." + "2" * 30, "1e300", "1E+300", "1e-30", "2e3",
+             "x" + "9" * 19, "-" + "9" * 18, "[1.5e-308, 2]", "é" + "1" * 19]
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randrange(60))) for _ in range(3000)]
+    texts += ["".join(rng.choice("0123456789" * 8 + ".e-") for _ in range(rng.randrange(80)))
+              for _ in range(3000)]
+    for text in texts:
+        assert fastyaml._big_number(text.encode()) == bool(regex.search(text)), text
+
+
+@pytest.mark.parametrize("node", [
+    "{op: neg, args: [x]}", "{op: neg, args: [x], args: [y]}", "{op: neg, op: exp, args: [x]}",
+    "{args: [x], op: neg}", "{op: add, args: [x, args: 1]}", "{op: neg, args: [{op: x, args: []}]}",
+    "{ op: neg , args: [x]}", "{op: args, args: [op]}", "{op: true, args: [null, op]}"])
+def test_a_nodes_keys_quoted_in_bulk_read_alike(node):
+    """_json_text quotes `{ op: ` and `, args: ` by str.replace before its split: wherever they
+    are written, and written again, the text reads as PyYAML reads it."""
+    raw = f"graphrun: 1\ninputs:\n  x: 1.0\nnodes:\n  v: {node}\n  w: {node}\n".encode()
+    assert_same(raw)

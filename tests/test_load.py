@@ -348,6 +348,27 @@ def test_the_fast_path_accepts_only_values_jsonschema_accepts(value):
         assert _valid(value, VALUE_SCHEMA)
 
 
+def _fits_item_by_item(value) -> bool:
+    """schema._value_fits as it was written before it checked a depth at a time."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if type(v) is list:
+            if not v:
+                return False
+            stack.extend(v)
+        elif type(v) is not float and type(v) is not int:
+            return False
+    return True
+
+
+@settings(max_examples=300, derandomize=True, database=None, deadline=None)
+@given(anything)
+def test_the_fast_value_check_answers_as_one_item_by_item(value):
+    assert schema._value_fits(value) == _fits_item_by_item(value)
+    assert schema._value_fits([value, [1.5]]) == _fits_item_by_item([value, [1.5]])
+
+
 def _all_documents():
     paths = sorted(glob.glob(os.path.join(ROOT, "graphs", "*.yaml")))
     paths += sorted(glob.glob(os.path.join(HOSTILE, "*.yaml")))
@@ -362,7 +383,7 @@ def _all_documents():
 @pytest.mark.parametrize("name, data", list(_all_documents()))
 def test_the_fast_path_changes_no_problem(monkeypatch, name, data):
     fast = schema.check(data)
-    monkeypatch.setattr(schema, "_unproven", lambda data: data)
+    monkeypatch.setattr(schema, "_unproven_entries", lambda section, entries: iter(entries.items()))
     assert fast == schema.check(data)
 
 
@@ -410,6 +431,18 @@ def test_the_printable_check_refuses_exactly_what_yaml_does():
     for code in [*range(0x10000), 0x10000, 0x1F600, 0x10FFFF]:
         c = chr(code)
         assert bool(load._NOT_PRINTABLE.match(c)) != bool(printable.match(c)), hex(code)
+    # and ASCII's printable characters as load's bytes for the all-ASCII text it checks in C
+    ascii_printable = bytes(code for code in range(128) if printable.match(chr(code)))
+    assert load._PRINTABLE_ASCII == ascii_printable
+
+
+@pytest.mark.parametrize("code", [0, 1, 8, 11, 12, 14, 31, 127])
+def test_a_control_character_in_ascii_text_is_refused_where_it_is(code):
+    raw = b"graphrun: 1\nnodes:\n  v: {op: neg, args: [x" + bytes([code]) + b"]}\n"
+    with pytest.raises(GraphError) as e:
+        load.load_bytes(raw)
+    assert [(p.pos, "U+" in p.message or "NUL" in p.message) for p in e.value.problems] == \
+        [((3, 24), True)]
 
 
 def test_the_loader_stops_at_the_problem_budget_and_says_where():
@@ -441,3 +474,38 @@ def test_the_spec_stops_at_the_problem_budget_and_no_later_stage_runs(tmp_path):
     messages = [r.message for r in e.value.located()]
     assert len(messages) == MAX_PROBLEMS and not any("'q'" in m for m in messages), messages[:3]
     assert messages[-1].startswith(f"checking stopped here: {MAX_PROBLEMS - 1} problems")
+
+
+def test_the_collector_is_back_after_a_pause_and_collects_what_was_made_in_it():
+    """gc_paused ends by moving what was made to the oldest generation (gc.freeze, unfreeze):
+    nothing is left frozen, a cycle made while paused is still collected, and objects someone
+    else froze stay frozen."""
+    import gc
+    import weakref
+
+    from graphrun.frontend.gcpause import gc_paused
+
+    class Node:
+        pass
+
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    with gc_paused():
+        assert not gc.isenabled()
+        a, b = Node(), Node()
+        a.other, b.other = b, a
+        gone = weakref.ref(a)
+    del a, b
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    assert gone() is not None
+    gc.collect()
+    assert gone() is None
+    kept = [Node()]
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with gc_paused():
+            pass
+        assert gc.get_freeze_count() == frozen and gc.isenabled()
+    finally:
+        gc.unfreeze()
+    del kept

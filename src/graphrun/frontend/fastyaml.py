@@ -11,7 +11,8 @@ Exact, or it says no: `read` returns None for whatever it cannot show it reads e
 `load`'s PyYAML reader does: anything outside the forms below, and anything that is an error
 (a duplicate key, a number out of range, nesting too deep...). `load` then reads the text with
 PyYAML, whose answer, positions and messages are the reference; a None costs time, never an
-answer. For an accepted text, `positions` gives the same source map as the PyYAML reader.
+answer. For an accepted text, `positions` gives the same source map as the PyYAML reader, and
+`Outline` (with `flow_item`) the same position of any one path, from the text alone.
 tests/test_fastyaml.py holds both to it.
 
 What is read (all else is refused):
@@ -57,9 +58,30 @@ _OTHER_WORDS = ((" True", " true"), (" TRUE", " true"), (" False", " false"),
 # every byte but brackets and line breaks: deleted from a text's UTF-8, they leave its brackets
 # and line breaks (no other character's UTF-8 holds those bytes)
 _NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}\n"))
-# what json would read differently: an integer beyond int64, a float beyond float64 (refused
-# with some to spare: a number whose integer part has 19 digits, any exponent of three digits)
-_BIG_NUMBER = re.compile("(?<![.0-9])[0-9]{19}|[eE][-+]?[0-9]{3}")
+# What json would read differently: an integer beyond int64, a float beyond float64 (refused
+# with some to spare: a number whose integer part has 19 digits, any exponent of three digits):
+# the regex "(?<![.0-9])[0-9]{19}|[eE][-+]?[0-9]{3}", looked for in bytes where every digit is
+# 0, E is e and + is - (the regex, with no literal to search for, took 1.2 s in a 64 MiB list of
+# numbers; tests/test_fastyaml.py checks the two agree).
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789E+", b"000000000e-")
+_NINETEEN = b"0" * 19
+_ZEROS = re.compile(b"0*")
+
+
+def _big_number(encoded: bytes) -> bool:
+    """Whether `encoded` (the UTF-8 of text between names) holds a number json would read
+    differently (see above)."""
+    digits = encoded.translate(_DIGITS_AS_ZERO)
+    if b"e000" in digits or b"e-000" in digits:
+        return True
+    at = digits.find(_NINETEEN)  # the start of a run of 19 digits or more
+    while at >= 0:
+        if at == 0 or digits[at - 1] != 0x2E:  # not a fraction's digits: an integer part's
+            return True
+        at = digits.find(_NINETEEN, _ZEROS.match(digits, at).end())
+    return False
+
+
 _INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
 
 _TOP_LEVEL = re.compile("\n(?=[^ \n])")  # a line break before a line at column 0
@@ -289,11 +311,14 @@ def _json_text(text: str, budget: int) -> Optional[str]:
     numbers json would read differently) and by json itself (everything else)."""
     if '"' in text or text.count(":") != text.count(": "):
         return None  # a quote json would read, or `a:b` (a scalar, to YAML)
-    parts = _NAME_TOKEN.split(text.replace("[", "[ ").replace("{", "{ "))
+    spaced = text.replace("[", "[ ").replace("{", "{ ")
+    if "{ op: " in spaced:  # a node's two keys quoted as the split would, but in C (2 of the
+        # 5 names of a chain's line: a sixth of a big file's load time)
+        spaced = spaced.replace("{ op: ", '{"op": ').replace(", args: ", ',"args": ')
+    parts = _NAME_TOKEN.split(spaced)
     between = "".join(parts[::2])
-    if not _fits(between.encode().translate(None, _NOT_BRACKETS), budget):
-        return None
-    if any(digit in between for digit in "0123456789") and _BIG_NUMBER.search(between):
+    encoded = between.encode()
+    if not _fits(encoded.translate(None, _NOT_BRACKETS), budget) or _big_number(encoded):
         return None
     json_text = '"'.join(parts)
     for word, json_word in _OTHER_WORDS:
@@ -402,6 +427,97 @@ def positions(text: str, root: dict):
     if pending is not None:
         entry[1][pending[0]] = pending[1]
     return marks, root_offset
+
+
+class Outline:
+    """Where the entries of a text `read` accepted are, found from the text alone: no document,
+    and only the entries asked for (`positions` records every one, which took seconds and
+    hundreds of MiB to locate a problem in a 64 MiB file). The forms `read` accepts make it
+    exact: a line at a mapping's indentation that starts with a name is one of its entries,
+    each key is there once, and a value is written on its key's line (or, for a block mapping,
+    on the deeper lines below it). Offsets are `positions`' (tests/test_fastyaml.py compares
+    every one with PyYAML's). A mapping is (where its lines start: the line break before the
+    first, or 0; where they end; its indentation)."""
+
+    def __init__(self, text: str):
+        self.text = text
+        first = _CONTENT_LINE.search(text)
+        self.root_offset = 0 if first is None else first.end()
+        self.root = (0, len(text), 0)
+        self._children = {}  # the line break ending a `key:` line -> its block mapping or None
+        self._cursors = {}  # a mapping's start -> where its last key was found
+
+    def key(self, mapping, key: str) -> Optional[int]:
+        """The offset of `key` in `mapping`, or None if it has no such key. Found by a search
+        from where the mapping's previous key was (problems are located in document order, so
+        the searches of a section's problems together read it about once)."""
+        if not _KEY.fullmatch(key):
+            return None  # (every key of the text is a name)
+        start, end, indent = mapping
+        needle = "\n" + " " * indent + key + ":"
+        if start == 0 and self.text.startswith(needle[1:]):
+            return 0
+        cursor = self._cursors.get(start, start)
+        at = self.text.find(needle, cursor, end)
+        if at < 0 and cursor > start:
+            at = self.text.find(needle, start, min(end, cursor + len(needle)))
+        if at < 0:
+            return None
+        self._cursors[start] = at
+        return at + 1 + indent
+
+    def value(self, mapping, key_at: int, key: str):
+        """(offset of the value of the key written at `key_at`, the block mapping it is or
+        None): a value on the key's line, a block mapping at its first key, a null written as
+        nothing just after the colon."""
+        text = self.text
+        colon = key_at + len(key) + 1
+        line_end = text.find("\n", colon)
+        line_end = len(text) if line_end < 0 else line_end
+        rest = text[colon:line_end]
+        if rest[-1:] == "\r":
+            rest = rest[:-1]
+        value = rest.lstrip(" ")
+        if value and value[0] != "#":
+            return colon + len(rest) - len(value), None
+        if line_end not in self._children:
+            self._children[line_end] = self._below(line_end, mapping[2])
+        child = self._children[line_end]
+        return (colon, None) if child is None else (child[0], child[1])
+
+    def _below(self, line_end: int, indent: int):
+        """(offset of its first key, the block mapping) on the lines after text[line_end], if
+        the next line that is not blank or a comment is deeper than `indent`; else None."""
+        below = _CONTENT_LINE.search(self.text, line_end)
+        if below is None or below.end() - below.start() - 1 <= indent:
+            return None
+        end = _line_at_most(indent).search(self.text, below.end())
+        end = len(self.text) if end is None else end.start()
+        return below.end(), (line_end, end, below.end() - below.start() - 1)
+
+
+# a line that is not blank and not a comment: the spaces before its first character
+_CONTENT_LINE = re.compile("(?:\\A|\n) *(?=[^ \r\n#])")
+
+
+def _line_at_most(indent: int):
+    """A line break before a line indented `indent` spaces at most that is not blank or a
+    comment: the end of a block mapping below a key indented `indent`."""
+    return re.compile(f"\\n {{0,{indent}}}(?=[^ \\r\\n#])")
+
+
+def flow_value(text: str, at: int):
+    """The flow collection written at text[at], as `read` read it (its end found by counting
+    brackets: none is inside a scalar in the forms `read` accepts)."""
+    depth = 0
+    for bracket in _BRACKET.finditer(text, at):
+        depth += 1 if bracket.group() in "[{" else -1
+        if depth == 0:
+            return _flow(text[at:bracket.end()], 1 << 30)
+    return None
+
+
+_BRACKET = re.compile("[\\[\\]{}]")
 
 
 def flow_item(text: str, at: int, k: int) -> Optional[int]:

@@ -19,6 +19,13 @@ def gc_paused():
         yield
     finally:
         if was_enabled:
+            if gc.get_freeze_count() == 0:  # (nobody else's frozen objects to thaw)
+                # What was made while paused joins the oldest generation, unwalked: enabled as it
+                # is, the next allocation's collection would walk all of it, counted as young
+                # (0.6 s after loading a 1,000,000-node file). Nothing is lost: the oldest
+                # generation is collected too, when it has grown by a quarter.
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
 
 

@@ -40,11 +40,11 @@ class SourceMap:
 
     Positions are kept per container (character offsets, beside the data they describe) rather than
     per document path: building a path tuple for each of a million values costs more than parsing
-    them. And as a position is only ever needed for an error (or a report), a loaded document's
-    positions are recorded when the first one is asked for, by reading the text again: recording
-    them as the document is built would cost every run a sixth of its load time. Until then the
-    source map holds the text only, not the document: a run does not keep a big document alive
-    through it."""
+    them. And as a position is only ever needed for an error (or a report), none is recorded as
+    the document is built (that would cost every run a sixth of its load time): a text the fast
+    reader read is located from the text alone, path by path (fastyaml.Outline); any other is
+    read again when the first position is asked for, recording them all. The source map holds
+    the text only, not the document: a run does not keep a big document alive through it."""
 
     def __init__(self, file: str, text: str = "", root=None):
         self.file = file
@@ -58,9 +58,10 @@ class SourceMap:
         self.root_offset = 0
         self.nonfinite = False  # how the text was loaded, to read it again the same way
         self.fast = True
-        self.read_fast = False  # whether the fast reader read the text (fastyaml.positions can)
+        self.read_fast = False  # whether the fast reader read the text (then it is outlined)
         self._kept = None
         self._line_starts = None
+        self._outline = None
 
     def keep(self, root) -> None:
         """Hold `root`, the document as read from this text and not changed since (a caller that
@@ -71,7 +72,46 @@ class SourceMap:
 
     def locate(self, path: tuple, at_key: bool = False) -> Tuple[int, int]:
         """The position of `path`, or of its nearest ancestor that has one; (1, 1) at worst."""
+        if self.read_fast:  # from the text alone: no document, no other entry's position
+            return self.position(self._outlined(path, at_key))
         return self.position(self._offset(path, at_key)[0])
+
+    def _outlined(self, path: tuple, at_key: bool) -> int:
+        """_offset's answer for a text the fast reader read, found in its text (fastyaml.Outline):
+        its block mappings key by key, then inside a flow collection as _offset does."""
+        if self._outline is None:
+            self._outline = fastyaml.Outline(self.text)
+        outline = self._outline
+        offset, mapping = outline.root_offset, outline.root
+        for depth, part in enumerate(path):
+            if mapping is None:  # a flow collection, a scalar or a null
+                return self._in_flow(offset, path[depth:], at_key)
+            key_at = outline.key(mapping, part) if type(part) is str else None
+            if key_at is None:
+                return offset
+            if at_key and depth == len(path) - 1:
+                return key_at
+            offset, mapping = outline.value(mapping, key_at, part)
+        return offset
+
+    def _in_flow(self, at: int, path: tuple, at_key: bool) -> int:
+        """The offset of `path` inside what is written at text[at] on a block mapping's line:
+        through lists' items by fastyaml.flow_item while it answers (a 64 MiB list is not read
+        to locate one of its items), else as _offset does, in the innermost collection reached."""
+        text, offset = self.text, at
+        for depth, part in enumerate(path):
+            first = text[offset:offset + 1]  # nothing: a null at the end of the text
+            if first != "[" and first != "{":
+                return offset  # a scalar or a null: the walk stops here
+            if first == "[" and type(part) is int and part >= 0:
+                item = fastyaml.flow_item(text, offset, part)
+                if item is not None:
+                    offset = item
+                    continue
+            value = fastyaml.flow_value(text, offset)  # this collection only, not its line
+            marks = {id(value): (value, None, offset)}
+            return _walk(text, marks, offset, value, path[depth:], at_key)[0]
+        return offset
 
     def scalar(self, path: tuple) -> Optional[Tuple[int, int, str]]:
         """(line, col, style) of the scalar at `path`: where its text starts (at its quote or
@@ -100,30 +140,7 @@ class SourceMap:
         None if the walk stopped short)."""
         if self.marks is None:
             self._record_marks()
-        offset, node = self.root_offset, self.root
-        for depth, part in enumerate(path):
-            entry = self.marks.get(id(node))
-            if entry is None:
-                return offset, None
-            if entry[1] is None:  # a flow collection the fast reader has not looked inside yet
-                at = None
-                if type(node) is list and type(part) is int and 0 <= part < len(node):
-                    at = fastyaml.flow_item(self.text, entry[2], part)  # without the others
-                if at is not None:
-                    offset, node = at, node[part]
-                    if type(node) in (list, dict) and id(node) not in self.marks:
-                        self.marks[id(node)] = (node, None, at)  # its inside: when asked
-                    continue
-                fastyaml.flow_positions(node, self.text, entry[2], self.marks)
-                entry = self.marks[id(node)]
-            _, values, keys = entry
-            try:
-                if at_key and keys is not None and depth == len(path) - 1:
-                    return keys[part], None
-                offset, node = values[part], node[part]
-            except (KeyError, IndexError, TypeError):
-                return offset, None
-        return offset, node
+        return _walk(self.text, self.marks, self.root_offset, self.root, path, at_key)
 
     def _record_marks(self) -> None:
         """Read the text again, recording every position. The data read is an equal copy of the
@@ -145,6 +162,34 @@ class SourceMap:
             starts = self._line_starts = _line_starts(self.text)
         line = bisect.bisect_right(starts, offset)
         return line, offset - starts[line - 1] + 1
+
+
+def _walk(text: str, marks: dict, offset: int, node, path: tuple, at_key: bool):
+    """(offset of `path` from `node`, written at `offset`, or of its nearest ancestor that has one;
+    the value at `path`, or None if the walk stopped short), through `marks` (see SourceMap)."""
+    for depth, part in enumerate(path):
+        entry = marks.get(id(node))
+        if entry is None:
+            return offset, None
+        if entry[1] is None:  # a flow collection the fast reader has not looked inside yet
+            at = None
+            if type(node) is list and type(part) is int and 0 <= part < len(node):
+                at = fastyaml.flow_item(text, entry[2], part)  # without the others
+            if at is not None:
+                offset, node = at, node[part]
+                if type(node) in (list, dict) and id(node) not in marks:
+                    marks[id(node)] = (node, None, at)  # its inside: when asked
+                continue
+            fastyaml.flow_positions(node, text, entry[2], marks)
+            entry = marks[id(node)]
+        _, values, keys = entry
+        try:
+            if at_key and keys is not None and depth == len(path) - 1:
+                return keys[part], None
+            offset, node = values[part], node[part]
+        except (KeyError, IndexError, TypeError):
+            return offset, None
+    return offset, node
 
 
 def _line_starts(text: str) -> array.array:
@@ -351,8 +396,13 @@ _NOT_PRINTABLE = re.compile(
 _BOM = re.compile("\ufeff")
 
 
+_PRINTABLE_ASCII = bytes([9, 10, 13, *range(32, 127)])
+
+
 def _check_characters(source: SourceMap) -> None:
     text = source.text
+    if text.isascii() and not text.encode("ascii").translate(None, _PRINTABLE_ASCII):
+        return  # (in C, a quarter of the regex's time: nearly every big file is ASCII)
     bad = _NOT_PRINTABLE.search(text)
     if bad is None:
         bad = _BOM.search(text)
