@@ -69,7 +69,10 @@ def read_results(path: str, fast: bool = True) -> ResultSet:
     other goes through the graph files' loader."""
     # sidecars lie beside the file itself: a results file written through a link has them
     # beside the file the link points to
-    folder = os.path.dirname(os.path.realpath(path))
+    try:
+        folder = os.path.dirname(os.path.realpath(path))
+    except ValueError:  # a NUL in the path: reading it says so, located
+        folder = ""
     with read_locked(folder):  # the YAML and its sidecars as one writer committed them
         return _read_results(path, folder, fast)
 
