@@ -98,6 +98,17 @@ def build_program(spec: GraphSpec, memory_budget: Optional[int] = None, *,
                   broken: frozenset = frozenset(), source=None) -> Program:
     """Check the whole graph and order it. Raises GraphError listing every independent problem.
     `broken` names entries an earlier stage already found fault with: using them is no new error."""
+    program = None if broken else _straight(spec, memory_budget, source)
+    if program is None:
+        program = _checked(spec, memory_budget, broken, source)
+    problems = check_train(program)
+    if problems:
+        raise GraphError(problems)
+    return program
+
+
+def _checked(spec: GraphSpec, memory_budget, broken, source) -> Program:
+    """The reference: every check, each problem found and worded, then the program."""
     problems = []
     leaves = {leaf.name: leaf for leaf in spec.leaves}
     nodes = {node.name: node for node in spec.nodes}
@@ -149,11 +160,82 @@ def build_program(spec: GraphSpec, memory_budget: Optional[int] = None, *,
     del leaves, nodes, all_names, inferred  # 60 MiB at a million nodes, not needed from here
     held = [types]  # _assemble takes the only reference, to free the dict when done with it
     del types
-    program = _assemble(spec, order, held, loss, memory_budget, source)
-    problems = check_train(program)
-    if problems:
-        raise GraphError(problems)
-    return program
+    return _assemble(spec, order, held, loss, memory_budget, source)
+
+
+def _straight(spec: GraphSpec, memory_budget, source) -> Optional[Program]:
+    """The program of a graph as nearly every big file is written, made in one pass that checks
+    as it goes: each node names only leaves and nodes above it (file order is then program order,
+    and there is no cycle, self-loop or unknown name), has a known op with a fitting arity and
+    attributes, and infers a type; the loss is a float node of one element; the budget holds.
+    None at the first thing that is not so: `_checked` then finds and words every problem (this
+    pass words none). At a million nodes it replaces six passes over dicts of every name, most of
+    whose cost was memory traffic (bench/README.md)."""
+    leaves, nodes = spec.leaves, spec.nodes
+    literals = [arg for node in nodes for arg in node.args if type(arg) is Const]
+    first_node = len(leaves) + len(literals)
+    try:  # the leaves first, as _checked: one of 2**63 elements is too big to infer shapes from
+        _check_budget(spec, memory_budget, [leaf.name for leaf in leaves],
+                      [leaf.kind for leaf in leaves], [leaf.type for leaf in leaves],
+                      [leaf.path for leaf in leaves], spec.loss is not None)
+    except GraphError:
+        return None
+    slot_of = {leaf.name: slot for slot, leaf in enumerate(leaves)}
+    # each distinct type as one object, so that a node's argument types are told apart by their
+    # ids (hashing a Type hashes its numpy dtype: most of this loop's time when done per node)
+    one = {_LITERAL: _LITERAL}
+    types = [one.setdefault(leaf.type, leaf.type) for leaf in leaves]
+    types.extend([_LITERAL] * len(literals))
+    fitting = {}  # (op name, arity, attrs) -> Op, for the combinations that pass _check_op
+    inferred = {}  # (op name, ids of the argument types, attrs) -> Type
+    steps = []
+    literal, out = len(leaves), first_node
+    try:
+        for node in nodes:
+            attrs = node.attrs
+            op = fitting.get((node.op, len(node.args), attrs))
+            if op is None:
+                op = OPS.get(node.op)
+                if op is None or not _check_op(node, op, []):
+                    return None
+                fitting[(node.op, len(node.args), attrs)] = op
+            args = []
+            for arg in node.args:
+                if type(arg) is Const:
+                    args.append(literal)
+                    literal += 1
+                else:
+                    slot = slot_of.get(arg.name)
+                    if slot is None:  # unknown, further down, or the node itself
+                        return None
+                    args.append(slot)
+            args = tuple(args)
+            arg_types = [types[a] for a in args]
+            key = (node.op, tuple(map(id, arg_types)), attrs)
+            result = inferred.get(key)
+            if result is None:
+                try:
+                    result = op.infer(*arg_types, **dict(attrs))
+                except OpError:
+                    return None
+                result = inferred[key] = one.setdefault(result, result)
+            types.append(result)
+            slot_of[node.name] = out
+            steps.append(Step(node.name, op, out, args, attrs, node.where))
+            out += 1
+    except TypeError:  # an attribute value that cannot be a key (a list): the reference's
+        return None
+    loss = None
+    if spec.loss is not None:
+        loss = slot_of.get(spec.loss)
+        if loss is None or loss < first_node or math.prod(types[loss].shape) != 1 \
+                or types[loss].dtype.kind != "f":
+            return None
+    del slot_of, inferred, one
+    try:
+        return _program(spec, tuple(steps), literals, tuple(types), loss, memory_budget, source)
+    except GraphError:
+        return None
 
 
 def _source_hint(node, error: OpError, nodes) -> str:
@@ -296,26 +378,12 @@ class _AllNames:
 
 
 def _check_node(node, leaves, nodes, all_names, broken, problems) -> bool:
-    ok = True
     op = OPS.get(node.op)
     if op is None:
         problems.append(Problem(unknown_op_message(node.op), node.path + ("op",)))
         ok = False
     else:
-        n = len(node.args)
-        if n < op.min_arity or (not op.variadic and n > op.arity):
-            if op.variadic:
-                want = "at least 1 argument"
-            elif op.min_arity < op.arity:
-                want = f"{op.min_arity} to {op.arity} arguments"
-            else:
-                want = f"{op.arity} argument{'s' if op.arity != 1 else ''}"
-            hint = synonyms.BY_ARITY.get((node.op, n))
-            problems.append(Problem(f"{node.op} takes {want}; found {n}"
-                                    + (f" ({hint})" if hint else ""), node.path + ("args",)))
-            ok = False
-        if node.attrs or op.attrs:
-            ok = _check_attrs(node, op, problems) and ok
+        ok = _check_op(node, op, problems)
     for i, arg in enumerate(node.args):
         if type(arg) is Const:
             continue
@@ -331,6 +399,28 @@ def _check_node(node, leaves, nodes, all_names, broken, problems) -> bool:
             hint = did_you_mean(arg.name, all_names.names) \
                 if len(problems) * len(all_names) < _HINT_WORK else ""
             problems.append(Problem(f"unknown name '{arg.name}'{hint}", arg_path(node, i)))
+    return ok
+
+
+def _check_op(node, op: Op, problems) -> bool:
+    """A node's checks against its op (arity, attributes): they depend on nothing but the op,
+    the number of arguments and the attributes written (so _straight checks each combination
+    once)."""
+    ok = True
+    n = len(node.args)
+    if n < op.min_arity or (not op.variadic and n > op.arity):
+        if op.variadic:
+            want = "at least 1 argument"
+        elif op.min_arity < op.arity:
+            want = f"{op.min_arity} to {op.arity} arguments"
+        else:
+            want = f"{op.arity} argument{'s' if op.arity != 1 else ''}"
+        hint = synonyms.BY_ARITY.get((node.op, n))
+        problems.append(Problem(f"{node.op} takes {want}; found {n}"
+                                + (f" ({hint})" if hint else ""), node.path + ("args",)))
+        ok = False
+    if node.attrs or op.attrs:
+        ok = _check_attrs(node, op, problems) and ok
     return ok
 
 
@@ -461,13 +551,13 @@ def _assemble(spec, ordered, held, loss, memory_budget, source) -> Program:
     leaves = spec.leaves
     slot_types = tuple(chain((leaf.type for leaf in leaves), (_LITERAL,) * len(literals),
                              (types[node.name] for node in ordered)))
-    names = tuple(chain((leaf.name for leaf in leaves), ("",) * len(literals),
-                        (node.name for node in ordered)))
     slot_of = types
     del types
-    for slot, name in enumerate(names):
+    # every key is there already: the dict is not grown
+    for slot, name in enumerate(chain((leaf.name for leaf in leaves), ("",) * len(literals),
+                                      (node.name for node in ordered))):
         if name:
-            slot_of[name] = slot  # every key is there already: the dict is not grown
+            slot_of[name] = slot
     literal_slots = iter(range(len(leaves), first_node))  # literals in the order met here
     # the out slot is slot_of's int: one object shared with the args that name it
     steps = tuple(Step(node.name, OPS[node.op], slot_of[node.name],
@@ -476,14 +566,22 @@ def _assemble(spec, ordered, held, loss, memory_budget, source) -> Program:
                   for node in ordered)
     loss = None if loss is None else slot_of[loss]
     del slot_of
+    return _program(spec, steps, literals, slot_types, loss, memory_budget, source)
+
+
+def _program(spec, steps, literals, slot_types, loss, memory_budget, source) -> Program:
+    """The Program of `steps` (in program order) over the spec's leaves and the number literals
+    `literals` (in the order their slots were given), every slot's type in `slot_types`."""
+    leaves = spec.leaves
+    names = tuple(chain((leaf.name for leaf in leaves), ("",) * len(literals),
+                        (step.name for step in steps)))
     kinds = tuple(chain((leaf.kind for leaf in leaves), ("const",) * len(literals),
-                        ("node",) * len(ordered)))
+                        ("node",) * len(steps)))
     paths = SlotPaths(leaves, tuple(arg.path for arg in literals), steps)
     consts = tuple((len(leaves) + i, arg.value) for i, arg in enumerate(literals))
-    del literals
     estimated = _check_budget(spec, memory_budget, names, kinds, slot_types, paths,
                               loss is not None)
-    return Program(spec.name, spec.description, names, slot_types, kinds, paths, spec.leaves,
+    return Program(spec.name, spec.description, names, slot_types, kinds, paths, leaves,
                    consts, steps, loss, spec.tolerance, estimated, source, spec.train)
 
 
