@@ -97,27 +97,100 @@ class Program:
 def build_program(spec: GraphSpec, memory_budget: Optional[int] = None, *,
                   broken: frozenset = frozenset(), source=None) -> Program:
     """Check the whole graph and order it. Raises GraphError listing every independent problem.
-    `broken` names entries an earlier stage already found fault with: using them is no new error."""
-    problems = []
+    `broken` names entries an earlier stage already found fault with: using them is no new error.
+    A graph without problems, written in an order it can run in (nearly every big file), is
+    checked in one pass (_in_file_order); any other takes the reference checks (_checked), which
+    find and word every problem."""
     leaves = {leaf.name: leaf for leaf in spec.leaves}
+    problems = []
+    types = None
+    if not broken and _budget_problems(spec, memory_budget) is None:
+        types = _in_file_order(spec, leaves)
+    if types is not None:
+        order = spec.nodes
+        # every name in `types` that is no leaf is a node; the nodes by name only when the loss
+        # is neither (to word that problem)
+        nodes = types if spec.loss is None or spec.loss in types else \
+            {node.name: node for node in spec.nodes}
+    else:
+        order, types, nodes = _checked(spec, leaves, memory_budget, broken, problems)
+    loss = _check_loss(spec, leaves, nodes, types, broken, problems)
+    if problems or broken:  # broken entries' problems are the caller's, raised with these
+        raise GraphError(problems)
+    del leaves, nodes  # 60 MiB at a million nodes, not needed from here
+    held = [types]  # _assemble takes the only reference, to free the dict when done with it
+    del types
+    program = _assemble(spec, order, held, loss, memory_budget, source)
+    problems = check_train(program)
+    if problems:
+        raise GraphError(problems)
+    return program
+
+
+def _in_file_order(spec, leaves) -> Optional[dict]:
+    """Every leaf's and node's type by name, inferred in one pass in file order, when that finds
+    nothing to say: each node of a known op, its attributes fine, the right number of arguments,
+    each a number or a name defined above it (so the file order is a topological order, the
+    order _order would give), its shape inferred. None at the first node that is not so: then
+    the reference checks run from the start, and find the problems in their own order."""
+    types = {name: leaf.type for name, leaf in leaves.items()}
+    inferred = {}  # (op, argument types, attrs) -> Type: a chain repeats a few of them
+    scratch = []
+    for node in spec.nodes:
+        op = OPS.get(node.op)
+        if op is None:
+            return None
+        n = len(node.args)
+        if n < op.min_arity or (not op.variadic and n > op.arity):
+            return None
+        attrs = node.attrs
+        if (attrs or op.required) and not _check_attrs(node, op, scratch):
+            return None
+        arg_types = tuple([_LITERAL if type(arg) is Const else types.get(arg.name)
+                           for arg in node.args])
+        if None in arg_types:  # unknown, defined further down, or the node itself
+            return None
+        key = (node.op, arg_types, attrs)
+        result = inferred.get(key)
+        if result is None:
+            try:
+                result = inferred[key] = op.infer(*arg_types, **dict(attrs))
+            except OpError:
+                return None
+        types[node.name] = result
+    return types
+
+
+def _budget_problems(spec, memory_budget) -> Optional[list]:
+    """The problem of leaves too big for the memory budget, if they are."""
+    try:
+        _check_budget(spec, memory_budget, [leaf.name for leaf in spec.leaves],
+                      [leaf.kind for leaf in spec.leaves], [leaf.type for leaf in spec.leaves],
+                      [leaf.path for leaf in spec.leaves], spec.loss is not None)
+    except GraphError as e:
+        return list(e.problems)
+    return None
+
+
+def _checked(spec, leaves, memory_budget, broken, problems) -> tuple:
+    """The reference checks: each node on its own (op, arity, attributes, references), the
+    leaves against the memory budget, the order (cycles), then each node's shape. Returns (the
+    program order, the types by name, the nodes by name); adds every problem to `problems`."""
     nodes = {node.name: node for node in spec.nodes}
     # every name, for did-you-mean: made for the first unknown name (1M entries otherwise)
     all_names = _AllNames(leaves, nodes, broken)
 
     bad = set()  # nodes whose op, arity, attributes or references have a problem
     for node in spec.nodes:
-        if full(problems):  # enough to print: the rest would only add more of them
+        if problems and full(problems):  # enough to print: the rest would only add more
             raise GraphError(problems + [stopped_here(len(problems), node.path)])
         if not _check_node(node, leaves, nodes, all_names, broken, problems):
             bad.add(node.name)
 
     # the leaves first: one of 2**63 elements is too big even to infer shapes from
-    try:
-        _check_budget(spec, memory_budget, [leaf.name for leaf in spec.leaves],
-                      [leaf.kind for leaf in spec.leaves], [leaf.type for leaf in spec.leaves],
-                      [leaf.path for leaf in spec.leaves], spec.loss is not None)
-    except GraphError as e:
-        raise GraphError(problems + list(e.problems)) from None
+    too_big = _budget_problems(spec, memory_budget)
+    if too_big is not None:
+        raise GraphError(problems + too_big)
     order = _order(spec, nodes, problems)
     types = {name: leaf.type for name, leaf in leaves.items()}
     inferred = {}  # (op, argument types, attrs) -> Type or OpError: a chain repeats a few of them
@@ -142,18 +215,7 @@ def build_program(spec: GraphSpec, memory_budget: Optional[int] = None, *,
         else:
             problems.append(Problem(f"node '{name}': {result}{_source_hint(node, result, nodes)}",
                                     _error_path(node, result)))
-
-    loss = _check_loss(spec, leaves, nodes, types, broken, problems)
-    if problems or broken:  # broken entries' problems are the caller's, raised with these
-        raise GraphError(problems)
-    del leaves, nodes, all_names, inferred  # 60 MiB at a million nodes, not needed from here
-    held = [types]  # _assemble takes the only reference, to free the dict when done with it
-    del types
-    program = _assemble(spec, order, held, loss, memory_budget, source)
-    problems = check_train(program)
-    if problems:
-        raise GraphError(problems)
-    return program
+    return order, types, nodes
 
 
 def _source_hint(node, error: OpError, nodes) -> str:
@@ -469,10 +531,12 @@ def _assemble(spec, ordered, held, loss, memory_budget, source) -> Program:
         if name:
             slot_of[name] = slot  # every key is there already: the dict is not grown
     literal_slots = iter(range(len(leaves), first_node))  # literals in the order met here
-    # the out slot is slot_of's int: one object shared with the args that name it
-    steps = tuple(Step(node.name, OPS[node.op], slot_of[node.name],
-                       tuple([next(literal_slots) if type(a) is Const else slot_of[a.name]
-                              for a in node.args]), node.attrs, node.where)
+    # the out slot is slot_of's int: one object shared with the args that name it (and
+    # tuple.__new__ makes the Steps: a NamedTuple's own __new__ is a Python-level call)
+    new, ops = tuple.__new__, OPS
+    steps = tuple(new(Step, (node.name, ops[node.op], slot_of[node.name],
+                             tuple([next(literal_slots) if type(a) is Const else slot_of[a.name]
+                                    for a in node.args]), node.attrs, node.where))
                   for node in ordered)
     loss = None if loss is None else slot_of[loss]
     del slot_of
