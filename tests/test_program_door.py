@@ -117,3 +117,31 @@ def test_the_straight_pass_declines_what_the_reference_reports(monkeypatch, case
         assert isinstance(fast, GraphError)
     else:
         assert isinstance(fast, GraphError) and made in (None, "unused"), case
+
+
+BROKEN = [
+    # each: a problem only the reference words, after nodes the straight pass accepts (so it
+    # declines there, having made part of the program)
+    ("graphrun: 1\ninputs: {x: 1.0}\nnodes:\n  a: {op: exp, args: [x]}\n  b: {op: neg, args: [nope]}\n",
+     "unknown name 'nope'", (5, 23)),
+    ("graphrun: 1\ninputs: {x: [1.0, 2.0], y: [1.0, 2.0, 3.0]}\nnodes:\n"
+     "  a: {op: exp, args: [x]}\n  b: {op: add, args: [a, y]}\n", "cannot broadcast", (5, 11)),
+    ("graphrun: 1\ninputs: {x: 1.0}\nnodes:\n  a: {op: exp, args: [x]}\n  b: {op: neg, args: [b]}\n",
+     "self-loop", (5, 23)),
+    ("graphrun: 1\ninputs: {x: 1.0}\nnodes:\n  a: {op: exp, args: [x, x]}\n", "exp takes 1 argument",
+     (4, 22)),
+    ("graphrun: 1\ninputs: {x: 1.0}\nnodes:\n  a: {op: exp, args: [x]}\n  b: {op: neg, args: [c]}\n"
+     "  c: {op: neg, args: [b]}\n", "cycle: b -> c -> b", (5, 3)),
+]
+
+
+@pytest.mark.parametrize("text,words,pos", BROKEN)
+def test_a_problem_after_accepted_nodes_is_the_reference_one(text, words, pos, monkeypatch):
+    with pytest.raises(GraphError) as fast:
+        graphrun.compile_text(text)
+    monkeypatch.setattr(graph_stage, "_straight", lambda *args: None)
+    with pytest.raises(GraphError) as reference:
+        graphrun.compile_text(text)
+    assert str(fast.value) == str(reference.value)
+    assert words in str(fast.value)
+    assert str(fast.value).startswith("<string>:%d:%d: error: " % pos)

@@ -20,6 +20,8 @@ from ..ops.table import OPS, Op, OpError, Type, shape_str
 from .spec import Const, GraphSpec, LeafSpec, arg_path
 from .train import TrainSpec, check_train
 
+_new_tuple = tuple.__new__  # a NamedTuple made without its Python-level __new__ (as in spec.py)
+
 
 class Step(NamedTuple):
     """One operation of the program: out = op.forward(*slots[args], **attrs). (A NamedTuple: as
@@ -221,7 +223,7 @@ def _straight(spec: GraphSpec, memory_budget, source) -> Optional[Program]:
                 result = inferred[key] = one.setdefault(result, result)
             types.append(result)
             slot_of[node.name] = out
-            steps.append(Step(node.name, op, out, args, attrs, node.where))
+            steps.append(_new_tuple(Step, (node.name, op, out, args, attrs, node.where)))
             out += 1
     except TypeError:  # an attribute value that cannot be a key (a list): the reference's
         return None

@@ -141,7 +141,7 @@ def build_spec(data: dict, filename: str, *, source=None, library=None,
     for section, kind in (("inputs", "input"), ("params", "param")):
         for name, value in (data.get(section) or {}).items():
             path = (section, name)
-            if full(problems):  # enough to print (errors.MAX_PROBLEMS)
+            if problems and full(problems):  # enough to print (errors.MAX_PROBLEMS)
                 raise GraphError(problems + [stopped_here(len(problems), path)])
             if _check_unique(name, path, defined, problems):
                 leaf = _leaf(name, kind, value, path, base, problems, root)
@@ -151,12 +151,13 @@ def build_spec(data: dict, filename: str, *, source=None, library=None,
     broken = set()
     section = data["nodes"]
     for name, body in section.items():
-        if full(problems):
+        if problems and full(problems):
             raise GraphError(problems + [stopped_here(len(problems), ("nodes", name))])
         if consume:
             section[name] = None  # a value replaced, not a key removed: the loop goes on
         path = ("nodes", name)
-        if not _check_unique(name, path, defined, problems):
+        if defined.setdefault(name, path) is not path:  # _check_unique's test, inline: per node
+            _check_unique(name, path, defined, problems)
             continue
         if type(body) is str:  # an expression
             if library is None:
@@ -174,12 +175,17 @@ def build_spec(data: dict, filename: str, *, source=None, library=None,
             continue
         # each name and op as the one string object defined (a leaf's or node's key, the op
         # table's name), not the document's copy of it: the copies go with the document
-        args = tuple([Ref(_defined(a, defined), None) if type(a) is str else
-                      Const(float(a), ("nodes", name, "args", i))
-                      for i, a in enumerate(body["args"])])
+        # (tuple.__new__ makes the NamedTuples: their own __new__ is a Python-level call, and
+        # these are made for each of millions of nodes and arguments)
+        written = body["args"]
+        args = tuple([_new_tuple(Ref, (_defined(a, defined), None)) for a in written]) \
+            if all(type(a) is str for a in written) else \
+            tuple([_new_tuple(Ref, (_defined(a, defined), None)) if type(a) is str else
+                   Const(float(a), ("nodes", name, "args", i)) for i, a in enumerate(written)])
         attrs = _attrs(body) if len(body) > 2 else ()  # op and args are always there
         op = OPS.get(body["op"])
-        nodes.append(NodeSpec(name, body["op"] if op is None else op.name, args, attrs, None))
+        nodes.append(_new_tuple(NodeSpec, (name, body["op"] if op is None else op.name, args,
+                                           attrs, None)))
     train = build_train(data.get("train"), problems)
     if problems:
         raise GraphError(problems)
@@ -190,6 +196,9 @@ def build_spec(data: dict, filename: str, *, source=None, library=None,
                      leaves=tuple(leaves), nodes=tuple(nodes), loss=data.get("loss"),
                      tolerance=tuple(sorted((data.get("tolerance") or {}).items())), train=train,
                      broken=frozenset(broken), outputs=parse_outputs(data.get("outputs")))
+
+
+_new_tuple = tuple.__new__
 
 
 def _defined(name: str, defined: dict) -> str:
