@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import call, run_text
+from conftest import call, compile_text, run_text
+from graphrun.errors import GraphError
 
 
 def run_file(tmp_path, text, name="g.yaml"):
@@ -377,3 +378,19 @@ def test_number_literals_take_the_other_arguments_dtype():
     b = leaf(results, "b")
     assert b.dtype == np.float32
     assert b.tolist() == [np.float32(0.2), np.float32(3.0) * np.float32(0.1)]
+
+
+@pytest.mark.parametrize("written, path", [
+    ("[[1, 2], [3, 4], [5, 6, 7]]", (2,)),
+    ("[[[1, 2], [3, 4]], [[5, 6], [7]]]", (1, 1)),
+    ("[[[1, 2], [3, 4]], [[5, 6], 8]]", (1, 1)),
+    ("[[[1, 2], [3, 4], [5, 6]], [[7, 8], [9, 10], [11, 12, 13]]]", (1, 2)),
+    ("[[[1], [2]], [[3], [4]], [[5], [6, 7]]]", (2, 1)),
+    ("[1, [2]]", (0,)),  # a number among lists: the number is the misfit
+])
+def test_a_ragged_tensor_is_located_at_its_first_misfit(written, path):
+    # the spec walks a nested list a level at a time, making the path of the misfit from its
+    # place in its level (spec._index): it must be the item's own path
+    with pytest.raises(GraphError) as e:
+        compile_text(f"graphrun: 1\ninputs:\n  x: {written}\nnodes:\n  y: {{op: neg, args: [x]}}\n")
+    assert [p.path for p in e.value.problems] == [("inputs", "x") + path]

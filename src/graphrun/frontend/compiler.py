@@ -111,8 +111,8 @@ def _check(loaded: list, problems: list, memory_budget, timings,
     broken = {name for section, name in broken if section != "blocks"}
     spec = None
     # With nothing found so far (a big file nearly always), the spec takes each node's entry out
-    # of the document as it goes (half of a big file's memory would be the two at once); on a
-    # problem the text is read again, whole, to go on as below.
+    # of the document as it goes (half of a big file's memory would be the two at once), until
+    # its first problem; if it had taken any, the text is read again, whole, to go on as below.
     consume = not problems
     if problems:
         source.keep(top)  # as read: to locate the problems without reading the text again
@@ -127,7 +127,9 @@ def _check(loaded: list, problems: list, memory_budget, timings,
             problems += e.problems
             _stop_if_full(problems, source)
             if consume:
-                data = top = reread(source)
+                nodes = data.get("nodes")
+                if type(nodes) is dict and next(iter(nodes.values()), ()) is None:
+                    data = top = reread(source)  # some entries were let go: read them again
                 source.keep(top)
                 consume = False
             data, more = _without(data, e.problems)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+from itertools import chain
 from dataclasses import dataclass
 from typing import NamedTuple, Optional, Tuple, Union
 
@@ -132,7 +133,9 @@ def build_spec(data: dict, filename: str, *, source=None, library=None,
     A node written as an expression becomes the nodes it stands for (frontend/blocks.py: its
     positions are in `source`, its block calls are to `library`'s blocks). `file:` values stay
     in the graph file's folder tree unless `allow_outside`. `consume`: each entry of `nodes` is
-    let go (set to None in `data`) once read, so that the document shrinks as the spec grows."""
+    let go (set to None in `data`) once read, so that the document shrinks as the spec grows;
+    from the first problem on, none is (the first node's entry is then None only if some were
+    let go, and a caller whose document is whole need not read it again)."""
     problems = []
     base = os.path.dirname(os.path.abspath(filename))
     root = None if allow_outside else base
@@ -153,7 +156,7 @@ def build_spec(data: dict, filename: str, *, source=None, library=None,
     for name, body in section.items():
         if problems and full(problems):
             raise GraphError(problems + [stopped_here(len(problems), ("nodes", name))])
-        if consume:
+        if consume and not problems:
             section[name] = None  # a value replaced, not a key removed: the loop goes on
         path = ("nodes", name)
         if defined.setdefault(name, path) is not path:  # _check_unique's test, inline: per node
@@ -307,30 +310,42 @@ def _tensor(value, dtype, path, problems) -> Optional[np.ndarray]:
 
 
 def _shape_of(value, path, problems):
-    """The shape of a nested list, walking level by level (no recursion); None if ragged."""
-    if not isinstance(value, list):
+    """The shape of a nested list, walking level by level (no recursion); None if ragged. Each
+    level is a flat list of the items at that depth; an item's path is made only for a problem,
+    from its place in the level (a 5.6M-row matrix made a path tuple for each of 11M items)."""
+    if type(value) is not list:
         return ()
     shape = []
-    level = [(value, path)]
+    level = [value]
     while True:
-        kinds = {isinstance(v, list) for v, _ in level}
-        if kinds == {False}:
+        kinds = set(map(type, level))
+        if list not in kinds:
             return tuple(shape)
-        if kinds == {True, False}:
-            bad = next(p for v, p in level if not isinstance(v, list))
-            other = next(v for v, p in level if isinstance(v, list))
+        if len(kinds) > 1:
+            at = next(j for j, v in enumerate(level) if type(v) is not list)
+            other = next(v for v in level if type(v) is list)
             problems.append(Problem(f"ragged tensor: expected a list of {len(other)} here, like its "
-                                    f"neighbours; found a number", bad))
+                                    f"neighbours; found a number", path + _index(at, shape)))
             return None
-        lengths = {len(v) for v, _ in level}
+        lengths = set(map(len, level))
         if len(lengths) > 1:
-            expected = len(level[0][0])
-            bad = next((v, p) for v, p in level if len(v) != expected)
+            expected = len(level[0])
+            at = next(j for j, v in enumerate(level) if len(v) != expected)
             problems.append(Problem(f"ragged tensor: expected a list of {expected} items, like the "
-                                    f"first one at this depth; found {len(bad[0])}", bad[1]))
+                                    f"first one at this depth; found {len(level[at])}",
+                                    path + _index(at, shape)))
             return None
         shape.append(lengths.pop())
-        level = [(item, p + (i,)) for v, p in level for i, item in enumerate(v)]
+        level = list(chain.from_iterable(level))
+
+
+def _index(flat: int, shape) -> tuple:
+    """The indices of item `flat` of a level whose items fill `shape`, in row-major order."""
+    index = []
+    for size in reversed(shape):
+        flat, i = divmod(flat, size)
+        index.append(i)
+    return tuple(reversed(index))
 
 
 def _first_non_integer(value, path):
