@@ -40,10 +40,15 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     if left is not None and left[0] <= 0:
         return ""  # before anything else: even sorting the choices costs
     choices = tuple(choices)
+    budget = min(HINT_WORK_PER_CALL, left[0]) if left is not None else HINT_WORK_PER_CALL
+    least = _CALL + _CHOICE * len(choices)  # what a call costs whatever it finds
+    if least > budget:  # no hint, found at once: sorting 1.7M names to find none took 7 s
+        if left is not None:
+            left[0] -= least
+        return ""
     key = (str(word), tuple(sorted(set(map(str, choices)))))
     found = _hints.get(key)
     if found is None:
-        budget = min(HINT_WORK_PER_CALL, left[0]) if left is not None else HINT_WORK_PER_CALL
         hint, spent = _closest(*key, budget)
         spent += _CALL + _CHOICE * len(choices)
         if hint is None:  # out of work: no hint now, and none remembered
