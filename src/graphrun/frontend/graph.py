@@ -12,13 +12,15 @@ import os
 from dataclasses import dataclass, replace
 from functools import cached_property
 from itertools import chain
-from typing import NamedTuple, Optional, Tuple
+from typing import TYPE_CHECKING, NamedTuple, Optional, Tuple
 
 from ..errors import GraphError, Note, Problem, did_you_mean, full, stopped_here
 from ..ops import synonyms
 from ..ops.table import OPS, Op, OpError, Type, shape_str
 from .spec import Const, GraphSpec, LeafSpec, arg_path
-from .train import TrainSpec, check_train
+
+if TYPE_CHECKING:
+    from .train import TrainSpec
 
 _new_tuple = tuple.__new__  # a NamedTuple made without its Python-level __new__ (as in spec.py)
 
@@ -103,9 +105,11 @@ def build_program(spec: GraphSpec, memory_budget: Optional[int] = None, *,
     program = None if broken else _straight(spec, memory_budget, source)
     if program is None:
         program = _checked(spec, memory_budget, broken, source)
-    problems = check_train(program)
-    if problems:
-        raise GraphError(problems)
+    if program.train is not None:
+        from .train import check_train  # here: a graph without a train section never loads it
+        problems = check_train(program)
+        if problems:
+            raise GraphError(problems)
     return program
 
 

@@ -12,15 +12,17 @@ import math
 import os
 from itertools import chain
 from dataclasses import dataclass
-from typing import NamedTuple, Optional, Tuple, Union
+from typing import TYPE_CHECKING, NamedTuple, Optional, Tuple, Union
 
 import numpy as np
 
 from ..errors import GraphError, Note, Problem, describe, full, stopped_here
 from ..ops import OPS, Type
 from . import blocks, reading
-from .train import TrainSpec, build_train
 from .outputs import OutputsSpec, parse as parse_outputs
+
+if TYPE_CHECKING:
+    from .train import TrainSpec
 
 DTYPES = {"float64": np.dtype("float64"), "float32": np.dtype("float32"),
           "int64": np.dtype("int64")}
@@ -189,7 +191,10 @@ def build_spec(data: dict, filename: str, *, source=None, library=None,
         op = OPS.get(body["op"])
         nodes.append(_new_tuple(NodeSpec, (name, body["op"] if op is None else op.name, args,
                                            attrs, None)))
-    train = build_train(data.get("train"), problems)
+    train = None
+    if data.get("train") is not None:
+        from .train import build_train  # here: a graph without a train section never loads it
+        train = build_train(data["train"], problems)
     if problems:
         raise GraphError(problems)
     stem = os.path.splitext(os.path.basename(filename))[0]
