@@ -152,3 +152,11 @@ def test_help_is_as_wide_as_argparse_makes_it(columns, monkeypatch):
     else:
         monkeypatch.setenv("COLUMNS", columns)
     assert _terminal_columns() == shutil.get_terminal_size().columns
+
+
+@pytest.mark.parametrize("graph, trains", [("graphs/simple.yaml", False), ("graphs/mlp.yaml", False),
+                                           ("graphs/linreg.yaml", True)])
+def test_the_train_section_machinery_loads_only_for_a_graph_with_one(graph, trains, tmp_path):
+    result = imported(graph, "-o", str(tmp_path / "out.yaml"))
+    assert result["code"] == 0, result["err"]
+    assert ("graphrun.frontend.train" in result["modules"]) == trains
