@@ -130,9 +130,7 @@ def _checked(spec: GraphSpec, memory_budget, broken, source) -> Program:
 
     # the leaves first: one of 2**63 elements is too big even to infer shapes from
     try:
-        _check_budget(spec, memory_budget, [leaf.name for leaf in spec.leaves],
-                      [leaf.kind for leaf in spec.leaves], [leaf.type for leaf in spec.leaves],
-                      [leaf.path for leaf in spec.leaves], spec.loss is not None)
+        _check_leaf_budget(spec, memory_budget)
     except GraphError as e:
         raise GraphError(problems + list(e.problems)) from None
     order = _order(spec, nodes, problems)
@@ -181,9 +179,7 @@ def _straight(spec: GraphSpec, memory_budget, source) -> Optional[Program]:
     literals = [arg for node in nodes for arg in node.args if type(arg) is Const]
     first_node = len(leaves) + len(literals)
     try:  # the leaves first, as _checked: one of 2**63 elements is too big to infer shapes from
-        _check_budget(spec, memory_budget, [leaf.name for leaf in leaves],
-                      [leaf.kind for leaf in leaves], [leaf.type for leaf in leaves],
-                      [leaf.path for leaf in leaves], spec.loss is not None)
+        _check_leaf_budget(spec, memory_budget)
     except GraphError:
         return None
     slot_of = {leaf.name: slot for slot, leaf in enumerate(leaves)}
@@ -614,6 +610,14 @@ class SlotPaths:
         if slot < len(self._literals):
             return self._literals[slot]
         return self._steps[slot - len(self._literals)].path
+
+
+def _check_leaf_budget(spec, memory_budget) -> None:
+    """The budget checked on the leaves alone, before any shape is inferred from them."""
+    leaves = spec.leaves
+    _check_budget(spec, memory_budget, [leaf.name for leaf in leaves],
+                  [leaf.kind for leaf in leaves], [leaf.type for leaf in leaves],
+                  [leaf.path for leaf in leaves], spec.loss is not None)
 
 
 def _check_budget(spec, memory_budget, names, kinds, types, paths, backward) -> int:

@@ -182,11 +182,9 @@ def build_spec(data: dict, filename: str, *, source=None, library=None,
         # table's name), not the document's copy of it: the copies go with the document
         # (tuple.__new__ makes the NamedTuples: their own __new__ is a Python-level call, and
         # these are made for each of millions of nodes and arguments)
-        written = body["args"]
-        args = tuple([_new_tuple(Ref, (_defined(a, defined), None)) for a in written]) \
-            if all(type(a) is str for a in written) else \
-            tuple([_new_tuple(Ref, (_defined(a, defined), None)) if type(a) is str else
-                   Const(float(a), ("nodes", name, "args", i)) for i, a in enumerate(written)])
+        args = tuple([_new_tuple(Ref, (_defined(a, defined), None)) if type(a) is str else
+                      Const(float(a), ("nodes", name, "args", i))
+                      for i, a in enumerate(body["args"])])
         attrs = _attrs(body) if len(body) > 2 else ()  # op and args are always there
         op = OPS.get(body["op"])
         nodes.append(_new_tuple(NodeSpec, (name, body["op"] if op is None else op.name, args,

@@ -29,8 +29,9 @@ The rules (docs/format.md, "How files are written"):
   only when empty.
 - Concurrent writers of one results file take turns for the commit: an exclusive flock on the
   folder of the results file, held from just before the YAML's rename to the end of the clean-up
-  (no lock file); a reader holds the shared one while it reads the YAML and its sidecars. Each writer checks, holding the lock, that its sidecars are still there (another
-  writer's clean-up may have removed a file both wrote), so the last commit leaves a complete pair.
+  (no lock file); a reader holds the shared one while it reads the YAML and its sidecars. Each
+  writer checks, holding the lock, that its sidecars are still there (another writer's clean-up
+  may have removed a file both wrote), so the last commit leaves a complete pair.
 - SIGTERM is raised as `Terminated`, a KeyboardInterrupt (exit code 143 where SIGINT's is 130;
   SIGHUP likewise, as `Hangup`, 129),
   while graphrun writes (or for the whole CLI process), so that the same clean-up runs.
