@@ -451,3 +451,63 @@ def test_a_nodes_keys_quoted_in_bulk_read_alike(node):
     are written, and written again, the text reads as PyYAML reads it."""
     raw = f"graphrun: 1\ninputs:\n  x: 1.0\nnodes:\n  v: {node}\n  w: {node}\n".encode()
     assert_same(raw)
+
+
+# The limit on lists and mappings (load.MAX_COLLECTIONS), made small: both readers count before
+# they make, and name the top-level entry that passes it.
+LIMITED = [
+    ("a: [[1], [2], [3]]\n", None),  # the top mapping and 4 lists: 5, the limit
+    ("a: [[1], [2], [3], [4]]\n", (1, 1)),
+    ("graphrun: 1\nnodes:\n  x: {op: neg, args: [y]}\n  y: {op: neg, args: [z]}\n", (2, 1)),
+    ("graphrun: 1\nnodes:\n  x: {op: neg, args: [y]}\n", None),
+    ("a: 1\nb:\n  c:\n    d:\n      e: [1]\n", None),  # nested block mappings, then a list
+    ("a: 1\nb:\n  c:\n    d:\n      e: [[1]]\n", (2, 1)),
+    ("a: [1]\nb: {c: [1], d: [[2]]}\n", (2, 1)),
+    ("a: [1]  # [[[[[[ in a comment\nb: ['[[[[', '{{{{']\n", None),  # quoted: PyYAML counts
+    ("a: [1]\nb: ['[[[[', [[[1]]]]\n", (2, 1)),
+    ("a: [1]\nb:\t[[[[1]]]]\n", (2, 1)),  # a tab: PyYAML alone
+    ("- [1]\n- [[[[1]]]]\n", (2, 6)),  # no top-level key: the list that passes the limit
+]
+
+
+@pytest.mark.parametrize("text, where", LIMITED)
+def test_the_collection_limit_is_one_answer_in_both_readers(monkeypatch, text, where):
+    monkeypatch.setattr(load, "MAX_COLLECTIONS", 5)
+    raw = text.encode()
+    assert_same(raw)
+    problems = outcome(raw, True)[0]
+    limit = [p for p in problems or () if "lists and mappings" in p.message]
+    if where is None:
+        assert not limit
+    else:
+        assert [(p.line, p.col) for p in limit] == [where], problems
+        assert "more than 5 lists and mappings" in limit[0].message
+
+
+def _fits_by_rounds(brackets: bytes, budget: int) -> bool:
+    """_fits as it was before its numpy path: pairs removed round by round."""
+    for _ in range(budget + 1):
+        if len(brackets) == brackets.count(b"\n"):
+            return True
+        shorter = brackets.replace(b"[]", b"\0").replace(b"{}", b"\0").replace(b"\0", b"")
+        if len(shorter) == len(brackets):
+            return False
+        brackets = shorter
+    return False
+
+
+def test_the_running_sums_of_depth_agree_with_removing_pairs(monkeypatch):
+    monkeypatch.setattr(fastyaml, "_ROUNDS_UP_TO", 0)  # every text by running sums
+    rng = random.Random(17)
+    for _ in range(3000):
+        depth, parts = 0, []
+        for _ in range(rng.randrange(1, 40)):
+            step = rng.choice("[[]]\n" if rng.random() < 0.9 else "[]\n{}")
+            parts.append(step)
+        brackets = "".join(parts).encode()
+        budget = rng.randrange(0, 6)
+        one_kind = b"{" not in brackets and b"}" not in brackets
+        if one_kind or _fits_by_rounds(brackets, budget):  # (a `[` closed by `}`: json's refusal)
+            assert fastyaml._fits(brackets, budget) == _fits_by_rounds(brackets, budget), brackets
+    deep = b"[" * 62 + b"]" * 62
+    assert fastyaml._fits(deep * 3, 62) and not fastyaml._fits(deep * 3, 61)

@@ -33,6 +33,10 @@ from .gcpause import gc_paused
 
 MAX_BYTES = 64 * 1024 * 1024
 MAX_DEPTH = 64  # a graph needs ~5 levels plus a tensor's rank; numpy caps rank at 64
+# Lists and mappings in one file, counted before they are made: each costs Python ~60-110 bytes,
+# and 64 MiB of `[[[[...]]]]` is 33M of them (3.6 GiB). A million-node graph holds 2M; at this
+# limit a document stays near 1 GiB (bench/README.md, "Dense files").
+MAX_COLLECTIONS = 10_000_000
 
 
 class SourceMap:
@@ -329,7 +333,13 @@ def _read(source: SourceMap, problems: list, nonfinite: bool, record: bool, fast
     answer, from PyYAML otherwise (which raises or lists the problems). `record`: fill
     source.marks and source.root_offset too."""
     if fast:
-        root = fastyaml.read(source.text, nonfinite=nonfinite, max_depth=MAX_DEPTH)
+        try:
+            root = fastyaml.read(source.text, nonfinite=nonfinite, max_depth=MAX_DEPTH,
+                                 max_collections=MAX_COLLECTIONS)
+        except fastyaml.TooManyCollections as e:
+            outline = fastyaml.Outline(source.text)
+            raise GraphError([too_many_collections(
+                source.position(outline.key(outline.root, e.args[0])))]) from None
         source.read_fast = root is not None
         if root is not None:
             if record:
@@ -337,6 +347,13 @@ def _read(source: SourceMap, problems: list, nonfinite: bool, record: bool, fast
             return root
     from .load_pyyaml import build  # here: PyYAML (15 ms to import) only for what needs it
     return build(source, problems, nonfinite=nonfinite, record=record)
+
+
+def too_many_collections(pos) -> Problem:
+    """The problem of a file holding more than MAX_COLLECTIONS lists and mappings, at the
+    top-level entry whose value passes the limit (both readers say the same)."""
+    return Problem(f"the file holds more than {MAX_COLLECTIONS:,} lists and mappings, the limit, "
+                   "this entry passing it; keep big tensors in .npy files (`file:`)", pos=pos)
 
 
 def _decode(raw: bytes) -> str:

@@ -11,7 +11,8 @@ import re
 import yaml
 
 from ..errors import GraphError, Problem, describe, full, stopped_here
-from .load import MAX_DEPTH, SourceMap
+from . import load
+from .load import MAX_DEPTH, SourceMap, too_many_collections
 from .scalars import NONFINITE, NUMBER_START, WORDS, resolve_nonfinite, resolve_plain
 
 
@@ -67,6 +68,7 @@ def build(source: SourceMap, problems: list, end=None, nonfinite=False, record=F
     root = None
     documents = 0
     too_deep = None  # where a scanner gave up on nesting
+    room = load.MAX_COLLECTIONS  # lists and mappings still allowed
     text, restore = _yaml12_text(source.text if end is None else source.text[:end])
     parser = _Loader(text)
     get_event = parser.get_event
@@ -124,6 +126,10 @@ def build(source: SourceMap, problems: list, end=None, nonfinite=False, record=F
                     raise GraphError([Problem("a mapping key must be a plain name, not a list or "
                                               "mapping", pos=source.position(offset))])
                 else:
+                    room -= 1
+                    if room < 0:
+                        raise GraphError(problems + [_too_many(stack, keys, pending, source,
+                                                               offset)])
                     value = {} if kind is _MAPPING else []
                 # the value goes into the open collection
                 if keys is not None:
@@ -198,6 +204,17 @@ def build(source: SourceMap, problems: list, end=None, nonfinite=False, record=F
                                   f"found {'a list' if type(root) is list else describe(root)}",
                                   pos=source.position(source.root_offset))])
     return root
+
+
+def _too_many(stack, keys, pending, source, offset) -> Problem:
+    """load.too_many_collections at the top-level key being read, as the fast reader says it (the
+    root's key offsets are kept while it is open; its frame is stack[1] unless it is the open
+    collection); at the collection at `offset` when there is no such key (a duplicate's value,
+    a list at the top)."""
+    root_keys = keys if len(stack) == 1 else stack[1][2]
+    key = pending if len(stack) == 1 else next(reversed(root_keys or {}), None)
+    at = root_keys.get(key) if root_keys and type(key) is str else None
+    return too_many_collections(source.position(offset if at is None else at))
 
 
 def _path_here(stack, container, keys, pending) -> tuple:
