@@ -30,6 +30,8 @@ def _fill(head: str, entry, tail: str = "") -> tuple:
     return "".join(parts), i
 
 
+_GRAPH = "graphrun: 1\ninputs:\n  x: 1.0\nnodes:\n  y: {op: neg, args: [x]}\n"
+
 KINDS = {
     # every node uses a name that is defined nowhere
     "unknown_names": lambda: _fill("graphrun: 1\ninputs:\n  x: 1.0\nnodes:\n",
@@ -48,6 +50,25 @@ KINDS = {
                                     lambda i: "name: ab\n"),
     # a list of empty mappings where the nodes mapping belongs
     "empty_mappings": lambda: _fill("graphrun: 1\nnodes: [", lambda i: "{}, ", "{}]\n"),
+    # the densest lists: 62 levels deep, over and over, under a key the schema does not know
+    "deepest_lists": lambda: _fill(_GRAPH + "junk: [", lambda i: "[" * 62 + "]" * 62 + ", ",
+                                   "1]\n"),
+    # millions of one-character names in one flow list
+    "names_list": lambda: _fill(_GRAPH + "junk: [", lambda i: "a, ", "a]\n"),
+    # millions of keys in one flow mapping, and as many block mapping lines
+    "flow_keys": lambda: _fill(_GRAPH + "junk: {", lambda i: f"a{i}: 1, ", "b: 1}\n"),
+    "mapping_lines": lambda: _fill(_GRAPH + "junk:\n", lambda i: f"  a{i}: 1\n"),
+    # block sequences: only PyYAML reads them (one event per item)
+    "block_sequence": lambda: _fill(_GRAPH + "junk:\n", lambda i: "- a\n"),
+    "nested_block_sequences": lambda: _fill(_GRAPH + "junk:\n",
+                                            lambda i: "- - - - - - - - - - - - 1\n"),
+    # a valid chain written as expressions: more nodes than the graph limit (spec.MAX_NODES)
+    "expressions": lambda: _fill("graphrun: 1\ninputs:\n  x: 1.0\nnodes:\n  n0: -x\n",
+                                 lambda i: f"  n{i + 1}: -n{i}\n"),
+    # a valid chain with one node of three lines each: the fast reader's line-by-line form
+    "block_nodes": lambda: _fill("graphrun: 1\ninputs:\n  x: 1.0\nnodes:\n  n0:\n    op: neg\n"
+                                 "    args: [x]\n",
+                                 lambda i: f"  n{i + 1}:\n    op: neg\n    args: [n{i}]\n"),
 }
 
 

@@ -109,3 +109,29 @@ def test_a_spec_problem_after_the_document_was_let_go_reads_it_again(tmp_path, m
     kept, _ = errors_of(tmp_path, lines)
     # p4 twice; the node given three arguments: unknown name, and too many for its op
     assert calls[0] is True and errors == kept and len(errors) == 3, errors
+
+
+# spec.MAX_NODES, made small: a graph past it is refused at the node that passes it, written or
+# made by an expression, and nothing after it is read; a graph at the limit runs.
+@pytest.mark.parametrize("nodes, where", [
+    (["a: {op: neg, args: [x]}", "b: {op: neg, args: [a]}", "c: -b"], None),
+    (["a: {op: neg, args: [x]}", "b: {op: neg, args: [a]}", "c: -b", "d: -c",
+      "e: {op: nope, args: [zz]}"], (8, 3)),
+    (["a: -x", "b: (a * x + x) * x", "c: {op: nope, args: [zz]}"], (6, 3)),
+    (["a: -x", "b: a * x", "c: a + b"], None),
+])
+def test_a_graph_past_the_node_limit_is_refused_where_it_passes(tmp_path, monkeypatch, nodes,
+                                                                where):
+    from graphrun.frontend import spec
+    monkeypatch.setattr(spec, "MAX_NODES", 3)
+    lines = ["graphrun: 1", "inputs:", "  x: 1.0", "nodes:"] + ["  " + n for n in nodes]
+    if where is None:
+        path = tmp_path / "big.yaml"
+        path.write_text("\n".join(lines) + "\n")
+        assert main(["run", str(path), "-o", str(tmp_path / "out.yaml")], io.StringIO(),
+                    io.StringIO()) == 0
+        return
+    errors, path = errors_of(tmp_path, lines)
+    assert errors == [f"{path}:{where[0]}:{where[1]}: error: checking stopped here: the graph "
+                      "has more than 3 nodes, the limit (each costs the checks about 1 KiB), "
+                      "this one passing it"]

@@ -17,6 +17,7 @@ from graphrun.frontend import blocks, expr
 from graphrun.frontend.blocks import is_library_file
 from graphrun.frontend.expr import ExprError, parse
 from graphrun.frontend.load import load_bytes
+from graphrun.frontend.spec import arg_path
 from graphrun.ops import OPS
 
 HEAD = "graphrun: 1\ninputs: {x: 2.0, y: [1.0, 2.0]}\nparams: {w: 3.0, b: [4.0, 5.0]}\n"
@@ -291,8 +292,9 @@ def test_the_fast_path_makes_what_the_general_path_makes(text):
         for node in specs:
             at = node.path[2]
             site = at.site
-            out.append((node.name, node.op, node.attrs, [(type(a).__name__, a[0], a.path[3:])
-                                                          for a in node.args],
+            out.append((node.name, node.op, node.attrs,
+                        [(type(a).__name__, a[0], arg_path(node, i)[3:])
+                         for i, a in enumerate(node.args)],
                         (site.doc, site.op_at, site.args_at, site.attrs_at, site.root),
                         at.calls))
         return out

@@ -187,6 +187,11 @@ def stopped_here(count: int, path: Path = (), at_key: bool = True,
                    pos=pos)
 
 
+def stopped_by_limit(reason: str, path: Path = (), at_key: bool = True) -> Problem:
+    """The last problem of a check that stopped at a size limit, at the entry that passes it."""
+    return Problem(f"{_STOPPED}{reason}", path, at_key=at_key)
+
+
 _STOPPED = "checking stopped here: "
 
 

@@ -629,7 +629,7 @@ def _simple(name, text, source, library, path_of):
                 return None
             args.append(Const(value, path + ("args", i)))
         else:
-            args.append(Ref(word, path + ("args", i)))
+            args.append(Ref(word, None))  # spec.arg_path: path + ("args", i), when asked
     return [NodeSpec(name, op, tuple(args), (), path)]
 
 
@@ -664,8 +664,8 @@ def expand_node(name: str, text: str, source, library: Library, problems: list, 
             kind = arg[0]
             if kind == "ref":
                 origin = arg[2]
-                where = path + ("args", i) if origin is None else \
-                    ("nodes", name, At(origin[0]), "args", origin[1])
+                where = None if origin is None else \
+                    ("nodes", name, At(origin[0]), "args", origin[1])  # None: arg_path's
                 args.append(Ref(arg[1], where))
             else:
                 args.append(Const(arg[1], path + ("args", i)))

@@ -125,6 +125,8 @@ def _check(loaded: list, problems: list, memory_budget, timings,
             break
         except GraphError as e:
             problems += e.problems
+            if stopped(e.problems):  # at a limit: nothing after it was read
+                raise GraphError(_deduplicated(problems), source) from None
             _stop_if_full(problems, source)
             if consume:
                 nodes = data.get("nodes")

@@ -13,9 +13,13 @@ through, innermost first, the way a traceback reads.
 from __future__ import annotations
 
 from dataclasses import replace
+from types import MappingProxyType
 from typing import NamedTuple, Optional, Tuple
 
 from ..errors import Note
+
+
+_NO_ATTRS = MappingProxyType({})  # one for every site without attributes (64 B a node)
 
 
 class Site:
@@ -30,7 +34,7 @@ class Site:
     def __init__(self, source, doc: tuple, op_at: Optional[int] = None, args_at: tuple = (),
                  attrs_at: Optional[dict] = None, root: bool = False):
         self.source, self.doc, self.op_at = source, doc, op_at
-        self.args_at, self.attrs_at, self.root = args_at, attrs_at or {}, root
+        self.args_at, self.attrs_at, self.root = args_at, attrs_at or _NO_ATTRS, root
 
     def position(self, suffix: tuple = (), at_key: bool = False) -> Tuple[int, int]:
         """(line, col) of what `suffix` names under this node: ("args", i) its i-th argument,

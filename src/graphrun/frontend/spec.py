@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import math
 import os
-from itertools import chain
+from itertools import chain, islice
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple, Optional, Tuple, Union
 
 import numpy as np
 
-from ..errors import GraphError, Note, Problem, describe, full, stopped_here
+from ..errors import (GraphError, Note, Problem, describe, full, stopped_by_limit,
+                      stopped_here)
 from ..ops import OPS, Type
 from . import blocks, reading
 from .outputs import OutputsSpec, parse as parse_outputs
@@ -129,6 +130,17 @@ class GraphSpec:
     broken: frozenset = frozenset()
 
 
+# Nodes in one graph, after expressions are expanded. Checking a graph holds every node's spec,
+# step and types at once: ~0.9 KiB a node written `{op: ..., args: [...]}`, ~1.2 KiB one written
+# as an expression (bench/README.md, "Dense files"); 64 MiB of `aN: -x` lines is 5.6M nodes.
+MAX_NODES = 2_000_000
+
+
+def _too_many_nodes(path) -> Problem:
+    return stopped_by_limit(f"the graph has more than {MAX_NODES:,} nodes, the limit (each costs "
+                            "the checks about 1 KiB), this one passing it", path)
+
+
 def build_spec(data: dict, filename: str, *, source=None, library=None,
                allow_outside: bool = False, consume: bool = False) -> GraphSpec:
     """Turn a schema-valid document into a GraphSpec; raises GraphError with every problem found.
@@ -155,6 +167,9 @@ def build_spec(data: dict, filename: str, *, source=None, library=None,
     nodes = []
     broken = set()
     section = data["nodes"]
+    if len(section) > MAX_NODES:  # as written: refused before any is read
+        raise GraphError(problems + [_too_many_nodes(("nodes", next(islice(section, MAX_NODES,
+                                                                            None))))])
     for name, body in section.items():
         if problems and full(problems):
             raise GraphError(problems + [stopped_here(len(problems), ("nodes", name))])
@@ -177,6 +192,8 @@ def build_spec(data: dict, filename: str, *, source=None, library=None,
             for node in made:
                 if node.name == name or _check_unique(node.name, node.path, defined, problems):
                     nodes.append(node)
+            if len(nodes) > MAX_NODES:  # an expression may stand for many nodes
+                raise GraphError(problems + [_too_many_nodes(path)])
             continue
         # each name and op as the one string object defined (a leaf's or node's key, the op
         # table's name), not the document's copy of it: the copies go with the document
