@@ -511,3 +511,60 @@ def test_the_running_sums_of_depth_agree_with_removing_pairs(monkeypatch):
             assert fastyaml._fits(brackets, budget) == _fits_by_rounds(brackets, budget), brackets
     deep = b"[" * 62 + b"]" * 62
     assert fastyaml._fits(deep * 3, 62) and not fastyaml._fits(deep * 3, 61)
+
+
+# Mappings of node lines (`name: {op: name, args: [name, ...]}`), read by one regex
+# (fastyaml._node_lines) when every line is one: read as PyYAML reads them, whichever reader
+# answers; the first group by the regex itself.
+NODE_LINES = [
+    "  a: {op: neg, args: [x]}\n  b: {op: add, args: [a, x]}\n",
+    "  a: {op: neg, args: [x]}\n  true: {op: neg, args: [a]}\n",  # a key as written: a name
+    "  nullify: {op: nulls, args: [truer, Falsey, xnull]}\n",  # words inside names
+    "  \u00e9t\u00e9: {op: neg, args: [x\u2028y]}\n  _b.1: {op: f, args: [\u00e9t\u00e9, a'b]}\n",
+    "    a: {op: neg, args: [x]}\n    b: {op: neg, args: [a]}\n",  # four spaces
+    "  a: {op: neg, args: [x]} \n", "  a: {op: neg, args: [x]}  # c\n\n  # d\n",  # cleaned
+]
+NOT_NODE_LINES = [
+    "  a: {op: neg, args: [x]}\n  b: {op: true, args: [a]}\n",  # a boolean op
+    "  a: {op: neg, args: [null]}\n", "  a: {op: neg, args: [x, NULL]}\n",
+    "  a: {op: neg, args: [True, x]}\n",
+    "  a: {op: neg, args: [x]}\n  a: {op: exp, args: [x]}\n",  # a duplicate
+    "  a: {op: neg, args: [x]}\n  b: {op: mul, args: [a, 2]}\n",  # a number
+    "  a: {op: neg, args: []}\n", "  a: {op: neg, args: [x,y]}\n", "  a: {op: neg, args: [x] }\n",
+    "  a: {op: neg, args: [x], axis: 0}\n", "  a: {args: [x], op: neg}\n",
+    "  a: {op: neg, args: [x]}\n  b: 1\n", "  a: {op: neg, args: [x]}\n  b: [x]\n",
+    "  a: {op: neg, args: [x, ]}\n", "  a: {op: neg, args: [[x]]}\n",
+]
+
+
+@pytest.mark.parametrize("lines", NODE_LINES + NOT_NODE_LINES)
+def test_node_lines_read_alike(monkeypatch, lines):
+    raw = f"graphrun: 1\ninputs:\n  x: 1.0\nnodes:\n{lines}loss: a\n".encode()
+    assert_same(raw)
+    by_regex = []
+    real = fastyaml._node_lines
+
+    def spy(*args):
+        by_regex.append(real(*args))
+        return by_regex[-1]
+
+    monkeypatch.setattr(fastyaml, "_node_lines", spy)
+    for chunk in (1, fastyaml._CHUNK):  # every line a chunk, and one chunk
+        monkeypatch.setattr(fastyaml, "_CHUNK", chunk)
+        by_regex.clear()
+        assert_same(raw)
+        if lines in NODE_LINES:
+            assert accepted(raw) and any(found is not None for found in by_regex)
+        else:
+            assert all(found is None for found in by_regex)
+
+
+def test_node_lines_spend_their_collections_once(monkeypatch):
+    """A mapping the regex gives up on (a number on its last line) is read through JSON, and
+    its lists and mappings counted once: at the limit, no error."""
+    lines = "".join(f"  n{i}: {{op: neg, args: [x]}}\n" for i in range(10))
+    raw = f"nodes:\n{lines}  z: {{op: mul, args: [x, 2]}}\n".encode()
+    monkeypatch.setattr(load, "MAX_COLLECTIONS", 1 + 1 + 2 * 11)
+    assert accepted(raw) and outcome(raw, True)[0] is None
+    monkeypatch.setattr(load, "MAX_COLLECTIONS", 1 + 1 + 2 * 11 - 1)
+    assert "lists and mappings" in outcome(raw, True)[0][0].message

@@ -262,6 +262,9 @@ def _bulk(body: str, below: str, budget: int, room: list) -> Optional[dict]:
     pair makes the JSON text invalid or the number of pairs differ from the number of lines, and
     a duplicate key (which json keeps silently, the last one) the number of keys."""
     _spend(room, 1)  # the mapping itself
+    nodes = _node_lines(body, len(below) - 1, budget, room)
+    if nodes is not None:
+        return nodes
     pieces = []
     lines = keys = inner = 0
     start = 0
@@ -285,6 +288,58 @@ def _bulk(body: str, below: str, budget: int, room: list) -> Optional[dict]:
     except ValueError:
         return None
     return mapping if keys == _keys_in(mapping, inner) and len(mapping) == lines else None
+
+
+def _node_lines(body: str, indent: int, budget: int, room: list) -> Optional[dict]:
+    """_bulk's answer for a mapping whose every line is a node as graphrun writes it, `name: {op:
+    name, args: [name, ...]}`, or None. Most lines of a big graph file are such, and matched by
+    one regex they become the same dicts several times as fast as through JSON (a 64 MiB chain's
+    nodes: 2.9 s against 7.6 s). The regex's tuples are made a chunk of lines at a time."""
+    if budget < 2:  # a node's mapping and its list of arguments
+        return None
+    if any(w in body for w in _WORDS) and _WORD_VALUE.search(body):
+        return None  # a bare word as an op or an argument: a boolean or a null, not a name
+    pattern = _NODE_LINES.get(indent)
+    if pattern is None:
+        pattern = _NODE_LINES[indent] = re.compile(
+            f"^ {{{indent}}}({_NAME}): {{op: ({_NAME}), args: \\[((?:{_NAME}, )*{_NAME})\\]}}$",
+            re.MULTILINE)
+    left = room[0]
+    try:
+        mapping = {name: {"op": op, "args": args.split(", ")}
+                   for name, op, args in itertools.chain.from_iterable(
+                       _matched(body, pattern, room))}
+    except _NotNodeLines:
+        room[0] = left
+        return None
+    if len(mapping) != body.count("\n"):  # a duplicate key: _bulk's JSON finds it, says no
+        room[0] = left
+        return None
+    return mapping
+
+
+class _NotNodeLines(Exception):
+    pass
+
+
+def _matched(body: str, pattern, room: list):
+    """The matches of `pattern` in `body`, a list for each chunk of its lines; _NotNodeLines
+    unless there is one for every line (each from its line's start to its end)."""
+    start = 0
+    while start < len(body):
+        end = body.find("\n", start + _CHUNK)
+        end = len(body) if end < 0 else end
+        chunk, start = body[start:end], end
+        found = pattern.findall(chunk)
+        if len(found) != chunk.count("\n"):
+            raise _NotNodeLines
+        _spend(room, 2 * len(found))
+        yield found
+
+
+_NODE_LINES = {}  # indentation -> the regex of a node's line
+_WORDS = ("true", "True", "TRUE", "false", "False", "FALSE", "null", "Null", "NULL")
+_WORD_VALUE = re.compile("(?:: |\\[|, )(?:" + "|".join(_WORDS) + ")(?=[,\\]}])")
 
 
 def _keys_in(mapping: dict, inner: int) -> int:
