@@ -240,6 +240,25 @@ def _straight(spec: GraphSpec, memory_budget, source) -> Optional[Program]:
         return None
 
 
+def stop_at_unknown_names(leaves, nodes, node_names, next_node: str) -> None:
+    """Raise what _checked raises for a graph whose first nodes (`nodes`, in file order) hold so
+    many unknown names that it stops before the node named `next_node`: the same problems and
+    where it stopped, without the rest of the spec (which the spec stage then need not build:
+    1.7M nodes of unknown names took 5 s to build). For a spec stage that has found no problem
+    of its own and knows there will be none after these nodes (no expressions, no names
+    defined twice); `node_names`: every node's name, in file order."""
+    leaves = {leaf.name: leaf for leaf in leaves}
+    all_names = _AllNames(leaves, node_names, frozenset())
+    problems = []
+    for node in nodes:
+        if full(problems):  # as _checked stops
+            raise GraphError(problems + [stopped_here(len(problems), node.path)])
+        _check_node(node, leaves, node_names, all_names, frozenset(), problems)
+    if not full(problems):  # the caller counted wrong: a bug, never a user's answer
+        raise AssertionError("stop_at_unknown_names: these nodes do not stop the check")
+    raise GraphError(problems + [stopped_here(len(problems), ("nodes", next_node))])
+
+
 def _source_hint(node, error: OpError, nodes) -> str:
     """Where a wrongly typed argument came from, when its maker explains it: argmax's int64
     indices, a comparison's bools (ops/synonyms.py FROM)."""

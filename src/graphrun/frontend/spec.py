@@ -154,7 +154,9 @@ def build_spec(data: dict, filename: str, *, source=None, library=None,
     base = os.path.dirname(os.path.abspath(filename))
     root = None if allow_outside else base
     leaves = []
-    defined = {}  # name -> path of its first definition
+    # name -> its first definition: a written node's key itself (a path tuple for each of a
+    # million nodes was 100 MiB), else the path (a leaf's, or a node an expression gives)
+    defined = {}
     for section, kind in (("inputs", "input"), ("params", "param")):
         for name, value in (data.get(section) or {}).items():
             path = (section, name)
@@ -170,14 +172,19 @@ def build_spec(data: dict, filename: str, *, source=None, library=None,
     if len(section) > MAX_NODES:  # as written: refused before any is read
         raise GraphError(problems + [_too_many_nodes(("nodes", next(islice(section, MAX_NODES,
                                                                             None))))])
+    # a file of nodes whose names are unknown stops the graph stage after MAX_PROBLEMS of them:
+    # looked for in its first nodes, so as not to build the rest (_stop_at_unknown_names)
+    probe_at = _PROBE_EVERY if consume and data.get("train") is None else None
     for name, body in section.items():
         if problems and full(problems):
             raise GraphError(problems + [stopped_here(len(problems), ("nodes", name))])
+        if len(nodes) == probe_at:
+            probe_at = _stop_at_unknown_names(leaves, nodes, section, defined, library, name,
+                                              problems)
         if consume and not problems:
             section[name] = None  # a value replaced, not a key removed: the loop goes on
-        path = ("nodes", name)
-        if defined.setdefault(name, path) is not path:  # _check_unique's test, inline: per node
-            _check_unique(name, path, defined, problems)
+        if defined.setdefault(name, name) is not name:  # _check_unique's test, inline: per node
+            _check_unique(name, ("nodes", name), defined, problems)
             continue
         if type(body) is str:  # an expression
             if library is None:
@@ -193,13 +200,14 @@ def build_spec(data: dict, filename: str, *, source=None, library=None,
                 if node.name == name or _check_unique(node.name, node.path, defined, problems):
                     nodes.append(node)
             if len(nodes) > MAX_NODES:  # an expression may stand for many nodes
-                raise GraphError(problems + [_too_many_nodes(path)])
+                raise GraphError(problems + [_too_many_nodes(("nodes", name))])
             continue
         # each name and op as the one string object defined (a leaf's or node's key, the op
         # table's name), not the document's copy of it: the copies go with the document
         # (tuple.__new__ makes the NamedTuples: their own __new__ is a Python-level call, and
         # these are made for each of millions of nodes and arguments)
-        args = tuple([_new_tuple(Ref, (_defined(a, defined), None)) if type(a) is str else
+        args = tuple([_new_tuple(Ref, (d if type(d := defined.get(a, a)) is str else
+                                       _defined(a, d), None)) if type(a) is str else
                       Const(float(a), ("nodes", name, "args", i))
                       for i, a in enumerate(body["args"])])
         attrs = _attrs(body) if len(body) > 2 else ()  # op and args are always there
@@ -224,10 +232,30 @@ def build_spec(data: dict, filename: str, *, source=None, library=None,
 _new_tuple = tuple.__new__
 
 
-def _defined(name: str, defined: dict) -> str:
-    """`name` as the string its leaf or node was defined with, when that is known already."""
-    path = defined.get(name)
-    return path[1] if path is not None and len(path) == 2 else name
+_PROBE_EVERY = 4096  # nodes
+_PROBE_UP_TO = 65536  # nodes: a file whose unknown names are fewer is built in full
+
+
+def _stop_at_unknown_names(leaves, nodes, section, defined, library, next_node, problems):
+    """When the nodes read so far name MAX_PROBLEMS unknown leaves or nodes (none given by
+    an expression, none above), and the rest of the file can add no problem of the spec's own
+    (no expression, no node named as a leaf), raise what the graph stage would (graph.py:
+    stop_at_unknown_names). Else the node count at which to look again, or None."""
+    if problems or library is not None:
+        return None
+    unknown = sum(1 for node in nodes for arg in node.args
+                  if type(arg) is Ref and arg.name not in defined and arg.name not in section)
+    if full(unknown) and not any(type(body) is str for body in section.values()) \
+            and not any(leaf.name in section for leaf in leaves):
+        from .graph import stop_at_unknown_names  # (graph imports this module)
+        stop_at_unknown_names(leaves, nodes, section, next_node)
+    return len(nodes) + _PROBE_EVERY if len(nodes) < _PROBE_UP_TO else None
+
+
+def _defined(name: str, path: tuple) -> str:
+    """`name` as the string its leaf was defined with (`path`, its definition in `defined`, as
+    a written node's is the string itself)."""
+    return path[1] if len(path) == 2 else name
 
 
 def _attrs(body) -> tuple:
@@ -266,6 +294,8 @@ def _check_unique(name, path, defined, problems) -> bool:
     first = defined.setdefault(name, path)
     if first is path:
         return True
+    if type(first) is str:  # a written node's (see build_spec)
+        first = ("nodes", first)
     if len(path) > 2:  # a name an expression gives (frontend/blocks.py), written too
         problems.append(Problem(
             f"name '{name}' is defined twice: written as a node, and given by the expression "
