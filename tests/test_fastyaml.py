@@ -568,3 +568,43 @@ def test_node_lines_spend_their_collections_once(monkeypatch):
     assert accepted(raw) and outcome(raw, True)[0] is None
     monkeypatch.setattr(load, "MAX_COLLECTIONS", 1 + 1 + 2 * 11 - 1)
     assert "lists and mappings" in outcome(raw, True)[0][0].message
+
+
+# Mappings of `name: plain string` lines (expressions), read by one regex (fastyaml._plain_lines)
+# when every line is one: read as PyYAML reads them; the first group by the regex itself.
+PLAIN_LINES = [
+    "  a: -x\n  b: tanh(a) + 1\n", "  a: x\n  b: a * x\n", "  a: x]\n  b: y}, z\n",
+    "  a: it's\n  b: x\"y\n  c: x:y\n  d: a?b\n", "  a: -(x)\n  b: \u00e9t\u00e9 @ W\n",
+    "  a: nullify\n  b: True_or\n", "  a: x  # a comment\n\n  b: -a\n", "  a: x\u2028y\n",
+    "    a: x\n    b: -a\n",
+]
+NOT_PLAIN_LINES = [
+    "  a: -x\n  b: true\n", "  a: -x\n  b: Null\n", "  a: -x\n  b: ~\n", "  a: -x\n  b: 0.5\n",
+    "  a: -x\n  b: -1\n", "  a: -x\n  b: -.5\n", "  a: -x\n  b: .inf\n", "  a: -x\n  b: +1\n",
+    "  a: -x\n  a: -y\n", "  a: -x\n  b: c: d\n", "  a: -x\n  b: [x]\n", "  a: -x\n  b: {op: x}\n",
+    "  a: -x\n  b: 'x'\n", "  a: -x\n  b: &x y\n", "  a: -x\n  b: *x\n", "  a: -x\n  b: !x y\n",
+    "  a: -x\n  b: |\n    y\n", "  a: -x\n  b: - y\n", "  a: -x\n  b: --y\n", "  a: -x\n  b: ?y\n",
+    "  a: -x\n  b: %y\n", "  a: -x\n  b: @y\n", "  a: -x\n  b: `y\n", "  a: -x\n  b: :y\n",
+    "  a: -x\n  b:\n    c: y\n", "  a: -x\n   b: y\n",
+]
+
+
+@pytest.mark.parametrize("lines", PLAIN_LINES + NOT_PLAIN_LINES)
+def test_plain_lines_read_alike(monkeypatch, lines):
+    raw = f"graphrun: 1\ninputs:\n  x: 1.0\nnodes:\n{lines}".encode()
+    by_regex = []
+    real = fastyaml._plain_lines
+
+    def spy(*args):
+        by_regex.append(real(*args))
+        return by_regex[-1]
+
+    monkeypatch.setattr(fastyaml, "_plain_lines", spy)
+    for chunk in (1, fastyaml._CHUNK):
+        monkeypatch.setattr(fastyaml, "_CHUNK", chunk)
+        by_regex.clear()
+        assert_same(raw)
+        if lines in PLAIN_LINES:
+            assert accepted(raw) and any(found is not None for found in by_regex)
+        else:
+            assert all(found is None for found in by_regex)

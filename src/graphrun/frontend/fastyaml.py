@@ -250,10 +250,49 @@ def _mapping(body: str, budget: int, nonfinite: bool, room: list):
         return _NO
     below = "\n" + " " * indent
     if (body.count("\n") == body.count(below) and below + " " not in body
-            and ":\n" not in body and body[-1] != ":" and not _SPACED_PLAIN.search(body)):
-        mapping = _bulk(body, below, budget - 1, room)
-        return _NO if mapping is None else mapping
+            and ":\n" not in body and body[-1] != ":"):
+        if _PLAIN_START.match(body, body.find(": ") + 2):  # the first value: a plain string
+            mapping = _plain_lines(body, indent, room)
+            if mapping is not None:
+                return mapping
+        if not _SPACED_PLAIN.search(body):
+            left = room[0]
+            mapping = _bulk(body, below, budget - 1, room)
+            room[0] = left if mapping is None else room[0]
+            return _NO if mapping is None else mapping
     return _block(body, budget, nonfinite, room)
+
+
+# A plain scalar that is a string, as an expression is (`-x`, `tanh(h @ W) + b`): it does not
+# start with an indicator, a digit, `+`, `.`, `~` or `-` before one of those (numbers, nulls).
+_NOT_STARTING = "-?:,\\[\\]{}#&*!|>'\"%@`~0-9+. \n"
+_PLAIN_STRING = f"(?:[^{_NOT_STARTING}]|-[^{_NOT_STARTING}])[^\n]*"
+_PLAIN_START = re.compile(_PLAIN_STRING)
+_PLAIN_LINES = {}  # indentation -> the regex of a `name: plain string` line
+
+
+def _plain_lines(body: str, indent: int, room: list) -> Optional[dict]:
+    """The block mapping whose every line is `name: plain string` (an expression, mostly), or
+    None: the lines of a graph written in expressions, read by one regex, not line by line
+    (3.1M lines of `nK: -nJ` went through PyYAML: 30 s). Each line holds one `: `, its key's:
+    a second one is not a plain scalar, and the line a problem for PyYAML to word."""
+    if body.count(": ") != body.count("\n"):
+        return None
+    pattern = _PLAIN_LINES.get(indent)
+    if pattern is None:
+        pattern = _PLAIN_LINES[indent] = re.compile(
+            f"^ {{{indent}}}({_NAME}): ({_PLAIN_STRING})$", re.MULTILINE)
+    left = room[0]
+    try:
+        _spend(room, 1)
+        mapping = dict(itertools.chain.from_iterable(_matched(body, pattern, room, 0)))
+    except _NotTheseLines:
+        room[0] = left
+        return None
+    if len(mapping) != body.count("\n") or not WORDS.isdisjoint(mapping.values()):
+        room[0] = left  # a duplicate key, or a boolean or a null written as a word
+        return None
+    return mapping
 
 
 def _bulk(body: str, below: str, budget: int, room: list) -> Optional[dict]:
@@ -308,8 +347,8 @@ def _node_lines(body: str, indent: int, budget: int, room: list) -> Optional[dic
     try:
         mapping = {name: {"op": op, "args": args.split(", ")}
                    for name, op, args in itertools.chain.from_iterable(
-                       _matched(body, pattern, room))}
-    except _NotNodeLines:
+                       _matched(body, pattern, room, 2))}
+    except _NotTheseLines:
         room[0] = left
         return None
     if len(mapping) != body.count("\n"):  # a duplicate key: _bulk's JSON finds it, says no
@@ -318,13 +357,14 @@ def _node_lines(body: str, indent: int, budget: int, room: list) -> Optional[dic
     return mapping
 
 
-class _NotNodeLines(Exception):
+class _NotTheseLines(Exception):
     pass
 
 
-def _matched(body: str, pattern, room: list):
-    """The matches of `pattern` in `body`, a list for each chunk of its lines; _NotNodeLines
-    unless there is one for every line (each from its line's start to its end)."""
+def _matched(body: str, pattern, room: list, collections: int):
+    """The matches of `pattern` in `body`, a list for each chunk of its lines, each line's
+    `collections` taken from `room`; _NotTheseLines unless there is one for every line (each
+    from its line's start to its end)."""
     start = 0
     while start < len(body):
         end = body.find("\n", start + _CHUNK)
@@ -332,8 +372,8 @@ def _matched(body: str, pattern, room: list):
         chunk, start = body[start:end], end
         found = pattern.findall(chunk)
         if len(found) != chunk.count("\n"):
-            raise _NotNodeLines
-        _spend(room, 2 * len(found))
+            raise _NotTheseLines
+        _spend(room, collections * len(found))
         yield found
 
 
