@@ -336,13 +336,15 @@ def _node_lines(body: str, indent: int, budget: int, room: list) -> Optional[dic
     nodes: 2.9 s against 7.6 s). The regex's tuples are made a chunk of lines at a time."""
     if budget < 2:  # a node's mapping and its list of arguments
         return None
-    if any(w in body for w in _WORDS) and _WORD_VALUE.search(body):
-        return None  # a bare word as an op or an argument: a boolean or a null, not a name
     pattern = _NODE_LINES.get(indent)
     if pattern is None:
         pattern = _NODE_LINES[indent] = re.compile(
             f"^ {{{indent}}}({_NAME}): {{op: ({_NAME}), args: \\[((?:{_NAME}, )*{_NAME})\\]}}$",
             re.MULTILINE)
+    if not pattern.match(body, 1):  # (before reading the whole text for words)
+        return None
+    if any(w in body for w in _WORDS) and _WORD_VALUE.search(body):
+        return None  # a bare word as an op or an argument: a boolean or a null, not a name
     left = room[0]
     try:
         mapping = {name: {"op": op, "args": args.split(", ")}
