@@ -608,3 +608,41 @@ def test_plain_lines_read_alike(monkeypatch, lines):
             assert accepted(raw) and any(found is not None for found in by_regex)
         else:
             assert all(found is None for found in by_regex)
+
+
+# Mappings of `name: number` lines (a scalar graph's params), read by one regex
+# (fastyaml._number_lines) when every line is one: read as PyYAML reads them.
+NUMBER_LINES = [
+    "  a: 1\n  b: -0.5\n  c: 1e3\n  d: -0\n  e: 12E-2\n  f: 0.0036211290177734987\n",
+    "  a: 123456789012345678\n  b: -123456789012345678.5\n  c: 1e99\n  d: -0.0\n  e: 5e-05\n",
+    "  a: 1  # one\n\n  b: 2\n", "    a: 1\n    b: 2.5\n",
+]
+NOT_NUMBER_LINES = [
+    "  a: 1\n  b: 017\n", "  a: 1\n  b: .5\n", "  a: 1\n  b: +1\n", "  a: 1\n  b: 1.\n",
+    "  a: 1\n  b: 1e300\n", "  a: 1\n  b: 1234567890123456789\n", "  a: 1\n  b: 0x1F\n",
+    "  a: 1\n  b: 1_000\n", "  a: 1\n  a: 2\n", "  a: 1\n  b: x\n", "  a: 1\n  b: [1]\n",
+    "  a: 1\n  b: .inf\n", "  a: 1\n  b: 1e-400\n", "  a: 1\n  b: 1:30\n", "  a: 1\n  b: 1 2\n",
+    "  a: 1\n  b: -\n", "  a: 1\n  b: 2001-12-14\n",
+]
+
+
+@pytest.mark.parametrize("lines", NUMBER_LINES + NOT_NUMBER_LINES)
+def test_number_lines_read_alike(monkeypatch, lines):
+    raw = f"graphrun: 1\nparams:\n{lines}nodes:\n  y: {{op: neg, args: [a]}}\n".encode()
+    by_regex = []
+    real = fastyaml._number_lines
+
+    def spy(*args):
+        by_regex.append(real(*args))
+        return by_regex[-1]
+
+    monkeypatch.setattr(fastyaml, "_number_lines", spy)
+    for chunk in (1, fastyaml._CHUNK):
+        monkeypatch.setattr(fastyaml, "_CHUNK", chunk)
+        by_regex.clear()
+        for nonfinite in (False, True):
+            assert_same(raw, nonfinite)
+        if lines in NUMBER_LINES:
+            assert accepted(raw) and any(found is not None for found in by_regex)
+        else:
+            assert all(found is None for found in by_regex)

@@ -251,8 +251,13 @@ def _mapping(body: str, budget: int, nonfinite: bool, room: list):
     below = "\n" + " " * indent
     if (body.count("\n") == body.count(below) and below + " " not in body
             and ":\n" not in body and body[-1] != ":"):
-        if _PLAIN_START.match(body, body.find(": ") + 2):  # the first value: a plain string
+        first = body.find(": ") + 2
+        if _PLAIN_START.match(body, first):  # the first value: a plain string
             mapping = _plain_lines(body, indent, room)
+            if mapping is not None:
+                return mapping
+        elif _NUMBER.match(body, first):  # a number: a section of scalar params, say
+            mapping = _number_lines(body, indent, room)
             if mapping is not None:
                 return mapping
         if not _SPACED_PLAIN.search(body):
@@ -269,6 +274,36 @@ _NOT_STARTING = "-?:,\\[\\]{}#&*!|>'\"%@`~0-9+. \n"
 _PLAIN_STRING = f"(?:[^{_NOT_STARTING}]|-[^{_NOT_STARTING}])[^\n]*"
 _PLAIN_START = re.compile(_PLAIN_STRING)
 _PLAIN_LINES = {}  # indentation -> the regex of a `name: plain string` line
+
+
+# A number as JSON writes it and json and YAML 1.2 read alike, short enough for an int64 or a
+# float64 (as _big_number: an integer part of at most 18 digits, an exponent of at most 2); the
+# second group is empty for an integer.
+_NUMBER_TEXT = "-?(?:0|[1-9][0-9]{0,17})((?:\\.[0-9]+)?(?:[eE][-+]?[0-9]{1,2})?)"
+_NUMBER = re.compile(_NUMBER_TEXT + "$", re.MULTILINE)
+_NUMBER_LINES = {}  # indentation -> the regex of a `name: number` line
+
+
+def _number_lines(body: str, indent: int, room: list) -> Optional[dict]:
+    """The block mapping whose every line is `name: number` (the params of a scalar graph), or
+    None; by one regex, as _plain_lines (4.9M such lines took json 4.7 s to decode)."""
+    pattern = _NUMBER_LINES.get(indent)
+    if pattern is None:
+        pattern = _NUMBER_LINES[indent] = re.compile(
+            f"^ {{{indent}}}({_NAME}): ({_NUMBER_TEXT})$", re.MULTILINE)
+    left = room[0]
+    try:
+        _spend(room, 1)
+        mapping = {name: float(number) if fraction else int(number)
+                   for name, number, fraction in itertools.chain.from_iterable(
+                       _matched(body, pattern, room, 0))}
+    except _NotTheseLines:
+        room[0] = left
+        return None
+    if len(mapping) != body.count("\n"):  # a duplicate key
+        room[0] = left
+        return None
+    return mapping
 
 
 def _plain_lines(body: str, indent: int, room: list) -> Optional[dict]:
