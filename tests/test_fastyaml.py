@@ -589,25 +589,6 @@ NOT_PLAIN_LINES = [
 ]
 
 
-@pytest.mark.parametrize("lines", PLAIN_LINES + NOT_PLAIN_LINES)
-def test_plain_lines_read_alike(monkeypatch, lines):
-    raw = f"graphrun: 1\ninputs:\n  x: 1.0\nnodes:\n{lines}".encode()
-    by_regex = []
-    real = fastyaml._plain_lines
-
-    def spy(*args):
-        by_regex.append(real(*args))
-        return by_regex[-1]
-
-    monkeypatch.setattr(fastyaml, "_plain_lines", spy)
-    for chunk in (1, fastyaml._CHUNK):
-        monkeypatch.setattr(fastyaml, "_CHUNK", chunk)
-        by_regex.clear()
-        assert_same(raw)
-        if lines in PLAIN_LINES:
-            assert accepted(raw) and any(found is not None for found in by_regex)
-        else:
-            assert all(found is None for found in by_regex)
 
 
 # Mappings of `name: number` lines (a scalar graph's params), read by one regex
@@ -626,23 +607,35 @@ NOT_NUMBER_LINES = [
 ]
 
 
-@pytest.mark.parametrize("lines", NUMBER_LINES + NOT_NUMBER_LINES)
-def test_number_lines_read_alike(monkeypatch, lines):
-    raw = f"graphrun: 1\nparams:\n{lines}nodes:\n  y: {{op: neg, args: [a]}}\n".encode()
+SCALAR_LINES = (
+    [("_plain_lines", lines, True) for lines in PLAIN_LINES]
+    + [("_plain_lines", lines, False) for lines in NOT_PLAIN_LINES]
+    + [("_number_lines", lines, True) for lines in NUMBER_LINES]
+    + [("_number_lines", lines, False) for lines in NOT_NUMBER_LINES])
+
+
+@pytest.mark.parametrize("reader, lines, by_it", SCALAR_LINES)
+def test_scalar_lines_read_alike(monkeypatch, reader, lines, by_it):
+    """Plain-string lines under `nodes`, number lines under `params`: read as PyYAML reads them,
+    and by the regex itself when `by_it`."""
+    if reader == "_plain_lines":
+        raw = f"graphrun: 1\ninputs:\n  x: 1.0\nnodes:\n{lines}".encode()
+    else:
+        raw = f"graphrun: 1\nparams:\n{lines}nodes:\n  y: {{op: neg, args: [a]}}\n".encode()
     by_regex = []
-    real = fastyaml._number_lines
+    real = getattr(fastyaml, reader)
 
     def spy(*args):
         by_regex.append(real(*args))
         return by_regex[-1]
 
-    monkeypatch.setattr(fastyaml, "_number_lines", spy)
+    monkeypatch.setattr(fastyaml, reader, spy)
     for chunk in (1, fastyaml._CHUNK):
         monkeypatch.setattr(fastyaml, "_CHUNK", chunk)
         by_regex.clear()
         for nonfinite in (False, True):
             assert_same(raw, nonfinite)
-        if lines in NUMBER_LINES:
+        if by_it:
             assert accepted(raw) and any(found is not None for found in by_regex)
         else:
             assert all(found is None for found in by_regex)

@@ -287,23 +287,8 @@ _NUMBER_LINES = {}  # indentation -> the regex of a `name: number` line
 def _number_lines(body: str, indent: int, room: list) -> Optional[dict]:
     """The block mapping whose every line is `name: number` (the params of a scalar graph), or
     None; by one regex, as _plain_lines (4.9M such lines took json 4.7 s to decode)."""
-    pattern = _NUMBER_LINES.get(indent)
-    if pattern is None:
-        pattern = _NUMBER_LINES[indent] = re.compile(
-            f"^ {{{indent}}}({_NAME}): ({_NUMBER_TEXT})$", re.MULTILINE)
-    left = room[0]
-    try:
-        _spend(room, 1)
-        mapping = {name: float(number) if fraction else int(number)
-                   for name, number, fraction in itertools.chain.from_iterable(
-                       _matched(body, pattern, room, 0))}
-    except _NotTheseLines:
-        room[0] = left
-        return None
-    if len(mapping) != body.count("\n"):  # a duplicate key
-        room[0] = left
-        return None
-    return mapping
+    return _scalar_lines(body, indent, _NUMBER_TEXT, _NUMBER_LINES, room, lambda found: {
+        name: float(number) if fraction else int(number) for name, number, fraction in found})
 
 
 def _plain_lines(body: str, indent: int, room: list) -> Optional[dict]:
@@ -313,19 +298,30 @@ def _plain_lines(body: str, indent: int, room: list) -> Optional[dict]:
     a second one is not a plain scalar, and the line a problem for PyYAML to word."""
     if body.count(": ") != body.count("\n"):
         return None
-    pattern = _PLAIN_LINES.get(indent)
+    return _scalar_lines(body, indent, _PLAIN_STRING, _PLAIN_LINES, room, _strings)
+
+
+def _strings(found) -> Optional[dict]:
+    mapping = dict(found)
+    return mapping if WORDS.isdisjoint(mapping.values()) else None  # a boolean, a null
+
+
+def _scalar_lines(body: str, indent: int, value: str, patterns: dict, room: list, build):
+    """The block mapping whose every line is `name: <value>` (`value`, a regex), or None.
+    `build` makes it from the matches (or says None); `patterns` caches the line's regex by
+    indentation."""
+    pattern = patterns.get(indent)
     if pattern is None:
-        pattern = _PLAIN_LINES[indent] = re.compile(
-            f"^ {{{indent}}}({_NAME}): ({_PLAIN_STRING})$", re.MULTILINE)
+        pattern = patterns[indent] = re.compile(f"^ {{{indent}}}({_NAME}): ({value})$",
+                                                re.MULTILINE)
     left = room[0]
     try:
         _spend(room, 1)
-        mapping = dict(itertools.chain.from_iterable(_matched(body, pattern, room, 0)))
+        mapping = build(itertools.chain.from_iterable(_matched(body, pattern, room, 0)))
     except _NotTheseLines:
+        mapping = None
+    if mapping is None or len(mapping) != body.count("\n"):  # or a duplicate key
         room[0] = left
-        return None
-    if len(mapping) != body.count("\n") or not WORDS.isdisjoint(mapping.values()):
-        room[0] = left  # a duplicate key, or a boolean or a null written as a word
         return None
     return mapping
 

@@ -351,7 +351,9 @@ def _read(source: SourceMap, problems: list, nonfinite: bool, record: bool, fast
 
 def too_many_collections(pos) -> Problem:
     """The problem of a file holding more than MAX_COLLECTIONS lists and mappings, at the
-    top-level entry whose value passes the limit (both readers say the same)."""
+    top-level entry whose value passes the limit (both readers say the same). The fast reader
+    counts a flow value or a chunk of lines at once, so within the entry that passes the limit
+    a syntax error PyYAML would reach first is not looked for: the answer is still an error."""
     return Problem(f"the file holds more than {MAX_COLLECTIONS:,} lists and mappings, the limit, "
                    "this entry passing it; keep big tensors in .npy files (`file:`)", pos=pos)
 
