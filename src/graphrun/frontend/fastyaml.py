@@ -263,8 +263,10 @@ def _mapping(body: str, budget: int, nonfinite: bool, room: list):
         if not _SPACED_PLAIN.search(body):
             left = room[0]
             mapping = _bulk(body, below, budget - 1, room)
-            room[0] = left if mapping is None else room[0]
-            return _NO if mapping is None else mapping
+            if mapping is None:
+                room[0] = left
+                return _NO
+            return mapping
     return _block(body, budget, nonfinite, room)
 
 
@@ -307,17 +309,27 @@ def _strings(found) -> Optional[dict]:
 
 
 def _scalar_lines(body: str, indent: int, value: str, patterns: dict, room: list, build):
-    """The block mapping whose every line is `name: <value>` (`value`, a regex), or None.
-    `build` makes it from the matches (or says None); `patterns` caches the line's regex by
-    indentation."""
+    """The block mapping whose every line is `name: <value>` (`value`, a regex), or None (see
+    _by_lines); `patterns` caches the line's regex by indentation."""
     pattern = patterns.get(indent)
     if pattern is None:
         pattern = patterns[indent] = re.compile(f"^ {{{indent}}}({_NAME}): ({value})$",
                                                 re.MULTILINE)
     left = room[0]
+    _spend(room, 1)  # the mapping itself (_bulk, the other way, spends it before _node_lines)
+    mapping = _by_lines(body, pattern, 0, room, build)
+    if mapping is None:
+        room[0] = left
+    return mapping
+
+
+def _by_lines(body: str, pattern, collections: int, room: list, build) -> Optional[dict]:
+    """The mapping `build` makes of the matches of `pattern`, one for each line of `body` (each
+    line's `collections` taken from `room`), or None, with `room` as it was: a line that does
+    not match, a duplicate key, or `build` saying None."""
+    left = room[0]
     try:
-        _spend(room, 1)
-        mapping = build(itertools.chain.from_iterable(_matched(body, pattern, room, 0)))
+        mapping = build(itertools.chain.from_iterable(_matched(body, pattern, room, collections)))
     except _NotTheseLines:
         mapping = None
     if mapping is None or len(mapping) != body.count("\n"):  # or a duplicate key
@@ -376,18 +388,8 @@ def _node_lines(body: str, indent: int, budget: int, room: list) -> Optional[dic
         return None
     if any(w in body for w in _WORDS) and _WORD_VALUE.search(body):
         return None  # a bare word as an op or an argument: a boolean or a null, not a name
-    left = room[0]
-    try:
-        mapping = {name: {"op": op, "args": args.split(", ")}
-                   for name, op, args in itertools.chain.from_iterable(
-                       _matched(body, pattern, room, 2))}
-    except _NotTheseLines:
-        room[0] = left
-        return None
-    if len(mapping) != body.count("\n"):  # a duplicate key: _bulk's JSON finds it, says no
-        room[0] = left
-        return None
-    return mapping
+    return _by_lines(body, pattern, 2, room, lambda found: {
+        name: {"op": op, "args": args.split(", ")} for name, op, args in found})
 
 
 class _NotTheseLines(Exception):

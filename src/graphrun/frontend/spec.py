@@ -174,13 +174,13 @@ def build_spec(data: dict, filename: str, *, source=None, library=None,
                                                                             None))))])
     # a file of nodes whose names are unknown stops the graph stage after MAX_PROBLEMS of them:
     # looked for in its first nodes, so as not to build the rest (_stop_at_unknown_names)
-    probe_at = _PROBE_EVERY if consume and data.get("train") is None else None
+    probe = [_PROBE_EVERY, 0, 0] if consume and data.get("train") is None else None
     for name, body in section.items():
         if problems and full(problems):
             raise GraphError(problems + [stopped_here(len(problems), ("nodes", name))])
-        if len(nodes) == probe_at:
-            probe_at = _stop_at_unknown_names(leaves, nodes, section, defined, library, name,
-                                              problems)
+        if probe is not None and len(nodes) >= probe[0]:
+            probe = _stop_at_unknown_names(probe, leaves, nodes, section, defined, library, name,
+                                           problems)
         if consume and not problems:
             section[name] = None  # a value replaced, not a key removed: the loop goes on
         if defined.setdefault(name, name) is not name:  # _check_unique's test, inline: per node
@@ -236,20 +236,25 @@ _PROBE_EVERY = 4096  # nodes
 _PROBE_UP_TO = 65536  # nodes: a file whose unknown names are fewer is built in full
 
 
-def _stop_at_unknown_names(leaves, nodes, section, defined, library, next_node, problems):
+def _stop_at_unknown_names(probe, leaves, nodes, section, defined, library, next_node,
+                           problems):
     """When the nodes read so far name MAX_PROBLEMS unknown leaves or nodes (none given by
     an expression, none above), and the rest of the file can add no problem of the spec's own
     (no expression, no node named as a leaf), raise what the graph stage would (graph.py:
-    stop_at_unknown_names). Else the node count at which to look again, or None."""
+    stop_at_unknown_names). Else the probe for next time, or None. `probe`: [the node count at
+    which to look, the nodes counted so far, the unknown names among them]."""
     if problems or library is not None:
         return None
-    unknown = sum(1 for node in nodes for arg in node.args
-                  if type(arg) is Ref and arg.name not in defined and arg.name not in section)
+    _, counted, unknown = probe
+    unknown += sum(1 for node in nodes[counted:] for arg in node.args
+                   if type(arg) is Ref and arg.name not in defined and arg.name not in section)
     if full(unknown) and not any(type(body) is str for body in section.values()) \
             and not any(leaf.name in section for leaf in leaves):
         from .graph import stop_at_unknown_names  # (graph imports this module)
         stop_at_unknown_names(leaves, nodes, section, next_node)
-    return len(nodes) + _PROBE_EVERY if len(nodes) < _PROBE_UP_TO else None
+    if len(nodes) >= _PROBE_UP_TO:
+        return None
+    return [len(nodes) + _PROBE_EVERY, len(nodes), unknown]
 
 
 def _defined(name: str, path: tuple) -> str:
