@@ -9,6 +9,7 @@ import re
 import sys
 
 # from results/__init__.py, not the writer or golden.py (numpy): parsing imports nothing heavy
+from .. import lazy_re
 from ..results import SIDECAR_THRESHOLD, results_name
 from ..defaults import DEFAULT_LR, OPTIMIZERS
 
@@ -187,7 +188,7 @@ def whole_number(low):
     return parse
 
 
-_SIZE = re.compile(r"\s*([0-9]+(?:\.[0-9]*)?)\s*([KMGT]?i?B?|bytes)?\s*\Z", re.IGNORECASE)
+_SIZE = lazy_re.compile(r"\s*([0-9]+(?:\.[0-9]*)?)\s*([KMGT]?i?B?|bytes)?\s*\Z", re.IGNORECASE)
 _UNITS = {"": 1, "B": 1, "BYTES": 1, "K": 1000, "KB": 1000, "KIB": 1024, "M": 10**6, "MB": 10**6,
           "MIB": 2**20, "G": 10**9, "GB": 10**9, "GIB": 2**30, "T": 10**12, "TB": 10**12,
           "TIB": 2**40}

@@ -21,9 +21,9 @@ Problems come with their place: a token of an expression (sites.py), in the file
 from __future__ import annotations
 
 import os
-import re
 from typing import Dict, List, NamedTuple, Optional, Tuple
 
+from .. import lazy_re
 from ..errors import GraphError, Note, Problem, did_you_mean
 from ..ops import OPS
 from . import expr, reading, spec
@@ -590,8 +590,8 @@ _OPERAND = r"([A-Za-z_][A-Za-z0-9_]*(?:\.(?:[A-Za-z_][A-Za-z0-9_]*|[1-9][0-9]*))
 # one operation on names and numbers, the line most graphs are made of: `a * b`, `tanh(a)`,
 # `f(a, b)`. Read by a regular expression into exactly the NodeSpec the general path makes
 # (tests/test_expr.py compares the two), at a fraction of its cost
-_BINARY = re.compile(r"\s*" + _OPERAND + r"\s*(\*\*|[-+*/@])\s*" + _OPERAND + r"\s*\Z")
-_CALL = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\(\s*" + _OPERAND + r"\s*(?:,\s*" + _OPERAND
+_BINARY = lazy_re.compile(r"\s*" + _OPERAND + r"\s*(\*\*|[-+*/@])\s*" + _OPERAND + r"\s*\Z")
+_CALL = lazy_re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\(\s*" + _OPERAND + r"\s*(?:,\s*" + _OPERAND
                    + r"\s*)?\)\s*\Z")
 _NUMBER_START = frozenset("0123456789.")
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import re
+from .. import lazy_re
 from typing import NamedTuple, Optional, Tuple
 
 MAX_LENGTH = 10_000  # characters: a long formula is a few hundred
@@ -123,7 +124,7 @@ class Index(NamedTuple):
     depth: int = 1
 
 
-_TOKEN = re.compile(r"""
+_TOKEN = lazy_re.compile(r"""
     (?P<space>\s+)
   | (?P<number>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*(?:\.(?:[A-Za-z_][A-Za-z0-9_]*|[1-9][0-9]*))*)

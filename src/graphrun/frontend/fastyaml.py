@@ -40,19 +40,20 @@ import json
 import re
 from typing import Optional
 
+from .. import lazy_re
 from .scalars import NONFINITE, NUMBER_START, WORDS, resolve_nonfinite, resolve_plain
 
 # the first character, a letter, `_` or any non-ASCII one ([A-Za-z_\x80-\U0010ffff]), is written as
 # what it is not, ASCII's other characters: a class with a range past U+FFFF makes `re` tabulate
 # every code point, 8 ms at import (tests/test_fastyaml.py checks the two agree)
 _NAME = "[^\x00-@\\[-^`{-\x7f][^ \t\r\n,:\\[\\]{}#?\"\\\\]*"
-_KEY = re.compile(_NAME)
+_KEY = lazy_re.compile(_NAME)
 
 # A name in a value's or a key's place, in text where every token follows a space (see
 # _json_text): before a separator or the end of its line. The bare words in a value's place are
 # left out: json reads `true`, `false` and `null` itself.
 _BARE_WORD = "(?:true|True|TRUE|false|False|FALSE|null|Null|NULL)(?=[,\\]}\\n]|\\Z)"
-_NAME_TOKEN = re.compile(" ((?!" + _BARE_WORD + ")" + _NAME + ")(?=[,:\\]}\\n]|\\Z)")
+_NAME_TOKEN = lazy_re.compile(" ((?!" + _BARE_WORD + ")" + _NAME + ")(?=[,:\\]}\\n]|\\Z)")
 _OTHER_WORDS = ((" True", " true"), (" TRUE", " true"), (" False", " false"),
                 (" FALSE", " false"), (" Null", " null"), (" NULL", " null"), (" ~", " null"))
 # every byte but brackets and line breaks: deleted from a text's UTF-8, they leave its brackets
@@ -65,7 +66,7 @@ _NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}\n"))
 # numbers; tests/test_fastyaml.py checks the two agree).
 _DIGITS_AS_ZERO = bytes.maketrans(b"123456789E+", b"000000000e-")
 _NINETEEN = b"0" * 19
-_ZEROS = re.compile(b"0*")
+_ZEROS = lazy_re.compile(b"0*")
 
 
 def _big_number(encoded: bytes) -> bool:
@@ -84,15 +85,15 @@ def _big_number(encoded: bytes) -> bool:
 
 _INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
 
-_TOP_LEVEL = re.compile("\n(?=[^ \n])")  # a line break before a line at column 0
-_COMMENT = re.compile("(?<=[ \n])#[^\n]*")
-_TRAILING_SPACES = re.compile(" +(?=\n|\\Z)")
-_BLANK_LINES = re.compile("\n\n+")
-_FLOW_TOKEN = re.compile("[\\[\\]{}]|([^ ,:\\[\\]{}]+)(:?)")
-_SPACES = re.compile(" *")
+_TOP_LEVEL = lazy_re.compile("\n(?=[^ \n])")  # a line break before a line at column 0
+_COMMENT = lazy_re.compile("(?<=[ \n])#[^\n]*")
+_TRAILING_SPACES = lazy_re.compile(" +(?=\n|\\Z)")
+_BLANK_LINES = lazy_re.compile("\n\n+")
+_FLOW_TOKEN = lazy_re.compile("[\\[\\]{}]|([^ ,:\\[\\]{}]+)(:?)")
+_SPACES = lazy_re.compile(" *")
 # a value that is a plain scalar with a space in it, as an expression is (`u: w * x`): not JSON,
 # so a mapping holding one is read line by line, never in bulk
-_SPACED_PLAIN = re.compile("\n *[^ \n]+: [^\\[{'\"\n][^\n]* ")
+_SPACED_PLAIN = lazy_re.compile("\n *[^ \n]+: [^\\[{'\"\n][^\n]* ")
 
 # Characters of a block mapping turned into JSON at a time: its intermediate strings then stay
 # in the processor's cache (a 100,000-node file read in 0.38 s instead of 0.44-0.74 s with
@@ -274,7 +275,7 @@ def _mapping(body: str, budget: int, nonfinite: bool, room: list):
 # start with an indicator, a digit, `+`, `.`, `~` or `-` before one of those (numbers, nulls).
 _NOT_STARTING = "-?:,\\[\\]{}#&*!|>'\"%@`~0-9+. \n"
 _PLAIN_STRING = f"(?:[^{_NOT_STARTING}]|-[^{_NOT_STARTING}])[^\n]*"
-_PLAIN_START = re.compile(_PLAIN_STRING)
+_PLAIN_START = lazy_re.compile(_PLAIN_STRING)
 _PLAIN_LINES = {}  # indentation -> the regex of a `name: plain string` line
 
 
@@ -282,7 +283,7 @@ _PLAIN_LINES = {}  # indentation -> the regex of a `name: plain string` line
 # float64 (as _big_number: an integer part of at most 18 digits, an exponent of at most 2); the
 # second group is empty for an integer.
 _NUMBER_TEXT = "-?(?:0|[1-9][0-9]{0,17})((?:\\.[0-9]+)?(?:[eE][-+]?[0-9]{1,2})?)"
-_NUMBER = re.compile(_NUMBER_TEXT + "$", re.MULTILINE)
+_NUMBER = lazy_re.compile(_NUMBER_TEXT + "$", re.MULTILINE)
 _NUMBER_LINES = {}  # indentation -> the regex of a `name: number` line
 
 
@@ -414,7 +415,7 @@ def _matched(body: str, pattern, room: list, collections: int):
 
 _NODE_LINES = {}  # indentation -> the regex of a node's line
 _WORDS = ("true", "True", "TRUE", "false", "False", "FALSE", "null", "Null", "NULL")
-_WORD_VALUE = re.compile("(?:: |\\[|, )(?:" + "|".join(_WORDS) + ")(?=[,\\]}])")
+_WORD_VALUE = lazy_re.compile("(?:: |\\[|, )(?:" + "|".join(_WORDS) + ")(?=[,\\]}])")
 
 
 def _keys_in(mapping: dict, inner: int) -> int:
@@ -680,7 +681,7 @@ class Outline:
 
 
 # a line that is not blank and not a comment: the spaces before its first character
-_CONTENT_LINE = re.compile("(?:\\A|\n) *(?=[^ \r\n#])")
+_CONTENT_LINE = lazy_re.compile("(?:\\A|\n) *(?=[^ \r\n#])")
 
 
 def _line_at_most(indent: int):
@@ -700,7 +701,7 @@ def flow_value(text: str, at: int):
     return None
 
 
-_BRACKET = re.compile("[\\[\\]{}]")
+_BRACKET = lazy_re.compile("[\\[\\]{}]")
 
 
 def flow_item(text: str, at: int, k: int) -> Optional[int]:

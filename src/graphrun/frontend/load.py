@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import array
 import bisect
-import re
 from dataclasses import dataclass
 from typing import Dict, Optional, Tuple
 
+from .. import lazy_re
 from . import fastyaml, reading
 from ..errors import GraphError, Problem
 from .gcpause import gc_paused
@@ -210,7 +210,7 @@ def _line_starts(text: str) -> array.array:
     return starts
 
 
-_BREAK = re.compile("\r\n|[\r\n]")
+_BREAK = lazy_re.compile("\r\n|[\r\n]")
 _STYLES = {"'": "single-quoted", '"': "double-quoted", "|": "literal", ">": "folded"}
 
 
@@ -385,10 +385,10 @@ _ENCODINGS = (
     (b"\xff\xfe", "UTF-16 (little-endian, with a byte-order mark)"),
 )
 _UNMARKED = (
-    (re.compile(b"\\x00\\x00\\x00[^\\x00]"), "UTF-32 (big-endian)"),
-    (re.compile(b"[^\\x00]\\x00\\x00\\x00"), "UTF-32 (little-endian)"),
-    (re.compile(b"\\x00[^\\x00]"), "UTF-16 (big-endian)"),
-    (re.compile(b"[^\\x00]\\x00"), "UTF-16 (little-endian)"),
+    (lazy_re.compile(b"\\x00\\x00\\x00[^\\x00]"), "UTF-32 (big-endian)"),
+    (lazy_re.compile(b"[^\\x00]\\x00\\x00\\x00"), "UTF-32 (little-endian)"),
+    (lazy_re.compile(b"\\x00[^\\x00]"), "UTF-16 (big-endian)"),
+    (lazy_re.compile(b"[^\\x00]\\x00"), "UTF-16 (little-endian)"),
 )
 
 
@@ -408,11 +408,11 @@ def _other_encoding(raw: bytes) -> Optional[str]:
 # [\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]. Written as the few
 # characters it refuses: a class with a range past U+FFFF makes `re` tabulate every code point,
 # 8 ms at import (tests/test_load.py checks the two agree).
-_NOT_PRINTABLE = re.compile(
+_NOT_PRINTABLE = lazy_re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
-_BOM = re.compile("\ufeff")
+_BOM = lazy_re.compile("\ufeff")
 
 
 _PRINTABLE_ASCII = bytes([9, 10, 13, *range(32, 127)])

@@ -6,10 +6,10 @@ reader; everything here was load.py's, and load.py hands these names out as its 
 from __future__ import annotations
 
 import itertools
-import re
 
 import yaml
 
+from .. import lazy_re
 from ..errors import GraphError, Problem, describe, full, stopped_here
 from . import load
 from .load import MAX_DEPTH, SourceMap, too_many_collections
@@ -44,7 +44,7 @@ except ImportError:  # pragma: no cover - depends on the PyYAML build
     _Loader = PythonLoader
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE = lazy_re.compile("[\ud800-\udfff]")
 _SCALAR, _MAPPING, _SEQUENCE = yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent
 _ALIAS, _DOCUMENT = yaml.AliasEvent, yaml.DocumentStartEvent
 _MAPPING_END, _SEQUENCE_END = yaml.MappingEndEvent, yaml.SequenceEndEvent
@@ -266,8 +266,8 @@ def _syntax_problem(error, source: SourceMap, restore) -> Problem:
 # is given a text in which each of them is swapped for a private-use character that the text
 # neither holds nor can make with an escape; one character for one, so every offset stays, and
 # what PyYAML reads (values, keys, names in messages) is swapped back.
-_NOT_BREAKS = re.compile("[\x85\u2028\u2029]")
-_HEX_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})")
+_NOT_BREAKS = lazy_re.compile("[\x85\u2028\u2029]")
+_HEX_ESCAPE = lazy_re.compile(r"\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})")
 _PRIVATE_USE = (range(0xE000, 0xF900), range(0xF0000, 0xFFFFE), range(0x100000, 0x10FFFE))
 
 

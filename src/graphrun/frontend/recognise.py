@@ -19,12 +19,13 @@ is written; a file written as one flow mapping (`{graphrun: 1, nodes: ...}`) is 
 from __future__ import annotations
 
 import re
+from .. import lazy_re
 
 GRAPH, LIBRARY, RESULTS, OTHER = "graph", "library", "results", "other"
 MAX_BYTES = 64 * 2**20  # the loader's limit on a graph file
-_KEY = re.compile(r"""^(?:"([^"\n]*)"|'([^'\n]*)'|([A-Za-z_][A-Za-z0-9_-]*))[ \t]*:(?:[ \t]|$)""",
+_KEY = lazy_re.compile(r"""^(?:"([^"\n]*)"|'([^'\n]*)'|([A-Za-z_][A-Za-z0-9_-]*))[ \t]*:(?:[ \t]|$)""",
                   re.M)
-_FLOW_KEY = re.compile(r"""^[ \t]*\{[ \t\n]*["']?graphrun["']?[ \t]*:""", re.M)
+_FLOW_KEY = lazy_re.compile(r"""^[ \t]*\{[ \t\n]*["']?graphrun["']?[ \t]*:""", re.M)
 _RESULTS_KEYS = ("graph", "values", "gradients")
 
 

@@ -8,15 +8,16 @@ alone would read YAML 1.1: a string, a boolean, 15, 90 and a date).
 from __future__ import annotations
 
 import math
-import re
+
+from .. import lazy_re
 
 INT64_MAX = 2**63 - 1
 
-_INT10 = re.compile(r"[-+]?[0-9]+\Z")
-_INT8 = re.compile(r"0o[0-7]+\Z")
-_INT16 = re.compile(r"0x[0-9a-fA-F]+\Z")
-_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?\Z")
-NONFINITE = re.compile(r"[-+]?\.(?:inf|Inf|INF)\Z|\.(?:nan|NaN|NAN)\Z")
+_INT10 = lazy_re.compile(r"[-+]?[0-9]+\Z")
+_INT8 = lazy_re.compile(r"0o[0-7]+\Z")
+_INT16 = lazy_re.compile(r"0x[0-9a-fA-F]+\Z")
+_FLOAT = lazy_re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?\Z")
+NONFINITE = lazy_re.compile(r"[-+]?\.(?:inf|Inf|INF)\Z|\.(?:nan|NaN|NAN)\Z")
 NULLS = {"", "~", "null", "Null", "NULL"}
 NUMBER_START = set("0123456789+-.")  # every int, float, .inf or .nan starts so
 BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}

@@ -15,6 +15,7 @@ import json
 import re
 from functools import lru_cache
 
+from .. import lazy_re
 from ..errors import Problem, describe, did_you_mean, stopped_here
 from ..ops import OPS, attribute_kinds
 from ..ops.schema import NODE_NAME
@@ -266,7 +267,7 @@ def _is_node_name(text: str) -> bool:
     return text.isascii() and (text.isidentifier() or _NODE_NAME.match(text) is not None)
 
 
-_NODE_NAME = re.compile(NODE_NAME)
+_NODE_NAME = lazy_re.compile(NODE_NAME)
 
 
 def _unproven(data):

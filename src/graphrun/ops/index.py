@@ -13,17 +13,17 @@ The attribute forms (docs/ops.md, "Indexing"), each entry one axis, from the fir
 from __future__ import annotations
 
 import functools
-import re
 
 import numpy as np
 
+from .. import lazy_re
 from .core import REQUIRED, Attr, OpError, Type, float_dtype, int64_arg, norm_axes, op, \
     shape_str
 from .kinds import INDEX, INT, ONE_AXIS, OPTIONAL_ONE_AXIS, SLICES, choice, text
 from .samples import ANY, indices, labels, sample
 
-_SLICE = re.compile(r"\s*(-?\d+)?\s*:\s*(-?\d+)?\s*(?::\s*(-?\d+)?\s*)?")
-_INTEGER = re.compile(r"\s*-?\d+\s*")
+_SLICE = lazy_re.compile(r"\s*(-?\d+)?\s*:\s*(-?\d+)?\s*(?::\s*(-?\d+)?\s*)?")
+_INTEGER = lazy_re.compile(r"\s*-?\d+\s*")
 
 
 def _entry(item):

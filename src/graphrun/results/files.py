@@ -43,6 +43,7 @@ import errno
 import io
 import os
 import re
+from .. import lazy_re
 import signal
 import stat
 import time
@@ -225,7 +226,7 @@ def _target(path: str) -> Tuple[str, bool]:
     return path, True  # opened by its own name: the kernel follows links (even /proc/self/fd/1)
 
 
-_OPEN_FILE = re.compile(r"/(?:proc/(?:self|thread-self|[0-9]+)/fd|dev/fd)/[0-9]+\Z")
+_OPEN_FILE = lazy_re.compile(r"/(?:proc/(?:self|thread-self|[0-9]+)/fd|dev/fd)/[0-9]+\Z")
 
 
 def _names_an_open_file(path: str) -> bool:
@@ -519,11 +520,11 @@ def npy_digest(array: np.ndarray) -> str:
     return digest.hexdigest()[:_DIGITS]
 
 
-_SIDECAR = re.compile(r"(?:values|gradients|params)\.[^/\\]+\.npy\Z")  # params: training
-_DIGEST = re.compile(rf"\.([0-9a-f]{{{_DIGITS}}})\.npy\Z")
+_SIDECAR = lazy_re.compile(r"(?:values|gradients|params)\.[^/\\]+\.npy\Z")  # params: training
+_DIGEST = lazy_re.compile(rf"\.([0-9a-f]{{{_DIGITS}}})\.npy\Z")
 # a sidecar entry as the writers write it: `  name: {file: folder/file.npy, shape: [...` (a
 # results file) or `  name: {file: folder/file.npy}` (a training results file's param)
-_ENTRY = re.compile(r'^  \S.*?: \{file: ("(?:[^"\\\n]|\\.)*"|[^\s",{}]+)(?:, shape: \[|\}$)',
+_ENTRY = lazy_re.compile(r'^  \S.*?: \{file: ("(?:[^"\\\n]|\\.)*"|[^\s",{}]+)(?:, shape: \[|\}$)',
                     re.M)
 
 

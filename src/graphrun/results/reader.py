@@ -19,6 +19,7 @@ from typing import Dict, Optional
 
 import numpy as np
 
+from .. import lazy_re
 from ..errors import GraphError, Problem, describe
 from ..frontend import reading
 from ..frontend.load import MAX_BYTES, MAX_DEPTH, SourceMap, load_bytes
@@ -112,13 +113,13 @@ def _read_results(path: str, folder: str, fast: bool) -> ResultSet:
 
 _NAME = r'(?:[A-Za-z_][A-Za-z0-9_./\-]*|"(?:[^"\\\n]|\\.)*")'
 _TOP_ORDER = ("graphrun", "graph", "dtype", "digits", "loss", "values", "gradients")
-_TOP = re.compile(rf"({'|'.join(_TOP_ORDER)}): ?(.*)\Z")
-_ITEM = re.compile(rf"  ({_NAME}): (.+)\Z")
+_TOP = lazy_re.compile(rf"({'|'.join(_TOP_ORDER)}): ?(.*)\Z")
+_ITEM = lazy_re.compile(rf"  ({_NAME}): (.+)\Z")
 _SUMMARY = r"(?:, (?:min|max|mean|norm): -?(?:[0-9][0-9.e+-]*|\.inf|\.nan))"
-_SIDECAR_ENTRY = re.compile(rf"\{{file: ({_NAME}), shape: \[([0-9, ]*)\], "
+_SIDECAR_ENTRY = lazy_re.compile(rf"\{{file: ({_NAME}), shape: \[([0-9, ]*)\], "
                             rf"dtype: (float64|float32|int64|bool){_SUMMARY}*\}}\Z")
-_NONFINITE = re.compile(r"(?<![\w.])(-?)\.(inf|nan)\b")
-_CONTROL = re.compile(rb"[\x00-\x09\x0b-\x1f\x7f]")  # anything but \n: the loader's business
+_NONFINITE = lazy_re.compile(r"(?<![\w.])(-?)\.(inf|nan)\b")
+_CONTROL = lazy_re.compile(rb"[\x00-\x09\x0b-\x1f\x7f]")  # anything but \n: the loader's business
 _AMBIGUOUS = {"null", "true", "false", "yes", "no", "on", "off", "y", "n", "nan", "inf", "~"}
 
 

@@ -42,11 +42,11 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 from typing import Dict, NamedTuple, Optional, Tuple
 
 import numpy as np
 
+from .. import lazy_re
 from ..errors import GraphError, Problem, did_you_mean, describe
 from ..frontend import reading
 from ..frontend.load import MAX_BYTES, SourceMap, load_bytes
@@ -59,7 +59,7 @@ from . import files
 from .writer import FORMAT_VERSION, float_text, quote, tensor_text
 
 SUFFIX = ".train.results.yaml"
-_STEP = re.compile(r"step([1-9][0-9]*)\Z")  # a history row's key
+_STEP = lazy_re.compile(r"step([1-9][0-9]*)\Z")  # a history row's key
 _DTYPES = {"float64": np.dtype("float64"), "float32": np.dtype("float32")}
 
 

@@ -19,19 +19,19 @@ and its sidecars together, never over an input) is files.py's job.
 from __future__ import annotations
 
 import json
-import re
 from itertools import chain
 from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .. import lazy_re
 from ..engine.values import Results
 from .. import blas
 from . import SIDECAR_THRESHOLD, files  # noqa: F401 (the threshold: the CLI's default)
 
 FORMAT_VERSION = 1
 
-_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_./\-]*\Z")
+_PLAIN = lazy_re.compile(r"[A-Za-z_][A-Za-z0-9_./\-]*\Z")
 # words some YAML reader would take for something other than a string
 _AMBIGUOUS = {"null", "true", "false", "yes", "no", "on", "off", "y", "n", "nan", "inf"}
 _F64 = np.dtype(np.float64)
@@ -230,7 +230,7 @@ def quote(text: str) -> str:
     return _UNPRINTABLE.sub(_escaped, out)
 
 
-_UNPRINTABLE = re.compile(r"[^ -~]")  # every character but printable ASCII: _escaped decides
+_UNPRINTABLE = lazy_re.compile(r"[^ -~]")  # every character but printable ASCII: _escaped decides
 
 
 def _escaped(match) -> str:
