@@ -135,3 +135,35 @@ def test_a_graph_past_the_node_limit_is_refused_where_it_passes(tmp_path, monkey
     assert errors == [f"{path}:{where[0]}:{where[1]}: error: checking stopped here: the graph "
                       "has more than 3 nodes, the limit (each costs the checks about 1 KiB), "
                       "this one passing it"]
+
+
+# The limit on what PyYAML reads (load.MAX_GENERAL_VALUES), made small: keys and values in the
+# forms fastyaml does not read are counted as the events come, and the top-level entry that
+# passes the limit is named, with the first block sequence or tab; the forms fastyaml reads are
+# not limited. (GENERAL holds 16: the top mapping, 3 keys and their values, x and 1.0, and a's 7.)
+GENERAL = ["graphrun: 1", "inputs:", "  x: 1.0", "nodes:", "  a: {op: neg, args: [x]}"]
+
+
+@pytest.mark.parametrize("lines, where, form", [
+    (GENERAL + ["junk:", "- a", "- b"], None, None),  # 20, the limit: `junk` is refused
+    (GENERAL + ["junk:", "- a", "- b", "- c", "- d", "- e", "- f"], (6, 1),
+     " (a block sequence `- item`, first at line 7)"),
+    (GENERAL[:4] + ["  a:", "    op: neg", "    args:", "    - x", "loss: a", "junk: [1, 2]"],
+     (10, 1), " (a block sequence `- item`, first at line 8)"),
+    (["graphrun: 1", "inputs:", "  x:\t1.0", "nodes:", "  a: {op: neg, args: [x]}",
+      "junk: [1, 2, 3, 4, 5]"], (6, 1), " (a tab, first at line 3)"),
+    (GENERAL + ["junk: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]"], None, None),  # fastyaml reads it
+])
+def test_a_file_past_the_general_readers_limit_is_refused_where_it_passes(
+        tmp_path, monkeypatch, lines, where, form):
+    from graphrun.frontend import load
+    monkeypatch.setattr(load, "MAX_GENERAL_VALUES", 20)
+    errors, path = errors_of(tmp_path, lines)
+    if where is None:
+        assert len(errors) == 1 and "unknown key 'junk'" in errors[0], errors
+        return
+    assert errors == [f"{path}:{where[0]}:{where[1]}: error: the file holds more than 20 keys "
+                      f"and values written in forms only the general YAML reader reads{form}, "
+                      "the limit, this entry passing it; write a big graph in graphrun's own "
+                      "forms (one entry per line, lists in brackets `[a, b]`, no tabs), or keep "
+                      "big tensors in .npy files (`file:`)"]

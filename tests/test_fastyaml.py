@@ -559,6 +559,65 @@ def test_node_lines_read_alike(monkeypatch, lines):
             assert all(found is None for found in by_regex)
 
 
+# Mappings of node blocks (`name:` above `op: name` and `args: [name, ...]`), read by one regex
+# (fastyaml._node_blocks) when every entry is one: read as PyYAML reads them, whichever reader
+# answers; the first group by the regex itself.
+NODE_BLOCKS = [
+    "  a:\n    op: neg\n    args: [x]\n  b:\n    op: add\n    args: [a, x]\n",
+    "  a:\n    op: neg\n    args: [x]\n  true:\n    op: neg\n    args: [a]\n",  # a name
+    "  nullify:\n    op: nulls\n    args: [truer, Falsey, xnull]\n",  # words inside names
+    "  \u00e9t\u00e9:\n   op: neg\n   args: [x\u2028y]\n  _b.1:\n   op: f\n   args: [a'b]\n",
+    "    a:\n      op: neg\n      args: [x]\n",  # four spaces, then six
+    "  a:  # c\n\n    op: neg \n    # d\n    args: [x]  # e\n",  # cleaned
+]
+NOT_NODE_BLOCKS = [
+    "  a:\n    op: neg\n    args: [x]\n  b:\n    op: true\n    args: [a]\n",  # a boolean op
+    "  a:\n    op: neg\n    args: [null]\n", "  a:\n    op: neg\n    args: [x, NULL]\n",
+    "  a:\n    op: neg\n    args: [x]\n  a:\n    op: exp\n    args: [x]\n",  # a duplicate
+    "  a:\n    op: neg\n    args: [x]\n  b:\n    op: mul\n    args: [a, 2]\n",  # a number
+    "  a:\n    op: neg\n    args: []\n", "  a:\n    op: neg\n    args: [x,y]\n",
+    "  a:\n    op: neg\n    args: [x]\n    axis: 0\n",  # a third key
+    "  a:\n    op: neg\n    args: [x]\n  b:\n    args: [x]\n    op: neg\n",  # its order
+    "  a:\n    op: neg\n    args: [x]\n  b:\n     op: neg\n     args: [x]\n",  # indented apart
+    "  a:\n    op: neg\n    args: [x]\n  b: {op: neg, args: [a]}\n",  # a node line among them
+    "  a:\n    op: neg\n    args:\n    - x\n",  # a block sequence
+    "  a:\n    op: neg\n      args: [x]\n",  # args deeper than op: a syntax error
+]
+
+
+@pytest.mark.parametrize("lines", NODE_BLOCKS + NOT_NODE_BLOCKS)
+def test_node_blocks_read_alike(monkeypatch, lines):
+    raw = f"graphrun: 1\ninputs:\n  x: 1.0\nnodes:\n{lines}loss: a\n".encode()
+    assert_same(raw)
+    by_regex = []
+    real = fastyaml._node_blocks
+
+    def spy(*args):
+        by_regex.append(real(*args))
+        return by_regex[-1]
+
+    monkeypatch.setattr(fastyaml, "_node_blocks", spy)
+    for chunk in (1, fastyaml._CHUNK):  # every entry a chunk, and one chunk
+        monkeypatch.setattr(fastyaml, "_CHUNK", chunk)
+        by_regex.clear()
+        assert_same(raw)
+        if lines in NODE_BLOCKS:
+            assert accepted(raw) and any(found is not None for found in by_regex)
+        else:
+            assert all(found is None for found in by_regex)
+
+
+def test_node_blocks_count_their_collections(monkeypatch):
+    """The mapping, and each node's mapping and list, taken from the limit before any is made;
+    at the limit, no error."""
+    blocks = "".join(f"  n{i}:\n    op: neg\n    args: [x]\n" for i in range(10))
+    raw = f"nodes:\n{blocks}".encode()
+    monkeypatch.setattr(load, "MAX_COLLECTIONS", 1 + 1 + 2 * 10)
+    assert accepted(raw) and outcome(raw, True)[0] is None
+    monkeypatch.setattr(load, "MAX_COLLECTIONS", 1 + 1 + 2 * 10 - 1)
+    assert "lists and mappings" in outcome(raw, True)[0][0].message
+
+
 def test_node_lines_spend_their_collections_once(monkeypatch):
     """A mapping the regex gives up on (a number on its last line) is read through JSON, and
     its lists and mappings counted once: at the limit, no error."""

@@ -268,6 +268,10 @@ def _mapping(body: str, budget: int, nonfinite: bool, room: list):
                 room[0] = left
                 return _NO
             return mapping
+    elif _NODE_BLOCK_START.match(body):
+        mapping = _node_blocks(body, indent, budget - 1, room)
+        if mapping is not None:
+            return mapping
     return _block(body, budget, nonfinite, room)
 
 
@@ -324,16 +328,19 @@ def _scalar_lines(body: str, indent: int, value: str, patterns: dict, room: list
     return mapping
 
 
-def _by_lines(body: str, pattern, collections: int, room: list, build) -> Optional[dict]:
-    """The mapping `build` makes of the matches of `pattern`, one for each line of `body` (each
-    line's `collections` taken from `room`), or None, with `room` as it was: a line that does
-    not match, a duplicate key, or `build` saying None."""
+def _by_lines(body: str, pattern, collections: int, room: list, build,
+              entry_start=None, per: int = 1) -> Optional[dict]:
+    """The mapping `build` makes of the matches of `pattern`, one for each entry of `body`: a
+    line, or `per` lines starting where `entry_start` (a regex) finds a line break (each entry's
+    `collections` taken from `room`); or None, with `room` as it was: a line that does not match,
+    a duplicate key, or `build` saying None."""
     left = room[0]
     try:
-        mapping = build(itertools.chain.from_iterable(_matched(body, pattern, room, collections)))
+        mapping = build(itertools.chain.from_iterable(
+            _matched(body, pattern, room, collections, entry_start, per)))
     except _NotTheseLines:
         mapping = None
-    if mapping is None or len(mapping) != body.count("\n"):  # or a duplicate key
+    if mapping is None or len(mapping) * per != body.count("\n"):  # or a duplicate key
         room[0] = left
         return None
     return mapping
@@ -393,21 +400,61 @@ def _node_lines(body: str, indent: int, budget: int, room: list) -> Optional[dic
         name: {"op": op, "args": args.split(", ")} for name, op, args in found})
 
 
+def _node_blocks(body: str, indent: int, budget: int, room: list) -> Optional[dict]:
+    """The block mapping whose every entry is a node written as a block, `name:` above `op: name`
+    and `args: [name, ...]` (the order of a graph written by hand), or None: read by one regex as
+    _node_lines reads node lines (1.54M such nodes went line by line through _block: 27 s)."""
+    if budget < 2:  # a node's mapping and its list of arguments
+        return None
+    inner = _SPACES.match(body, body.find("\n", 1) + 1).end() - body.find("\n", 1) - 1
+    if inner <= indent:
+        return None
+    pattern = _NODE_BLOCKS.get((indent, inner))
+    if pattern is None:
+        pattern = _NODE_BLOCKS[indent, inner] = (re.compile(
+            f"^ {{{indent}}}({_NAME}):\n {{{inner}}}op: ({_NAME})\n"
+            f" {{{inner}}}args: \\[((?:{_NAME}, )*{_NAME})\\]$", re.MULTILINE),
+            re.compile(f"\n {{{indent}}}(?! )"))
+    left = room[0]
+    _spend(room, 1)  # the mapping itself
+    mapping = _by_lines(body, pattern[0], 2, room, _block_nodes, pattern[1], 3)
+    if mapping is None:
+        room[0] = left
+    return mapping
+
+
+def _block_nodes(found) -> Optional[dict]:
+    nodes = {name: {"op": op, "args": args.split(", ")} for name, op, args in found}
+    for node in nodes.values():  # a bare word as an op or an argument: a boolean or a null
+        if node["op"] in _WORDS_SET or not _WORDS_SET.isdisjoint(node["args"]):
+            return None
+    return nodes
+
+
+_NODE_BLOCK_START = lazy_re.compile(f"\n *{_NAME}:\n *op: ")  # a body's first lines, a node's
+_NODE_BLOCKS = {}  # (indentation of the names, of op and args) -> (the regex, an entry's start)
+
+
 class _NotTheseLines(Exception):
     pass
 
 
-def _matched(body: str, pattern, room: list, collections: int):
-    """The matches of `pattern` in `body`, a list for each chunk of its lines, each line's
-    `collections` taken from `room`; _NotTheseLines unless there is one for every line (each
-    from its line's start to its end)."""
+def _matched(body: str, pattern, room: list, collections: int, entry_start=None, per: int = 1):
+    """The matches of `pattern` in `body`, a list for each chunk of its entries (lines, or
+    entries of `per` lines, each starting at a line break `entry_start` finds), each entry's
+    `collections` taken from `room`; _NotTheseLines unless there is one for every entry (each
+    from its first line's start to its last line's end)."""
     start = 0
     while start < len(body):
-        end = body.find("\n", start + _CHUNK)
+        if entry_start is None:
+            end = body.find("\n", start + _CHUNK)
+        else:
+            found = entry_start.search(body, start + _CHUNK)
+            end = -1 if found is None else found.start()
         end = len(body) if end < 0 else end
         chunk, start = body[start:end], end
         found = pattern.findall(chunk)
-        if len(found) != chunk.count("\n"):
+        if len(found) * per != chunk.count("\n"):
             raise _NotTheseLines
         _spend(room, collections * len(found))
         yield found
@@ -415,6 +462,7 @@ def _matched(body: str, pattern, room: list, collections: int):
 
 _NODE_LINES = {}  # indentation -> the regex of a node's line
 _WORDS = ("true", "True", "TRUE", "false", "False", "FALSE", "null", "Null", "NULL")
+_WORDS_SET = frozenset(_WORDS)
 _WORD_VALUE = lazy_re.compile("(?:: |\\[|, )(?:" + "|".join(_WORDS) + ")(?=[,\\]}])")
 
 

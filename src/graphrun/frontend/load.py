@@ -37,6 +37,14 @@ MAX_DEPTH = 64  # a graph needs ~5 levels plus a tensor's rank; numpy caps rank 
 # and 64 MiB of `[[[[...]]]]` is 33M of them (3.6 GiB). A million-node graph holds 2M; at this
 # limit a document stays near 1 GiB (bench/README.md, "Dense files").
 MAX_COLLECTIONS = 10_000_000
+# Keys and values (scalars, lists, mappings) that PyYAML, the reader of the forms fastyaml does
+# not read (block sequences `- item`, tabs, anchors, escapes...), is asked for in one file: it
+# hands over one event object for each (~1.7 us), and a problem's position costs a second pass,
+# so 64 MiB of `- a` lines took 59 s to be told its key is unknown. At this limit a file is
+# answered within ~9 s (bench/README.md, "Dense files"); yaml.safe_dump writes a node of a graph
+# as about 10 such values, so 250,000 nodes in that style still read. The forms graphrun writes
+# have no such limit (fastyaml reads them).
+MAX_GENERAL_VALUES = 2_500_000
 
 
 class SourceMap:
@@ -347,6 +355,24 @@ def _read(source: SourceMap, problems: list, nonfinite: bool, record: bool, fast
             return root
     from .load_pyyaml import build  # here: PyYAML (15 ms to import) only for what needs it
     return build(source, problems, nonfinite=nonfinite, record=record)
+
+
+def too_many_general_values(pos, source: SourceMap, block_sequence: Optional[int]) -> Problem:
+    """The problem of a file PyYAML reads that holds more than MAX_GENERAL_VALUES keys and
+    values, at the top-level entry passing the limit (`pos`), naming the first of the two forms
+    that make big files go to PyYAML, when the file has one: a block sequence (the offset of the
+    first, `block_sequence`, as the events found it), a tab (fastyaml refuses a text with one)."""
+    tab = source.text.find("\t")
+    found = ""
+    if block_sequence is not None:
+        found = f" (a block sequence `- item`, first at line {source.position(block_sequence)[0]})"
+    elif tab >= 0:
+        found = f" (a tab, first at line {source.position(tab)[0]})"
+    return Problem(f"the file holds more than {MAX_GENERAL_VALUES:,} keys and values written in "
+                   f"forms only the general YAML reader reads{found}, the limit, this entry "
+                   "passing it; write a big graph in graphrun's own forms (one entry per line, "
+                   "lists in brackets `[a, b]`, no tabs), or keep big tensors in .npy files "
+                   "(`file:`)", pos=pos)
 
 
 def too_many_collections(pos) -> Problem:

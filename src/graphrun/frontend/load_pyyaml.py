@@ -12,7 +12,7 @@ import yaml
 from .. import lazy_re
 from ..errors import GraphError, Problem, describe, full, stopped_here
 from . import load
-from .load import MAX_DEPTH, SourceMap, too_many_collections
+from .load import MAX_DEPTH, SourceMap, too_many_collections, too_many_general_values
 from .scalars import NONFINITE, NUMBER_START, WORDS, resolve_nonfinite, resolve_plain
 
 
@@ -69,6 +69,8 @@ def build(source: SourceMap, problems: list, end=None, nonfinite=False, record=F
     documents = 0
     too_deep = None  # where a scanner gave up on nesting
     room = load.MAX_COLLECTIONS  # lists and mappings still allowed
+    values = load.MAX_GENERAL_VALUES  # keys, scalars, lists and mappings still allowed
+    block_sequence = None  # the offset of the first block sequence, for that limit's message
     text, restore = _yaml12_text(source.text if end is None else source.text[:end])
     parser = _Loader(text)
     get_event = parser.get_event
@@ -78,6 +80,11 @@ def build(source: SourceMap, problems: list, end=None, nonfinite=False, record=F
             kind = type(event)
             if kind is _SCALAR or kind is _MAPPING or kind is _SEQUENCE:
                 offset = event.start_mark.index
+                values -= 1
+                if values < 0:
+                    raise GraphError(problems + [too_many_general_values(
+                        _limit_position(stack, keys, pending, source, offset), source,
+                        block_sequence)])
                 if event.anchor is not None or event.tag is not None:
                     _refuse(event, source, restore)
                 if kind is _SCALAR:
@@ -126,10 +133,12 @@ def build(source: SourceMap, problems: list, end=None, nonfinite=False, record=F
                     raise GraphError([Problem("a mapping key must be a plain name, not a list or "
                                               "mapping", pos=source.position(offset))])
                 else:
+                    if block_sequence is None and kind is _SEQUENCE and not event.flow_style:
+                        block_sequence = offset
                     room -= 1
                     if room < 0:
-                        raise GraphError(problems + [_too_many(stack, keys, pending, source,
-                                                               offset)])
+                        raise GraphError(problems + [too_many_collections(
+                            _limit_position(stack, keys, pending, source, offset))])
                     value = {} if kind is _MAPPING else []
                 # the value goes into the open collection
                 if keys is not None:
@@ -206,15 +215,15 @@ def build(source: SourceMap, problems: list, end=None, nonfinite=False, record=F
     return root
 
 
-def _too_many(stack, keys, pending, source, offset) -> Problem:
-    """load.too_many_collections at the top-level key being read, as the fast reader says it (the
-    root's key offsets are kept while it is open; its frame is stack[1] unless it is the open
-    collection); at the collection at `offset` when there is no such key (a duplicate's value,
-    a list at the top)."""
+def _limit_position(stack, keys, pending, source, offset) -> tuple:
+    """Where a limit is passed (too_many_collections, too_many_general_values): at the top-level
+    key being read, as the fast reader says it (the root's key offsets are kept while it is open;
+    its frame is stack[1] unless it is the open collection); at the value at `offset` when there
+    is no such key (a duplicate's value, a list at the top)."""
     root_keys = keys if len(stack) == 1 else stack[1][2]
     key = pending if len(stack) == 1 else next(reversed(root_keys or {}), None)
     at = root_keys.get(key) if root_keys and type(key) is str else None
-    return too_many_collections(source.position(offset if at is None else at))
+    return source.position(offset if at is None else at)
 
 
 def _path_here(stack, container, keys, pending) -> tuple:
