@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import operator
 import re
 from typing import Optional
 
@@ -284,9 +285,8 @@ _PLAIN_LINES = {}  # indentation -> the regex of a `name: plain string` line
 
 
 # A number as JSON writes it and json and YAML 1.2 read alike, short enough for an int64 or a
-# float64 (as _big_number: an integer part of at most 18 digits, an exponent of at most 2); the
-# second group is empty for an integer.
-_NUMBER_TEXT = "-?(?:0|[1-9][0-9]{0,17})((?:\\.[0-9]+)?(?:[eE][-+]?[0-9]{1,2})?)"
+# float64 (as _big_number: an integer part of at most 18 digits, an exponent of at most 2).
+_NUMBER_TEXT = "-?(?:0|[1-9][0-9]{0,17})(?:\\.[0-9]+)?(?:[eE][-+]?[0-9]{1,2})?"
 _NUMBER = lazy_re.compile(_NUMBER_TEXT + "$", re.MULTILINE)
 _NUMBER_LINES = {}  # indentation -> the regex of a `name: number` line
 
@@ -294,8 +294,17 @@ _NUMBER_LINES = {}  # indentation -> the regex of a `name: number` line
 def _number_lines(body: str, indent: int, room: list) -> Optional[dict]:
     """The block mapping whose every line is `name: number` (the params of a scalar graph), or
     None; by one regex, as _plain_lines (4.9M such lines took json 4.7 s to decode)."""
-    return _scalar_lines(body, indent, _NUMBER_TEXT, _NUMBER_LINES, room, lambda found: {
-        name: float(number) if fraction else int(number) for name, number, fraction in found})
+    return _scalar_lines(body, indent, _NUMBER_TEXT, _NUMBER_LINES, room, _numbers)
+
+
+def _numbers(found: list) -> dict:
+    """{name: number} of (name, number's text) pairs: the texts made numbers by json at once,
+    each an int or a float as YAML 1.2 reads it (they are JSON's numbers), not one by one by
+    int() and float() in Python."""
+    return dict(zip(map(_FIRST, found), _DECODE("[" + ",".join(map(_SECOND, found)) + "]")))
+
+
+_FIRST, _SECOND = operator.itemgetter(0), operator.itemgetter(1)
 
 
 def _plain_lines(body: str, indent: int, room: list) -> Optional[dict]:
@@ -330,14 +339,20 @@ def _scalar_lines(body: str, indent: int, value: str, patterns: dict, room: list
 
 def _by_lines(body: str, pattern, collections: int, room: list, build,
               entry_start=None, per: int = 1) -> Optional[dict]:
-    """The mapping `build` makes of the matches of `pattern`, one for each entry of `body`: a
-    line, or `per` lines starting where `entry_start` (a regex) finds a line break (each entry's
-    `collections` taken from `room`); or None, with `room` as it was: a line that does not match,
-    a duplicate key, or `build` saying None."""
+    """The mapping of the matches of `pattern`, one for each entry of `body`: a line, or `per`
+    lines starting where `entry_start` (a regex) finds a line break (each entry's `collections`
+    taken from `room`); `build` makes the entries of a chunk's matches (a dict), a chunk at a
+    time (its strings still in the processor's caches). None, with `room` as it was: a line
+    that does not match, a duplicate key, or `build` saying None."""
     left = room[0]
+    mapping = {}
     try:
-        mapping = build(itertools.chain.from_iterable(
-            _matched(body, pattern, room, collections, entry_start, per)))
+        for found in _matched(body, pattern, room, collections, entry_start, per):
+            entries = build(found)
+            if entries is None:
+                mapping = None
+                break
+            mapping.update(entries)
     except _NotTheseLines:
         mapping = None
     if mapping is None or len(mapping) * per != body.count("\n"):  # or a duplicate key
