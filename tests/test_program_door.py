@@ -1,7 +1,11 @@
 """The graph stage's two ways to a Program (frontend/graph.py): `_straight`, one pass for a graph
 in file order with nothing wrong, and `_checked`, the reference that finds and words every
 problem. The straight pass must make the very Program the reference makes, and decline (None)
-whenever there is anything at all to report, so that every problem is still the reference's."""
+whenever there is anything at all to report, so that every problem is still the reference's.
+
+The one pass (graph.Straight) is fed by the spec stage as it reads the file (`written`, no
+NodeSpec made) or from the spec's nodes (`node`): both must make the same Program, and a decline
+at any node must give back the very NodeSpecs the spec stage would have made."""
 
 import glob
 import os
@@ -11,7 +15,7 @@ import pytest
 
 import graphrun
 from graphrun.errors import GraphError
-from graphrun.frontend import graph as graph_stage
+from graphrun.frontend import graph as graph_stage, load, spec as spec_stage
 from test_gradients import _random_graph
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -145,3 +149,127 @@ def test_a_problem_after_accepted_nodes_is_the_reference_one(text, words, pos, m
     assert str(fast.value) == str(reference.value)
     assert words in str(fast.value)
     assert str(fast.value).startswith("<string>:%d:%d: error: " % pos)
+
+
+LITERALS = [
+    # literals first, between and last, attributes, an argument used twice
+    "graphrun: 1\ninputs:\n  x: [1.0, -2.0, 3.0]\nparams:\n  w: 0.5\nnodes:\n"
+    "  a: {op: mul, args: [2, x]}\n  b: {op: add, args: [a, 3.5]}\n  c: {op: mul, args: [b, b]}\n"
+    "  d: {op: sum, args: [c], axis: 0}\n  e: {op: mul, args: [d, w]}\n  f: {op: add, args: [e, -1]}\n"
+    "loss: f\n",
+    "graphrun: 1\ninputs:\n  x: 2.0\nnodes:\n  y: {op: neg, args: [x]}\n  z: {op: add, args: [y, 1]}\n",
+]
+FED = IN_ORDER + LITERALS
+_WRITTEN = graph_stage.Straight.written
+
+
+def _written_declining_after(k: int, seen: list):
+    """Straight.written taking at most k nodes, recording what it answered."""
+    def written(self, name, body):
+        seen.append(len(seen) < k and _WRITTEN(self, name, body))
+        return seen[-1]
+    return written
+
+
+@pytest.mark.parametrize("graph", FED, ids=range(len(FED)))
+def test_the_pass_fed_by_the_spec_stage_makes_the_reference_program(monkeypatch, graph):
+    fed = []
+    monkeypatch.setattr(graph_stage.Straight, "written", _written_declining_after(10**9, fed))
+    by_spec, made = _compile(monkeypatch, graph, straight=True)
+    assert made is not None and made != "unused"
+    first = next(iter(_document(graph).data["nodes"].values()))
+    assert any(fed) or type(first) is str, "the spec stage fed it (unless an expression is first)"
+    reference, _ = _compile(monkeypatch, graph, straight=False)
+    _same(by_spec, reference)
+
+
+def _file(text) -> str:
+    return text if os.path.exists(text) else "g.yaml"
+
+
+def _document(text):
+    raw = open(text, "rb").read() if os.path.exists(text) else text.encode()
+    return load.load_bytes(raw, _file(text))
+
+
+def _spec(text, monkeypatch=None, taken=None):
+    document = _document(text)
+    if monkeypatch is not None:
+        monkeypatch.setattr(graph_stage.Straight, "written",
+                            _written_declining_after(taken, []))
+    return spec_stage.build_spec(document.data, _file(text), source=document.source)
+
+
+def _written_nodes_only(text) -> bool:
+    data = _document(text).data
+    return "blocks" not in data and "include" not in data and \
+        all(type(body) is dict for body in data["nodes"].values())
+
+
+WRITTEN_ONLY = [graph for graph in FED if _written_nodes_only(graph)]
+
+
+def _program_of(spec, document):
+    """The Program of the pass as the spec stage left it, else fed the spec's nodes."""
+    straight = spec.straight
+    if not straight:
+        straight = graph_stage.Straight.start(spec.leaves, spec.loss is not None, None)
+        assert all(map(straight.node, spec.nodes))
+    return straight.program(spec, None, document.source)
+
+
+@pytest.mark.parametrize("graph", WRITTEN_ONLY, ids=range(len(WRITTEN_ONLY)))
+def test_the_pass_fed_written_nodes_or_node_specs_makes_one_program(monkeypatch, graph):
+    """Fed every node as written (no NodeSpec made), or the spec's NodeSpecs after declining at
+    once or after k nodes: one Program."""
+    document = _document(graph)
+    whole = _spec(graph)
+    assert whole.straight and not whole.nodes  # the spec stage fed it every node
+    by_spec = _program_of(whole, document)
+    for k in sorted({0, 1, 2, len(whole.straight.steps) - 1}):
+        by_nodes = _program_of(_spec(graph, monkeypatch, k), document)
+        _same(by_spec, by_nodes)
+
+
+@pytest.mark.parametrize("graph", WRITTEN_ONLY, ids=range(len(WRITTEN_ONLY)))
+def test_the_nodes_given_back_are_the_spec_stages(monkeypatch, graph):
+    """A decline after k nodes: the spec's nodes are those the spec stage makes without the pass
+    (names, ops, Refs and Consts with their paths), whatever k."""
+    without = _spec(graph, monkeypatch, 0).nodes
+    assert without
+    for k in range(len(without) + 1):
+        spec = _spec(graph, monkeypatch, k)
+        nodes = tuple(spec.straight.node_specs()) if spec.straight else spec.nodes
+        assert (spec.straight is False) == (k < len(without))
+        assert nodes == without
+        assert [tuple(map(repr, n.args)) for n in nodes] == \
+            [tuple(map(repr, n.args)) for n in without]
+
+
+@pytest.mark.parametrize("case", sorted(DECLINED))
+@pytest.mark.parametrize("taken", [0, 1, 10**9])
+def test_problems_after_a_decline_anywhere_are_the_references(monkeypatch, case, taken):
+    monkeypatch.setattr(graph_stage.Straight, "written", _written_declining_after(taken, []))
+    fast, _ = _compile(monkeypatch, DECLINED[case], straight=True)
+    reference, _ = _compile(monkeypatch, DECLINED[case], straight=False)
+    _same(fast, reference)
+
+
+SPEC_PROBLEMS = [
+    # a name defined twice, after nodes the pass took: the spec stage's own problem, worded as
+    # always (its first definition noted)
+    (HEAD + "  a: {op: neg, args: [x]}\n  w: {op: neg, args: [a]}\n", "name 'w' is defined twice"),
+    (HEAD + "  a: {op: neg, args: [x]}\n  b.1: {op: neg, args: [a]}\n  b: tanh(a) * 2 + 1\n",
+     "name 'b.1' is defined twice"),
+    (HEAD + "  a: {op: neg, args: [x]}\n  b: tanh(a) * 2 + 1\n  b.1: {op: neg, args: [a]}\n",
+     "name 'b.1' is defined twice"),
+]
+
+
+@pytest.mark.parametrize("text,words", SPEC_PROBLEMS)
+def test_a_spec_problem_after_taken_nodes_is_worded_as_always(monkeypatch, text, words):
+    fast, _ = _compile(monkeypatch, text, straight=True)
+    monkeypatch.setattr(graph_stage.Straight, "written", _written_declining_after(0, []))
+    reference, _ = _compile(monkeypatch, text, straight=False)
+    assert isinstance(fast, GraphError) and words in str(fast)
+    assert str(fast) == str(reference)

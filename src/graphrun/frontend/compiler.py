@@ -121,7 +121,8 @@ def _check(loaded: list, problems: list, memory_budget, timings,
             break
         try:
             spec = build_spec(data, source.file, source=source, library=library,
-                              allow_outside=allow_outside, consume=consume)
+                              allow_outside=allow_outside, consume=consume,
+                              memory_budget=memory_budget)
             break
         except GraphError as e:
             problems += e.problems

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, NamedTuple, Optional, Tuple
 from ..errors import GraphError, Note, Problem, did_you_mean, full, stopped_here
 from ..ops import synonyms
 from ..ops.table import OPS, Op, OpError, Type, shape_str
-from .spec import Const, GraphSpec, LeafSpec, arg_path
+from .spec import Const, GraphSpec, LeafSpec, NodeSpec, Ref, arg_path, node_attrs
 
 if TYPE_CHECKING:
     from .train import TrainSpec
@@ -104,6 +104,8 @@ def build_program(spec: GraphSpec, memory_budget: Optional[int] = None, *,
     `broken` names entries an earlier stage already found fault with: using them is no new error."""
     program = None if broken else _straight(spec, memory_budget, source)
     if program is None:
+        if spec.straight:  # the nodes the spec stage gave it, as NodeSpecs
+            spec = replace(spec, nodes=tuple(spec.straight.node_specs()), straight=None)
         program = _checked(spec, memory_budget, broken, source)
     if program.train is not None:
         from .train import check_train  # here: a graph without a train section never loads it
@@ -168,76 +170,164 @@ def _checked(spec: GraphSpec, memory_budget, broken, source) -> Program:
 
 
 def _straight(spec: GraphSpec, memory_budget, source) -> Optional[Program]:
-    """The program of a graph as nearly every big file is written, made in one pass that checks
-    as it goes: each node names only leaves and nodes above it (file order is then program order,
-    and there is no cycle, self-loop or unknown name), has a known op with a fitting arity and
-    attributes, and infers a type; the loss is a float node of one element; the budget holds.
-    None at the first thing that is not so: `_checked` then finds and words every problem (this
-    pass words none). At a million nodes it replaces six passes over dicts of every name, most of
-    whose cost was memory traffic (bench/README.md)."""
-    leaves, nodes = spec.leaves, spec.nodes
-    literals = [arg for node in nodes for arg in node.args if type(arg) is Const]
-    first_node = len(leaves) + len(literals)
-    try:  # the leaves first, as _checked: one of 2**63 elements is too big to infer shapes from
-        _check_leaf_budget(spec, memory_budget)
-    except GraphError:
+    """The program made in one pass (Straight), or None: `_checked` then finds and words every
+    problem. The spec stage made it already while reading the file when it could (`spec.straight`,
+    the nodes never made into NodeSpecs), else it is made here from the spec's nodes (unless the
+    spec stage's pass declined a node as written: this one would decline it too)."""
+    straight = spec.straight
+    if straight is False:  # the spec stage's pass declined a node as written
         return None
-    slot_of = {leaf.name: slot for slot, leaf in enumerate(leaves)}
-    # each distinct type as one object, so that a node's argument types are told apart by their
-    # ids (hashing a Type hashes its numpy dtype: most of this loop's time when done per node)
-    one = {_LITERAL: _LITERAL}
-    types = [one.setdefault(leaf.type, leaf.type) for leaf in leaves]
-    types.extend([_LITERAL] * len(literals))
-    fitting = {}  # (op name, arity, attrs) -> Op, for the combinations that pass _check_op
-    inferred = {}  # (op name, ids of the argument types, attrs) -> Type
-    steps = []
-    literal, out = len(leaves), first_node
-    try:
-        for node in nodes:
-            attrs = node.attrs
-            op = fitting.get((node.op, len(node.args), attrs))
-            if op is None:
-                op = OPS.get(node.op)
-                if op is None or not _check_op(node, op, []):
+    if straight is None:
+        straight = Straight.start(spec.leaves, spec.loss is not None, memory_budget)
+        if straight is None or not all(map(straight.node, spec.nodes)):
+            return None
+    return straight.program(spec, memory_budget, source)
+
+
+class Straight:
+    """The program of a graph as nearly every big file is written, made a node at a time in one
+    pass that checks as it goes: each node names only leaves and nodes above it (file order is
+    then program order, and there is no cycle, self-loop or unknown name), has a known op with a
+    fitting arity and attributes, and infers a type; the loss is a float node of one element;
+    the budget holds. A False from `node` or `written` at the first thing that is not so (this
+    pass words nothing): `_checked` then finds and words every problem, from the NodeSpecs of the
+    nodes taken so far (`node_specs`).
+
+    The spec stage feeds it each node as the file writes it (`written`), so that a big file's
+    nodes are never made into NodeSpecs and Refs, nor their names put into a second dict: at a
+    million nodes this replaces a pass of the spec and one of the graph stage, most of whose
+    cost was memory traffic (bench/README.md). Slots while it runs: the leaves', then the nodes'
+    in order; a number literal's is -1 - its index, all of them moved to just after the leaves
+    at the end (slots: leaves, literals, nodes)."""
+
+    __slots__ = ("leaves", "slot_of", "one", "types", "fitting", "inferred", "steps", "literals")
+
+    def __init__(self, leaves, names: Optional[dict] = None):
+        """`names`: a dict holding exactly the leaves' names, taken over as the dict of every
+        name's slot (the spec stage's: one dict of a million names, not two)."""
+        self.leaves = leaves
+        self.slot_of = {} if names is None else names
+        for slot, leaf in enumerate(leaves):
+            self.slot_of[leaf.name] = slot
+        # each distinct type as one object, so that a node's argument types are told apart by
+        # their ids (hashing a Type hashes its numpy dtype: most of the time when done per node)
+        self.one = {_LITERAL: _LITERAL}
+        self.types = [self.one.setdefault(leaf.type, leaf.type) for leaf in leaves]
+        self.fitting = {}  # (op as written, arity, attrs) -> Op, for combinations _check_op passes
+        self.inferred = {}  # (op as written, ids of the argument types, attrs) -> Type
+        self.steps = []
+        self.literals = []  # the Consts among the arguments, in the order met
+
+    @classmethod
+    def start(cls, leaves, backward: bool, memory_budget,
+              names: Optional[dict] = None) -> Optional["Straight"]:
+        """A Straight over `leaves`, or None if they alone pass the budget (one of 2**63
+        elements is too big even to infer shapes from; the reference words it)."""
+        estimated, _ = estimate_bytes([leaf.type for leaf in leaves],
+                                      [leaf.kind for leaf in leaves], backward)
+        budget = default_memory_budget() if memory_budget is None else memory_budget
+        return None if estimated > budget else cls(leaves, names)
+
+    def written(self, name: str, body: dict) -> bool:
+        """Take the node `name` as the file writes it (`body`: a schema-valid mapping with op and
+        args): the node the spec stage would make of it (spec.build_spec), taken as `node` takes
+        it, without making it."""
+        args = body["args"]
+        attrs = node_attrs(OPS.get(body["op"]), body) if len(body) > 2 else ()
+        slot_of = self.slot_of
+        try:
+            slots = tuple([slot_of[a] for a in args])  # KeyError: not above, or a number
+        except KeyError:
+            slots = self._slots_of(name, args)
+            if slots is None:
+                return False
+        return self._take(name, body["op"], slots, attrs, None)
+
+    def _slots_of(self, name, args) -> Optional[tuple]:
+        slots = []
+        for i, a in enumerate(args):
+            if type(a) is str:
+                slot = self.slot_of.get(a)
+                if slot is None:
                     return None
-                fitting[(node.op, len(node.args), attrs)] = op
-            args = []
-            for arg in node.args:
-                if type(arg) is Const:
-                    args.append(literal)
-                    literal += 1
-                else:
-                    slot = slot_of.get(arg.name)
-                    if slot is None:  # unknown, further down, or the node itself
-                        return None
-                    args.append(slot)
-            args = tuple(args)
-            arg_types = [types[a] for a in args]
-            key = (node.op, tuple(map(id, arg_types)), attrs)
-            result = inferred.get(key)
+            else:  # a number literal, as the spec makes it
+                slot = -1 - len(self.literals)
+                self.literals.append(Const(float(a), ("nodes", name, "args", i)))
+            slots.append(slot)
+        return tuple(slots)
+
+    def node(self, node) -> bool:
+        """Take a NodeSpec (False: this pass declines)."""
+        slots = []
+        for arg in node.args:
+            if type(arg) is Const:
+                slots.append(-1 - len(self.literals))
+                self.literals.append(arg)
+            else:
+                slot = self.slot_of.get(arg.name)
+                if slot is None:  # unknown, further down, or the node itself
+                    return False
+                slots.append(slot)
+        return self._take(node.name, node.op, tuple(slots), node.attrs, node.where)
+
+    def _take(self, name, op_name, slots, attrs, where) -> bool:
+        types = self.types
+        try:
+            op = self.fitting.get((op_name, len(slots), attrs))
+            if op is None:
+                op = OPS.get(op_name)
+                if op is None or not _check_op(_new_tuple(NodeSpec, (name, op_name, slots, attrs,
+                                                                     where)), op, []):
+                    return False
+                self.fitting[(op_name, len(slots), attrs)] = op
+            arg_types = [types[a] if a >= 0 else _LITERAL for a in slots]
+            key = (op_name, tuple(map(id, arg_types)), attrs)
+            result = self.inferred.get(key)
             if result is None:
                 try:
                     result = op.infer(*arg_types, **dict(attrs))
                 except OpError:
-                    return None
-                result = inferred[key] = one.setdefault(result, result)
-            types.append(result)
-            slot_of[node.name] = out
-            steps.append(_new_tuple(Step, (node.name, op, out, args, attrs, node.where)))
-            out += 1
-    except TypeError:  # an attribute value that cannot be a key (a list): the reference's
-        return None
-    loss = None
-    if spec.loss is not None:
-        loss = slot_of.get(spec.loss)
-        if loss is None or loss < first_node or math.prod(types[loss].shape) != 1 \
-                or types[loss].dtype.kind != "f":
+                    return False
+                result = self.inferred[key] = self.one.setdefault(result, result)
+        except TypeError:  # an attribute value that cannot be a key (a list): the reference's
+            return False
+        out = len(types)
+        if self.slot_of.setdefault(name, out) is not out:  # a name defined twice
+            return False
+        types.append(result)
+        self.steps.append(_new_tuple(Step, (name, op, out, slots, attrs, where)))
+        return True
+
+    def node_specs(self) -> list:
+        """The NodeSpecs of the nodes taken, as the spec stage makes them (for the reference)."""
+        names = [leaf.name for leaf in self.leaves] + [step.name for step in self.steps]
+        literals = self.literals
+        return [_new_tuple(NodeSpec, (step.name, step.op.name, tuple([
+            _new_tuple(Ref, (names[a], None)) if a >= 0 else literals[-1 - a]
+            for a in step.args]), step.attrs, step.where)) for step in self.steps]
+
+    def program(self, spec: GraphSpec, memory_budget, source) -> Optional[Program]:
+        """The Program of the nodes taken (None: the loss or the budget is not as it must be)."""
+        leaves, literals, types = self.leaves, self.literals, self.types
+        steps = self.steps
+        loss = None
+        if spec.loss is not None:
+            loss = self.slot_of.get(spec.loss)
+            if loss is None or loss < len(leaves) or math.prod(types[loss].shape) != 1 \
+                    or types[loss].dtype.kind != "f":
+                return None
+        if literals:  # their slots go between the leaves' and the nodes'
+            first, moved = len(leaves), len(literals)
+            steps = [step._replace(out=step.out + moved, args=tuple([
+                first - 1 - a if a < 0 else a + moved if a >= first else a for a in step.args]))
+                for step in steps]
+            types = types[:first] + [_LITERAL] * moved + types[first:]
+            loss = None if loss is None else loss + moved
+        try:
+            return _program(spec, tuple(steps), literals, tuple(types), loss, memory_budget,
+                            source)
+        except GraphError:
             return None
-    del slot_of, inferred, one
-    try:
-        return _program(spec, tuple(steps), literals, tuple(types), loss, memory_budget, source)
-    except GraphError:
-        return None
 
 
 def stop_at_unknown_names(leaves, nodes, node_names, next_node: str) -> None:

@@ -128,6 +128,10 @@ class GraphSpec:
     # nodes left out as calls of a block whose own problems are reported: using them is no new
     # problem
     broken: frozenset = frozenset()
+    # the graph stage's one pass (graph.Straight), fed every node as the file writes it; then
+    # `nodes` is empty, and made from it only if the reference is needed. False: it declined a
+    # node as written, which the graph stage's pass would decline again
+    straight: object = None
 
 
 # Nodes in one graph, after expressions are expanded. Checking a graph holds every node's spec,
@@ -142,14 +146,18 @@ def _too_many_nodes(path) -> Problem:
 
 
 def build_spec(data: dict, filename: str, *, source=None, library=None,
-               allow_outside: bool = False, consume: bool = False) -> GraphSpec:
+               allow_outside: bool = False, consume: bool = False,
+               memory_budget: Optional[int] = None) -> GraphSpec:
     """Turn a schema-valid document into a GraphSpec; raises GraphError with every problem found.
     A node written as an expression becomes the nodes it stands for (frontend/blocks.py: its
     positions are in `source`, its block calls are to `library`'s blocks). `file:` values stay
     in the graph file's folder tree unless `allow_outside`. `consume`: each entry of `nodes` is
     let go (set to None in `data`) once read, so that the document shrinks as the spec grows;
     from the first problem on, none is (the first node's entry is then None only if some were
-    let go, and a caller whose document is whole need not read it again)."""
+    let go, and a caller whose document is whole need not read it again). With no problem in
+    the leaves, each node is given to the graph stage's one pass (graph.Straight, under
+    `memory_budget`) as it is read, until it declines one: the nodes it took are then made
+    NodeSpecs, and the rest as always."""
     problems = []
     base = os.path.dirname(os.path.abspath(filename))
     root = None if allow_outside else base
@@ -175,7 +183,24 @@ def build_spec(data: dict, filename: str, *, source=None, library=None,
     # a file of nodes whose names are unknown stops the graph stage after MAX_PROBLEMS of them:
     # looked for in its first nodes, so as not to build the rest (_stop_at_unknown_names)
     probe = [_PROBE_EVERY, 0, 0] if consume and data.get("train") is None else None
+    straight = None
+    if not problems:
+        from .graph import Straight  # (graph imports this module)
+        # `defined` is taken over as its dict of every name's slot, and made as it was again
+        # should it decline
+        straight = Straight.start(leaves, data.get("loss") is not None, memory_budget, defined)
     for name, body in section.items():
+        if straight:
+            if type(body) is dict and straight.written(name, body):
+                if consume:
+                    section[name] = None
+                continue
+            nodes = straight.node_specs()  # declined: the nodes so far as they would have been
+            defined.update((leaf.name, leaf.path) for leaf in leaves)
+            defined.update((node.name, node.name) for node in nodes)
+            # a node as written that it declined, the graph stage's pass would decline again
+            # (the same nodes before it, in the same order): the reference's, then
+            straight = False if type(body) is dict else None
         if problems and full(problems):
             raise GraphError(problems + [stopped_here(len(problems), ("nodes", name))])
         if probe is not None and len(nodes) >= probe[0]:
@@ -226,7 +251,8 @@ def build_spec(data: dict, filename: str, *, source=None, library=None,
     return GraphSpec(name=data.get("name", stem), description=data.get("description", ""),
                      leaves=tuple(leaves), nodes=tuple(nodes), loss=data.get("loss"),
                      tolerance=tuple(sorted((data.get("tolerance") or {}).items())), train=train,
-                     broken=frozenset(broken), outputs=parse_outputs(data.get("outputs")))
+                     broken=frozenset(broken), outputs=parse_outputs(data.get("outputs")),
+                     straight=straight)
 
 
 _new_tuple = tuple.__new__
