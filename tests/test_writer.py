@@ -36,6 +36,16 @@ def test_odd_floats_round_trip_through_safe_load():
             assert float(item) in ODD  # every item is a plain number a YAML 1.2 reader reads too
 
 
+@pytest.mark.parametrize("value", ODD)
+def test_odd_scalars_round_trip_through_safe_load(value):
+    """A scalar graph's values take the writer's scalar path (not a tensor's): the same text."""
+    text = results_text(run_text(
+        f"graphrun: 1\ninputs:\n  p: {value!r}\nnodes:\n  n: {{op: mul, args: [p, 1]}}\n"))
+    loaded = yaml.safe_load(text)["values"]["n"]
+    assert type(loaded) is float and loaded == value
+    assert math.copysign(1.0, loaded) == math.copysign(1.0, value)
+
+
 def test_float32_values_read_back_exactly():
     values = [0.1, 3.4e38, 1e-45, -7.25, 16777217.0]
     text = results_text(run_text(
@@ -45,7 +55,8 @@ def test_float32_values_read_back_exactly():
     assert np.array_equal(loaded, -np.array(values, dtype=np.float32))
 
 
-@pytest.mark.parametrize("name", ["true", "no", "null", "on", "y", "off"])
+@pytest.mark.parametrize("name", ["true", "no", "null", "on", "y", "off", "FALSE", "Null",
+                                  "falsey"])
 def test_names_a_yaml_reader_could_misread_stay_strings(name):
     text = results_text(run_text(
         f'graphrun: 1\nname: "{name}"\nparams: {{a: 2}}\n'

@@ -34,6 +34,7 @@ FORMAT_VERSION = 1
 _PLAIN = lazy_re.compile(r"[A-Za-z_][A-Za-z0-9_./\-]*\Z")
 # words some YAML reader would take for something other than a string
 _AMBIGUOUS = {"null", "true", "false", "yes", "no", "on", "off", "y", "n", "nan", "inf"}
+_LONGEST_AMBIGUOUS = max(map(len, _AMBIGUOUS))  # a longer name is none of them, in any case
 _F64 = np.dtype(np.float64)
 
 
@@ -145,9 +146,11 @@ def pieces(results: Results, threshold: Optional[int] = None, folder: str = "",
         empty = True
         for s in slots:
             empty = False
-            value = rounded(values[s])
+            value = values[s] if digits is None else rounded(values[s])
             if type(value) is float and value - value == 0.0:  # finite: a scalar graph's values
-                entry = _repr_float64(value)
+                entry = repr(value)  # (_repr_float64 inline: a call per value is a tenth of this)
+                if "e" in entry and "." not in entry:
+                    entry = _repr_float64(value)
             elif threshold is None:
                 if np.size(value) > _PIECE:  # its text goes out as it is made
                     yield "\n".join(lines) + "\n"
@@ -219,7 +222,7 @@ def quote(text: str) -> str:
     """A YAML scalar for a string: plain when no reader could misread it, else double-quoted."""
     # an ASCII identifier (most names) fits _PLAIN: tested first, as it is much faster
     if (text.isascii() and text.isidentifier() or _PLAIN.match(text)) \
-            and text.lower() not in _AMBIGUOUS:
+            and (len(text) > _LONGEST_AMBIGUOUS or text.lower() not in _AMBIGUOUS):
         return text
     out = json.dumps(text, ensure_ascii=False)
     if out.isprintable():
