@@ -537,23 +537,23 @@ NOT_NODE_LINES = [
 ]
 
 
-@pytest.mark.parametrize("lines", NODE_LINES + NOT_NODE_LINES)
-def test_node_lines_read_alike(monkeypatch, lines):
-    raw = f"graphrun: 1\ninputs:\n  x: 1.0\nnodes:\n{lines}loss: a\n".encode()
-    assert_same(raw)
+def assert_read_by(monkeypatch, raw: bytes, reader: str, by_it: bool, nonfinite=(False,)):
+    """`raw` read alike by both readers with every line (or entry) a chunk and with one chunk,
+    and by fastyaml's `reader` itself (a regex) exactly when `by_it`."""
     by_regex = []
-    real = fastyaml._node_lines
+    real = getattr(fastyaml, reader)
 
     def spy(*args):
         by_regex.append(real(*args))
         return by_regex[-1]
 
-    monkeypatch.setattr(fastyaml, "_node_lines", spy)
-    for chunk in (1, fastyaml._CHUNK):  # every line a chunk, and one chunk
+    monkeypatch.setattr(fastyaml, reader, spy)
+    for chunk in (1, fastyaml._CHUNK):
         monkeypatch.setattr(fastyaml, "_CHUNK", chunk)
         by_regex.clear()
-        assert_same(raw)
-        if lines in NODE_LINES:
+        for each in nonfinite:
+            assert_same(raw, each)
+        if by_it:
             assert accepted(raw) and any(found is not None for found in by_regex)
         else:
             assert all(found is None for found in by_regex)
@@ -585,47 +585,38 @@ NOT_NODE_BLOCKS = [
 ]
 
 
-@pytest.mark.parametrize("lines", NODE_BLOCKS + NOT_NODE_BLOCKS)
-def test_node_blocks_read_alike(monkeypatch, lines):
+NODES = ([("_node_lines", lines, lines in NODE_LINES) for lines in NODE_LINES + NOT_NODE_LINES]
+         + [("_node_blocks", lines, lines in NODE_BLOCKS)
+            for lines in NODE_BLOCKS + NOT_NODE_BLOCKS])
+
+
+@pytest.mark.parametrize("reader, lines, by_it", NODES)
+def test_nodes_read_alike(monkeypatch, reader, lines, by_it):
+    """Node lines and node blocks under `nodes`: read as PyYAML reads them (every line or entry
+    a chunk, and one chunk), and by the regex itself when `by_it`."""
     raw = f"graphrun: 1\ninputs:\n  x: 1.0\nnodes:\n{lines}loss: a\n".encode()
     assert_same(raw)
-    by_regex = []
-    real = fastyaml._node_blocks
-
-    def spy(*args):
-        by_regex.append(real(*args))
-        return by_regex[-1]
-
-    monkeypatch.setattr(fastyaml, "_node_blocks", spy)
-    for chunk in (1, fastyaml._CHUNK):  # every entry a chunk, and one chunk
-        monkeypatch.setattr(fastyaml, "_CHUNK", chunk)
-        by_regex.clear()
-        assert_same(raw)
-        if lines in NODE_BLOCKS:
-            assert accepted(raw) and any(found is not None for found in by_regex)
-        else:
-            assert all(found is None for found in by_regex)
+    assert_read_by(monkeypatch, raw, reader, by_it)
 
 
-def test_node_blocks_count_their_collections(monkeypatch):
-    """The mapping, and each node's mapping and list, taken from the limit before any is made;
-    at the limit, no error."""
-    blocks = "".join(f"  n{i}:\n    op: neg\n    args: [x]\n" for i in range(10))
-    raw = f"nodes:\n{blocks}".encode()
-    monkeypatch.setattr(load, "MAX_COLLECTIONS", 1 + 1 + 2 * 10)
+COUNTED = [
+    # the mapping, and each node's mapping and list, taken from the limit before any is made
+    ("".join(f"  n{i}:\n    op: neg\n    args: [x]\n" for i in range(10)), 10),
+    # a mapping the node-line regex gives up on (a number on its last line) is read through
+    # JSON, and its lists and mappings counted once
+    ("".join(f"  n{i}: {{op: neg, args: [x]}}\n" for i in range(10))
+     + "  z: {op: mul, args: [x, 2]}\n", 11),
+]
+
+
+@pytest.mark.parametrize("nodes,count", COUNTED)
+def test_nodes_count_their_collections_once(monkeypatch, nodes, count):
+    """At the limit (the top mapping, `nodes`, and a mapping and a list a node), no error; one
+    under it, the limit's."""
+    raw = f"nodes:\n{nodes}".encode()
+    monkeypatch.setattr(load, "MAX_COLLECTIONS", 1 + 1 + 2 * count)
     assert accepted(raw) and outcome(raw, True)[0] is None
-    monkeypatch.setattr(load, "MAX_COLLECTIONS", 1 + 1 + 2 * 10 - 1)
-    assert "lists and mappings" in outcome(raw, True)[0][0].message
-
-
-def test_node_lines_spend_their_collections_once(monkeypatch):
-    """A mapping the regex gives up on (a number on its last line) is read through JSON, and
-    its lists and mappings counted once: at the limit, no error."""
-    lines = "".join(f"  n{i}: {{op: neg, args: [x]}}\n" for i in range(10))
-    raw = f"nodes:\n{lines}  z: {{op: mul, args: [x, 2]}}\n".encode()
-    monkeypatch.setattr(load, "MAX_COLLECTIONS", 1 + 1 + 2 * 11)
-    assert accepted(raw) and outcome(raw, True)[0] is None
-    monkeypatch.setattr(load, "MAX_COLLECTIONS", 1 + 1 + 2 * 11 - 1)
+    monkeypatch.setattr(load, "MAX_COLLECTIONS", 1 + 1 + 2 * count - 1)
     assert "lists and mappings" in outcome(raw, True)[0][0].message
 
 
@@ -681,20 +672,4 @@ def test_scalar_lines_read_alike(monkeypatch, reader, lines, by_it):
         raw = f"graphrun: 1\ninputs:\n  x: 1.0\nnodes:\n{lines}".encode()
     else:
         raw = f"graphrun: 1\nparams:\n{lines}nodes:\n  y: {{op: neg, args: [a]}}\n".encode()
-    by_regex = []
-    real = getattr(fastyaml, reader)
-
-    def spy(*args):
-        by_regex.append(real(*args))
-        return by_regex[-1]
-
-    monkeypatch.setattr(fastyaml, reader, spy)
-    for chunk in (1, fastyaml._CHUNK):
-        monkeypatch.setattr(fastyaml, "_CHUNK", chunk)
-        by_regex.clear()
-        for nonfinite in (False, True):
-            assert_same(raw, nonfinite)
-        if by_it:
-            assert accepted(raw) and any(found is not None for found in by_regex)
-        else:
-            assert all(found is None for found in by_regex)
+    assert_read_by(monkeypatch, raw, reader, by_it, nonfinite=(False, True))
