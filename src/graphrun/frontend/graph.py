@@ -244,6 +244,8 @@ class Straight:
         return self._take(name, body["op"], slots, attrs, None)
 
     def _slots_of(self, name, args) -> Optional[tuple]:
+        """The slots of a written node's arguments when one is not a name above it: a number
+        literal (given its slot), or None for a name that is not (yet) defined."""
         slots = []
         for i, a in enumerate(args):
             if type(a) is str:
