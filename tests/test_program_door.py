@@ -3,12 +3,13 @@ in file order with nothing wrong, and `_checked`, the reference that finds and w
 problem. The straight pass must make the very Program the reference makes, and decline (None)
 whenever there is anything at all to report, so that every problem is still the reference's.
 
-The one pass (graph.Straight) is fed by the spec stage as it reads the file (`written`, no
+The one pass (graph.Straight) is fed by the spec stage as it reads the file (`take`, no
 NodeSpec made) or from the spec's nodes (`node`): both must make the same Program, and a decline
 at any node must give back the very NodeSpecs the spec stage would have made."""
 
 import glob
 import os
+from itertools import islice
 
 import numpy as np
 import pytest
@@ -159,22 +160,35 @@ LITERALS = [
     "loss: f\n",
     "graphrun: 1\ninputs:\n  x: 2.0\nnodes:\n  y: {op: neg, args: [x]}\n  z: {op: add, args: [y, 1]}\n",
 ]
-FED = IN_ORDER + LITERALS
-_WRITTEN = graph_stage.Straight.written
+SAME_OPS = [
+    # an op met again with other argument types, or without the attributes it had: `take`
+    # answers from what was answered for the same op and argument types only
+    "graphrun: 1\ninputs:\n  s: 2.0\n  t: 3.0\n  v: [1.0, 2.0]\n  m: [[1.0, 2.0], [3.0, 4.0]]\n"
+    "nodes:\n  a: {op: add, args: [s, t]}\n  b: {op: add, args: [s, v]}\n"
+    "  c: {op: add, args: [v, s]}\n  d: {op: add, args: [t, s]}\n  e: {op: neg, args: [s]}\n"
+    "  f: {op: neg, args: [m]}\n  g: {op: sum, args: [m], axis: 0}\n  h: {op: sum, args: [m]}\n"
+    "  i: {op: sum, args: [f], axis: 1}\n  j: {op: add, args: [b, c]}\n  k: {op: add, args: [a, j]}\n"
+    "  l: {op: sum, args: [k]}\n  z: {op: add, args: [l, h]}\nloss: z\n",
+]
+FED = IN_ORDER + LITERALS + SAME_OPS
+_TAKE = graph_stage.Straight.take
 
 
-def _written_declining_after(k: int, seen: list):
-    """Straight.written taking at most k nodes, recording what it answered."""
-    def written(self, name, body):
-        seen.append(len(seen) < k and _WRITTEN(self, name, body))
-        return seen[-1]
-    return written
+def _taking_at_most(k: int, taken: list):
+    """Straight.take taking at most k nodes (then declining the next), recording in `taken` how
+    many it took."""
+    def take(self, entries, section=None):
+        before = len(self.steps)
+        declined = _TAKE(self, islice(entries, k), section)
+        taken.append(len(self.steps) - before)
+        return next(entries, None) if declined is None else declined
+    return take
 
 
 @pytest.mark.parametrize("graph", FED, ids=range(len(FED)))
 def test_the_pass_fed_by_the_spec_stage_makes_the_reference_program(monkeypatch, graph):
     fed = []
-    monkeypatch.setattr(graph_stage.Straight, "written", _written_declining_after(10**9, fed))
+    monkeypatch.setattr(graph_stage.Straight, "take", _taking_at_most(10**9, fed))
     by_spec, made = _compile(monkeypatch, graph, straight=True)
     assert made is not None and made != "unused"
     first = next(iter(_document(graph).data["nodes"].values()))
@@ -195,8 +209,7 @@ def _document(text):
 def _spec(text, monkeypatch=None, taken=None):
     document = _document(text)
     if monkeypatch is not None:
-        monkeypatch.setattr(graph_stage.Straight, "written",
-                            _written_declining_after(taken, []))
+        monkeypatch.setattr(graph_stage.Straight, "take", _taking_at_most(taken, []))
     return spec_stage.build_spec(document.data, _file(text), source=document.source)
 
 
@@ -216,6 +229,21 @@ def _program_of(spec, document):
         straight = graph_stage.Straight.start(spec.leaves, spec.loss is not None, None)
         assert all(map(straight.node, spec.nodes))
     return straight.program(spec, None, document.source)
+
+
+def test_take_answers_a_node_like_one_before_it_without_written(monkeypatch):
+    """A big file's nodes repeat a few ops on a few types: `written` (the op's checks and
+    inference) is asked once for each, the rest taken from its answers."""
+    asked = []
+    written = graph_stage.Straight.written
+    monkeypatch.setattr(graph_stage.Straight, "written",
+                        lambda self, name, body: asked.append(name) or written(self, name, body))
+    chain = "".join(f"  n{i}: {{op: {'neg' if i % 2 else 'mul'}, args: [n{i - 1}"
+                    f"{', w' if i % 2 == 0 else ''}]}}\n" for i in range(1, 200))
+    text = ("graphrun: 1\ninputs:\n  x: 0.5\nparams:\n  w: 1.5\nnodes:\n"
+            f"  n0: {{op: neg, args: [x]}}\n{chain}")
+    spec = spec_stage.build_spec(load.load_bytes(text.encode(), "g.yaml").data, "g.yaml")
+    assert len(spec.straight.steps) == 200 and asked == ["n0", "n2"]  # neg, then mul
 
 
 @pytest.mark.parametrize("graph", WRITTEN_ONLY, ids=range(len(WRITTEN_ONLY)))
@@ -249,7 +277,7 @@ def test_the_nodes_given_back_are_the_spec_stages(monkeypatch, graph):
 @pytest.mark.parametrize("case", sorted(DECLINED))
 @pytest.mark.parametrize("taken", [0, 1, 10**9])
 def test_problems_after_a_decline_anywhere_are_the_references(monkeypatch, case, taken):
-    monkeypatch.setattr(graph_stage.Straight, "written", _written_declining_after(taken, []))
+    monkeypatch.setattr(graph_stage.Straight, "take", _taking_at_most(taken, []))
     fast, _ = _compile(monkeypatch, DECLINED[case], straight=True)
     reference, _ = _compile(monkeypatch, DECLINED[case], straight=False)
     _same(fast, reference)
@@ -269,7 +297,7 @@ SPEC_PROBLEMS = [
 @pytest.mark.parametrize("text,words", SPEC_PROBLEMS)
 def test_a_spec_problem_after_taken_nodes_is_worded_as_always(monkeypatch, text, words):
     fast, _ = _compile(monkeypatch, text, straight=True)
-    monkeypatch.setattr(graph_stage.Straight, "written", _written_declining_after(0, []))
+    monkeypatch.setattr(graph_stage.Straight, "take", _taking_at_most(0, []))
     reference, _ = _compile(monkeypatch, text, straight=False)
     assert isinstance(fast, GraphError) and words in str(fast)
     assert str(fast) == str(reference)

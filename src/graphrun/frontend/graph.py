@@ -193,14 +193,15 @@ class Straight:
     pass words nothing): `_checked` then finds and words every problem, from the NodeSpecs of the
     nodes taken so far (`node_specs`).
 
-    The spec stage feeds it each node as the file writes it (`written`), so that a big file's
+    The spec stage feeds it the nodes as the file writes them (`take`), so that a big file's
     nodes are never made into NodeSpecs and Refs, nor their names put into a second dict: at a
     million nodes this replaces a pass of the spec and one of the graph stage, most of whose
     cost was memory traffic (bench/README.md). Slots while it runs: the leaves', then the nodes'
     in order; a number literal's is -1 - its index, all of them moved to just after the leaves
     at the end (slots: leaves, literals, nodes)."""
 
-    __slots__ = ("leaves", "slot_of", "one", "types", "fitting", "inferred", "steps", "literals")
+    __slots__ = ("leaves", "slot_of", "one", "types", "fitting", "inferred", "seen", "steps",
+                 "literals")
 
     def __init__(self, leaves, names: Optional[dict] = None):
         """`names`: a dict holding exactly the leaves' names, taken over as the dict of every
@@ -215,6 +216,9 @@ class Straight:
         self.types = [self.one.setdefault(leaf.type, leaf.type) for leaf in leaves]
         self.fitting = {}  # (op as written, arity, attrs) -> Op, for combinations _check_op passes
         self.inferred = {}  # (op as written, ids of the argument types, attrs) -> Type
+        # (op as written, *ids of the argument types) -> (Op, Type): what `written` answered for
+        # a node of that op and those argument types, one or two of them, no attribute (`take`)
+        self.seen = {}
         self.steps = []
         self.literals = []  # the Consts among the arguments, in the order met
 
@@ -227,6 +231,47 @@ class Straight:
                                       [leaf.kind for leaf in leaves], backward)
         budget = default_memory_budget() if memory_budget is None else memory_budget
         return None if estimated > budget else cls(leaves, names)
+
+    def take(self, entries, section: Optional[dict] = None) -> Optional[tuple]:
+        """Take each (name, body) of `entries` (an iterator over the nodes section's items) as
+        `written` takes it, until one it declines: that pair is returned, the rest left in
+        `entries` (None: every one taken). `section`: the section itself, each entry taken then
+        let go in it (set to None), as the spec stage's `consume` asks.
+
+        A node without attributes of one or two arguments, all names above it, whose op and
+        argument types a node taken before had (nearly every node of a big file) is taken
+        here in a few lookups; any other goes through `written`. Either way the same Step: the
+        answer here is the one `written` gave for the same op and argument types."""
+        slot_of, types, steps, seen = self.slot_of, self.types, self.steps, self.seen
+        add_type, add_step = types.append, steps.append
+        for name, body in entries:
+            if type(body) is dict and len(body) == 2:
+                args = body["args"]
+                try:
+                    if len(args) == 1:
+                        slots = (slot_of[args[0]],)
+                        known = seen.get((body["op"], id(types[slots[0]])))
+                    elif len(args) == 2:
+                        slots = (slot_of[args[0]], slot_of[args[1]])
+                        known = seen.get((body["op"], id(types[slots[0]]), id(types[slots[1]])))
+                    else:
+                        known = None
+                except (KeyError, TypeError):  # a number, a name not above, an unhashable op
+                    known = None
+                if known is not None:
+                    out = len(types)
+                    if slot_of.setdefault(name, out) is not out:  # a name defined twice
+                        return name, body
+                    add_type(known[1])
+                    add_step(_new_tuple(Step, (name, known[0], out, slots, (), None)))
+                    if section is not None:
+                        section[name] = None
+                    continue
+            if type(body) is not dict or not self.written(name, body):
+                return name, body
+            if section is not None:
+                section[name] = None
+        return None
 
     def written(self, name: str, body: dict) -> bool:
         """Take the node `name` as the file writes it (`body`: a schema-valid mapping with op and
@@ -241,7 +286,13 @@ class Straight:
             slots = self._slots_of(name, args)
             if slots is None:
                 return False
-        return self._take(name, body["op"], slots, attrs, None)
+        if not self._take(name, body["op"], slots, attrs, None):
+            return False
+        if not attrs and 0 < len(slots) < 3 and min(slots) >= 0:  # (no literal among them)
+            types = self.types
+            self.seen[(body["op"], *[id(types[a]) for a in slots])] = (self.steps[-1].op,
+                                                                        types[-1])
+        return True
 
     def _slots_of(self, name, args) -> Optional[tuple]:
         """The slots of a written node's arguments when one is not a name above it: a number

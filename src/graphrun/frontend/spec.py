@@ -189,18 +189,18 @@ def build_spec(data: dict, filename: str, *, source=None, library=None,
         # `defined` is taken over as its dict of every name's slot, and made as it was again
         # should it decline
         straight = Straight.start(leaves, data.get("loss") is not None, memory_budget, defined)
-    for name, body in section.items():
-        if straight:
-            if type(body) is dict and straight.written(name, body):
-                if consume:
-                    section[name] = None
-                continue
+    entries = iter(section.items())
+    if straight:
+        declined = straight.take(entries, section if consume else None)
+        if declined is not None:
             nodes = straight.node_specs()  # declined: the nodes so far as they would have been
             defined.update((leaf.name, leaf.path) for leaf in leaves)
             defined.update((node.name, node.name) for node in nodes)
             # a node as written that it declined, the graph stage's pass would decline again
             # (the same nodes before it, in the same order): the reference's, then
-            straight = False if type(body) is dict else None
+            straight = False if type(declined[1]) is dict else None
+            entries = chain((declined,), entries)
+    for name, body in entries:
         if problems and full(problems):
             raise GraphError(problems + [stopped_here(len(problems), ("nodes", name))])
         if probe is not None and len(nodes) >= probe[0]:
