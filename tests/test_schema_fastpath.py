@@ -17,6 +17,7 @@ FILES = sorted(glob.glob(os.path.join(ROOT, "graphs", "*.yaml"))
                + glob.glob(os.path.join(ROOT, "tests", "hostile", "*.yaml"))
                + glob.glob(os.path.join(ROOT, "docs", "**", "*.yaml"), recursive=True))
 ODD = [None, True, False, 0, 1, -1, 2.0, 1.5, -0.5, "", "x", "x.npy", "zeros", "float32", "a b",
+       "1a", "\u00e9", "h.1", "h.", "def",
        [], [1], [[1, 2], [3]], {}, {"op": "add"}, {"init": "zeros", "shape": [2]}, {"file": "a.npy"}]
 
 
@@ -85,3 +86,20 @@ def test_it_gives_up_on_what_it_does_not_know():
     assert schema._proves({"type": "integer", "minimum": 0}, 3)
     assert not schema._proves({"type": "integer"}, 2.0)  # graphrun's integer, as validator()
     assert not schema._proves({"type": "number"}, True)
+
+
+NAMES = ["x", "h.1", "_a9", "1a", "a b", "", "h.", "\u00e9", "def", "x\n"]
+ARGUMENTS = NAMES + [2.0, -1, True, None, [], {}]
+NODE_FORMS = [(name, {"op": op, "args": args}) for name in NAMES[:4] for op in ("neg", "mul", "mull", 3)
+              for bad in ARGUMENTS for args in ([bad], [bad, "x"], ["x", bad], ["x", "x", bad])] + [
+    ("n", {"op": "neg"}), ("n", {"args": ["x"]}), ("n", {"op": "neg", "args": "x"}),
+    ("n", {"op": "neg", "args": ["x"], "axis": 0}), ("n", {"op": "neg", "args": ["x"], "mode": 1}),
+    ("n", "x + 1"), ("n", None), (1, {"op": "neg", "args": ["x"]})]
+
+
+@pytest.mark.parametrize("name, node", NODE_FORMS, ids=range(len(NODE_FORMS)))
+def test_a_node_is_proven_exactly_when_jsonschema_finds_it_valid(name, node):
+    """The nodes' inline check (one or two identifier arguments, no attribute) and _node_fits
+    behind it: a node proven is valid, and one of the forms below valid is proven."""
+    proven = not list(schema._unproven_entries("nodes", {name: node}))
+    assert proven == schema.validator().is_valid({"graphrun": 1, "nodes": {name: node}})
