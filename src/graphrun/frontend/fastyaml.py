@@ -262,8 +262,13 @@ def _mapping(body: str, budget: int, nonfinite: bool, room: list):
             mapping = _number_lines(body, indent, room)
             if mapping is not None:
                 return mapping
-        if not _SPACED_PLAIN.search(body):
-            left = room[0]
+        left = room[0]
+        _spend(room, 1)  # the mapping itself
+        mapping = _node_lines(body, indent, budget - 1, room)
+        if mapping is not None:
+            return mapping
+        room[0] = left
+        if not _SPACED_PLAIN.search(body):  # (a search of the text: after the nodes' regex)
             mapping = _bulk(body, below, budget - 1, room)
             if mapping is None:
                 room[0] = left
@@ -367,9 +372,6 @@ def _bulk(body: str, below: str, budget: int, room: list) -> Optional[dict]:
     pair makes the JSON text invalid or the number of pairs differ from the number of lines, and
     a duplicate key (which json keeps silently, the last one) the number of keys."""
     _spend(room, 1)  # the mapping itself
-    nodes = _node_lines(body, len(below) - 1, budget, room)
-    if nodes is not None:
-        return nodes
     pieces = []
     lines = keys = inner = 0
     start = 0
@@ -396,10 +398,11 @@ def _bulk(body: str, below: str, budget: int, room: list) -> Optional[dict]:
 
 
 def _node_lines(body: str, indent: int, budget: int, room: list) -> Optional[dict]:
-    """_bulk's answer for a mapping whose every line is a node as graphrun writes it, `name: {op:
-    name, args: [name, ...]}`, or None. Most lines of a big graph file are such, and matched by
-    one regex they become the same dicts several times as fast as through JSON (a 64 MiB chain's
-    nodes: 2.9 s against 7.6 s). The regex's tuples are made a chunk of lines at a time."""
+    """The block mapping whose every line is a node as graphrun writes it, `name: {op: name, args:
+    [name, ...]}`, or None (before _bulk is tried). Most lines of a big graph file are such, and
+    matched by one regex they become the same dicts several times as fast as through JSON (a 64
+    MiB chain's nodes: 2.9 s against 7.6 s). The regex's tuples are made a chunk of lines at a
+    time."""
     if budget < 2:  # a node's mapping and its list of arguments
         return None
     pattern = _NODE_LINES.get(indent)
@@ -407,12 +410,9 @@ def _node_lines(body: str, indent: int, budget: int, room: list) -> Optional[dic
         pattern = _NODE_LINES[indent] = re.compile(
             f"^ {{{indent}}}({_NAME}): {{op: ({_NAME}), args: \\[((?:{_NAME}, )*{_NAME})\\]}}$",
             re.MULTILINE)
-    if not pattern.match(body, 1):  # (before reading the whole text for words)
+    if not pattern.match(body, 1):  # (before reading the whole text)
         return None
-    if any(w in body for w in _WORDS) and _WORD_VALUE.search(body):
-        return None  # a bare word as an op or an argument: a boolean or a null, not a name
-    return _by_lines(body, pattern, 2, room, lambda found: {
-        name: {"op": op, "args": args.split(", ")} for name, op, args in found})
+    return _by_lines(body, pattern, 2, room, _nodes)
 
 
 def _node_blocks(body: str, indent: int, budget: int, room: list) -> Optional[dict]:
@@ -432,18 +432,25 @@ def _node_blocks(body: str, indent: int, budget: int, room: list) -> Optional[di
             re.compile(f"\n {{{indent}}}(?! )"))
     left = room[0]
     _spend(room, 1)  # the mapping itself
-    mapping = _by_lines(body, pattern[0], 2, room, _block_nodes, pattern[1], 3)
+    mapping = _by_lines(body, pattern[0], 2, room, _nodes, pattern[1], 3)
     if mapping is None:
         room[0] = left
     return mapping
 
 
-def _block_nodes(found) -> Optional[dict]:
+def _nodes(found) -> Optional[dict]:
+    """The nodes of a chunk's matches (name, op, the arguments' text), or None if an op or an
+    argument is a bare word (a boolean or a null, not a name). The words are looked for among
+    the strings made, all at once (a search of the text for each word was a tenth of a 64 MiB
+    chain's load); hashing them here is not lost: their hashes are kept for the spec's lookups."""
     nodes = {name: {"op": op, "args": args.split(", ")} for name, op, args in found}
-    for node in nodes.values():  # a bare word as an op or an argument: a boolean or a null
-        if node["op"] in _WORDS_SET or not _WORDS_SET.isdisjoint(node["args"]):
-            return None
-    return nodes
+    if _WORDS_SET.isdisjoint(map(_SECOND, found)) and \
+            _WORDS_SET.isdisjoint(itertools.chain.from_iterable(map(_ARGS, nodes.values()))):
+        return nodes
+    return None  # (a duplicate's bare word, in a value left out, fails the count all the same)
+
+
+_ARGS = operator.itemgetter("args")
 
 
 _NODE_BLOCK_START = lazy_re.compile(f"\n *{_NAME}:\n *op: ")  # a body's first lines, a node's
@@ -478,7 +485,6 @@ def _matched(body: str, pattern, room: list, collections: int, entry_start=None,
 _NODE_LINES = {}  # indentation -> the regex of a node's line
 _WORDS = ("true", "True", "TRUE", "false", "False", "FALSE", "null", "Null", "NULL")
 _WORDS_SET = frozenset(_WORDS)
-_WORD_VALUE = lazy_re.compile("(?:: |\\[|, )(?:" + "|".join(_WORDS) + ")(?=[,\\]}])")
 
 
 def _keys_in(mapping: dict, inner: int) -> int:
