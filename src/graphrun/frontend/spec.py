@@ -345,7 +345,7 @@ _SCALAR = Type((), DTYPES["float64"])
 
 def _leaf(name, kind, value, path, base, problems, root) -> Optional[LeafSpec]:
     if type(value) is float or type(value) is int:  # the common case in scalar graphs, fast
-        return LeafSpec(name, kind, _SCALAR, float(value))
+        return _new_tuple(LeafSpec, (name, kind, _SCALAR, float(value), None, None))
     if isinstance(value, dict):
         if "init" in value:
             return _init_leaf(name, kind, value, path, problems)
