@@ -673,3 +673,55 @@ def test_scalar_lines_read_alike(monkeypatch, reader, lines, by_it):
     else:
         raw = f"graphrun: 1\nparams:\n{lines}nodes:\n  y: {{op: neg, args: [a]}}\n".encode()
     assert_read_by(monkeypatch, raw, reader, by_it, nonfinite=(False, True))
+
+
+# A top-level key the caller refuses whatever its value (`read_only`: a graph file's keys): its
+# value, written on its line as one flow collection ending there, is left unread
+UNREAD_VALUES = [  # (the value after `junk: `, left unread)
+    ("[a, b, c]", True), ("{a: 1, b: [2, 3]}", True), ("[]", True), ("{}", True),
+    ("{a: 1, a: 2}", True), ("[a: b: c]", True), ("[x, *y, &z w, !!str v]", True),
+    ("[[[1]]]  # a comment", True), ("[" * 63 + "]" * 63, True),
+    ("[" * 64 + "]" * 64, False),  # deeper than the document may be: that problem is its own
+    ("[a] [b]", False), ("[a], b", False), ("[a, b", False), ("[a}", False), ("{a: [1}]", False),
+    ("[a, 'b]']", False), ('["a]"]', False), ("a b", False), ("1", False), ("'[x]'", False),
+    ("['a]", False), ('["a]', False),  # a quoted scalar may go on over the lines below
+    ("[a,\n  b]", False), ("\n  a: [1]", False), ("[a]\n  b: 1", False),  # lines below it
+]
+
+
+@pytest.mark.parametrize("value, unread", UNREAD_VALUES)
+def test_a_key_refused_whatever_its_value_is_left_unread_when_its_line_holds_it(value, unread):
+    text = f"graphrun: 1\njunk: {value}\ninputs:\n  x: 1.0\nnodes:\n  y: {{op: neg, args: [x]}}\n"
+    got = fastyaml.read(text, read_only=frozenset({"graphrun", "inputs", "nodes"}))
+    whole = fastyaml.read(text)
+    if unread:
+        assert got["junk"] is fastyaml.UNREAD and list(got) == ["graphrun", "junk", "inputs", "nodes"]
+        assert got["nodes"] == {"y": {"op": "neg", "args": ["x"]}} and got["inputs"] == {"x": 1.0}
+    else:
+        assert got == whole  # read as without `read_only` (or refused alike)
+    # a key the caller reads is always read
+    assert fastyaml.read(text, read_only=frozenset({"graphrun", "junk", "inputs", "nodes"})) == whole
+
+
+def test_a_key_refused_whatever_its_value_is_one_problem_and_the_rest_is_checked(monkeypatch):
+    """The graph's problems with a value left unread are those of a whole read (the value read
+    fine); with a problem inside the value (a duplicate key, YAML that is not), the key is the
+    one problem there, and the rest of the file is checked all the same."""
+    def problems(text):
+        with pytest.raises(GraphError) as e:
+            api.compile_text(text, "g.yaml")
+        return str(e.value)
+
+    rest = "inputs:\n  x: 1.0\nnodes:\n  y: x + zz\n  w: {op: mull, args: [x]}\n"
+    unread = problems(f"graphrun: 1\njunk: [a, {{b: 1}}]\n{rest}")
+    monkeypatch.setattr("graphrun.frontend.schema.top_level_keys", lambda: None)  # read whole
+    assert problems(f"graphrun: 1\njunk: [a, {{b: 1}}]\n{rest}") == unread
+    monkeypatch.undo()
+    assert unread.splitlines() == [
+        "g.yaml:2:1: error: unknown key 'junk' in the graph (expected one of: blocks, "
+        "description, graphrun, include, inputs, loss, name, nodes, outputs, params, tolerance, "
+        "train)",
+        "g.yaml:6:10: error: unknown name 'zz'",
+        "g.yaml:7:11: error: unknown op 'mull'; did you mean 'mul'?"]
+    for inside in ("{a: 1, a: 2}", "[a: b: c]"):
+        assert problems(f"graphrun: 1\njunk: {inside}\n{rest}") == unread

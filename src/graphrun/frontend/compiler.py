@@ -28,7 +28,8 @@ def compile_file(filename: str, *, memory_budget: Optional[int] = None,
     `timings`, when given, receives the seconds spent in load, validate and build. `outputs`
     (from `--outputs`) overrides what the file's `outputs:` section says, key by key.
     `allow_outside` lets `file:` and `include:` name files outside the graph's folder tree."""
-    return _compile(lambda: load_file(filename), memory_budget, timings, outputs, allow_outside)
+    return _compile(lambda: load_file(filename, read_only=schema.top_level_keys()), memory_budget,
+                    timings, outputs, allow_outside)
 
 
 def compile_bytes(raw: bytes, filename: str, *, memory_budget: Optional[int] = None,
@@ -36,8 +37,8 @@ def compile_bytes(raw: bytes, filename: str, *, memory_budget: Optional[int] = N
                   outputs: Optional[OutputsSpec] = None, allow_outside: bool = False) -> Program:
     """The same for a graph's text in memory; `filename` names it in messages, and its folder is
     where `file:` paths are looked up."""
-    return _compile(lambda: load_bytes(raw, filename), memory_budget, timings, outputs,
-                    allow_outside)
+    return _compile(lambda: load_bytes(raw, filename, read_only=schema.top_level_keys()),
+                    memory_budget, timings, outputs, allow_outside)
 
 
 def _compile(load, memory_budget, timings, outputs=None, allow_outside=False) -> Program:

@@ -13,7 +13,8 @@ Exact, or it says no: `read` returns None for whatever it cannot show it reads e
 PyYAML, whose answer, positions and messages are the reference; a None costs time, never an
 answer. For an accepted text, `positions` gives the same source map as the PyYAML reader, and
 `Outline` (with `flow_item`) the same position of any one path, from the text alone.
-tests/test_fastyaml.py holds both to it.
+tests/test_fastyaml.py holds both to it. The one exception is the caller's to ask for: a
+top-level key it refuses whatever its value (`read`'s `read_only`) may keep its value UNREAD.
 
 What is read (all else is refused):
 - lines end in \\n or \\r\\n; no tab anywhere; the document is a block mapping at column 0;
@@ -111,13 +112,27 @@ def _not_yaml(name):
 _DECODE = json.JSONDecoder(parse_constant=_not_yaml).decode  # NaN, Infinity, -Infinity
 
 
+class _Unread:
+    """The value of a top-level key that `read` was told is refused whatever its value."""
+
+    def __repr__(self) -> str:
+        return "<not read>"
+
+
+UNREAD = _Unread()
+
+
 def read(text: str, nonfinite: bool = False, max_depth: int = 64,
-         max_collections: int = 1 << 62) -> Optional[dict]:
+         max_collections: int = 1 << 62, read_only: Optional[frozenset] = None) -> Optional[dict]:
     """The document, or None if the text is not in the forms above or has any problem.
     `nonfinite`: `.nan` and `.inf` are floats (results files), not problems; `max_depth`: the
     levels of nesting allowed, the top-level mapping being the first; `max_collections`: the
     lists and mappings allowed in all, counted before any is made (TooManyCollections names the
-    top-level entry that passes the limit)."""
+    top-level entry that passes the limit). `read_only`: the top-level keys whose values are
+    read (a graph file's: any other key is refused whatever its value); another key's value
+    written on its line as one flow collection that ends there (`_on_its_line`) is then UNREAD,
+    and nothing in it is a problem: 64 MiB of one under `junk:` took 9-15 s to read, to be
+    refused for its key alone."""
     if "\t" in text:
         return None
     if "\r" in text:  # CRLF only; a lone CR is a line break, and PyYAML's business
@@ -134,6 +149,10 @@ def read(text: str, nonfinite: bool = False, max_depth: int = 64,
             return None
         key, value = entry
         body = _clean(body)
+        if read_only is not None and key not in read_only and value is not None and not body \
+                and _on_its_line(value, max_depth - 1):
+            root[key] = UNREAD
+            continue
         try:
             if value is not None:
                 value = _NO if body else _inline(value, max_depth - 1, nonfinite, room)
@@ -145,6 +164,18 @@ def read(text: str, nonfinite: bool = False, max_depth: int = 64,
             return None
         root[key] = value
     return root or None
+
+
+def _on_its_line(value: str, budget: int) -> bool:
+    """Whether `value` (after `key: `, no comment) is one flow collection that ends where its
+    line does, nested at most `budget` deep: every bracket in it is one (no quotes, and a plain
+    scalar in a flow holds none), and the first closes at the end, so YAML reads every other
+    line of the file as if it were not there (whatever is wrong inside it)."""
+    close = {"[": "]", "{": "}"}.get(value[0])
+    if close is None or value[-1] != close or "'" in value or '"' in value:
+        return False
+    inner = value[1:-1].encode().translate(None, _NOT_BRACKETS)
+    return _fits(inner, budget - 1)
 
 
 def _entries(text: str):
@@ -636,7 +667,8 @@ def positions(text: str, root: dict):
     records them (see load.SourceMap): the character offset where each value and each key
     starts. A block mapping starts at its first key; a null written as nothing, just after its
     key's colon. The inside of a flow collection is left for `flow_positions` to read when it is
-    first asked for: its entry is (collection, None, its offset)."""
+    first asked for: its entry is (collection, None, its offset). (A value left UNREAD has no
+    inside: no path leads into it.)"""
     marks = {id(root): (root, {}, {})}
     entry, indent, enclosing = marks[id(root)], 0, []
     pending = None  # (key, where its null would be) of a `key:` line

@@ -70,6 +70,7 @@ class SourceMap:
         self.root_offset = 0
         self.nonfinite = False  # how the text was loaded, to read it again the same way
         self.fast = True
+        self.read_only = None
         self.read_fast = False  # whether the fast reader read the text (then it is outlined)
         self._kept = None
         self._line_starts = None
@@ -163,6 +164,7 @@ class SourceMap:
                 self.marks, self.root_offset = fastyaml.positions(self.text, self.root)
             return
         copy = SourceMap(self.file, self.text)
+        copy.read_only = self.read_only
         with gc_paused():
             self.root = _read(copy, [], nonfinite=self.nonfinite, record=True, fast=self.fast)
         self.marks, self.root_offset = copy.marks, copy.root_offset
@@ -277,9 +279,9 @@ class PartialDocument(GraphError):
         self.document = document
 
 
-def load_file(filename: str) -> Document:
+def load_file(filename: str, *, read_only: Optional[frozenset] = None) -> Document:
     """Read and load a graph file; every problem is raised as a GraphError (a PartialDocument
-    when the rest of the document can still be checked)."""
+    when the rest of the document can still be checked). `read_only`: see load_bytes."""
     try:
         raw = reading.read_bytes(filename, MAX_BYTES)  # a regular file, or an OSError
     except FileNotFoundError:
@@ -289,32 +291,36 @@ def load_file(filename: str) -> Document:
     except OSError as e:
         problem = f"cannot read the file: {e.strerror}"
     else:
-        return load_bytes(raw, filename)
+        return load_bytes(raw, filename, read_only=read_only)
     raise GraphError([Problem(problem, pos=(1, 1))], SourceMap(filename))
 
 
 def load_bytes(raw: bytes, filename: str = "<string>", *, nonfinite: bool = False,
-               positions_now: bool = False, fast: bool = True) -> Document:
+               positions_now: bool = False, fast: bool = True,
+               read_only: Optional[frozenset] = None) -> Document:
     """Load YAML text with the discipline above. `nonfinite` lets .nan and .inf through as
     floats: results files may hold them (run --allow-nonfinite); graph files never do.
     `positions_now` records every position as the text is read, for a caller that will ask for
     all of them (a results file's reader); otherwise they are read when first asked for.
-    `fast=False` reads with PyYAML alone: the reference the fast reader is tested against."""
+    `fast=False` reads with PyYAML alone: the reference the fast reader is tested against.
+    `read_only`: the top-level keys whose values are read; another's one-line flow value may
+    be left as fastyaml.UNREAD (fastyaml.read): for a caller that refuses such a key whatever
+    its value (a graph file's schema)."""
     try:
-        return _load(raw, filename, nonfinite, positions_now, fast)
+        return _load(raw, filename, nonfinite, positions_now, fast, read_only)
     except PartialDocument:
         raise
     except GraphError as e:  # the problems' positions are in this file
         raise GraphError(e.problems, SourceMap(filename)) from None
 
 
-def _load(raw, filename, nonfinite, positions_now, fast) -> Document:
+def _load(raw, filename, nonfinite, positions_now, fast, read_only=None) -> Document:
     if len(raw) > MAX_BYTES:
         raise GraphError([Problem(f"file is larger than the {MAX_BYTES // 2**20} MiB limit; "
                                   "keep big tensors in .npy files", pos=(1, 1))])
     source = SourceMap(filename, _decode(raw))
     _check_characters(source)
-    source.nonfinite, source.fast = nonfinite, fast
+    source.nonfinite, source.fast, source.read_only = nonfinite, fast, read_only
     problems = []
     with gc_paused():
         root = _read(source, problems, nonfinite=nonfinite, record=positions_now, fast=fast)
@@ -332,8 +338,9 @@ def reread(source: SourceMap) -> dict:
     """The document of `source.text` read again, as it was read the first time (for a caller
     that let parts of it go and needs it whole again: the compiler, on a problem)."""
     with gc_paused():
-        return _read(SourceMap(source.file, source.text), [], nonfinite=source.nonfinite,
-                     record=False, fast=source.fast)
+        copy = SourceMap(source.file, source.text)
+        copy.read_only = source.read_only
+        return _read(copy, [], nonfinite=source.nonfinite, record=False, fast=source.fast)
 
 
 def _read(source: SourceMap, problems: list, nonfinite: bool, record: bool, fast: bool):
@@ -343,7 +350,8 @@ def _read(source: SourceMap, problems: list, nonfinite: bool, record: bool, fast
     if fast:
         try:
             root = fastyaml.read(source.text, nonfinite=nonfinite, max_depth=MAX_DEPTH,
-                                 max_collections=MAX_COLLECTIONS)
+                                 max_collections=MAX_COLLECTIONS,
+                                 read_only=source.read_only)
         except fastyaml.TooManyCollections as e:
             outline = fastyaml.Outline(source.text)
             raise GraphError([too_many_collections(

@@ -367,6 +367,12 @@ _NUMBERS_OR_LIST = frozenset((int, float, list))
 _LIST = frozenset((list,))
 
 
+def top_level_keys() -> frozenset:
+    """The keys a graph file may have at its top level: any other is a problem whatever its
+    value (the loader need not read it, load.load_bytes `read_only`)."""
+    return frozenset(schema()["properties"])
+
+
 def op_names() -> frozenset:
     """The op names a node may have: the op table's (the schema's enum is generated from it)."""
     return frozenset(OPS)
