@@ -685,12 +685,17 @@ UNREAD_VALUES = [  # (the value after `junk: `, left unread)
     ("[a] [b]", False), ("[a], b", False), ("[a, b", False), ("[a}", False), ("{a: [1}]", False),
     ("[a, 'b]']", False), ('["a]"]', False), ("a b", False), ("1", False), ("'[x]'", False),
     ("['a]", False), ('["a]', False),  # a quoted scalar may go on over the lines below
-    ("[a,\n  b]", False), ("\n  a: [1]", False), ("[a]\n  b: 1", False),  # lines below it
+    ("[a,\n  b]", False), ("[a]\n  b: 1", False),  # a flow, and lines below it
+    # or the lines below `junk:`: every flow closed on its line, no quotes
+    ("\n  a: [1]\n  b: {c: d}", True), ("\n  - a\n  - [b, c]", True), ("\n  a: |\n    t", True),
+    ("\n  a:\n    - - b", True), ("\n  a: b\n  a: c", True),
+    ("\n  a: [1,\n  2]", False), ("\n  a: [1,\n2]", False), ("\n  a: 'x'", False),
+    ('\n  a: "x\n  y"', False), ("\n  a: |\n    [t", False),  # (a bracket in a block scalar)
 ]
 
 
 @pytest.mark.parametrize("value, unread", UNREAD_VALUES)
-def test_a_key_refused_whatever_its_value_is_left_unread_when_its_line_holds_it(value, unread):
+def test_a_key_refused_whatever_its_value_is_left_unread_when_its_lines_hold_it(value, unread):
     text = f"graphrun: 1\njunk: {value}\ninputs:\n  x: 1.0\nnodes:\n  y: {{op: neg, args: [x]}}\n"
     got = fastyaml.read(text, read_only=frozenset({"graphrun", "inputs", "nodes"}))
     whole = fastyaml.read(text)

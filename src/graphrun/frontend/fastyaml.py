@@ -129,10 +129,12 @@ def read(text: str, nonfinite: bool = False, max_depth: int = 64,
     levels of nesting allowed, the top-level mapping being the first; `max_collections`: the
     lists and mappings allowed in all, counted before any is made (TooManyCollections names the
     top-level entry that passes the limit). `read_only`: the top-level keys whose values are
-    read (a graph file's: any other key is refused whatever its value); another key's value
-    written on its line as one flow collection that ends there (`_on_its_line`) is then UNREAD,
-    and nothing in it is a problem: 64 MiB of one under `junk:` took 9-15 s to read, to be
-    refused for its key alone."""
+    read (a graph file's: any other key is refused whatever its value); another key's value is
+    then UNREAD, and nothing in it a problem, when it ends where the fast reader's lines say,
+    as YAML reads it too: written on its line as one flow collection that ends there
+    (`_on_its_line`), or on the lines below with every flow closed on its line and no quotes
+    (`_lines_closed`). 64 MiB of one under `junk:` took 9-15 s to read, to be refused for its
+    key alone."""
     if "\t" in text:
         return None
     if "\r" in text:  # CRLF only; a lone CR is a line break, and PyYAML's business
@@ -149,8 +151,9 @@ def read(text: str, nonfinite: bool = False, max_depth: int = 64,
             return None
         key, value = entry
         body = _clean(body)
-        if read_only is not None and key not in read_only and value is not None and not body \
-                and _on_its_line(value, max_depth - 1):
+        if read_only is not None and key not in read_only and (
+                _on_its_line(value, max_depth - 1) if value is not None and not body else
+                value is None and _lines_closed(body, max_depth - 1)):
             root[key] = UNREAD
             continue
         try:
@@ -176,6 +179,16 @@ def _on_its_line(value: str, budget: int) -> bool:
         return False
     inner = value[1:-1].encode().translate(None, _NOT_BRACKETS)
     return _fits(inner, budget - 1)
+
+
+def _lines_closed(body: str, budget: int) -> bool:
+    """Whether the lines below `key:` (cleaned) end where the next line at column 0 starts, as
+    they do for the fast reader: no quotes, and every flow collection closed on the line it
+    opens on (PyYAML reads a flow on over lines at any indentation); what else goes on over
+    lines (a plain or block scalar) ends at a line less indented."""
+    if not body or "'" in body or '"' in body:
+        return False
+    return _fits(body.encode().translate(None, _NOT_BRACKETS), budget)
 
 
 def _entries(text: str):
