@@ -303,8 +303,8 @@ def load_bytes(raw: bytes, filename: str = "<string>", *, nonfinite: bool = Fals
     `positions_now` records every position as the text is read, for a caller that will ask for
     all of them (a results file's reader); otherwise they are read when first asked for.
     `fast=False` reads with PyYAML alone: the reference the fast reader is tested against.
-    `read_only`: the top-level keys whose values are read; another's one-line flow value may
-    be left as fastyaml.UNREAD (fastyaml.read): for a caller that refuses such a key whatever
+    `read_only`: the top-level keys whose values are read; another's value may be left as
+    fastyaml.UNREAD (when, fastyaml.read says): for a caller that refuses such a key whatever
     its value (a graph file's schema)."""
     try:
         return _load(raw, filename, nonfinite, positions_now, fast, read_only)
