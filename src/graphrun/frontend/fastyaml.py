@@ -171,24 +171,26 @@ def read(text: str, nonfinite: bool = False, max_depth: int = 64,
 
 def _on_its_line(value: str, budget: int) -> bool:
     """Whether `value` (after `key: `, no comment) is one flow collection that ends where its
-    line does, nested at most `budget` deep: every bracket in it is one (no quotes, and a plain
-    scalar in a flow holds none), and the first closes at the end, so YAML reads every other
-    line of the file as if it were not there (whatever is wrong inside it)."""
+    line does, nested at most `budget` deep: the first bracket closes at the end, so YAML reads
+    every other line of the file as if it were not there (whatever is wrong inside it)."""
     close = {"[": "]", "{": "}"}.get(value[0])
-    if close is None or value[-1] != close or "'" in value or '"' in value:
-        return False
-    inner = value[1:-1].encode().translate(None, _NOT_BRACKETS)
-    return _fits(inner, budget - 1)
+    return close is not None and value[-1] == close and _closed(value[1:-1], budget - 1)
 
 
 def _lines_closed(body: str, budget: int) -> bool:
     """Whether the lines below `key:` (cleaned) end where the next line at column 0 starts, as
-    they do for the fast reader: no quotes, and every flow collection closed on the line it
-    opens on (PyYAML reads a flow on over lines at any indentation); what else goes on over
-    lines (a plain or block scalar) ends at a line less indented."""
-    if not body or "'" in body or '"' in body:
-        return False
-    return _fits(body.encode().translate(None, _NOT_BRACKETS), budget)
+    they do for the fast reader: every flow collection closed on the line it opens on (PyYAML
+    reads a flow on over lines at any indentation); what else goes on over lines (a plain or
+    block scalar) ends at a line less indented."""
+    return bool(body) and _closed(body, budget)
+
+
+def _closed(text: str, budget: int) -> bool:
+    """No quotes in `text` (a quoted scalar may go on over lines, and hides brackets), so every
+    bracket in it is one (a plain scalar in a flow holds none), and on each of its lines they
+    are balanced and nested at most `budget` deep."""
+    return "'" not in text and '"' not in text and \
+        _fits(text.encode().translate(None, _NOT_BRACKETS), budget)
 
 
 def _entries(text: str):
