@@ -442,6 +442,33 @@ def test_a_big_number_is_found_as_the_regex_finds_it():
         assert fastyaml._big_number(text.encode()) == bool(regex.search(text)), text
 
 
+def test_names_split_out_where_few_are_as_the_regex_splits_them():
+    """fastyaml._name_split tries _NAME_TOKEN only where a space is followed by a character a
+    name can start with, when few are (a tensor's text): both give the same parts, on texts of
+    mostly numbers (that way) and of many names (the regex's), ASCII or not."""
+    rng = random.Random(23)
+    numbers = [" 1", " 2.5", ", ", " [", "]", " -3", " 1e5", " 7E-2", "\n ", " {", "}", " 0"]
+    rare = [" x", " true", " null", " e", " E1", " _a", " ab:", ":", " nullx", " é", " ~", "a",
+            " trueb", " x]", " x,", " x:", " True", "\n x:", " é]", " a-b", " Ab1"]
+    texts = [" x: [1, 2]", " 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 x", " e" + " 1" * 40]
+    for share in (0.0, 0.02, 0.1, 0.5):
+        texts += ["".join(rng.choice(rare) if rng.random() < share else rng.choice(numbers)
+                          for _ in range(rng.randrange(120))) for _ in range(2000)]
+    sparse = 0
+    for text in texts:
+        assert fastyaml._name_split(text) == fastyaml._NAME_TOKEN.split(text), text
+        marked = text.encode().translate(fastyaml._NAME_START_AS_A)
+        sparse += text.isascii() and marked.count(b" A") <= marked.count(b" ") >> 4
+    assert 2000 < sparse < len(texts) - 2000  # both ways taken, often
+
+
+def test_the_bytes_a_name_starts_with_are_the_names_first_characters():
+    for byte in range(256):
+        starts = bool(fastyaml._KEY.match(bytes([byte]).decode("latin-1")))
+        assert (fastyaml._NAME_START_AS_A[byte] == ord("A")) == starts, byte
+        assert fastyaml._NAME_START_AS_A[byte] in (ord("A"), byte)
+
+
 @pytest.mark.parametrize("node", [
     "{op: neg, args: [x]}", "{op: neg, args: [x], args: [y]}", "{op: neg, op: exp, args: [x]}",
     "{args: [x], op: neg}", "{op: add, args: [x, args: 1]}", "{op: neg, args: [{op: x, args: []}]}",

@@ -387,6 +387,9 @@ def test_number_literals_take_the_other_arguments_dtype():
     ("[[[1, 2], [3, 4], [5, 6]], [[7, 8], [9, 10], [11, 12, 13]]]", (1, 2)),
     ("[[[1], [2]], [[3], [4]], [[5], [6, 7]]]", (2, 1)),
     ("[1, [2]]", (0,)),  # a number among lists: the number is the misfit
+    ("[[1, 2], [3, 4], 5, [6, 7]]", (2,)),
+    ("[[[1, 2], [3, 4]], [[5, 6], [7, 8]], [[9, 10], [11, 12]], [[13, 14], [15]]]", (3, 1)),
+    ("[[1, 2], [3, 4], [5, 6], [7], [8, 9, 10]]", (3,)),  # the first of two misfits
 ])
 def test_a_ragged_tensor_is_located_at_its_first_misfit(written, path):
     # the spec walks a nested list a level at a time, making the path of the misfit from its
@@ -394,3 +397,15 @@ def test_a_ragged_tensor_is_located_at_its_first_misfit(written, path):
     with pytest.raises(GraphError) as e:
         compile_text(f"graphrun: 1\ninputs:\n  x: {written}\nnodes:\n  y: {{op: neg, args: [x]}}\n")
     assert [p.path for p in e.value.problems] == [("inputs", "x") + path]
+
+
+@pytest.mark.parametrize("written, words", [
+    ("[3, [1, 2]]", "expected a list of 2 here, like its neighbours; found a number"),
+    ("[[1, 2, 3], 4, [5, 6, 7]]", "expected a list of 3 here, like its neighbours; found a number"),
+    ("[[1, 2], [3, 4], [5]]", "expected a list of 2 items, like the first one at this depth; "
+                              "found 1"),
+])
+def test_a_ragged_tensor_names_what_its_neighbours_are(written, words):
+    with pytest.raises(GraphError) as e:
+        compile_text(f"graphrun: 1\ninputs:\n  x: {written}\nnodes:\n  y: {{op: neg, args: [x]}}\n")
+    assert [words in p.message for p in e.value.problems] == [True]

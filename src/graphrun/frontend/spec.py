@@ -9,8 +9,9 @@ shape is read from its header). Nodes become NodeSpecs whose args are Refs (name
 from __future__ import annotations
 
 import math
+import operator
 import os
-from itertools import chain, islice
+from itertools import chain, compress, count, islice, repeat
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple, Optional, Tuple, Union
 
@@ -402,22 +403,27 @@ def _shape_of(value, path, problems):
         kinds = set(map(type, level))
         if list not in kinds:
             return tuple(shape)
-        if len(kinds) > 1:
-            at = next(j for j, v in enumerate(level) if type(v) is not list)
-            other = next(v for v in level if type(v) is list)
+        if len(kinds) > 1:  # (the first of each found in C: by a generator, 1 s at 5.6M rows)
+            at = _first(map(operator.is_not, map(type, level), repeat(list)))
+            other = level[_first(map(operator.is_, map(type, level), repeat(list)))]
             problems.append(Problem(f"ragged tensor: expected a list of {len(other)} here, like its "
                                     f"neighbours; found a number", path + _index(at, shape)))
             return None
         lengths = set(map(len, level))
         if len(lengths) > 1:
             expected = len(level[0])
-            at = next(j for j, v in enumerate(level) if len(v) != expected)
+            at = _first(map(expected.__ne__, map(len, level)))
             problems.append(Problem(f"ragged tensor: expected a list of {expected} items, like the "
                                     f"first one at this depth; found {len(level[at])}",
                                     path + _index(at, shape)))
             return None
         shape.append(lengths.pop())
         level = list(chain.from_iterable(level))
+
+
+def _first(truths) -> int:
+    """The index of the first true one of `truths` (an iterator holding one)."""
+    return next(compress(count(), truths))
 
 
 def _index(flat: int, shape) -> tuple:
