@@ -399,6 +399,33 @@ def test_a_ragged_tensor_is_located_at_its_first_misfit(written, path):
     assert [p.path for p in e.value.problems] == [("inputs", "x") + path]
 
 
+@pytest.mark.parametrize("written, path, found", [
+    ("{value: 2.5, dtype: int64}", (), "number 2.5"),
+    ("{value: [[1, 2], [3, 2.5], [4.5, 5]], dtype: int64}", (1, 1), "number 2.5"),
+    ("{value: [[[1, 2]], [[3, 4]], [[5, 6.0]]], dtype: int64}", (2, 0, 1), "number 6.0"),
+])
+def test_a_non_integer_in_an_int64_tensor_is_the_first_one_at_its_place(written, path, found):
+    with pytest.raises(GraphError) as e:
+        compile_text(f"graphrun: 1\ninputs:\n  x: {written}\nnodes:\n  y: {{op: neg, args: [x]}}\n")
+    assert [(p.path, found in p.message) for p in e.value.problems] == \
+        [(("inputs", "x", "value") + path, True)]
+
+
+@pytest.mark.parametrize("written", ["3", "-2.5", "[1, 2.5]", "[[1, 2], [3, 4]]", "[[[1e300]]]",
+                                     "[[0.1, 0.2, 0.3], [1, 2, 3]]", "{value: [7, -8], dtype: int64}",
+                                     "{value: [[0.1, 3]], dtype: float32}",
+                                     "{value: 9, dtype: int64}"])
+def test_a_tensor_written_in_the_file_is_numpys_array_of_it(written):
+    data = yaml.safe_load(f"x: {written}")["x"]
+    value, dtype = (data["value"], data["dtype"]) if isinstance(data, dict) else (data, "float64")
+    graph = compile_text(f"graphrun: 1\ninputs:\n  x: {written}\n  z: 1.5\n"
+                         "nodes:\n  y: {op: neg, args: [z]}\n")
+    array = graph.leaf_values()[graph.program.slot("x")]
+    expected = np.array(value, dtype=dtype)
+    assert array.dtype == expected.dtype and array.shape == expected.shape
+    assert array.tobytes() == expected.tobytes() and array.flags.c_contiguous
+
+
 @pytest.mark.parametrize("written, words", [
     ("[3, [1, 2]]", "expected a list of 2 here, like its neighbours; found a number"),
     ("[[1, 2, 3], 4, [5, 6, 7]]", "expected a list of 3 here, like its neighbours; found a number"),

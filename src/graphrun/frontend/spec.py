@@ -374,35 +374,36 @@ def _check_param_dtype(kind, dtype, path, problems) -> bool:
 
 
 def _tensor(value, dtype, path, problems) -> Optional[np.ndarray]:
-    """A number or rectangular nested list -> an array, with the path of the first ragged part."""
-    shape = _shape_of(value, path, problems)
-    if shape is None:
+    """A number or rectangular nested list -> an array, with the path of the first ragged part.
+    The array is made from the innermost level, flat, then shaped: numpy's walk of a nested list
+    took 1.9 s for 5.6M rows of two, the flat list 0.3 s."""
+    found = _shape_of(value, path, problems)
+    if found is None:
         return None
-    if dtype.kind == "i":
-        bad = _first_non_integer(value, path)
-        if bad is not None:
-            problems.append(Problem(f"expected an integer for dtype int64; found {describe(bad[0])}",
-                                    bad[1]))
-            return None
-    array = np.array(value, dtype=dtype)
+    shape, items = found
+    if dtype.kind == "i" and any(map(operator.is_not, map(type, items), repeat(int))):
+        at = _first(map(operator.is_not, map(type, items), repeat(int)))
+        problems.append(Problem(f"expected an integer for dtype int64; found {describe(items[at])}",
+                                path + _index(at, shape)))
+        return None
+    array = np.array(items, dtype=dtype).reshape(shape)
     if dtype == np.float32 and not np.all(np.isfinite(array)):
         problems.append(Problem("a value is too large for float32 (beyond 3.4e38)", path))
         return None
     return array
 
 
-def _shape_of(value, path, problems):
-    """The shape of a nested list, walking level by level (no recursion); None if ragged. Each
-    level is a flat list of the items at that depth; an item's path is made only for a problem,
-    from its place in the level (a 5.6M-row matrix made a path tuple for each of 11M items)."""
-    if type(value) is not list:
-        return ()
+def _shape_of(value, path, problems) -> Optional[tuple]:
+    """(The shape of a nested list, its numbers in row-major order), walking level by level (no
+    recursion); None if ragged. Each level is a flat list of the items at that depth; an item's
+    path is made only for a problem, from its place in the level (a 5.6M-row matrix made a path
+    tuple for each of 11M items)."""
     shape = []
     level = [value]
     while True:
         kinds = set(map(type, level))
         if list not in kinds:
-            return tuple(shape)
+            return tuple(shape), level
         if len(kinds) > 1:  # (the first of each found in C: by a generator, 1 s at 5.6M rows)
             at = _first(map(operator.is_not, map(type, level), repeat(list)))
             other = level[_first(map(operator.is_, map(type, level), repeat(list)))]
@@ -433,17 +434,6 @@ def _index(flat: int, shape) -> tuple:
         flat, i = divmod(flat, size)
         index.append(i)
     return tuple(reversed(index))
-
-
-def _first_non_integer(value, path):
-    stack = [(value, path)]
-    while stack:
-        v, p = stack.pop()
-        if isinstance(v, list):
-            stack.extend(reversed([(item, p + (i,)) for i, item in enumerate(v)]))
-        elif type(v) is not int:
-            return v, p
-    return None
 
 
 def _init_leaf(name, kind, value, path, problems) -> Optional[LeafSpec]:
