@@ -88,7 +88,7 @@ EXPECTED = {
     "string_in_tensor.yaml": (3, 10, ["expected a number", "'two'"]),
     "args_not_a_list.yaml": (4, 22, ["expected a list", "string 'w'"]),
     "bad_name.yaml": (4, 3, ["bad name '1u'"]),
-    "bad_name_used.yaml": (2, 9, ["bad name 'my-w'"]),
+    "bad_name_used.yaml": (2, 10, ["bad name 'my-w'"]),
     "bad_dtype.yaml": (3, 29, ["unknown dtype 'float16'", "did you mean"]),
     "int_param.yaml": (3, 29, ["param", "float64 or float32", "int64"]),
     "init_wrong_option.yaml": (3, 33, ["'fill'", "init: full", "init: normal"]),
@@ -98,6 +98,10 @@ EXPECTED = {
     "version_as_string.yaml": (1, 11, ["expected 1", "string '1'"]),
     "seed_negative.yaml": (2, 46, ["expected an integer >= 0", "-1"]),
     "number_as_name.yaml": (4, 3, ["bad name '1'"]),
+    "bad_name_not_first.yaml": (6, 3, ["bad name 'e f'"]),  # at its key, not its mapping's first
+    "bad_name_in_flow.yaml": (2, 22, ["bad name 'c-d'"]),
+    # a list where a list is allowed, one item wrong: at the item, not "found a list"
+    "list_attribute_bad_item.yaml": (5, 37, ["expected an integer", "boolean true"]),
     "arg_is_boolean.yaml": (4, 26, ["expected a name or a number", "boolean true"]),
     # the graph
     "unknown_op.yaml": (4, 11, ["unknown op 'mull'", "did you mean 'mul'"]),

@@ -199,6 +199,10 @@ def test_var_and_std_divide_by_n_minus_one_like_torch():
     assert "var: correction 1 needs more than 1 element to reduce; found 1" in \
         _error("graphrun: 1\nparams: {x: [[1.0], [2.0]]}\nnodes:\n"
                "  v: {op: var, args: [x], axis: 1}\n")[0]
+    for op in ("var", "std"):  # a negative correction is refused as such, not as "needs more"
+        assert f"{op}: correction must be 0 or more (it divides by n - correction); found -1" in \
+            _error(f"graphrun: 1\nparams: {{x: [1.0, 2.0]}}\nnodes:\n"
+                   f"  v: {{op: {op}, args: [x], correction: -1}}\n")[0]
     with pytest.raises(NumericError, match="node 's' \\(std\\): backward produced nan"):
         _run("  x: [2.0, 2.0]\n", "  s: {op: std, args: [x]}\n", loss="s")  # 0/0, as PyTorch
 

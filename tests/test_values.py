@@ -411,6 +411,18 @@ def test_a_non_integer_in_an_int64_tensor_is_the_first_one_at_its_place(written,
         [(("inputs", "x", "value") + path, True)]
 
 
+@pytest.mark.parametrize("written, path, found", [
+    ("{value: -1e39, dtype: float32}", (), "number -1e+39"),
+    ("{value: [1.0, 1e39], dtype: float32}", (1,), "number 1e+39"),
+    ("{value: [[1.0, 2], [3, -5e38], [4e38, 1]], dtype: float32}", (1, 1), "number -5e+38"),
+])
+def test_a_number_beyond_float32_is_named_at_its_place(written, path, found):
+    with pytest.raises(GraphError) as e:
+        compile_text(f"graphrun: 1\nparams:\n  x: {written}\nnodes:\n  y: {{op: neg, args: [x]}}\n")
+    assert [(p.path, p.message) for p in e.value.problems] == \
+        [(("params", "x", "value") + path, f"{found} is too large for float32 (beyond 3.4e38)")]
+
+
 @pytest.mark.parametrize("written", ["3", "-2.5", "[1, 2.5]", "[[1, 2], [3, 4]]", "[[[1e300]]]",
                                      "[[0.1, 0.2, 0.3], [1, 2, 3]]", "{value: [7, -8], dtype: int64}",
                                      "{value: [[0.1, 3]], dtype: float32}",

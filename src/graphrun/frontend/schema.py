@@ -420,6 +420,9 @@ def _explain(error) -> list:
         # report the most specific failure underneath, preferring a branch whose type the value
         # has ('my-w' in args is a bad name, not "expected a number")
         typed = [e for e in error.context if e.validator != "type"]
+        inside = [e for e in error.context if len(e.absolute_path) > len(path)]
+        if not typed and inside:  # a branch took the value's type and failed inside it: that
+            return _explain(_best_match(inside))  # item (`axis: [0, true]`: the `true`)
         if not typed and keyword in ("anyOf", "oneOf"):  # no branch takes this type at all
             wanted = [e.validator_value for e in error.context]
             names = ["a name" if e.schema.get("pattern", "").startswith("^[A-Za-z_]") else
@@ -452,8 +455,11 @@ def _explain(error) -> list:
         return [Problem(f"bad name {value!r}: names start with a letter or '_' and hold only "
                         "letters, digits and '_'", path + (value,), at_key=True)]
     if keyword == "pattern" and error.schema.get("pattern", "").startswith("^[A-Za-z_]"):
+        # a key of the mapping at `path` (propertyNames), or a name in a value's place
+        key = "propertyNames" in error.relative_schema_path
         return [Problem(f"bad name {value!r}: names start with a letter or '_' and hold only "
-                        "letters, digits and '_'", path)]
+                        "letters, digits and '_'", path + (value,) if key else path,
+                        at_key=key)]
     if keyword == "pattern":
         return [Problem(f"expected a file name ending in .npy or .npz; found {describe(value)}", path)]
     if keyword == "type":

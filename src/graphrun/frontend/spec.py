@@ -386,9 +386,12 @@ def _tensor(value, dtype, path, problems) -> Optional[np.ndarray]:
         problems.append(Problem(f"expected an integer for dtype int64; found {describe(items[at])}",
                                 path + _index(at, shape)))
         return None
-    array = np.array(items, dtype=dtype).reshape(shape)
+    with np.errstate(over="ignore"):  # float32's overflow: the problem below says which number
+        array = np.array(items, dtype=dtype).reshape(shape)
     if dtype == np.float32 and not np.all(np.isfinite(array)):
-        problems.append(Problem("a value is too large for float32 (beyond 3.4e38)", path))
+        at = int(np.flatnonzero(~np.isfinite(array.ravel()))[0])
+        problems.append(Problem(f"{describe(items[at])} is too large for float32 (beyond "
+                                "3.4e38)", path + _index(at, shape)))
         return None
     return array
 

@@ -129,7 +129,10 @@ def _var_infer(name, x, axis, keepdims, correction):
     out = _reduce_infer(name, x, axis, keepdims)
     axes = norm_axes(axis, len(x.shape), name)
     n = math.prod(x.shape[a] for a in axes)  # exact: an int64 product can wrap
-    if correction < 0 or n - correction <= 0:
+    if correction < 0:
+        raise OpError(f"{name}: correction must be 0 or more (it divides by n - correction); "
+                      f"found {correction}", attr="correction")
+    if n - correction <= 0:
         # PyTorch gives inf or nan here, with a warning: never what was meant
         raise OpError(f"{name}: correction {correction} needs more than {correction} "
                       f"element{'s' if correction != 1 else ''} to reduce; found {n}"
