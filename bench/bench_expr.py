@@ -6,12 +6,17 @@ are byte-identical.
 
     python bench/bench_expr.py                  # 100,000 nodes, 5 pairs
     python bench/bench_expr.py 10000 --repeat 9
+    python bench/bench_expr.py --parse          # the parser alone, in this process, on long texts
 
 The graph is bench/make_graphs.py's chain (alternating mul, add, tanh on scalars, a param per mul
 and add). Written as expressions, each node is one operation (`n5: n4 * p5`, `n7: tanh(n6)`),
 so both files hold the same nodes under the same names. `--nested` also times the same graph
 written three operations to a line (`n5: tanh(n4 * p3 + p4)`), whose results name the inner
 operations after their place (n5.1.1, n5.1) instead.
+
+`--parse` times `expr.parse` alone on expressions at its length limit (a 3,300-argument concat,
+a chain of formulas, a small formula) against Python's own parser (`ast.parse`, in C) on the
+same text, alternating in this process; the ratio is the median of the per-pair ratios.
 """
 
 from __future__ import annotations
@@ -65,13 +70,46 @@ def run_once(graph: str, output: str) -> dict:
     return {**{k: float(v) for k, v in stages.items()}, "wall": wall}
 
 
+PARSE_TEXTS = {
+    "concat of 3,300 names": "concat(" + ", ".join(["x"] * 3300) + ")",
+    "concat of 180 formulas": "concat(" + ", ".join(
+        ["sum(a * b, axis=0) - tanh(x1 - 2.5) ** 2 / exp(-y)"] * 180) + ")",
+    "small formula": "tanh(x * w + b) * 2",
+}
+
+
+def bench_parse(repeat: int) -> None:
+    import ast
+    from graphrun.frontend import expr
+    print(f"expr.parse against ast.parse, {repeat} alternating pairs, each the best of 5 calls")
+    print(f"{'text':<28} {'chars':>6} {'parse us':>9} {'ast us':>8} {'ratio':>6}")
+    for label, text in PARSE_TEXTS.items():
+        ours, theirs = [], []
+        for _ in range(repeat):
+            for sink, call in ((ours, lambda: expr.parse(text)),
+                               (theirs, lambda: ast.parse(text, mode="eval"))):
+                best = float("inf")
+                for _ in range(5):
+                    start = time.perf_counter()
+                    call()
+                    best = min(best, time.perf_counter() - start)
+                sink.append(best)
+        ratio = statistics.median(a / b for a, b in zip(ours, theirs))
+        print(f"{label:<28} {len(text):>6} {statistics.median(ours) * 1e6:9.0f} "
+              f"{statistics.median(theirs) * 1e6:8.0f} {ratio:5.2f}x")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("nodes", nargs="?", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=5, help="pairs of runs (default 5)")
     parser.add_argument("--nested", action="store_true",
                         help="also time the graph written three operations to a line")
+    parser.add_argument("--parse", action="store_true",
+                        help="time the expression parser alone against ast.parse")
     args = parser.parse_args(argv)
+    if args.parse:
+        return bench_parse(args.repeat)
     with tempfile.TemporaryDirectory() as folder:
         forms = {"explicit": chain_text(args.nodes), "expressions": expression_text(args.nodes)}
         if args.nested:

@@ -333,3 +333,110 @@ def test_expand_gives_the_explicit_form_and_byte_identical_results(graph, tmp_pa
     target.write_text(explicit)
     assert call("run", str(target)) == call("run", graph)
     assert call("expand", str(target))[1] == explicit  # the explicit form is its own expansion
+
+
+# ---------------------------------------------------------------------------------------------
+# integer literals, as the file reader reads them (YAML 1.2 core schema, int64)
+
+def test_an_integer_literal_is_an_int64_whatever_its_digits():
+    for text in ("4611686018427387904", "9223372036854775807", "-9223372036854775808",
+                 "- 9223372036854775808", "00000000000000000000012"):
+        value = int(text.replace(" ", ""))
+        assert parse(text) == expr.Number(value, 0) and type(parse(text).value) is int
+    written = "graphrun: 1\ninputs:\n  x: [[1.0, 2.0]]\nnodes:\n  a: "
+    reshape = "reshape (1,2) (2 elements) into (4611686018427387904,4) (18446744073709551616"
+    assert reshape in errors(written + "\"reshape(x, shape=[4611686018427387904, 4])\"\n")[0]
+    assert reshape in errors(written + "{op: reshape, args: [x], shape: [4611686018427387904, 4]}"
+                             "\n")[0]
+    assert "an index is an integer literal" not in errors(written + "x[1000000000000000000]\n")[0]
+
+
+@pytest.mark.parametrize("text,at,message", [
+    ("9223372036854775808", 0, "integer 9223372036854775808 does not fit in int64"),
+    ("x * -9223372036854775809", 4, "integer -9223372036854775809 does not fit in int64"),
+    ("--9223372036854775808", 0, "integer 9223372036854775808 does not fit in int64"),
+    ("-9223372036854775808 ** 2", 1, "integer 9223372036854775808 does not fit in int64"),
+    ("x[0, " + "1" * 5000 + "]", 5, "integer 111111111111...111111111111 (5000 characters) "
+                                    "does not fit in int64"),
+    ("x * 1e999", 4, "number 1e999 overflows float64"),
+    ("x * -1e999", 5, "number 1e999 overflows float64"),
+])
+def test_an_integer_beyond_int64_is_an_error_at_its_token(text, at, message):
+    with pytest.raises(ExprError) as e:
+        parse(text)
+    assert (e.value.message, e.value.at) == (message, at)
+
+
+def test_a_seed_beyond_int64_is_named_as_the_file_reader_names_it():
+    found = errors("graphrun: 1\ninputs:\n  x: [1.0]\nnodes:\n"
+                   "  d: \"dropout(x, p=0.5, seed=99999999999999999999999)\"\n"
+                   "  e: {op: dropout, args: [x], p: 0.5, seed: 99999999999999999999999}\n")
+    assert found == ["5:30: integer 99999999999999999999999 does not fit in int64",
+                     "6:45: integer 99999999999999999999999 does not fit in int64"]
+
+
+@pytest.mark.parametrize("text,at", [("tanh(", 5), ("f(x,", 4), ("sum(y, axis=0,", 14)])
+def test_a_call_left_open_is_an_error_at_the_end(text, at):
+    with pytest.raises(ExprError) as e:  # was an IndexError: the token after the end
+        parse(text)
+    assert e.value.message == "expected a name, a number or '('; found the end of the " \
+                              "expression" and e.value.at == at
+
+
+# ---------------------------------------------------------------------------------------------
+# positions in a scalar over several lines, every style (columns counted by hand)
+
+LINES = {
+    # the expression `x + zz` (or with more around it) over lines; 'zz' is at the line and column
+    "double-quoted, folded": ("  u: \"x +\n    zz\"\n", (6, 5)),
+    "double-quoted, trailing spaces": ("  u: \"x +   \n      zz\"\n", (6, 7)),
+    "double-quoted, escaped break": ("  u: \"x + \\\n    zz\"\n", (6, 5)),
+    "double-quoted, escaped break in a name": ("  u: \"x + z\\\n    z\"\n", (5, 11)),
+    "double-quoted, blank line": ("  u: \"x +\n\n    zz\"\n", (7, 5)),
+    "double-quoted, escapes before": ("  u: \"\\x78 \\u002B\n   \\t zz\"\n", (6, 7)),
+    "double-quoted, CRLF": ("  u: \"x +\r\n    zz\"\r\n", (6, 5)),
+    "single-quoted, folded": ("  u: 'x\n    +\n     zz'\n", (7, 6)),
+    "single-quoted, blank lines": ("  u: 'x +\n\n\n   zz'\n", (8, 4)),
+    "plain, folded": ("  u: x\n    + zz\n", (6, 7)),
+    "plain, blank line": ("  u: x +\n\n    zz\n", (7, 5)),
+    "literal": ("  u: |\n    x +\n      zz\n", (7, 7)),
+    "literal, blank line first": ("  u: |-\n\n    x +\n    zz\n", (8, 5)),
+    "literal, indentation indicator": ("  u: |1\n     x +\n     zz\n", (7, 6)),
+    "folded": ("  u: >\n    x +\n    zz\n", (7, 5)),
+    "folded, blank line": ("  u: >  # a comment\n    x +\n\n    zz\n", (8, 5)),
+    "folded, more indented": ("  u: >\n    x\n      + zz\n", (7, 9)),
+}
+
+
+@pytest.mark.parametrize("style", LINES)
+def test_a_token_is_at_its_place_in_a_scalar_over_several_lines(style):
+    body, (line, col) = LINES[style]
+    found = errors(HEAD + "nodes:\n" + body)
+    assert found == [f"{line}:{col}: unknown name 'zz'"], found
+
+
+# ---------------------------------------------------------------------------------------------
+# the parser's work: in C per token, not in Python (no test times anything)
+
+def python_calls(text) -> int:
+    """How many Python functions parse(text) calls (C functions not counted)."""
+    count = [0]
+
+    def profile(frame, event, arg):
+        count[0] += event == "call"
+
+    import sys
+    sys.setprofile(profile)
+    try:
+        parse(text)
+    finally:
+        sys.setprofile(None)
+    return count[0]
+
+
+def test_parsing_costs_a_few_python_calls_per_operator_and_none_per_lone_argument():
+    # the 9,900-character concat of 3,300 names took 70,000 calls (a Token and seven levels of
+    # descent per token), 4 s a MiB
+    assert python_calls("concat(" + ", ".join(["x"] * 3300) + ")") < 50
+    formula = " + ".join(["sum(a * b, axis=0)"] * 60)  # 660 tokens
+    assert python_calls(formula) < 3 * 660

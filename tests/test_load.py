@@ -291,7 +291,7 @@ def test_scalar_position_maps_a_character_back_to_the_file(parser, path, token, 
 
 def test_scalar_position_falls_back_to_the_scalar_start(parser):
     source = load.load_bytes(SCALARS.encode()).source
-    assert source.scalar_position(("dmulti",), 4) == (12, 9)  # double-quoted over two lines
+    assert source.scalar_position(("dmulti",), 4) == (13, 3)  # double-quoted over two lines: exact now
     assert source.scalar_position(("plain",), 99) == (1, 8)  # past the value's end
     assert source.scalar_position(("list",), 0) == (14, 7)  # not a scalar: where the path is
 

@@ -136,12 +136,12 @@ class SourceMap:
         return (*self.position(offset), _STYLES.get(self.text[offset:offset + 1], "plain"))
 
     def scalar_position(self, path: tuple, offset_in_value: int) -> Tuple[int, int]:
-        """The position of the character `offset_in_value` of the string at `path`, in the file.
-        Exact for plain and single-quoted scalars on one line and for literal block scalars, and
-        at every non-blank character of a folded block or a plain or single-quoted scalar over
-        several lines; a double-quoted scalar is mapped through its escapes on one line. Where
-        none of that holds (a double-quoted scalar over several lines, an offset outside the
-        value), the position of the scalar's start."""
+        """The position of the character `offset_in_value` of the string at `path`, in the file,
+        for every scalar style over one line or several: through a quoted scalar's escapes
+        (`\\x41`, `''`), its line breaks folded to spaces, its escaped line breaks (`\\` at a
+        line's end) and blank lines, a block scalar's indentation and folding. A space or line
+        break that folding made is at its line break; an offset outside the value, or a text
+        that does not read as the value, is at the scalar's start."""
         offset, value = self._offset(path)
         if type(value) is not str or not 0 <= offset_in_value < len(value):
             return self.position(offset)
@@ -225,43 +225,127 @@ _STYLES = {"'": "single-quoted", '"': "double-quoted", "|": "literal", ">": "fol
 
 
 def _raw_offset(text: str, start: int, style: str, value: str, k: int) -> int:
-    """Where value[k] was written, for the scalar written at text[start] (see scalar_position)."""
-    if style == "double-quoted":  # through the escapes, on the scalar's first line only
-        at = start + 1
-        for _ in range(k):
-            if text[at] == "\\":
-                at += {"x": 4, "u": 6, "U": 10}.get(text[at + 1], 2)
-            else:
-                at += 1
-            if text[at - 1] in "\r\n":
-                return start
-        return at if text[at] not in "\r\n" else start
+    """Where value[k] was written, for the scalar written at text[start] (see scalar_position);
+    `start` when the text does not read as `value` (a form not modelled here)."""
     if style in ("literal", "folded"):
-        at = text.find("\n", start) + 1  # the block's text starts below its indicator
-        if style == "literal":  # its lines are the file's lines, less their indentation
-            line = value.count("\n", 0, k)
-            col = k - (value.rfind("\n", 0, k) + 1)
-            for _ in range(line):
-                at = text.find("\n", at) + 1
-            end = text.find("\n", at)
-            raw = text[at:len(text) if end < 0 else end].rstrip("\r")
-            return at + len(raw) - len(value.split("\n")[line]) + col
+        at = _block_offset(text, start, style == "folded", value, k)
     else:
-        at = start + (style == "single-quoted")
-    # Plain, single-quoted, folded: folding turns line breaks and indentation into spaces (or
-    # back into line breaks), and '' into '; every other character is written as it is read.
-    for c in value[:k]:
-        if c == " " or c == "\n":
-            if text[at] == c:
-                at += 1
+        first = start + (style != "plain")  # after the quote
+        special = "\r\n" + {"double-quoted": "\\", "single-quoted": "'"}.get(style, "")
+        if text[first:first + k + 1] == value[:k + 1] and \
+                not any(c in special for c in set(text[first:first + k + 1])):
+            return first + k  # as written up to k, on the first line (nearly always)
+        at = _flow_offset(text, first, style, value, k)
+    return start if at is None else at
+
+
+def _line_end(text: str, at: int) -> int:
+    """The offset just after the line break at text[at] (\r\n, \r or \n)."""
+    return at + 2 if text.startswith("\r\n", at) else at + 1
+
+
+def _flow_offset(text: str, at: int, style: str, value: str, k: int) -> Optional[int]:
+    """value[k]'s place in a plain or quoted scalar whose text starts at text[at] (after its
+    quote), over one line or several: a line break folds to a space, or to a line break per
+    blank line after it, with the whitespace around it; an escaped line break (double-quoted
+    `\\` at a line's end) to nothing but a line break per blank line; `\\x41`, `\\n`, ... are one
+    character, as `''` is (single-quoted). A folded space or line break is at its break; None
+    when the text does not read as `value`."""
+    double, single = style == "double-quoted", style == "single-quoted"
+    n, size = 0, len(text)  # value[n] is read next, at text[at]
+    while at < size:
+        ch = text[at]
+        if ch == " " or ch == "\t":
+            run = at
+            while run < size and text[run] in " \t":
+                run += 1
+            if run < size and text[run] not in "\r\n":  # not a line's trailing whitespace
+                if k < n + run - at:
+                    return at + k - n
+                n += run - at
+            at = run
             continue
-        while text[at] in " \r\n":
+        if ch == "\r" or ch == "\n" or (double and ch == "\\" and
+                                       text[at + 1:at + 2] in ("\r", "\n")):
+            brk = at
+            at = _line_end(text, at + (ch == "\\"))
+            blank = 0
+            while True:  # the next line's indentation, and the blank lines below
+                while at < size and text[at] in " \t":
+                    at += 1
+                if at < size and text[at] in "\r\n":
+                    blank += 1
+                    at = _line_end(text, at)
+                else:
+                    break
+            made = blank if ch == "\\" or blank else 1
+            if k < n + made:
+                return brk
+            n += made
+            continue
+        if n == k:
+            return at if value[k] == ch or ch == "\\" or ch == "'" else None
+        if double and ch == "\\":
+            at += {"x": 4, "u": 6, "U": 10}.get(text[at + 1:at + 2], 2)
+        elif (double and ch == '"') or (single and ch == "'" and text[at + 1:at + 2] != "'"):
+            return None  # the closing quote, before value[k]
+        else:
+            at += 2 if single and ch == "'" else 1
+        n += 1
+    return None
+
+
+_HEADER = lazy_re.compile(r"[|>]([1-9]?)[-+]?([1-9]?)")
+
+
+def _block_offset(text: str, start: int, folded: bool, value: str, k: int) -> Optional[int]:
+    """value[k]'s place in a literal (|) or folded (>) block scalar whose indicator is at
+    text[start]: its lines are the file's lines below the indicator, less the block's
+    indentation; in a folded block a line break between two lines of text that do not start
+    with a space folds to a space, or to a line break per blank line between them. None when
+    the text does not read as `value`."""
+    size = len(text)
+    at = start
+    while at < size and text[at] not in "\r\n":  # the header: indicators and a comment
+        at += 1
+    indent = None
+    n, previous, blanks = 0, None, 0  # value[n] is read next; the last line of text's content
+    breaks = []  # where the line breaks since the last line of text are: its own, the blanks'
+    while at < size:
+        first = at = _line_end(text, at)  # the next line, read up to its break
+        while at < size and text[at] not in "\r\n":
             at += 1
-        at += 2 if c == "'" and style == "single-quoted" else 1
-    if value[k] not in " \n":
-        while text[at] in " \r\n":
-            at += 1
-    return at
+        line = text[first:at]
+        if indent is None:
+            if not line.strip(" "):
+                blanks += 1
+                breaks.append(at)
+                continue
+            indent = len(line) - len(line.lstrip(" "))  # the first line of text's
+            header = _HEADER.match(text, start)
+            if header is not None and (header.group(1) or header.group(2)):  # indicated
+                body = value.lstrip("\n")
+                while indent > 0 and not body.startswith(line[indent:]):
+                    indent -= 1  # its first line starts with spaces of the value's own
+        content = line[indent:]
+        if not content and not line.strip(" "):
+            blanks += 1
+            breaks.append(at)
+            continue
+        if previous is None:
+            made = blanks  # the blank lines above the first line of text
+        elif folded and previous[:1] not in (" ", "\t") and content[:1] not in (" ", "\t"):
+            made = blanks if blanks else 1  # folded: a space, or the blank lines' breaks
+        else:
+            made = blanks + 1
+        if k < n + made:  # a line break the block keeps, or a space folded: at its break
+            return breaks[len(breaks) - made + k - n]  # (folded: the first break is trimmed)
+        n += made
+        if k < n + len(content):
+            return first + indent + k - n if value[k] == content[k - n] else None
+        n += len(content)
+        previous, blanks, breaks = content, 0, [at]
+    return None
 
 
 @dataclass(frozen=True)
