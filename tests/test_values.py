@@ -448,3 +448,19 @@ def test_a_ragged_tensor_names_what_its_neighbours_are(written, words):
     with pytest.raises(GraphError) as e:
         compile_text(f"graphrun: 1\ninputs:\n  x: {written}\nnodes:\n  y: {{op: neg, args: [x]}}\n")
     assert [words in p.message for p in e.value.problems] == [True]
+
+
+@pytest.mark.parametrize("size", [7, 10_001, (1 << 18) + 1])  # each way _finite reduces
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_the_finite_check_finds_one_bad_element_at_every_size(size, dtype):
+    from graphrun.engine.executor import _finite
+    x = np.ones(size, dtype)
+    with np.errstate(all="ignore"):  # as the executor calls it
+        assert _finite(x) and _finite(x.reshape(1, -1))
+        big = x.copy()
+        big[-1] = np.finfo(dtype).max  # x . x overflows: the elements are looked at one by one
+        assert _finite(big)
+        for bad in (np.nan, np.inf, -np.inf):
+            y = x.copy()
+            y[-1] = bad
+            assert not _finite(y) and not _finite(y[::-1])  # contiguous, and a strided view

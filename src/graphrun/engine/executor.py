@@ -304,8 +304,8 @@ def _finite(x) -> bool:
             return True  # integers (labels) have no nan or inf
         if x.flags.c_contiguous:
             flat = x.reshape(-1)
-            if flat.size > _DOT_THREADED:  # on one thread: a memory-bound pass that a second
-                with blas.one_thread():    # thread slows (0.4 ms against 4 ms at 2^18, loaded)
+            if _DOT_THREADED < flat.size <= blas.SMALL:  # on one thread: a second wakes to
+                with blas.one_thread():  # share a pass too short to pay for it (see below)
                     quick = np.dot(flat, flat)
             else:
                 quick = np.dot(flat, flat)
@@ -315,7 +315,11 @@ def _finite(x) -> bool:
     return math.isfinite(x)
 
 
-_DOT_THREADED = 10_000  # OpenBLAS's ddot uses every thread past this length (its interface/dot.c)
+# OpenBLAS's ddot uses every thread past this length (its interface/dot.c). Up to blas.SMALL
+# elements a second thread slows the pass (0.4 ms against 4 ms at 2^18 on a loaded machine);
+# past it the pass is memory-bound and two threads halve it (2^20: 0.26 against 0.59 ms, 2^22:
+# 1.7 against 3.4 ms, idle), as they do the matmuls beside it: bench/README.md, goal 3.
+_DOT_THREADED = 10_000
 
 
 def _check_finite(program, slot, value, stage, step):
