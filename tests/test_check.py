@@ -121,7 +121,7 @@ def test_trouble_is_exit_2(project):
     graph.write_text(SIMPLE)
     golden.write_text("graphrun: 1\nvalues:\n  u: [1.0, [2.0]]\n")
     code, _, err = call("check", str(graph), "--golden", str(golden))
-    assert code == 2 and f"{golden}:3:3: error:" in err
+    assert code == 2 and f"{golden}:3:12: error:" in err
     # several graphs need a folder
     code, _, err = call("check", str(graph), str(graph), "--golden", str(golden))
     assert code == 2 and "must be a folder" in err

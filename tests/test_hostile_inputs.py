@@ -331,7 +331,7 @@ def diff(tmp_path, text, other=RESULTS):
 @pytest.mark.parametrize("version", ["true", "1.0", '"1"', "[1]", "2"])
 def test_the_version_must_be_the_integer_1(tmp_path, version):
     code, err, a = diff(tmp_path, RESULTS.replace("graphrun: 1", f"graphrun: {version}"))
-    assert code == 2 and err.startswith(f"{a}:1:1: error: not a graphrun results file"), err
+    assert code == 2 and err.startswith(f"{a}:1:11: error: not a graphrun results file"), err
 
 
 @pytest.mark.parametrize("version", ["1.0", "1e0", "true", '"1"'])
@@ -348,7 +348,7 @@ def test_a_params_file_whose_version_is_true_is_refused(tmp_path):
     trained = tmp_path / "t.yaml"
     trained.write_text("graphrun: true\ngraph: chain-rule\nparams:\n  w: 1.0\n  b: 2.0\n")
     code, out, err = call("run", SIMPLE, "--params", str(trained))
-    assert code == 2 and err.startswith(f"{trained}:1:1: error: not a graphrun results file")
+    assert code == 2 and err.startswith(f"{trained}:1:11: error: not a graphrun training results file")
 
 
 @pytest.mark.parametrize("dtype", ["3", "[float32]", "{a: 1}", "true", "float16"])
@@ -379,8 +379,8 @@ def test_a_hostile_sidecar_is_an_error_at_its_entry(tmp_path, make, words):
     code, err, a = diff(tmp_path, text, text)
     assert code == 2, err
     first = err.splitlines()[0]
-    assert first.startswith(f"{a}:4:3: error: cannot read sidecar file") or \
-        first.startswith(f"{a}:4:3: error: sidecar"), first
+    assert first.startswith(f"{a}:4:6: error: cannot read sidecar file") or \
+        first.startswith(f"{a}:4:6: error: sidecar"), first
     assert words in first, first
 
 
@@ -565,7 +565,7 @@ F32 = "graphrun: 1\ngraph: g\ndtype: float32\nvalues:\n  h: %s\n"
 def test_a_float32_results_file_refuses_numbers_beyond_float32(tmp_path, number):
     code, err, a = diff(tmp_path, F32 % number, F32 % ".inf")
     assert code == 2
-    assert err.startswith(f"{a}:5:3: error: number ") and "beyond the range of float32" in err
+    assert err.startswith(f"{a}:5:6: error: number ") and "beyond the range of float32" in err
 
 
 def test_an_out_of_range_number_never_matches_an_inf_in_float32(tmp_path):
@@ -773,7 +773,7 @@ def test_a_trained_float32_param_beyond_float32_is_an_error_at_its_line(tmp_path
     trained.write_text("graphrun: 1\ngraph: g\nparams:\n  w: {value: 1e39, dtype: float32}\n")
     code, out, err = call("run", str(graph), "--params", str(trained))
     assert code == 2
-    assert err == (f"{trained}:4:6: error: number 1e+39 is beyond the range of float32 (at most "
+    assert err == (f"{trained}:4:14: error: number 1e+39 is beyond the range of float32 (at most "
                    "3.4028235e+38)\n")
 
 

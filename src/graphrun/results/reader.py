@@ -15,7 +15,7 @@ import json
 import os
 import re
 from dataclasses import dataclass
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
 import numpy as np
 
@@ -23,6 +23,7 @@ from .. import lazy_re
 from ..errors import GraphError, Problem, describe
 from ..frontend import reading
 from ..frontend.load import MAX_BYTES, MAX_DEPTH, SourceMap, load_bytes
+from ..frontend.scalars import resolve_plain
 from .files import read_locked
 from .writer import digits_of, sections
 
@@ -113,11 +114,15 @@ def _read_results(path: str, folder: str, fast: bool) -> ResultSet:
 
 _NAME = r'(?:[A-Za-z_][A-Za-z0-9_./\-]*|"(?:[^"\\\n]|\\.)*")'
 _TOP_ORDER = ("graphrun", "graph", "dtype", "digits", "loss", "values", "gradients")
-_TOP = lazy_re.compile(rf"({'|'.join(_TOP_ORDER)}): ?(.*)\Z")
+# `key: value`, or a section's bare `key:`; never `key:value`, which YAML reads as one plain scalar
+_TOP = lazy_re.compile(rf"({'|'.join(_TOP_ORDER)}):(?: (.+))?\Z")
 _ITEM = lazy_re.compile(rf"  ({_NAME}): (.+)\Z")
-_SUMMARY = r"(?:, (?:min|max|mean|norm): -?(?:[0-9][0-9.e+-]*|\.inf|\.nan))"
+_SUMMARY = r"(?:, (min|max|mean|norm): (-?(?:[0-9][0-9.e+-]*|\.inf|\.nan)))"
 _SIDECAR_ENTRY = lazy_re.compile(rf"\{{file: ({_NAME}), shape: \[([0-9, ]*)\], "
-                            rf"dtype: (float64|float32|int64|bool){_SUMMARY}*\}}\Z")
+                            rf"dtype: (float64|float32|int64|bool)((?:{_SUMMARY})*)\}}\Z")
+_SUMMARY_ITEM = lazy_re.compile(_SUMMARY)
+_SHAPE = lazy_re.compile(r"(?:(?:0|[1-9][0-9]{0,17})(?:, (?:0|[1-9][0-9]{0,17}))*)?\Z")
+_INT64 = 2 ** 63
 _NONFINITE = lazy_re.compile(r"(?<![\w.])(-?)\.(inf|nan)\b")
 _CONTROL = lazy_re.compile(rb"[\x00-\x09\x0b-\x1f\x7f]")  # anything but \n: the loader's business
 _AMBIGUOUS = {"null", "true", "false", "yes", "no", "on", "off", "y", "n", "nan", "inf", "~"}
@@ -155,10 +160,12 @@ def _written_entries(raw: bytes, folder: str) -> Optional[Dict[str, Entry]]:
         key, text = match.groups()
         last, section = _TOP_ORDER.index(key), None
         if key in SECTIONS:
-            if text == "":
+            if text is None:
                 section = key
             elif text != "{}":
                 return None
+        elif text is None:
+            return None  # `loss:` alone is null: the loader's error
         elif key == "graphrun":
             if text != "1":
                 return None
@@ -197,48 +204,96 @@ def _name(text: str) -> Optional[str]:
 
 
 def _value(text: str, float_dtype, folder) -> Optional[np.ndarray]:
-    """A number, a flow list of numbers or a sidecar entry, as the loader path reads it."""
+    """A number, a flow list of numbers or a sidecar entry, exactly as the loader path reads it;
+    None for any text where JSON (which parses it here) and YAML 1.2 might part, errors included:
+    the loader reads those."""
     if text.startswith("{"):
-        match = _SIDECAR_ENTRY.match(text)
-        if match is None:
-            return None
-        file = _name(match.group(1))
-        dims = match.group(2)
-        shape = [int(d) for d in dims.split(", ")] if dims else []
-        if file is None or ", ".join(map(str, shape)) != dims:
-            return None  # not the canonical `shape: [6, 4]`
-        try:
-            return _sidecar({"file": file, "shape": shape, "dtype": match.group(3)}, folder)
-        except ValueError:
-            return None  # the loader's path words the problem, at its line
+        return _sidecar_value(text, folder)
     if len(text) - len(text.lstrip("[")) > MAX_DEPTH:  # the depth: past it, the loader's error
         return None
-    infinite = ".inf" in text
-    if infinite or ".nan" in text:  # rare: the regex costs as much as the parse
-        text = _NONFINITE.sub(lambda m: m.group(1) + ("Infinity" if m.group(2) == "inf"
-                                                      else "NaN"), text)
+    if "N" in text or "I" in text:  # JSON's own NaN and Infinity are strings to YAML
+        return None
+    nonfinite = 0
+    if ".inf" in text or ".nan" in text:  # rare: the regex costs as much as the parse
+        text, nonfinite = _NONFINITE.subn(lambda m: m.group(1) + (
+            "Infinity" if m.group(2) == "inf" else "NaN"), text)
     try:
         parsed = json.loads(text)
     except (ValueError, RecursionError):
         return None
-    if type(parsed) is float:
+    if type(parsed) is float:  # the common case, kept cheap: a lone float is no integer
+        if parsed - parsed != 0.0 and not nonfinite:
+            return None  # a literal beyond float64 (1e400): the loader's error
         array = np.array(parsed)
     else:
         try:
             array = np.array(parsed)
         except (ValueError, OverflowError):
             return None  # ragged, or an integer beyond int64
-        if array.dtype.kind not in "ifb" or array.size == 0 or \
-                array.dtype.kind != "b" and type(parsed) is list and _has_bool(parsed):
+        if array.dtype.kind not in "ifb" or array.size == 0:
+            return None
+        if array.dtype.kind != "b" and ("true" in text or "false" in text) and \
+                _has_bool(parsed):
             return None  # [true, 2]: the loader's error
+        # one reduction settles the common case: every number finite and below 2^63
+        if array.dtype.kind == "f" and not np.abs(array).max() < _INT64:
+            finite = np.isfinite(array)
+            if np.count_nonzero(~finite) != nonfinite:
+                return None  # a literal beyond float64 (1e400): the loader's error
+            # numpy makes [1.5, 18446744073709551615] floats; YAML refuses the integer
+            if not (np.abs(array[finite]) < _INT64).all() and _int_beyond_int64(text):
+                return None
     if array.dtype.kind == "f":
-        if not infinite and not np.isfinite(array).all():
-            return None  # a literal beyond float64 (1e400): the loader's error
         try:
             array = narrowed(array, float_dtype)
         except ValueError:
             return None  # beyond float32: the loader's path words it
     return array
+
+
+def _int_beyond_int64(text: str) -> bool:
+    """Whether the JSON `text` holds an integer literal outside int64 (asked only when a float
+    array holds a number that big: rare)."""
+    def checked(literal):
+        if not -_INT64 <= int(literal) < _INT64:
+            raise OverflowError
+        return 0
+
+    try:
+        json.loads(text, parse_int=checked)
+    except OverflowError:
+        return True
+    except ValueError:  # more digits than int() takes: beyond int64 too
+        return True
+    return False
+
+
+def _sidecar_value(text: str, folder) -> Optional[np.ndarray]:
+    """A sidecar entry in the writer's form, read as the loader path reads it; None otherwise."""
+    match = _SIDECAR_ENTRY.match(text)
+    if match is None:
+        return None
+    file = _name(match.group(1))
+    dims = match.group(2)
+    if file is None or not _SHAPE.match(dims):
+        return None  # not the canonical `shape: [6, 4]`
+    shape = [int(d) for d in dims.split(", ")] if dims else []
+    seen = set()
+    for field, number in _SUMMARY_ITEM.findall(match.group(4)):
+        # a summary is not read, but YAML resolves it: a duplicate key, 1e400 or an integer
+        # beyond int64 is the loader's error
+        if field in seen:
+            return None
+        seen.add(field)
+        if number not in (".inf", "-.inf", ".nan"):
+            try:
+                resolve_plain(number)
+            except ValueError:
+                return None
+    try:
+        return _sidecar({"file": file, "shape": shape, "dtype": match.group(3)}, folder)
+    except ValueError:
+        return None  # the loader's path words the problem, at its line
 
 
 def narrowed(array: np.ndarray, float_dtype) -> np.ndarray:
@@ -258,6 +313,20 @@ def narrowed(array: np.ndarray, float_dtype) -> np.ndarray:
     return out
 
 
+def version_problem(data, source, what: str = "results file") -> Optional[Problem]:
+    """Why `data` is not in this graphrun's results format (`graphrun: 1`), located at what was
+    found; None when it is. (`true == 1` in Python: not a version.)"""
+    if "graphrun" not in data:
+        return Problem(f"not a graphrun {what}: expected 'graphrun: 1' (the format version) as "
+                       "its first key; it has no 'graphrun' key", pos=(1, 1))
+    version = data["graphrun"]
+    if type(version) is int and version == 1:
+        return None
+    return Problem(f"not a graphrun {what} of this version: expected 'graphrun: 1' (the "
+                   f"format version this graphrun reads); found {describe(version)}",
+                   pos=source.locate(("graphrun",)))
+
+
 def _entries(data, source, folder) -> Dict[str, Entry]:
     def keys(path):
         return source.locate(path, at_key=True)
@@ -267,10 +336,9 @@ def _entries(data, source, folder) -> Dict[str, Entry]:
                                   "GRAPH --golden RESULTS` compares a graph with its golden; "
                                   "`graphrun run GRAPH -o RESULTS` writes its results)",
                                   pos=keys(("nodes",)))])
-    version = data.get("graphrun") if type(data) is dict else None
-    if type(version) is not int or version != 1:  # `true == 1` in Python: not a version
-        raise GraphError([Problem("not a graphrun results file: expected a mapping that starts "
-                                  "with 'graphrun: 1'", pos=keys(("graphrun",)))])
+    problem = version_problem(data, source)
+    if problem is not None:
+        raise GraphError([problem])
     if "history" in data or "params" in data:  # a training results file (results/training)
         from .training import training_entries
         return training_entries(data, source, folder)
@@ -284,40 +352,50 @@ def _entries(data, source, folder) -> Dict[str, Entry]:
     float_dtype = _FLOAT_DTYPES.get(dtype, np.float64)
     entries = {}
     if "graph" in data:
-        entries["graph"] = Entry(str(data["graph"]), *keys(("graph",)))
+        if type(data["graph"]) is str:
+            entries["graph"] = Entry(data["graph"], *keys(("graph",)))
+        else:
+            problems.append(Problem("'graph' must be the graph's name, a string; found "
+                                    f"{describe(data['graph'])}", pos=source.locate(("graph",))))
     if "digits" in data:
         digits = data["digits"]
         if type(digits) is not int or not 1 <= digits <= 17:
             problems.append(Problem("'digits' must be a whole number from 1 to 17 (the "
-                                    "significant digits the numbers were rounded to)",
-                                    pos=keys(("digits",))))
+                                    "significant digits the numbers were rounded to); found "
+                                    f"{describe(digits)}", pos=source.locate(("digits",))))
         else:
             entries["digits"] = Entry(str(digits), *keys(("digits",)))
     if "loss" in data:
-        entries["loss"] = _entry(data["loss"], keys(("loss",)), folder, float_dtype, problems)
+        entries["loss"] = _entry(data["loss"], ("loss",), source, folder, float_dtype, problems)
     for section in SECTIONS:
         body = data.get(section)
         if body is None:
             continue
         if type(body) is not dict:
-            problems.append(Problem(f"'{section}' must be a mapping of names to tensors",
-                                    pos=keys((section,))))
+            problems.append(Problem(f"'{section}' must be a mapping of names to tensors; found "
+                                    f"{describe(body)}", pos=source.locate((section,))))
             continue
         for name, value in body.items():
-            entries[f"{section}.{name}"] = _entry(value, keys((section, name)), folder,
+            entries[f"{section}.{name}"] = _entry(value, (section, name), source, folder,
                                                   float_dtype, problems)
     if problems:
         raise GraphError(problems)
     return entries
 
 
-def _entry(value, pos, folder, float_dtype, problems) -> Entry:
+def _entry(value, path, source, folder, float_dtype, problems) -> Entry:
+    """An entry at its key's position (where a difference points); a problem with its value at
+    the value, or at the element of a list that is to blame."""
     try:
         array = _sidecar(value, folder) if type(value) is dict else _array(value, float_dtype)
     except ValueError as e:
-        problems.append(Problem(str(e), pos=pos))
+        where = tensor_problem(value) if type(value) is list else None
+        if where is not None:
+            problems.append(Problem(where[1], pos=source.locate(path + where[0])))
+        else:
+            problems.append(Problem(str(e), pos=source.locate(path)))
         array = np.zeros(0)
-    return Entry(array, *pos)
+    return Entry(array, *source.locate(path, at_key=True))
 
 
 def _array(value, float_dtype) -> np.ndarray:
@@ -328,12 +406,55 @@ def _array(value, float_dtype) -> np.ndarray:
     except (ValueError, OverflowError):
         array = None
     if array is None or array.dtype.kind not in "ifb":
-        raise ValueError("expected a number, true or false, or a rectangular nested list of them")
+        raise ValueError("expected a number, true or false, or a rectangular nested list of "
+                         f"them; found {describe(value)}")
     if array.dtype.kind != "b" and type(value) is list and _has_bool(value):
         # numpy would read [true, 2] as [1, 2]: a bool value (a comparison's) is never a number
         raise ValueError("expected numbers or booleans, not both in one tensor")
     return narrowed(array.astype(np.float64), float_dtype) if array.dtype.kind == "f" \
         else array
+
+
+def tensor_problem(value: list, bools: bool = True) -> Optional[Tuple[tuple, str]]:
+    """The first thing that keeps the nested list `value` from being a tensor of numbers (or,
+    with `bools`, of booleans; never both): (its index path inside `value`, a message saying what
+    was expected and what was found); None when there is none. Only asked once a list has been
+    refused, so that the error points at the element to blame rather than at the whole value."""
+    shape = []  # the first element's shape at each depth: what the others must match
+    v = value
+    while type(v) is list:
+        shape.append(len(v))
+        if not v:
+            break
+        v = v[0]
+    first = None  # "number" or "boolean": the first element's kind, which the others must share
+    stack = [((), value)]
+    while stack:
+        path, v = stack.pop()
+        depth = len(path)
+        if type(v) is list:
+            if depth >= len(shape) or shape[depth] != len(v) or not v and depth + 1 < len(shape):
+                want = (f"a list of {shape[depth]} item{'s' if shape[depth] != 1 else ''}, as "
+                        "the first at its depth" if depth < len(shape) else
+                        "a number" + (" or a boolean" if bools else ""))
+                return path, f"expected {want} (a tensor is a rectangular nested list); " \
+                             f"found {describe(v)}"
+            stack.extend((path + (i,), x) for i, x in reversed(list(enumerate(v))))
+            continue
+        if depth < len(shape):
+            return path, (f"expected a list of {shape[depth]} "
+                          f"item{'s' if shape[depth] != 1 else ''}, as the first at its depth (a "
+                          f"tensor is a rectangular nested list); found {describe(v)}")
+        kind = "boolean" if type(v) is bool else "number" if type(v) in (int, float) else None
+        if kind is None or kind == "boolean" and not bools:
+            return path, (f"expected a number{' or a boolean' if bools else ''}; found "
+                          f"{describe(v)}")
+        if first is None:
+            first = kind
+        elif kind != first:
+            return path, (f"expected a {first}, as the tensor's first element is (a tensor "
+                          f"holds numbers or booleans, not both); found {describe(v)}")
+    return None
 
 
 def _has_bool(value) -> bool:

@@ -54,7 +54,7 @@ from ..ops.table import shape_str
 from .compare import Tolerance, compare
 from .reader import narrowed
 from .golden import FAILED, Outcome
-from .reader import Entry, ResultSet, read_results
+from .reader import Entry, ResultSet, read_results, tensor_problem, version_problem
 from . import files
 from .writer import FORMAT_VERSION, float_text, quote, tensor_text
 
@@ -175,30 +175,40 @@ def _load(path: str):
         document = load_bytes(raw, path, positions_now=True)
     except GraphError as e:
         raise GraphError(e.problems, SourceMap(path)) from None
-    version = document.data.get("graphrun")
-    if type(version) is not int or version != 1:  # `true == 1` in Python: not a version
-        raise GraphError([Problem("not a graphrun results file: expected a mapping that starts "
-                                  "with 'graphrun: 1'", ("graphrun",), at_key=True)],
-                         document.source)
+    problem = version_problem(document.data, document.source, "training results file")
+    if problem is not None:
+        raise GraphError([problem], document.source)
     return document.data, document.source
 
 
 def _value(value, path, folder, problems) -> Optional[np.ndarray]:
-    """A param's value, in a graph file's forms (the sidecar read with numpy)."""
+    """A param's value, in a graph file's forms (the sidecar read with numpy). A problem is
+    located at the value, or at the element of a list to blame."""
     dtype = np.dtype("float64")
     if type(value) is dict:
         if "file" in value:
             return _sidecar(value, path, folder, problems)
+        written = value.get("dtype", "float64")
         if "value" not in value or set(value) - {"value", "dtype"} or \
-                value.get("dtype", "float64") not in _DTYPES:
+                type(written) is not str or written not in _DTYPES:
+            found = (f"{describe(written)} as its 'dtype'" if "value" in value and
+                     not set(value) - {"value", "dtype"} else "a mapping with the keys "
+                     + ", ".join(repr(k) if type(k) is str else describe(k) for k in value))
             problems.append(Problem("expected a number, a nested list, {value: ..., dtype: "
-                                    "float64|float32} or {file: NAME.npy}", path))
+                                    f"float64|float32}} or {{file: NAME.npy}}; found {found}",
+                                    path))
             return None
-        dtype, value = _DTYPES[value.get("dtype", "float64")], value["value"]
-    try:
-        array = np.array(value)
-    except (ValueError, OverflowError):
+        dtype, value, path = _DTYPES[written], value["value"], path + ("value",)
+    if type(value) is bool:  # numpy would take true for 1
         array = None
+    elif type(value) is list:
+        where = tensor_problem(value, bools=False)
+        if where is not None:
+            problems.append(Problem(where[1], path + where[0]))
+            return None
+        array = np.array(value)
+    else:
+        array = np.array(value) if type(value) in (int, float) else None
     if array is None or array.dtype.kind not in "if" or array.size == 0:
         problems.append(Problem(f"expected a number or a rectangular nested list of numbers; "
                                 f"found {describe(value)}", path))
