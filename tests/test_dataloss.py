@@ -639,3 +639,222 @@ def test_a_reader_waits_for_a_commit_and_reads_the_pair_it_left(tmp_path):
     # the new pair: seed 2 differs from seed 1 (exit 1), and every sidecar it names was there
     assert reader.returncode == 1, err
     assert "does not exist" not in err and "values.t" in got
+
+
+# --- red-team pass 3: what a write finds in its way ---------------------------------------------
+
+def _names_written(tmp_path, graph):
+    """The sidecar names a run of `graph` writes (learnt in a folder of their own)."""
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    assert call("run", graph, "-o", str(probe / "r.results.yaml"),
+                "--sidecar-threshold", "10")[:2] == (0, "")
+    return sidecars(probe / "r.results.arrays")
+
+
+@pytest.mark.parametrize("what", ["other bytes", "a link to a user's file", "a folder"])
+def test_a_file_graphrun_did_not_write_at_a_sidecar_s_name_is_never_replaced(tmp_path, what):
+    # The sidecar folder exists (made by the user) and holds, under the very name a sidecar
+    # gets, something graphrun did not write: its bytes are not the ones the name's digest says.
+    # Before, the rename replaced it. Now: exit 2, naming it, and nothing at all changes.
+    graph = write(tmp_path, "g.yaml", big(1))
+    name = next(n for n in _names_written(tmp_path, graph) if n.startswith("values.t."))
+    folder = tmp_path / "out" / "r.results.arrays"
+    folder.mkdir(parents=True)
+    np.save(tmp_path / "user.npy", np.ones(3))
+    if what == "other bytes":
+        np.save(folder / name, np.zeros((8, 5)))
+    elif what == "a folder":
+        (folder / name).mkdir()
+    else:
+        os.symlink(tmp_path / "user.npy", folder / name)
+    (tmp_path / "out" / "r.results.yaml").write_text("graphrun: 1\ngraph: previous\n")
+    before = snapshot(tmp_path)
+    code, out, err = call("run", graph, "-o", str(tmp_path / "out" / "r.results.yaml"),
+                          "--sidecar-threshold", "10")
+    assert (code, out) == (2, "")
+    assert f"r.results.arrays/{name}" in err and "did not" in err and "left alone" in err
+    assert snapshot(tmp_path) == before  # the previous pair, the user's file, no temporary file
+    # the Python API refuses it the same way
+    from graphrun import api
+    with pytest.raises(OSError, match="left alone"):
+        api.run(api.compile(graph)).write(tmp_path / "out" / "r.results.yaml",
+                                          sidecar_threshold=10)
+    assert snapshot(tmp_path) == before
+
+
+def test_a_sidecar_already_holding_its_bytes_is_kept_as_it_is(tmp_path):
+    # the other side of the rule above: a rerun finds its own sidecars, byte for byte, and keeps
+    # them (same inode: not even rewritten)
+    graph = write(tmp_path, "g.yaml", big(1))
+    target = tmp_path / "r.results.yaml"
+    assert call("run", graph, "-o", str(target), "--sidecar-threshold", "10")[:2] == (0, "")
+    folder = tmp_path / "r.results.arrays"
+    inodes = {n: os.lstat(folder / n).st_ino for n in sidecars(folder)}
+    before = snapshot(tmp_path)
+    assert call("run", graph, "-o", str(target), "--sidecar-threshold", "10")[:2] == (0, "")
+    assert snapshot(tmp_path) == before
+    assert {n: os.lstat(folder / n).st_ino for n in sidecars(folder)} == inodes
+
+
+def _from_stdin(argv, stdin, cwd):
+    with open(stdin, "rb") as f:
+        return subprocess.run([sys.executable, "-m", "graphrun", *map(str, argv)], stdin=f,
+                              capture_output=True, text=True, cwd=cwd, timeout=120,
+                              preexec_fn=_default_signals)
+
+
+@pytest.mark.parametrize("argv", [
+    ["run", "-", "-o", "g.yaml"],  # the graph piped in is g.yaml itself
+    ["run", "-", "-o", "link.yaml"],
+    ["run", "-", "-o", "/dev/stdin"],  # appended to through /proc/self/fd/0
+    ["run", "-", "-o", "/dev/fd/0"],
+    ["check", "-", "--update", "--golden", "g.yaml"],
+    ["check", "-", "--update", "--golden", "/dev/stdin"],
+])
+def test_the_graph_read_from_standard_input_is_an_input_too(tmp_path, argv):
+    # `graphrun run - -o g.yaml < g.yaml` replaced the graph, and `-o /dev/stdin` appended the
+    # results to it: clash() did not know the file behind `-`, and /dev/stdin was written
+    # through although this process opened it for reading only
+    graph = write(tmp_path, "g.yaml", SIMPLE)
+    os.symlink("g.yaml", tmp_path / "link.yaml")
+    before = snapshot(tmp_path)
+    proc = _from_stdin(argv, graph, tmp_path)
+    assert (proc.returncode, proc.stdout) == (2, ""), proc.stderr
+    assert proc.stderr.startswith("graphrun: error: ") and "Traceback" not in proc.stderr
+    assert "nothing was run" in proc.stderr
+    assert snapshot(tmp_path) == before
+
+
+def test_a_descriptor_open_for_reading_only_is_never_written(tmp_path):
+    # -o /dev/stdin with `< notes.txt`: notes.txt is an input of the shell's making
+    graph = write(tmp_path, "g.yaml", SIMPLE)
+    notes = write(tmp_path, "notes.txt", "mine\n")
+    before = snapshot(tmp_path)
+    proc = _from_stdin(["run", graph, "-o", "/dev/stdin"], notes, tmp_path)
+    assert proc.returncode == 2 and "open for reading only" in proc.stderr, proc.stderr
+    assert snapshot(tmp_path) == before
+    # the same graph from stdin, its results on a stdout opened for writing: written through
+    proc = _from_stdin(["run", "-", "-o", "/dev/stdout"], graph, tmp_path)
+    assert proc.returncode == 0 and yaml.safe_load(proc.stdout)["loss"] == 100.0
+
+
+def _as_nobody(argv):
+    """`graphrun argv` as the user nobody (setpriv), or None where that cannot be done."""
+    import shutil
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        return None
+    return [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-m",
+            "graphrun", *argv]
+
+
+@pytest.mark.parametrize("how", ["read-only", "another user's"])
+def test_a_file_this_user_may_not_write_is_not_replaced(tmp_path, how):
+    # Renaming over a file needs only the folder's permission: a results file made read-only
+    # (chmod a-w), or another user's file in a shared folder, was replaced (and its owner
+    # changed). open(path, "w") would have refused; so does graphrun now, before running.
+    import tempfile
+    folder = tempfile.mkdtemp(prefix="graphrun-perm-")  # a place another user can reach
+    try:
+        os.chmod(folder, 0o777)
+        graph = os.path.join(folder, "g.yaml")
+        with open(graph, "w") as f:
+            f.write(SIMPLE)
+        out = os.path.join(folder, "r.results.yaml")
+        with open(out, "w") as f:
+            f.write("mine\n")
+        os.chmod(graph, 0o644)
+        os.chmod(out, 0o444 if how == "read-only" else 0o644)
+        before = snapshot(folder)
+        if os.geteuid() == 0:  # root may write anything: run the CLI as the user nobody
+            if how == "read-only":
+                os.chown(out, 65534, 65534)
+            for argv in (["run", graph, "-o", out], ["check", graph, "--update", "--golden", out],
+                         ["draw", graph, "-o", out]):
+                command = _as_nobody(argv)
+                if command is None:
+                    pytest.skip("no setpriv to run graphrun as another user")
+                proc = subprocess.run(command, cwd=folder, capture_output=True, text=True,
+                                      timeout=120, preexec_fn=_default_signals,
+                                      env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"))
+                if "Permission denied" in proc.stderr and "python" in proc.stderr:
+                    pytest.skip("the user nobody cannot run this Python")
+                assert proc.returncode == 2 and "read-only" in proc.stderr, proc.stderr
+                assert snapshot(folder) == before
+        elif how == "read-only":
+            for argv in (["run", graph, "-o", out], ["check", graph, "--update", "--golden", out],
+                         ["draw", graph, "-o", out]):
+                code, _, err = call(*argv)
+                assert code == 2 and "read-only" in err, err
+                assert snapshot(folder) == before
+        else:
+            pytest.skip("another user's file needs root to make")
+    finally:
+        import shutil
+        shutil.rmtree(folder)
+
+
+def test_a_stale_golden_graphrun_did_not_write_is_left_alone(tmp_path):
+    # `check graphs/ --update --golden golden/` removes the goldens no graph makes, with their
+    # sidecars; the proof was a first line `graphrun: 1` -- which every graph file has too. A
+    # graph (or hand-written notes) named like a results file was deleted.
+    graphs, golden = tmp_path / "graphs", tmp_path / "golden"
+    write(graphs, "g.yaml", SIMPLE)
+    write(golden, "mine.results.yaml", SIMPLE)  # a graph file, by its text
+    write(golden, "notes.results.yaml", "graphrun: 1\n# kept by hand\nvalues: {}\n")
+    write(golden, "old.results.yaml", "graphrun: 1\ngraph: old\nvalues: {}\n")  # graphrun's
+    kept = {n: snapshot(golden)[n] for n in ("mine.results.yaml", "notes.results.yaml")}
+    code, _, err = call("check", str(graphs), "--update", "--golden", str(golden))
+    assert code == 2 and err.count("left alone") == 2, err
+    now = snapshot(golden)
+    assert {n: now[n] for n in kept} == kept and "old.results.yaml" not in now
+    from graphrun.results import files
+    assert files.named_sidecars(str(golden / "mine.results.yaml"), "mine.results.arrays") == set()
+
+
+def test_results_files_sharing_one_sidecar_folder_keep_each_other_s_arrays(tmp_path):
+    # a.yaml, a.yml and a all keep their sidecars in a.arrays. Writing a.yml again with other
+    # arrays removed the old ones as stale -- which a.yaml still named: its pair was broken
+    # ("sidecar file ... does not exist"). A stale sidecar another of them names is kept.
+    one, two = write(tmp_path, "one.yaml", big(1)), write(tmp_path, "two.yaml", big(2))
+    for graph, out in ((one, "a.yaml"), (one, "a.yml"), (two, "a.yml"), (two, "a"), (one, "a")):
+        assert call("run", graph, "-o", str(tmp_path / out),
+                    "--sidecar-threshold", "10")[:2] == (0, "")
+    for out, graph in (("a.yaml", one), ("a.yml", two), ("a", one)):
+        code, _, err = call("check", graph, "--golden", str(tmp_path / out))
+        assert (code, err) == (0, "")  # every sidecar there, and the arrays of its own graph
+    named = set()
+    for out in ("a.yaml", "a.yml", "a"):
+        named |= set(re.findall(r"file: a\.arrays/(\S+),", (tmp_path / out).read_text()))
+    assert set(sidecars(tmp_path / "a.arrays")) == named  # and nothing stale left over
+
+
+def test_a_terminal_this_process_does_not_have_is_not_called_a_fifo(tmp_path):
+    # /dev/tty in a process without a controlling terminal (cron, CI): ENXIO, as a FIFO with
+    # no reader gives; it was reported as "a FIFO that no process reads" after waiting 5 s
+    if not os.path.exists("/dev/tty"):
+        pytest.skip("no /dev/tty")
+    graph = write(tmp_path, "g.yaml", SIMPLE)
+    proc = subprocess.run([sys.executable, "-m", "graphrun", "run", graph, "-o", "/dev/tty"],
+                          capture_output=True, text=True, timeout=120, start_new_session=True,
+                          stdin=subprocess.DEVNULL, preexec_fn=_default_signals)
+    assert proc.returncode == 2 and "FIFO" not in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr and os.listdir(tmp_path) == ["g.yaml"]
+
+
+def test_a_link_that_cannot_be_read_is_compared_as_given(tmp_path, monkeypatch):
+    # -o /proc/1/fd/1 (another process's descriptor): realpath raises EACCES, which was an
+    # internal error (exit 3) in clash(); the path is now taken as given, and the write fails
+    # with its own message
+    from graphrun.results import files
+    real = os.path.realpath
+
+    def unreadable(path, *args, **kwargs):
+        if str(path).startswith("/proc/1/fd/"):
+            raise PermissionError(errno.EACCES, "Permission denied", path)
+        return real(path, *args, **kwargs)
+    monkeypatch.setattr(os.path, "realpath", unreadable)
+    graph = write(tmp_path, "g.yaml", SIMPLE)
+    assert files.clash(files.results_outputs("/proc/1/fd/1"), [graph]) is None
+    assert files.results_outputs("/proc/1/fd/1")[0] == "/proc/1/fd/1"

@@ -5,24 +5,31 @@ The rules (docs/format.md, "How files are written"):
 - An output never replaces an input. `clash(outputs, inputs)`, called before anything runs,
   compares every path a command will write with every file it reads, through symbolic links
   (realpath) and hard links (device and inode); an input inside an output folder (a sidecar
-  folder) counts too.
+  folder) counts too, and so does a graph read from standard input (`-`: the file on fd 0).
 - A regular file is replaced atomically: a temporary file in the same folder, fsync, rename, so a
   failure or an interrupt leaves the previous file byte-identical and no temporary file behind. A
   symbolic link is followed: the file it points to is written, the link stays a link. What exists
   and is not a regular file (a character device such as /dev/null, a FIFO), and an open file
   named through /proc/self/fd/N or /dev/fd/N (/dev/stdout), is written through: opened (to
   append) and written, never renamed over or unlinked. A block device is refused (writing
-  through it would overwrite a disk); a folder is an error, as before.
+  through it would overwrite a disk); a folder is an error, as before. What this process may
+  not write is not written: an existing file that is read-only for it (or another user's: a
+  rename would need only the folder's permission), and a descriptor it opened for reading only
+  (`-o /dev/stdin` with `< g.yaml` would append to g.yaml).
 - A results file and its sidecars change together or not at all. A sidecar is named by its
   content (`values.h.<first 16 hex digits of the SHA-256 of the .npy file>.npy`), so a rerun
-  names the same files and stays byte-identical; the new sidecars are renamed in first, then the
+  names the same files and stays byte-identical (a sidecar already there with exactly the bytes
+  its name says is kept as it is; anything else at its name, a file with other bytes, a link, a
+  folder, is not graphrun's and is never replaced: the write fails, changing nothing); the new
+  sidecars are renamed in first, then the
   YAML, and only then are the previous YAML's sidecars that the new one does not name removed.
   An interrupt before the YAML's rename removes the sidecars this write created (the previous pair
   is untouched); after it, the new pair is complete. The renames and removals of the commit are
   never cut in half by SIGINT or SIGTERM: a signal arriving then is delivered right after.
 - graphrun deletes only what it can prove it wrote: a sidecar this very write created (when it
   is interrupted or fails), or a stale sidecar, which must be named by the previous results file
-  (a file that starts with `graphrun: 1`, as graphrun writes it), lie directly in a sidecar
+  (a file that starts with `graphrun: 1` then `graph: `, as graphrun writes it: a graph file
+  starts with `graphrun: 1` too, never with `graph:`), lie directly in a sidecar
   folder that is a real folder (never through a link), be a regular file with a sidecar's name
   (`values.`, `gradients.` or, in a training results file, `params.` ... `.npy`) and, when its
   name carries a digest, hold exactly the bytes of that digest. The sidecar folder is removed
@@ -70,6 +77,8 @@ except ImportError:  # Windows: no flock; a single writer is still safe
 
 SIDECAR_SUFFIX = ".arrays"
 RESULTS_MAGIC = b"graphrun: 1\n"  # the first line of every results file graphrun writes
+# ... and its second line's start: a graph file also begins `graphrun: 1`, never with `graph:`
+_PROOF = RESULTS_MAGIC + b"graph: "
 _DIGITS = 16  # hex digits of the SHA-256 in a sidecar's name: 64 bits, no accidental collision
 
 
@@ -92,16 +101,26 @@ def files_read(compiled) -> Tuple[str, ...]:
 
 def results_outputs(path: str) -> Tuple[str, str]:
     """What writing the results file `path` may write: the file and its sidecar folder."""
-    return path, sidecar_folder(os.path.realpath(path))
+    return path, sidecar_folder(_realpath(path))
 
 
 def unwritable(path: str, made: bool = False) -> Optional[str]:
     """Why the output `path` cannot be written (its folder missing, not a folder, or not ours to
     write in), asked before any work so that a typo costs no run; None when it can. `made`: `path`
     is a folder that the command creates (with its parents) when missing."""
-    if not made and (_names_an_open_file(path) or os.path.exists(path)
-                     and not stat.S_ISREG(os.stat(path).st_mode)):
-        return None  # a device, a FIFO or a folder: written through, or refused, by the writer
+    if not made and _names_an_open_file(path):
+        try:
+            _check_open_for_writing(path)
+        except OSError as e:
+            return f"cannot write {path}: {e.strerror}; nothing was run"
+        return None  # an open file: written through by the writer
+    if not made and os.path.exists(path):
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None  # a device, a FIFO or a folder: written through, or refused, by the writer
+        try:
+            _check_writable(path)
+        except OSError as e:
+            return f"cannot write {path}: {e.strerror}; nothing was run"
     folder = os.path.abspath(path) if made else os.path.dirname(os.path.abspath(path))
     while made and not os.path.lexists(folder) and os.path.dirname(folder) != folder:
         folder = os.path.dirname(folder)  # the nearest existing one, where the first is made
@@ -140,12 +159,37 @@ def clash(outputs: Iterable[str], inputs: Iterable[str]) -> Optional[str]:
     return None
 
 
+def _realpath(path: str) -> str:
+    """os.path.realpath, which raises where a link cannot be read (another process's
+    /proc/N/fd/M: EACCES): then the path as given, made absolute."""
+    try:
+        return os.path.realpath(path)
+    except OSError:
+        return os.path.abspath(path)
+
+
+# how an input read from standard input is named: the command line's `-`, and the graph's
+# source name (cli/args.py STDIN, STDIN_NAME)
+_STANDARD_INPUT = ("-", "<stdin>")
+_STDIN_FD = "/proc/self/fd/0"
+
+
 class _Identity:
     """A path as the file system sees it: its real path, and its (device, inode) if it exists."""
 
     def __init__(self, path: str):
         self.path = path
-        self.real = os.path.realpath(path)
+        if path in _STANDARD_INPUT and not os.path.lexists(path):
+            # a graph read from standard input (`graphrun run - -o g.yaml < g.yaml`): the file
+            # that fd 0 is, by its inode, and by its name where /proc tells it
+            self.real = _realpath(_STDIN_FD) if os.path.exists(_STDIN_FD) else path
+            try:
+                st = os.fstat(0)
+                self.inode = (st.st_dev, st.st_ino) if stat.S_ISREG(st.st_mode) else None
+            except OSError:
+                self.inode = None
+            return
+        self.real = _realpath(path)
         try:
             st = os.stat(path)
             self.inode = (st.st_dev, st.st_ino)
@@ -209,21 +253,68 @@ def npy_bytes(array: np.ndarray) -> List:
 def _target(path: str) -> Tuple[str, bool]:
     """(the file to write, whether to write through it rather than replace it)."""
     if _names_an_open_file(path):
+        _check_open_for_writing(path)
         return path, True
     try:
         mode = os.stat(path).st_mode  # follows links
     except FileNotFoundError:  # a new file, or a link to one: written where the link points
         if path.endswith(("/", os.sep)):
             raise  # names a folder, which does not exist (realpath would drop the '/')
-        return os.path.realpath(path), False
+        return _realpath(path), False
     if stat.S_ISREG(mode):
-        return os.path.realpath(path), False
+        _check_writable(path)
+        return _realpath(path), False
     if stat.S_ISDIR(mode):
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
     if stat.S_ISBLK(mode):
         raise OSError(errno.EINVAL, "is a block device: graphrun writes to regular files, "
                                     "character devices and FIFOs, never over a disk", path)
     return path, True  # opened by its own name: the kernel follows links (even /proc/self/fd/1)
+
+
+def _check_writable(path: str) -> None:
+    """Refuse to replace an existing regular file that this process may not write (read-only,
+    or another user's): renaming over it needs only the folder's permission, but its owner
+    said it is not to be changed, as open(path, "w") would respect. (Root may write anything.)"""
+    if not os.access(path, os.W_OK):
+        raise PermissionError(errno.EACCES, "the file is read-only for this user: it is not "
+                              "replaced (make it writable, or write elsewhere)", path)
+
+
+def _check_open_for_writing(path: str) -> None:
+    """Refuse to write through /proc/self/fd/N or /dev/fd/N (/dev/stdin) when this process
+    opened N for reading only: that is an input (`< g.yaml`), never an output; opening it
+    again for writing would append to it."""
+    fd = _own_descriptor(path)
+    if fd is None or fcntl is None:
+        return
+    try:
+        flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+    except OSError:
+        return  # not open: the open itself fails with its own message
+    if flags & os.O_ACCMODE == os.O_RDONLY:
+        raise OSError(errno.EBADF, f"it is file descriptor {fd} of this process (standard "
+                      "input?), open for reading only: an input is never written", path)
+
+
+def _own_descriptor(path: str) -> Optional[int]:
+    """N when `path` leads through links to this process's /proc/self/fd/N or /dev/fd/N."""
+    for _ in range(40):
+        path = os.path.abspath(path)
+        match = _OWN_FD.search(path)
+        if match:
+            pid = match.group(1)
+            if pid is None or pid in ("self", "thread-self") or pid == str(os.getpid()):
+                return int(match.group(2))
+            return None
+        try:
+            path = os.path.join(os.path.dirname(path), os.readlink(path))
+        except OSError:
+            return None
+    return None
+
+
+_OWN_FD = lazy_re.compile(r"/(?:proc/(self|thread-self|[0-9]+)/fd|dev/fd)/([0-9]+)\Z")
 
 
 _OPEN_FILE = lazy_re.compile(r"/(?:proc/(?:self|thread-self|[0-9]+)/fd|dev/fd)/[0-9]+\Z")
@@ -265,6 +356,13 @@ def _chunks(data):
 FIFO_WAIT = 5.0  # seconds a FIFO may take to get a reader (`graphrun ... -o p & cat p`)
 
 
+def _is_fifo(path: str) -> bool:
+    try:
+        return stat.S_ISFIFO(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
 def _open_for_writing(path: str) -> int:
     """Open what `path` names for writing through it. Non-blocking first: a FIFO that nobody
     reads would block a plain open forever (ENXIO says so); wait a little for its reader, then
@@ -277,6 +375,9 @@ def _open_for_writing(path: str) -> int:
             fd = os.open(path, flags | nonblock)
             break
         except OSError as e:
+            if e.errno == errno.ENXIO and not _is_fifo(path):  # /dev/tty with no terminal
+                raise OSError(errno.ENXIO, "no such device (a terminal this process does "
+                                           "not have?)", path) from None
             if e.errno != errno.ENXIO or time.monotonic() > deadline:
                 if e.errno == errno.ENXIO:
                     raise OSError(errno.ENXIO, f"it is a FIFO that no process reads (waited "
@@ -618,6 +719,8 @@ class _Transaction:
                                              "(it is where the sidecars go)", self.folder) \
                         from None
         path = os.path.join(self.folder, name)
+        if _already_there(path, name):
+            return  # this very sidecar, byte for byte (a rerun): nothing to write or replace
         slot = [name, None]  # and the temporary file, once the thread has made it
         self.pending.append(slot)
         self.syncs.run(self._write, path, _mode(path), npy_bytes(array), slot)
@@ -663,8 +766,9 @@ class _Transaction:
         self.pending.clear()
 
     def _remove_stale(self, names: Set[str]) -> None:
-        """Remove the previous sidecars this write no longer names, by the proof above."""
-        _remove_proven(self.folder, names)
+        """Remove the previous sidecars this write no longer names, by the proof above (and
+        that no other results file sharing the folder names)."""
+        _remove_proven(self.folder, names - named_by_sharers(self.target, self.folder))
         if not self.sidecars:
             _remove_if_empty(self.folder)
 
@@ -675,7 +779,8 @@ class _Transaction:
             return
         try:
             with _locked(self.parent), _signals_deferred():
-                keep = named_sidecars(self.target, os.path.basename(self.folder))
+                keep = named_sidecars(self.target, os.path.basename(self.folder)) \
+                    | named_by_sharers(self.target, self.folder)
                 for name in self.created:
                     if name not in keep:
                         _discard(os.path.join(self.folder, name))
@@ -683,6 +788,26 @@ class _Transaction:
                     _remove_if_empty(self.folder)
         except OSError:
             pass  # the original failure is the one to report
+
+
+def _already_there(path: str, name: str) -> bool:
+    """Whether the sidecar `path` already holds the bytes its name's digest says (True: it stays
+    as it is); False when nothing is there. Anything else at that name (a link, a folder, a file
+    with other bytes) is not a file graphrun wrote, so it is never replaced: OSError."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    digest = _DIGEST.search(name)
+    try:
+        if stat.S_ISREG(st.st_mode) and digest and _file_digest(path) == digest.group(1):
+            return True
+    except FileNotFoundError:
+        return False  # removed meanwhile (a concurrent writer's clean-up): written afresh
+    shown = os.path.join(os.path.basename(os.path.dirname(path)), name)
+    raise FileExistsError(errno.EEXIST, f"{shown} is where a sidecar goes, and graphrun did not "
+                          "write it (its bytes are not the ones its name says); it is left alone: "
+                          "move it away, or write the results elsewhere", path)
 
 
 def _remove_proven(folder: str, names: Set[str]) -> None:
@@ -705,8 +830,8 @@ def _remove_proven(folder: str, names: Set[str]) -> None:
 
 def remove_results(path: str) -> None:
     """Remove a results file graphrun wrote (a stale golden, `check --update`) and the sidecars
-    it names, by the same proof as above: a file that does not start with `graphrun: 1` is
-    refused (OSError). The YAML goes first: an interrupt then leaves sidecars nothing names,
+    it names, by the same proof as above: a file that does not start with `graphrun: 1` and
+    `graph: ` is refused (OSError). The YAML goes first: an interrupt then leaves sidecars nothing names,
     never a YAML naming a missing sidecar."""
     with sigterm_as_interrupt():
         try:
@@ -717,14 +842,15 @@ def remove_results(path: str) -> None:
             raise OSError(errno.EINVAL, "not a regular file: graphrun removes only results "
                                         "files it wrote", path)
         with open(path, "rb") as f:
-            if f.read(len(RESULTS_MAGIC)) != RESULTS_MAGIC:
-                raise OSError(errno.EINVAL, "does not start with 'graphrun: 1': not a results "
-                                            "file graphrun wrote, so it is left alone", path)
+            if f.read(len(_PROOF)) != _PROOF:
+                raise OSError(errno.EINVAL, "does not start with 'graphrun: 1' and 'graph:': "
+                                            "not a results file graphrun wrote, so it is left "
+                                            "alone", path)
         folder = sidecar_folder(path)
         names = named_sidecars(path, os.path.basename(folder))
         os.unlink(path)
         _fsync_folder(os.path.dirname(os.path.abspath(path)))
-        _remove_proven(folder, names)
+        _remove_proven(folder, names - named_by_sharers(path, folder))
         _remove_if_empty(folder)
 
 
@@ -772,13 +898,28 @@ def append_text(path: str, text: str) -> None:
             os.close(fd)
 
 
+def named_by_sharers(results_file: str, folder: str) -> Set[str]:
+    """The sidecars that the other results files whose sidecar folder is also `folder` name:
+    `a.yaml`, `a.yml` and `a` all keep theirs in `a.arrays`, so the clean-up after writing one
+    must not remove what another still names (its pair would lose its arrays)."""
+    stem, ext = os.path.splitext(results_file)
+    if ext not in (".yaml", ".yml"):
+        stem = results_file
+    names: Set[str] = set()
+    for other in (stem + ".yaml", stem + ".yml", stem):
+        if other != results_file and os.path.lexists(other) and sidecar_folder(other) == folder:
+            names |= named_sidecars(other, os.path.basename(folder))
+    return names
+
+
 def named_sidecars(results_file: str, folder_name: str) -> Set[str]:
     """The sidecar file names (in the folder `folder_name` beside it) that the results file names,
-    when it is a regular file that graphrun wrote (it starts with `graphrun: 1`); else none."""
+    when it is a regular file that graphrun wrote (it starts with `graphrun: 1`, `graph: `);
+    else none."""
     try:
         with open(results_file, "rb") as f:
             if not stat.S_ISREG(os.fstat(f.fileno()).st_mode) or \
-                    f.read(len(RESULTS_MAGIC)) != RESULTS_MAGIC:
+                    f.read(len(_PROOF)) != _PROOF:
                 return set()
             text = f.read().decode("utf-8", errors="replace")
     except OSError:
