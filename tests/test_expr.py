@@ -17,6 +17,7 @@ from graphrun.frontend import blocks, expr
 from graphrun.frontend.blocks import is_library_file
 from graphrun.frontend.expr import ExprError, parse
 from graphrun.frontend.load import load_bytes
+from graphrun.frontend.sites import At
 from graphrun.frontend.spec import arg_path
 from graphrun.ops import OPS
 
@@ -302,6 +303,75 @@ def test_the_fast_path_makes_what_the_general_path_makes(text):
     assert plain(got) == plain(via_door) == plain(want) and fast == slow == []
 
 
+def _specs_plainly(specs):
+    """NodeSpecs as comparable values: every name, op, attribute, argument (its kind, value and
+    document path) and site (its place in the file, offsets, calls)."""
+    def flat(path):  # a path, its At (compared by identity) as what it holds
+        if path is None:
+            return None
+        return tuple((site_of(part.site), part.calls) if type(part) is At else part
+                     for part in path)
+
+    def site_of(site):
+        return (site.source, site.doc, site.op_at, site.args_at, dict(site.attrs_at), site.root)
+
+    return [(node.name, node.op, node.attrs, flat(node.path),
+             [(type(a).__name__, a[0], flat(a.path), flat(arg_path(node, i)))
+              for i, a in enumerate(node.args)]) for node in specs]
+
+
+TEMPLATED = ["tanh(x * w + b) - exp(-(x - 3) ** 2 / 2.5) * zz", "concat(x, x, 1.5, y, zz)",
+             "sum(a * b, axis=0) + mean(a, axis=[0, 1], keepdims=true)", "((((x))))  *  -2",
+             "-x ** 2 + -(y.1 @ h.z)", "maximum(x, 0) + n.1 * 2", "x ** 2 ** 3 * 1e-3",
+             "concat(" + ", ".join(["x"] * 500) + ", tanh(y), 2)"]
+
+
+@pytest.mark.parametrize("text", TEMPLATED)
+def test_a_template_makes_for_each_owner_what_the_general_path_makes(text):
+    """With no block to call, an expression is parsed and lowered once (blocks._template_of);
+    each node that writes the same text gets the general path's nodes from it: the names after
+    its own, the sites in its own place."""
+    lines = "".join(f"  {owner}: {text}\n" for owner in ("n", "m", "n_2"))
+    source = load_bytes(f"nodes:\n{lines}".encode(), "g.yaml").source
+    library = blocks.Library()
+    for owner in ("n", "m", "n_2"):
+        got = blocks.expand_node(owner, text, source, library, [])
+        want = blocks.expand_node(owner, text, source, blocks.Library(), [], fast=False)
+        assert _specs_plainly(got) == _specs_plainly(want)
+        assert blocks.generated_names(owner, text, source, library) == \
+            tuple(node.name for node in want)
+    assert text in library.templates  # made once, used three times
+
+
+def test_a_template_is_not_made_for_a_library_with_blocks_nor_for_a_problem():
+    source = load_bytes(b"nodes:\n  n: tanh(x) + 1\n  m: tanh(x\n", "g.yaml").source
+    library = blocks.Library()
+    library.blocks["dense"] = None
+    assert blocks.expand_node("n", "tanh(x) + 1", source, library, []) is not None
+    assert library.templates == {}  # a call may mean the block: the general path, each time
+    for fast in (True, False):  # the template's problem is the general path's
+        problems = []
+        assert blocks.expand_node("m", "tanh(x", source, blocks.Library(), problems,
+                                  fast=fast) is None
+        assert [(p.message, p.path, p.pos, p.source) for p in problems] == [
+            ("expected ',' or ')' in the call of 'tanh'; found the end of the expression",
+             ("nodes", "m"), (3, 12), source)]
+
+
+@pytest.mark.parametrize("text", ["tanh(x", "concat(x, ", "x + + 1", "sum(x, axis=0.5)",
+                                  "tanhh(x) * 2", "x", "3", "concat()", "mean(x, bad=1)",
+                                  "-" * 70 + "x", "f(x) @ 'a'", "x[0.5]"])
+def test_a_templates_problem_is_the_general_paths(text):
+    source = load_bytes(f"nodes:\n  m: {text!r}\n".encode(), "g.yaml").source
+    found = []
+    for fast in (True, False):
+        problems = []
+        assert blocks.expand_node("m", text, source, blocks.Library(), problems,
+                                  fast=fast) is None
+        found.append([(p.message, p.path, p.pos) for p in problems])
+    assert found[0] == found[1] and len(found[0]) == 1
+
+
 def test_indexing_is_parsed_and_needs_the_index_op():
     tree = parse("x[0, 1:3, ::-1]")
     assert type(tree) is expr.Index and len(tree.items) == 3
@@ -379,8 +449,10 @@ def test_a_seed_beyond_int64_is_named_as_the_file_reader_names_it():
 def test_a_call_left_open_is_an_error_at_the_end(text, at):
     with pytest.raises(ExprError) as e:  # was an IndexError: the token after the end
         parse(text)
-    assert e.value.message == "expected a name, a number or '('; found the end of the " \
-                              "expression" and e.value.at == at
+    # at the end, where an argument was to come (not "a name, a number or '('": a keyword or
+    # ')' may come there too)
+    assert e.value.message == "expected an argument or ')'; found the end of the expression" \
+        and e.value.at == at
 
 
 # ---------------------------------------------------------------------------------------------
@@ -426,6 +498,7 @@ def python_calls(text) -> int:
         count[0] += event == "call"
 
     import sys
+    parse("x")  # the tokenizer's pattern is compiled at its first use (lazy_re): not counted
     sys.setprofile(profile)
     try:
         parse(text)
@@ -440,3 +513,26 @@ def test_parsing_costs_a_few_python_calls_per_operator_and_none_per_lone_argumen
     assert python_calls("concat(" + ", ".join(["x"] * 3300) + ")") < 50
     formula = " + ".join(["sum(a * b, axis=0)"] * 60)  # 660 tokens
     assert python_calls(formula) < 3 * 660
+
+
+# ---------------------------------------------------------------------------------------------
+# a plain scalar's long run of digits (frontend/scalars.py, shared by both readers)
+
+@pytest.mark.parametrize("text, value", [("0" * 5000 + "1", 1), ("-" + "0" * 5000 + "2", -2),
+                                         ("+" + "0" * 5000, 0), ("-0", 0),
+                                         ("0" * 4000 + "9223372036854775807", 2**63 - 1),
+                                         ("-" + "0" * 4400 + "9223372036854775808", -2**63)])
+def test_leading_zeros_are_the_number_they_write_however_many(text, value):
+    from graphrun.frontend.scalars import resolve_plain
+    got = resolve_plain(text)  # was Python's own ValueError past 4,300 digits, as the message
+    assert got == value and type(got) is int
+
+
+def test_a_long_integer_is_refused_as_one_that_does_not_fit():
+    from graphrun.frontend.scalars import resolve_plain
+    for text in ("0" * 5000 + "9223372036854775808", "1" * 5000):
+        with pytest.raises(ValueError, match=r"^integer .* does not fit in int64$"):
+            resolve_plain(text)
+    zeros = "0" * 5000
+    compile_text(f"graphrun: 1\ninputs:\n  x: {zeros}1\n  v: [{zeros}2, 3]\nnodes:\n"
+                 f"  y: x * v\n", "g.yaml")  # both readers: a block mapping, a flow list

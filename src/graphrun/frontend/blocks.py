@@ -68,6 +68,10 @@ class Library:
         self.complete = True
         self.files: List[str] = []  # the files included, each once (real paths)
         self.broken: set = set()  # block names whose problems are reported already
+        # expression text -> its template (`_template_of`), while the library has no block: a
+        # file repeats its expressions, and each is then parsed and lowered once
+        self.templates: dict = {}
+        self.template_room = _TEMPLATE_ROOM  # arguments the templates may still hold
 
     def __contains__(self, name):
         return name in self.blocks or name in self.broken
@@ -351,15 +355,20 @@ def _lower_text(text, owner, source, doc, resolve, library, problems, chain):
         tree = expr.parse(text)
         return _Lowering(owner, source, doc, resolve, library, chain, problems).node(tree)
     except (ExprError, _Unknown) as e:
-        if 0 < len(text) <= e.at:  # the end of the expression: just after its last character
-            line, col = scalar_position(source, doc, len(text) - 1)
-            pos = (line, col + 1)
-        else:
-            pos = scalar_position(source, doc, e.at)
-        problems.append(Problem(e.message, doc, pos=pos, source=source))
+        problems.append(_problem(e, text, source, doc))
         return None
     except _Silent:
         return None
+
+
+def _problem(e, text, source, doc) -> Problem:
+    """The problem `e` (ExprError or _Unknown) of the expression `text` at `doc`, at its place."""
+    if 0 < len(text) <= e.at:  # the end of the expression: just after its last character
+        line, col = scalar_position(source, doc, len(text) - 1)
+        pos = (line, col + 1)
+    else:
+        pos = scalar_position(source, doc, e.at)
+    return Problem(e.message, doc, pos=pos, source=source)
 
 
 class _Silent(Exception):
@@ -636,18 +645,113 @@ def _simple(name, text, source, library, path_of):
 _INF = float("inf")
 
 
+def plain(library: Library) -> bool:
+    """Whether an expression's nodes depend on its text alone (and its owner's name): no block
+    to call, none broken, no include missing."""
+    return not library.blocks and not library.broken and library.complete
+
+
+_OWNER = "\0"  # the owner a template is lowered for: no name a file gives holds it
+_TEMPLATE_ROOM = 400_000  # arguments held by one library's templates, at most (~30 MiB)
+
+
+def _template_of(text: str, library: Library):
+    """The expression's nodes for any owner (a plain library's): a tuple of (suffix of the
+    node's name, op, args, attrs, op_at, args_at, attrs_at, root, shared) per node, in the order
+    the general path makes them; each arg a Ref as made, ("gen", suffix) for a node of this
+    expression, or ("const", value); `shared`: every arg is a Ref, the tuple used as it is.
+    Its problem (an ExprError: the general path's, whose words name no owner) is raised."""
+    found = library.templates.get(text)
+    if found is not None:
+        return found
+    protos = _Lowering(_OWNER, None, None, _as_written, library, (), []).node(expr.parse(text))
+    Ref = spec.Ref
+    made, size = [], 0
+    for proto in protos:
+        args, shared = [], True
+        for arg in proto.args:
+            kind = arg[0]
+            if kind == "ref":
+                if arg[1][:1] == _OWNER:
+                    args.append(("gen", arg[1][1:]))
+                    shared = False
+                else:
+                    args.append(Ref(arg[1], None))
+            else:
+                args.append(("const", arg[1]))
+                shared = False
+        site = proto.site
+        made.append((proto.local[1:], proto.op, tuple(args), proto.attrs, site.op_at,
+                     site.args_at, site.attrs_at, site.root, shared))
+        size += len(args) + 1
+    template = tuple(made)
+    if size <= library.template_room:
+        library.template_room -= size
+        library.templates[text] = template
+    return template
+
+
+def _as_written(word, at, doc):
+    return ("ref", word, None)
+
+
+def _instance(template, name: str, source) -> list:
+    """The NodeSpecs of `template` for the node `name` written in `source`: what the general
+    path makes of the same text (tests/test_expr.py compares the two)."""
+    Const, NodeSpec, Ref = spec.Const, spec.NodeSpec, spec.Ref
+    doc = ("nodes", name)
+    specs = []
+    for suffix, op, args, attrs, op_at, args_at, attrs_at, root, shared in template:
+        path = ("nodes", name, At(Site(source, doc, op_at, args_at, attrs_at, root), ()))
+        if not shared:
+            made = []
+            for i, arg in enumerate(args):
+                if type(arg) is Ref:
+                    made.append(arg)
+                elif arg[0] == "gen":
+                    made.append(Ref(name + arg[1], None))
+                else:
+                    made.append(Const(arg[1], path + ("args", i)))
+            args = tuple(made)
+        specs.append(NodeSpec(name + suffix, op, args, attrs, path))
+    return specs
+
+
+def generated_names(name: str, text: str, source, library: Library):
+    """The names of the nodes `name: text` stands for, in order (the node's own among them),
+    without making them; None when it has a problem. For a plain library."""
+    template = library.templates.get(text)  # (a text _simple reads is never made one)
+    if template is not None:
+        return tuple([name + entry[0] for entry in template])
+    if _simple(name, text, source, library, None) is not None:
+        return (name,)
+    try:
+        template = _template_of(text, library)
+    except (ExprError, _Unknown):
+        return None
+    return tuple([name + entry[0] for entry in template])
+
+
 def expand_node(name: str, text: str, source, library: Library, problems: list, *,
                 fast: bool = True):
     """The NodeSpecs of the expression node `name: text`; None after adding its problem (or
     when it calls a block whose problems are reported already: then its name is broken).
     `fast=False` takes the general path for every expression (what the fast one is tested
-    against)."""
+    against); else a one-operation line is read by a regular expression (`_simple`), and with a
+    plain library each text is parsed and lowered once, into a template (`_template_of`)."""
     Const, NodeSpec, Ref = spec.Const, spec.NodeSpec, spec.Ref
 
     if fast:
         specs = _simple(name, text, source, library, None)
         if specs is not None:
             return specs
+        if plain(library):
+            try:
+                template = _template_of(text, library)
+            except (ExprError, _Unknown) as e:  # as the general path words and places it
+                problems.append(_problem(e, text, source, ("nodes", name)))
+                return None
+            return _instance(template, name, source)
     doc = ("nodes", name)
 
     def resolve(word, at, _doc):

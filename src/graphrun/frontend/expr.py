@@ -440,6 +440,9 @@ class _Parser:
             if text == ")":
                 break
             kind = kinds[i]
+            if kind == _END:  # `f(` or `f(x,` at the end: an argument was to come
+                raise ExprError("expected an argument or ')'; found the end of the expression",
+                                ats[i])
             if kind == "name" and texts[i + 1] == "=":
                 self.i = i + 2
                 if any(k.key == text for k in keywords):

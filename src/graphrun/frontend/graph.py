@@ -385,13 +385,14 @@ class Straight:
             return None
 
 
-def stop_at_unknown_names(leaves, nodes, node_names, next_node: str) -> None:
+def stop_at_unknown_names(leaves, nodes, node_names, next_node) -> None:
     """Raise what _checked raises for a graph whose first nodes (`nodes`, in file order) hold so
     many unknown names that it stops before the node named `next_node`: the same problems and
     where it stopped, without the rest of the spec (which the spec stage then need not build:
     1.7M nodes of unknown names took 5 s to build). For a spec stage that has found no problem
     of its own and knows there will be none after these nodes (no expressions, no names
-    defined twice); `node_names`: every node's name, in file order."""
+    defined twice); `node_names`: every node's name (an expression's nodes' too); `next_node`:
+    the name of the node written after these, or the path of the first node it stands for."""
     leaves = {leaf.name: leaf for leaf in leaves}
     all_names = _AllNames(leaves, node_names, frozenset())
     problems = []
@@ -401,7 +402,8 @@ def stop_at_unknown_names(leaves, nodes, node_names, next_node: str) -> None:
         _check_node(node, leaves, node_names, all_names, frozenset(), problems)
     if not full(problems):  # the caller counted wrong: a bug, never a user's answer
         raise AssertionError("stop_at_unknown_names: these nodes do not stop the check")
-    raise GraphError(problems + [stopped_here(len(problems), ("nodes", next_node))])
+    after = ("nodes", next_node) if type(next_node) is str else next_node
+    raise GraphError(problems + [stopped_here(len(problems), after)])
 
 
 def _source_hint(node, error: OpError, nodes) -> str:

@@ -31,9 +31,10 @@ def resolve_plain(text: str):
             return None
         return BOOLS.get(text, text)
     if _INT10.match(text):
-        if len(text.lstrip("+-").lstrip("0")) > 19:  # before int(): it refuses > 4300 digits
+        digits = text.lstrip("+-").lstrip("0") or "0"  # int() refuses > 4300 digits, zeros too
+        if len(digits) > 19:
             raise ValueError(f"integer {_short(text)} does not fit in int64")
-        value = int(text, 10)
+        value = -int(digits, 10) if text[0] == "-" else int(digits, 10)
     elif _FLOAT.match(text):
         value = float(text)
         if math.isinf(value):

@@ -206,7 +206,7 @@ def build_spec(data: dict, filename: str, *, source=None, library=None,
             raise GraphError(problems + [stopped_here(len(problems), ("nodes", name))])
         if probe is not None and len(nodes) >= probe[0]:
             probe = _stop_at_unknown_names(probe, leaves, nodes, section, defined, library, name,
-                                           problems)
+                                           problems, source)
         if consume and not problems:
             section[name] = None  # a value replaced, not a key removed: the loop goes on
         if defined.setdefault(name, name) is not name:  # _check_unique's test, inline: per node
@@ -264,24 +264,72 @@ _PROBE_UP_TO = 65536  # nodes: a file whose unknown names are fewer is built in 
 
 
 def _stop_at_unknown_names(probe, leaves, nodes, section, defined, library, next_node,
-                           problems):
-    """When the nodes read so far name MAX_PROBLEMS unknown leaves or nodes (none given by
-    an expression, none above), and the rest of the file can add no problem of the spec's own
-    (no expression, no node named as a leaf), raise what the graph stage would (graph.py:
-    stop_at_unknown_names). Else the probe for next time, or None. `probe`: [the node count at
-    which to look, the nodes counted so far, the unknown names among them]."""
-    if problems or library is not None:
+                           problems, source):
+    """When the nodes read so far name MAX_PROBLEMS unknown leaves or nodes (none defined
+    anywhere in the file, an expression's nodes included), and the rest of the file can add no
+    problem of the spec's own (`_rest_of`: no node named as a leaf, no expression with a problem
+    or giving a name twice), raise what the graph stage would (graph.py: stop_at_unknown_names);
+    or, should the rest pass MAX_NODES, what the spec stage itself would. Else the probe for
+    next time, or None. `probe`: [the node count at which to look, the nodes counted so far, the
+    unknown names among them (a bound from below: a dotted name may be an expression's node
+    further down)]."""
+    if problems or (library is not None and not blocks.plain(library)):
         return None
     _, counted, unknown = probe
     unknown += sum(1 for node in nodes[counted:] for arg in node.args
                    if type(arg) is Ref and arg.name not in defined and arg.name not in section)
-    if full(unknown) and not any(type(body) is str for body in section.values()) \
-            and not any(leaf.name in section for leaf in leaves):
-        from .graph import stop_at_unknown_names  # (graph imports this module)
-        stop_at_unknown_names(leaves, nodes, section, next_node)
+    if full(unknown) and not any(leaf.name in section for leaf in leaves):
+        names = _rest_of(nodes, section, defined, leaves, library, source)
+        if names is not None:
+            leaf_names = {leaf.name for leaf in leaves}
+            found = sum(1 for node in nodes for arg in node.args if type(arg) is Ref and
+                        arg.name not in names and arg.name not in leaf_names)
+            if full(found):
+                from .graph import stop_at_unknown_names  # (graph imports this module)
+                body = section[next_node]
+                after = ("nodes", next_node)  # the first node after these, where _checked stops
+                if type(body) is str:
+                    after = blocks.expand_node(next_node, body, source, library, [])[0].path
+                stop_at_unknown_names(leaves, nodes, names, after)
+        return None  # the rest has a problem of its own, or the names are defined further down
     if len(nodes) >= _PROBE_UP_TO:
         return None
     return [len(nodes) + _PROBE_EVERY, len(nodes), unknown]
+
+
+def _rest_of(nodes, section, defined, leaves, library, source) -> Optional[dict]:
+    """Every node's name (as a dict, in no particular order), when the nodes of `section` not
+    read yet (those not let go) add no problem of the spec stage's: each expression's nodes made
+    without a problem, none of their names defined twice. None if one does. Raises the spec
+    stage's answer if the nodes pass MAX_NODES (checked where build_spec checks it: after an
+    expression)."""
+    names = dict.fromkeys(section)
+    leaf_names = {leaf.name for leaf in leaves}
+    for name, first in defined.items():  # the names the expressions read so far gave
+        if type(first) is tuple and len(first) > 2:
+            if name in names:
+                return None  # written as a node further down: defined twice
+            names[name] = None
+    count = len(nodes)
+    plain_library = blocks.Library() if library is None else library
+    for name, body in section.items():
+        if body is None:  # read already, and let go
+            continue
+        if type(body) is not str:
+            count += 1
+            continue
+        made = blocks.generated_names(name, body, source, plain_library)
+        if made is None:
+            return None
+        for given in made:
+            if given != name:
+                if given in names or given in leaf_names:
+                    return None  # defined twice: the spec stage's problem
+                names[given] = None
+        count += len(made)
+        if count > MAX_NODES:
+            raise GraphError([_too_many_nodes(("nodes", name))])
+    return names
 
 
 def _defined(name: str, path: tuple) -> str:
