@@ -205,6 +205,13 @@ def _shown(text: str) -> str:
     return shown(text)
 
 
+def cannot(err: TextIO, doing: str, path, error: OSError) -> None:
+    """Say on `err`, on one line, that `doing` (write, create) `path` failed: the path and the
+    system's reason shown escaped (a reason graphrun wrote itself may name a file)."""
+    reason = getattr(error, "strerror", None) or error
+    err.write(f"graphrun: error: cannot {doing} {_shown(str(path))}: {_shown(str(reason))}\n")
+
+
 def _stream_failed(e: StreamError, err) -> int:
     """A broken pipe ends quietly, as a program killed by SIGPIPE does; any other failure to
     write standard output (closed, full) is trouble, said on standard error."""

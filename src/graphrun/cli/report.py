@@ -20,6 +20,7 @@ import math
 import os
 from typing import TYPE_CHECKING, List, Optional
 
+from ..escaping import shown
 from .main import FIX_WORDS
 
 if TYPE_CHECKING:  # annotations only: check, diff and validate parse arguments with no numpy
@@ -136,8 +137,51 @@ def annotation(level: str, file: str, line: int, col: int, message: str,
 
 
 def _escape(text: str, prop: bool) -> str:
-    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """GitHub's own escaping of a workflow command's property (`prop`) or message: %25, %0D,
+    %0A, and %3A, %2C in a property, which the runner turns back into the file's own name. What
+    that escaping has no word for (ESC, the other controls, bidi overrides) is shown escaped, so
+    an annotation is one line and never drives the terminal of whoever reads the log."""
+    text = shown(text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
     return text.replace(":", "%3A").replace(",", "%2C") if prop else text
+
+
+# Text for people (--format text): every string that came from a user's file or a path, in an
+# outcome of check or a difference of diff, shown escaped (escaping.shown) before the results
+# modules format it into lines, so that one graph is one line and no name drives the terminal.
+# json and github keep the strings as they are (each format escapes them its own way).
+
+def shown_at(where):
+    return None if where is None else (shown(where[0]),) + tuple(where[1:])
+
+
+def shown_difference(d: Difference) -> Difference:
+    from dataclasses import replace
+    return replace(d, entry=shown(d.entry), expected=shown(d.expected), got=shown(d.got),
+                   message=shown(d.message), expected_at=shown_at(d.expected_at),
+                   got_at=shown_at(d.got_at))
+
+
+def shown_outcome(o):
+    """An outcome of check (results/golden.Outcome) with its file names and differences shown
+    escaped, for its text."""
+    from dataclasses import replace
+    return replace(o, graph=shown(o.graph), golden=shown(o.golden),
+                   differences=[shown_difference(d) for d in o.differences],
+                   graph_at={k: shown_at(v) for k, v in o.graph_at.items()})
+
+
+def markdown_code(text: str) -> str:
+    """A file name in a Markdown table cell (the job summary): one line, as a code span whose
+    fence is longer than any run of backticks inside (CommonMark), `|` escaped for the table."""
+    text = shown(text).replace("|", "\\|")
+    longest = run = 0
+    for c in text:
+        run = run + 1 if c == "`" else 0
+        longest = max(longest, run)
+    if not longest:
+        return f"`{text}`"
+    fence = "`" * (longest + 1)
+    return f"{fence} {text} {fence}"
 
 
 def json_text(document: dict) -> str:

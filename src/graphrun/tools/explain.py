@@ -28,6 +28,7 @@ from typing import List, Optional, Tuple
 import numpy as np
 
 from ..errors import GraphError, Problem, did_you_mean
+from ..escaping import shown
 from ..engine.executor import backward, contribution, forward, summed_axes
 from ..frontend.blocks import instances
 from ..frontend.graph import Program, Step, reaches_loss
@@ -609,10 +610,15 @@ def backward_heading(loss: str) -> List[str]:
             "fixed):"]
 
 
+def title_line(p: Program) -> str:
+    """`graph NAME: DESCRIPTION`, the first line of an explanation: both strings come from the
+    file, so they are shown escaped (one line; no escape sequence reaches the terminal)."""
+    return f"graph {shown(p.name)}" + (f": {shown(p.description)}" if p.description else "")
+
+
 def explanation_text(e: Explanation) -> str:
     p = e.program
-    title = f"graph {p.name}" + (f": {p.description}" if p.description else "")
-    lines = [title, "", "forward, in program order:"]
+    lines = [title_line(p), "", "forward, in program order:"]
     lines += ["  " + line for _, line in forward_lines(p, e.values)]
     lines.append("")
     entries = e.entries

@@ -21,7 +21,7 @@ import numpy as np
 from ..engine import optim
 from ..engine import train as engine
 from ..frontend.train import resolve
-from .explain import number_text, value_text
+from .explain import number_text, title_line, value_text
 
 _TORCH = {"sgd": "torch.optim.SGD", "adam": "torch.optim.Adam", "adamw": "torch.optim.AdamW"}
 
@@ -159,7 +159,7 @@ def explanation_text(e: TrainingExplanation) -> str:
     p = e.program
     loss = p.names[p.loss]
     s = e.settings
-    title = f"graph {p.name}" + (f": {p.description}" if p.description else "")
+    title = title_line(p)
     options = ", ".join(f"{k} {_option(v)}" for k, v in s.options)
     lines = [title, "", f"the first step of training: {s.optimizer} ({_TORCH[s.optimizer]}: "
              f"{options}), lr {number_text(e.lr)}"]

@@ -24,6 +24,7 @@ from typing import Optional, Tuple
 import numpy as np
 
 from ..errors import GraphError, Problem, locate
+from ..escaping import shown
 from ..engine.executor import compile_plan, contribution, execute, forward
 from .explain import reaches_loss
 from ..frontend.graph import Program
@@ -337,8 +338,9 @@ def _pair(name: str, e: Element) -> str:
 
 
 def report_text(report: Report) -> str:
-    lines = [f"{report.file} ({report.graph}): backward against central differences in float64, "
-             f"eps {report.eps:g}, rtol {report.rtol:g}, atol {report.atol:g}"]
+    # the file's and the graph's names come from the user: shown escaped, one line
+    lines = [f"{shown(report.file)} ({shown(report.graph)}): backward against central "
+             f"differences in float64, eps {report.eps:g}, rtol {report.rtol:g}, atol {report.atol:g}"]
     width = max([len(p.name) for p in report.params], default=0)
     for p in report.params:
         total = math.prod(p.shape)
@@ -359,7 +361,7 @@ def report_text(report: Report) -> str:
         for index, why in p.unresolved:
             lines.append(f"    not checked {_at(p.name, index)}: {why}")
     if report.backward_error:
-        lines.append(f"  the backward pass failed: {report.backward_error}")
+        lines.append(f"  the backward pass failed: {shown(str(report.backward_error))}")
     if report.ok:
         checked = sum(p.checked for p in report.params)
         skipped = sum(len(p.skipped) for p in report.params)

@@ -42,7 +42,8 @@ from ..args import (STDIN, UsageError, add_budget_argument, add_max_rows_argumen
                     parse_shard, results_paths, shard)
 from ..main import EXIT_DIFFERENT, EXIT_OK, EXIT_TROUBLE, report
 from ..report import (SUMMARY_BYTES, add_format_argument, difference_dict, github, json_text,
-                      paint, problem_dicts, problems_github, use_colour)
+                      markdown_code, paint, problem_dicts, problems_github, shown_outcome,
+                      use_colour)
 
 if TYPE_CHECKING:
     from ...results.golden import Outcome
@@ -190,7 +191,8 @@ def execute(args, out, err) -> int:
                 report(o.error, err)
             if args.quiet and o.ok:
                 continue
-            out.write(o.text(lambda text, c: paint(text, c, colour), max_rows=args.max_rows))
+            out.write(shown_outcome(o).text(lambda text, c: paint(text, c, colour),
+                                            max_rows=args.max_rows))
         if not args.quiet:
             out.write(summary(outcomes) + "\n")
     return code
@@ -251,17 +253,20 @@ def markdown_summary(outcomes: List[Outcome], path: str) -> str:
     lines = [f"## graphrun check: {summary(outcomes)}", ""]
     if failing:
         lines += ["| graph | golden | status | what |", "|---|---|---|---|"]
-        lines += [f"| `{o.graph or '-'}` | `{o.golden}` | {o.status} | "
-                  f"{o.headline().split(': ', 1)[-1].replace('|', '/')} |" for o in failing]
+        for o in failing:
+            what = shown_outcome(o).headline().split(": ", 1)[-1].replace("|", "/")
+            lines.append(f"| {markdown_code(o.graph or '-')} | {markdown_code(o.golden)} | "
+                         f"{o.status} | {what} |")
         lines.append("")
     text = "\n".join(lines) + "\n"
     for o in failing:
         if not o.differences:
             continue
-        section = f"### `{o.graph}`\n\n{o.headline()}\n\n"
+        seen = shown_outcome(o)  # its strings as people read them: one line each
+        section = f"### {markdown_code(o.graph)}\n\n{seen.headline()}\n\n"
         room = budget - len(text.encode("utf-8")) - len(section.encode("utf-8"))
         if room < 200:
             text += SUMMARY_NOTE
             break
-        text += section + markdown_table(o.differences, budget=room) + "\n"
+        text += section + markdown_table(seen.differences, budget=room) + "\n"
     return text

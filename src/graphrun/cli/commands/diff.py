@@ -11,7 +11,8 @@ from __future__ import annotations
 from ..args import add_max_rows_argument, add_tolerance_arguments
 from ..main import EXIT_DIFFERENT, EXIT_OK, EXIT_TROUBLE, report
 from ..report import (add_format_argument, difference_dict, github, json_text, paint,
-                      problem_dicts, problems_github, use_colour)
+                      problem_dicts, problems_github, shown_difference, use_colour)
+from ...escaping import shown
 
 
 def add_arguments(parser):
@@ -48,25 +49,34 @@ def execute(args, out, err) -> int:
     differences = api.diff(*sides, rtol=args.rtol, atol=args.atol)
     code = EXIT_DIFFERENT if differences else EXIT_OK
     n = len(differences)
-    summary = summarise(differences)
-    headline = (f"{args.b}: {n} entr{'y' if n == 1 else 'ies'} differ{'s' if n == 1 else ''} "
-                f"from {args.a}" + (f"; {summary.text()}" if summary.text() else ""))
     if args.format == "json":
         out.write(json_text({"command": "diff", "ok": not differences, "exit_code": code,
-                             "a": args.a, "b": args.b, "summary": summary.json(),
+                             "a": args.a, "b": args.b, "summary": summarise(differences).json(),
                              "differences": [difference_dict(d) for d in differences],
                              "problems": []}))
     elif args.format == "github":
         if differences:  # one annotation, on B's line when B has the entry: B is what changed
             worst = worst_first(differences)[0]
             file, line, col = worst.got_at or worst.expected_at or (args.b, 1, 1)
-            out.write(github([("error", file, line, col, f"worst: {worst.message}; {headline}",
+            out.write(github([("error", file, line, col,
+                               f"worst: {worst.message}; {_headline(args.a, args.b, differences)}",
                                f"graphrun diff: {n} entr{'y' if n == 1 else 'ies'} differ")]))
     elif differences:
-        out.write(f"{paint('FAIL', 'red', use_colour(out, args.color))} {headline}\n")
-        out.write(differences_table(differences, line_header=f"line in {args.a}",
+        # for people: the file names and the entries' strings shown escaped, one line each
+        seen = [shown_difference(d) for d in differences]
+        out.write(f"{paint('FAIL', 'red', use_colour(out, args.color))} "
+                  f"{_headline(shown(args.a), shown(args.b), seen)}\n")
+        out.write(differences_table(seen, line_header=f"line in {shown(args.a)}",
                                     max_rows=args.max_rows))
     elif not args.quiet:
-        out.write(f"{paint('ok', 'green', use_colour(out, args.color))} {args.a} and {args.b} "
-                  "match\n")
+        out.write(f"{paint('ok', 'green', use_colour(out, args.color))} {shown(args.a)} and "
+                  f"{shown(args.b)} match\n")
     return code
+
+
+def _headline(a: str, b: str, differences) -> str:
+    from ...results.compare import summarise
+    n = len(differences)
+    summary = summarise(differences).text()
+    return (f"{b}: {n} entr{'y' if n == 1 else 'ies'} differ{'s' if n == 1 else ''} from {a}"
+            + (f"; {summary}" if summary else ""))

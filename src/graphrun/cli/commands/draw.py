@@ -7,7 +7,7 @@ from ...defaults import DRAW_FORMATS
 from ...results.files import clash, files_read, write_text
 from ..args import (UsageError, add_outside_argument, add_params_argument, check_outputs,
                     graph_options)
-from ..main import EXIT_OK, EXIT_TROUBLE
+from ..main import EXIT_OK, EXIT_TROUBLE, cannot
 from ...escaping import shown
 
 # The API and the tools (numpy) are imported where they are used, once the arguments are parsed:
@@ -40,18 +40,17 @@ def execute(args, out, err) -> int:
     try:
         drawing = api.draw(graph, args.format, check_finite=not args.allow_nonfinite)
     except (GraphvizMissing, GraphvizFailed) as e:
-        err.write(f"graphrun: error: {e}\n")
+        err.write(f"graphrun: error: {shown(str(e))}\n")  # it may quote Graphviz's output
         return EXIT_TROUBLE
     for warning in drawing.warnings:
-        err.write(f"graphrun: warning: {warning}\n")
+        err.write(f"graphrun: warning: {shown(str(warning))}\n")
     if not args.output:
         out.write(drawing.text)
         return EXIT_OK
     try:
         write_text(args.output, drawing.text)
     except OSError as e:
-        err.write(f"graphrun: error: cannot write {shown(args.output)}: "
-                  f"{getattr(e, 'strerror', None) or e}\n")
+        cannot(err, "write", args.output, e)
         return EXIT_TROUBLE
     return EXIT_OK
 

@@ -21,7 +21,7 @@ from ..args import (STDIN, UsageError, add_budget_argument, add_outputs_argument
                     add_outside_argument, graph_options,
                     add_params_argument, add_sidecar_argument, compile_graph, graph_files,
                     outputs_option, results_name, results_paths)
-from ..main import EXIT_OK, EXIT_TROUBLE, report, warn
+from ..main import EXIT_OK, EXIT_TROUBLE, cannot, report, warn
 from ...escaping import shown
 
 # The API and the results modules (numpy) are imported where they are used, once the arguments are
@@ -82,7 +82,7 @@ def execute(args, out, err) -> int:
     for i, (graph, target) in enumerate(zip(graphs, targets)):
         try:
             status = max(status, _run_one(graph, target, args, out, err,
-                                          header=f"--- # {graph}\n", prepared=compiled[i]))
+                                          header=f"--- # {shown(graph)}\n", prepared=compiled[i]))
         except GraphError as e:
             report(e, err)
             status = EXIT_TROUBLE
@@ -96,8 +96,7 @@ def _made(folder: str, err) -> bool:
     try:
         os.makedirs(folder, exist_ok=True)
     except OSError as e:
-        err.write(f"graphrun: error: cannot create {shown(folder)}: "
-                  f"{getattr(e, 'strerror', None) or e}\n")
+        cannot(err, "create", folder, e)
         return False
     return True
 
@@ -148,8 +147,7 @@ def _run_one(graph, target, args, out, err, header="", prepared=None) -> int:
         try:
             results.write(target, sidecar_threshold=args.sidecar_threshold)
         except OSError as e:
-            err.write(f"graphrun: error: cannot write {shown(target)}: "
-                      f"{getattr(e, 'strerror', None) or e}\n")
+            cannot(err, "write", target, e)
             return EXIT_TROUBLE
     else:
         out.write(header)

@@ -19,7 +19,7 @@ from ...results.files import clash, files_read, results_outputs
 from ..args import (UsageError, add_budget_argument, add_optimizer_arguments,
                     add_outside_argument, add_params_argument, add_sidecar_argument,
                     check_outputs, graph_options, whole_number)
-from ..main import EXIT_OK, EXIT_TROUBLE
+from ..main import EXIT_OK, EXIT_TROUBLE, cannot
 from ...escaping import shown
 
 # The API and the tools (numpy) are imported where they are used, once the arguments are parsed:
@@ -96,14 +96,14 @@ def execute(args, out, err) -> int:
             api.plot_training(training, args.plot)
             written.append(args.plot)
     except OSError as e:
-        err.write(f"graphrun: error: cannot write {shown(str(e.filename or target))}: "
-                  f"{getattr(e, 'strerror', None) or e}\n")
+        cannot(err, "write", str(e.filename or target), e)
         return EXIT_TROUBLE
     if not target:
         out.write(training.text())
     if not args.quiet:
-        err.write(training.summary() + (f"; wrote {', '.join(written)}" if written else "")
-                  + "\n")
+        # one line: the graph's name and the files written shown escaped
+        err.write(shown(training.summary() + (f"; wrote {', '.join(written)}" if written
+                                              else "")) + "\n")
     return EXIT_OK
 
 

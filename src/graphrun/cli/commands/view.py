@@ -8,8 +8,7 @@ from ...defaults import DEFAULT_MAX_PATHS
 from ...results.files import clash, files_read
 from ..args import (UsageError, add_outside_argument, add_params_argument, check_outputs,
                     graph_options, whole_number)
-from ..main import EXIT_OK, EXIT_TROUBLE
-from ...escaping import shown
+from ..main import EXIT_OK, EXIT_TROUBLE, cannot
 
 # The API and the tools (numpy) are imported where they are used, once the arguments are parsed:
 # `graphrun COMMAND --help` and a usage error answer in the interpreter's start-up time.
@@ -52,8 +51,7 @@ def execute(args, out, err) -> int:
     try:
         page.write(args.output)
     except OSError as e:
-        err.write(f"graphrun: error: cannot write {shown(args.output)}: "
-                  f"{getattr(e, 'strerror', None) or e}\n")
+        cannot(err, "write", args.output, e)
         return EXIT_TROUBLE
     return EXIT_OK
 
