@@ -60,9 +60,11 @@ def test_an_early_answer_is_the_whole_checks_answer(monkeypatch, n, unknown, tai
     assert whole != "ok"
 
 
-def test_the_early_answer_is_taken(monkeypatch):
-    """Where it applies, the spec stage answers and the graph stage never runs."""
-    text = file_of(random.Random(3), 3000, 0.95)
+@pytest.mark.parametrize("make", ["file_of", "expression_file"])
+def test_the_early_answer_is_taken(monkeypatch, make):
+    """Where it applies, the spec stage answers and the graph stage never runs: what makes a 64
+    MiB file naming an unknown node (of nodes or of expressions) an answer of seconds."""
+    text = globals()[make](random.Random(3), 3000, 0.95)  # defined below, with their tests
     from graphrun.frontend import graph
 
     def no_graph_stage(*args, **kwargs):
@@ -133,19 +135,6 @@ def test_a_file_of_expressions_past_max_nodes_is_answered_as_the_spec_stage_does
     assert ("the graph has more than" in whole) == (limit < 2900), whole
 
 
-def test_the_early_answer_is_taken_in_a_file_of_expressions(monkeypatch):
-    """The spec stage answers and the graph stage never runs: what makes a 64 MiB file of
-    expressions naming an unknown node an answer of seconds, not minutes."""
-    text = expression_file(random.Random(3), 3000, 0.95)
-    from graphrun.frontend import graph
-
-    def no_graph_stage(*args, **kwargs):
-        raise AssertionError("the graph stage ran")
-
-    whole = answer(text, monkeypatch, None)
-    monkeypatch.setattr(graph, "_checked", no_graph_stage)
-    assert answer(text, monkeypatch, 64) == whole
-    assert "checking stopped here: 999 problems above" in whole
 
 
 def test_where_the_check_stops_in_an_expression_is_its_first_node(monkeypatch):
